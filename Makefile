@@ -1,0 +1,56 @@
+# Academy: the two commands a new user runs (`make run`, `make test`) and a few helpers.
+# Everything bootstraps a local virtualenv in .venv from pyproject.toml; only Python 3.11+ is needed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+# Embedded defaults for a laptop: debug on, SQLite, no Redis. Real deployments set their own.
+export DJANGO_DEBUG ?= 1
+
+.PHONY: run test lint bench bootstrap migrate demo worker serve clean
+
+bootstrap: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+migrate: bootstrap
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py setup_schedules
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+## make run: migrate, load demo content, start the task worker and the ASGI server (HTTP + WebSocket).
+run: demo
+	@echo ""
+	@echo "  Academy is starting on http://$(HOST):$(PORT)/"
+	@echo "    catalog:   http://$(HOST):$(PORT)/courses/"
+	@echo "    dashboard: http://$(HOST):$(PORT)/dashboard/"
+	@echo "    admin:     http://$(HOST):$(PORT)/admin/   (user: admin / password: admin)"
+	@echo ""
+	@$(BIN)/python manage.py run_academy --host $(HOST) --port $(PORT)
+
+lint: bootstrap
+	$(BIN)/ruff check .
+
+## make test: lint, migrations drift check, then the whole test suite.
+test: bootstrap
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: bootstrap
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,230 @@
+"""Wagtail page types: home, the course catalog, courses and lessons.
+
+Pages hold content and routing only; reads that a page needs go through ``courses.selectors``
+(and ``learning.selectors`` for a learner's own state), and nothing here writes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.http import HttpRequest
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
+from taggit.models import TaggedItemBase
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Page
+from wagtail.search import index
+from wagtail.snippets.models import register_snippet
+
+from courses.blocks import RICH_TEXT_FEATURES, LessonBodyBlock
+
+CATALOG_PAGE_SIZE = 12
+
+
+class Level(models.TextChoices):
+    """How much a learner should know before starting a course."""
+
+    BEGINNER = "beginner", "Beginner"
+    INTERMEDIATE = "intermediate", "Intermediate"
+    ADVANCED = "advanced", "Advanced"
+
+
+class EnrollmentMode(models.TextChoices):
+    """How a learner gets into a course."""
+
+    OPEN = "open", "Open: anyone can enroll at once"
+    APPROVAL = "approval", "Approval required (paid or limited courses)"
+
+
+@register_snippet
+class Instructor(index.Indexed, models.Model):
+    """A person who teaches courses; a snippet so one instructor can teach many courses."""
+
+    name = models.CharField(max_length=120)
+    role = models.CharField(max_length=120, blank=True, help_text="e.g. 'Senior engineer at …'")
+    bio = models.TextField(blank=True)
+    photo = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    panels = [FieldPanel("name"), FieldPanel("role"), FieldPanel("bio"), FieldPanel("photo")]
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HomePage(Page):
+    """The site's front page: a welcome and the newest courses."""
+
+    headline = models.CharField(max_length=200, default="Learn something new, one lesson at a time")
+    intro = RichTextField(blank=True, features=RICH_TEXT_FEATURES)
+
+    content_panels = [*Page.content_panels, FieldPanel("headline"), FieldPanel("intro")]
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["courses.CourseIndexPage"]
+    max_count = 1
+
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Add the newest published courses."""
+        from courses.selectors import course_cards
+
+        context = super().get_context(request, *args, **kwargs)
+        context["featured_courses"] = course_cards(site_root=self)[:3]
+        context["catalog"] = CourseIndexPage.objects.live().descendant_of(self).first()
+        return context
+
+
+class CourseIndexPage(Page):
+    """The course catalog (/courses/): search, tag filter and course cards."""
+
+    intro = RichTextField(blank=True, features=RICH_TEXT_FEATURES)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    parent_page_types = ["courses.HomePage"]
+    subpage_types = ["courses.CoursePage"]
+    max_count = 1
+
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Add the filtered, paginated course cards, the search query and the tag cloud."""
+        from courses.selectors import catalog_search, catalog_tags
+
+        context = super().get_context(request, *args, **kwargs)
+        query = request.GET.get("q", "").strip()[:200]
+        tag = request.GET.get("tag", "").strip()[:100]
+        courses = catalog_search(index_page=self, query=query, tag=tag)
+        page_number = request.GET.get("page", "1")
+        context.update(
+            query=query,
+            active_tag=tag,
+            tags=catalog_tags(index_page=self),
+            courses_page=Paginator(courses, CATALOG_PAGE_SIZE).get_page(page_number),
+        )
+        return context
+
+
+class CourseTag(TaggedItemBase):
+    """Tags on courses (for the catalog's filter)."""
+
+    content_object = ParentalKey("courses.CoursePage", on_delete=models.CASCADE, related_name="tagged_items")
+
+
+class CoursePage(Page):
+    """A course: its description and, as child pages, its lessons in tree order."""
+
+    summary = models.CharField(max_length=300, help_text="One or two sentences for course cards and search results.")
+    description = RichTextField(features=[*RICH_TEXT_FEATURES, "h2", "h3"])
+    cover_image = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    instructor = models.ForeignKey(
+        Instructor, null=True, blank=True, on_delete=models.SET_NULL, related_name="courses"
+    )
+    level = models.CharField(max_length=20, choices=Level.choices, default=Level.BEGINNER)
+    estimated_hours = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="Roughly how long the whole course takes, in hours."
+    )
+    enrollment_mode = models.CharField(
+        max_length=20, choices=EnrollmentMode.choices, default=EnrollmentMode.OPEN
+    )
+    price = models.DecimalField(
+        max_digits=8, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Shown to learners for approval-required courses.",
+    )
+    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code, e.g. USD or EUR.")
+    tags = ClusterTaggableManager(through=CourseTag, blank=True)
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("summary"),
+        FieldPanel("description"),
+        FieldPanel("cover_image"),
+        FieldPanel("instructor"),
+        MultiFieldPanel(
+            [FieldRowPanel([FieldPanel("level"), FieldPanel("estimated_hours")]), FieldPanel("tags")],
+            heading="About the course",
+        ),
+        MultiFieldPanel(
+            [FieldPanel("enrollment_mode"), FieldRowPanel([FieldPanel("price"), FieldPanel("currency")])],
+            heading="Enrollment",
+        ),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("summary"),
+        index.SearchField("description"),
+        index.AutocompleteField("summary"),
+        index.RelatedFields("tags", [index.SearchField("name")]),
+        index.RelatedFields("instructor", [index.SearchField("name")]),
+        index.FilterField("level"),
+        index.FilterField("enrollment_mode"),
+    ]
+    parent_page_types = ["courses.CourseIndexPage"]
+    subpage_types = ["courses.LessonPage"]
+
+    class Meta:
+        verbose_name = "course"
+
+    @property
+    def requires_approval(self) -> bool:
+        """Whether enrolling needs a staff member's approval."""
+        return self.enrollment_mode == EnrollmentMode.APPROVAL
+
+    def clean(self) -> None:
+        """Open courses are free: a price only makes sense when enrollment needs approval."""
+        super().clean()
+        self.currency = (self.currency or "").upper()
+        if self.enrollment_mode == EnrollmentMode.OPEN and self.price:
+            raise ValidationError(
+                {"price": "Open courses are free. Choose 'Approval required' to charge for a course."}
+            )
+
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Add the course's published lessons in tree order."""
+        from courses.selectors import course_lessons
+
+        context = super().get_context(request, *args, **kwargs)
+        context["lessons"] = list(course_lessons(course=self))
+        return context
+
+
+class LessonPage(Page):
+    """One lesson of a course. Its position among its siblings is its place in the course."""
+
+    summary = models.TextField(
+        blank=True, help_text="The lesson's introduction, shown to everyone (the body is for enrolled learners)."
+    )
+    body = StreamField(LessonBodyBlock(), blank=True)
+    estimated_minutes = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1)])
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("summary"),
+        FieldPanel("estimated_minutes"),
+        FieldPanel("body"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("summary"), index.SearchField("body")]
+    parent_page_types = ["courses.CoursePage"]
+    subpage_types: list[str] = []
+
+    class Meta:
+        verbose_name = "lesson"
+
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Add the course, the lesson's number and its previous and next lessons."""
+        from courses.selectors import lesson_navigation
+
+        context = super().get_context(request, *args, **kwargs)
+        context.update(lesson_navigation(lesson=self))
+        return context

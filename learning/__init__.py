@@ -1,0 +1,1 @@
+"""Enrollments, lesson progress and notifications: models, services, selectors and events."""

@@ -1,0 +1,112 @@
+"""Enrollments, lesson progress and notifications.
+
+Models are thin: every write goes through ``learning.services``, which keeps the rules (one
+enrollment per learner and course, progress only while enrolled, completion) in one place.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Enrollment(models.Model):
+    """A learner's place in a course. One row per learner and course, whatever happens."""
+
+    class Status(models.TextChoices):
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments")
+    course = models.ForeignKey("courses.CoursePage", on_delete=models.CASCADE, related_name="enrollments")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_APPROVAL)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The staff member who approved or cancelled the enrollment.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "course"], name="enrollment_one_per_user_and_course"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "status"], name="enrollment_user_status"),
+            models.Index(fields=["course", "status"], name="enrollment_course_status"),
+            models.Index(fields=["status", "requested_at"], name="enrollment_status_requested"),
+        ]
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.course_id} ({self.status})"
+
+    @property
+    def has_access(self) -> bool:
+        """Whether the learner may open lessons and record progress."""
+        return self.status in {self.Status.ACTIVE, self.Status.COMPLETED}
+
+
+class LessonProgress(models.Model):
+    """A learner's progress through one lesson. One row per learner and lesson."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lesson_progress")
+    lesson = models.ForeignKey("courses.LessonPage", on_delete=models.CASCADE, related_name="progress")
+    # Denormalised from the lesson's parent so progress per course is one indexed query.
+    course = models.ForeignKey("courses.CoursePage", on_delete=models.CASCADE, related_name="lesson_progress")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    last_position = models.PositiveIntegerField(
+        default=0, help_text="Where the learner stopped (percent of the lesson read)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "lesson"], name="progress_one_per_user_and_lesson"),
+        ]
+        indexes = [models.Index(fields=["user", "course", "updated_at"], name="progress_user_course")]
+        verbose_name_plural = "lesson progress"
+
+    def __str__(self) -> str:
+        return f"{self.user} on lesson {self.lesson_id}"
+
+
+class Notification(models.Model):
+    """A message to one learner. Ids increase, so clients can resume after the last one seen."""
+
+    class Kind(models.TextChoices):
+        ENROLLMENT_REQUESTED = "enrollment_requested", "Enrollment requested"
+        ENROLLMENT_APPROVED = "enrollment_approved", "Enrollment approved"
+        ENROLLMENT_CANCELLED = "enrollment_cancelled", "Enrollment cancelled"
+        COURSE_COMPLETED = "course_completed", "Course completed"
+        COURSE_UPDATED = "course_updated", "Course updated"
+        ANNOUNCEMENT = "announcement", "Announcement"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [
+            models.Index(fields=["user", "-id"], name="notification_user_recent"),
+            models.Index(fields=["user", "read_at"], name="notification_user_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} for {self.user}"
+
+    @property
+    def is_read(self) -> bool:
+        """Whether the learner has read the notification."""
+        return self.read_at is not None

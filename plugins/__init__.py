@@ -1,0 +1,1 @@
+"""First-party optional features, each a pluggable Django app in ``plugins/<name>/``."""

@@ -1,0 +1,1 @@
+"""Live updates over WebSockets (Django Channels): consumers, routing, groups and publish()."""

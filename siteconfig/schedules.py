@@ -1,0 +1,92 @@
+"""Periodic tasks declared by apps, synchronised into Django-Q2's Schedule table.
+
+An app declares ``SCHEDULES: list[ScheduledTask]`` in its ``tasks.py``. Names are global and
+prefixed with the app label, so a plugin's schedules never collide with core's.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.db import transaction
+from django.utils import timezone
+from django_q.models import Schedule
+
+# Schedules managed here carry this prefix; hand-made schedules in the admin are left alone.
+MANAGED_PREFIX = "academy:"
+
+
+@dataclass(frozen=True)
+class ScheduledTask:
+    """One periodic task: a dotted function path run every ``minutes`` minutes."""
+
+    name: str
+    func: str
+    minutes: int
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def schedule_name(self, app_label: str) -> str:
+        """The unique name stored in Django-Q2."""
+        return f"{MANAGED_PREFIX}{app_label}:{self.name}"
+
+
+@dataclass
+class SyncResult:
+    """What :func:`sync_schedules` changed."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+
+def declared_schedules() -> dict[str, ScheduledTask]:
+    """Every installed app's ``tasks.SCHEDULES``, keyed by stored schedule name."""
+    declared: dict[str, ScheduledTask] = {}
+    for config in apps.get_app_configs():
+        try:
+            module = importlib.import_module(f"{config.name}.tasks")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.tasks":
+                raise
+            continue
+        for task in getattr(module, "SCHEDULES", []):
+            declared[task.schedule_name(config.label)] = task
+    return declared
+
+
+@transaction.atomic
+def sync_schedules() -> SyncResult:
+    """Make Django-Q2's managed schedules match the declarations; safe to run any number of times."""
+    result = SyncResult()
+    declared = declared_schedules()
+    existing = {
+        schedule.name: schedule
+        for schedule in Schedule.objects.select_for_update().filter(name__startswith=MANAGED_PREFIX)
+    }
+    for name, task in declared.items():
+        wanted = {
+            "func": task.func,
+            "kwargs": repr(task.kwargs) if task.kwargs else None,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": task.minutes,
+            "repeats": -1,
+        }
+        schedule = existing.pop(name, None)
+        if schedule is None:
+            Schedule.objects.create(name=name, next_run=timezone.now(), **wanted)
+            result.created += 1
+        elif any(getattr(schedule, key) != value for key, value in wanted.items()):
+            for key, value in wanted.items():
+                setattr(schedule, key, value)
+            schedule.save()
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    for schedule in existing.values():
+        schedule.delete()
+        result.removed += 1
+    return result
