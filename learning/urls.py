@@ -2,6 +2,9 @@
 
 from django.urls import include, path
 
+from learning import accounts
+
 urlpatterns = [
+    path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
 ]

@@ -1,4 +1,4 @@
-"""Receivers of the learning core: translate Wagtail's page events into domain events."""
+"""Translate Wagtail's page events into domain events."""
 
 from __future__ import annotations
 

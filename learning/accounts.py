@@ -1,0 +1,53 @@
+"""Account views that Django does not ship: sign-up. Login, logout, password change and reset
+are Django's own views (``django.contrib.auth.urls``), with our templates."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.forms import UserCreationForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+
+
+class SignupForm(UserCreationForm):
+    """Username, email and password; the email must not belong to another account."""
+
+    email = forms.EmailField(required=True, help_text="We send enrollment updates and password resets here.")
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def clean_email(self) -> str:
+        """Refuse an email address that another account already uses (case-insensitive)."""
+        email = self.cleaned_data["email"].strip().lower()
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email already exists. Try logging in.")
+        return email
+
+
+def safe_next_url(request: HttpRequest, default: str) -> str:
+    """The ``next`` parameter if it points to this site, else ``default`` (no open redirect)."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+@sensitive_post_parameters("password1", "password2")
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create an account, log the new learner in and send them on (to ``next`` or the dashboard)."""
+    if request.user.is_authenticated:
+        return redirect(safe_next_url(request, "/dashboard/"))
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(safe_next_url(request, "/dashboard/"))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "registration/signup.html", {"form": form, "next": safe_next_url(request, "")}, status=status)
