@@ -197,6 +197,8 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("ACADEMY_MEDIA_ROOT") or DATA_DIR / "media")
+# Serve uploads from the app itself (fine for small sites); a proxy can take this over.
+ACADEMY_SERVE_MEDIA = env_bool("ACADEMY_SERVE_MEDIA", default=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -280,7 +282,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Academy API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Academy API",
+    "VERSION": "1",
+    # Document only our public API, not Wagtail's internal admin API views.
+    "PREPROCESSING_HOOKS": ["siteconfig.api_schema.only_public_api"],
+}
 
 # --- Channels -------------------------------------------------------------------------------
 
@@ -362,7 +369,9 @@ if SENTRY_DSN:
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# Wagtail's live preview renders the page in a same-origin iframe, so DENY would break editing.
 X_FRAME_OPTIONS = "SAMEORIGIN"
+SILENCED_SYSTEM_CHECKS = ["security.W019"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:

@@ -1,0 +1,92 @@
+"""Liveness (``/healthz``) and readiness (``/readyz``) endpoints for orchestrators.
+
+Liveness says the process answers; readiness checks every service a request may need: the
+database, the cache, the channel layer and the task broker. Each check is bounded and reports
+its own error, so one failing service is named in the JSON answer (status 503).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+def check_database() -> None:
+    """Run a trivial query."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def check_cache() -> None:
+    """Write and read back a short-lived key."""
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, "ok", timeout=5)
+    if cache.get(key) != "ok":
+        raise RuntimeError("cache did not return the value just written")
+    cache.delete(key)
+
+
+def check_channel_layer() -> None:
+    """Send a message to a fresh channel and receive it back."""
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+
+    async def round_trip() -> None:
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "readyz.ping"})
+        message = await layer.receive(channel)
+        if message.get("type") != "readyz.ping":
+            raise RuntimeError("channel layer returned another message")
+
+    async_to_sync(round_trip)()
+
+
+def check_task_broker() -> None:
+    """Ask the configured Django-Q2 broker whether it answers."""
+    from django_q.brokers import get_broker
+
+    if not get_broker().ping():
+        raise RuntimeError("task broker did not answer")
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": check_database,
+    "cache": check_cache,
+    "channel_layer": check_channel_layer,
+    "task_broker": check_task_broker,
+}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is up and serving requests."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Every backing service answers; 503 with the failing ones named otherwise."""
+    results: dict[str, dict[str, object]] = {}
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            check()
+        except Exception as exc:  # each check reports its own failure; none may crash the probe
+            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        else:
+            results[name] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+    ready = all(result["ok"] for result in results.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)

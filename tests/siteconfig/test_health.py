@@ -1,0 +1,44 @@
+"""Liveness and readiness endpoints."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from siteconfig import health
+
+
+@pytest.mark.django_db
+def test_healthz_answers_ok_without_touching_services(client: Client, django_assert_num_queries) -> None:
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_reports_every_service_ok(client: Client) -> None:
+    response = client.get("/readyz")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    assert sorted(body["checks"]) == ["cache", "channel_layer", "database", "task_broker"]
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+@pytest.mark.django_db
+def test_readyz_names_the_failing_service_with_503(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_cache() -> None:
+        raise ConnectionError("cache server refused the connection")
+
+    monkeypatch.setitem(health.CHECKS, "cache", broken_cache)
+    response = client.get("/readyz")
+    body = response.json()
+    assert response.status_code == 503
+    assert body["status"] == "unavailable"
+    assert body["checks"]["cache"] == {"ok": False, "error": "ConnectionError: cache server refused the connection"}
+    assert body["checks"]["database"]["ok"] is True
+
+
+def test_readyz_refuses_post(client: Client) -> None:
+    assert client.post("/readyz").status_code == 405

@@ -1,0 +1,69 @@
+"""Configuration from the environment: production mode, deploy checks, email URLs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from siteconfig.settings import _email_from_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL"))}
+    clean.update(env, ACADEMY_DATA_DIR=str(tmp_path))
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_mode_refuses_to_start_without_secret_key(tmp_path: Path) -> None:
+    result = _manage(["check"], {"DJANGO_DEBUG": "0"}, tmp_path)
+    assert result.returncode == 1
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
+
+
+def test_production_settings_pass_deploy_checks_without_warnings(tmp_path: Path) -> None:
+    env = {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-" + "x7Qp2" * 10,
+        "DJANGO_ALLOWED_HOSTS": "academy.example.com",
+    }
+    result = _manage(["check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_a_boolean_variable_with_a_typo_is_refused(tmp_path: Path) -> None:
+    result = _manage(["check"], {"DJANGO_DEBUG": "maybe"}, tmp_path)
+    assert result.returncode == 1
+    assert "DJANGO_DEBUG must be a boolean" in result.stderr
+
+
+def test_email_url_smtp_with_credentials_and_tls() -> None:
+    assert _email_from_url("smtp://mailer:s%40cret@mail.example.com:587?tls=1") == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.com",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "mailer",
+        "EMAIL_HOST_PASSWORD": "s@cret",
+        "EMAIL_USE_SSL": False,
+        "EMAIL_USE_TLS": True,
+    }
+
+
+def test_email_url_smtps_defaults_to_port_465() -> None:
+    settings = _email_from_url("smtps://mail.example.com")
+    assert settings["EMAIL_PORT"] == 465
+    assert settings["EMAIL_USE_SSL"] is True
+
+
+def test_email_url_with_unknown_scheme_is_refused() -> None:
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_URL scheme"):
+        _email_from_url("http://mail.example.com")
