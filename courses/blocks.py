@@ -16,6 +16,8 @@ from pygments.util import ClassNotFound
 from wagtail import blocks
 from wagtail.documents.blocks import DocumentChooserBlock
 from wagtail.embeds.blocks import EmbedBlock
+from wagtail.embeds.embeds import get_embed_hash
+from wagtail.embeds.models import Embed
 from wagtail.images.blocks import ImageChooserBlock
 
 CODE_LANGUAGES = [
@@ -68,6 +70,23 @@ class VideoBlock(blocks.StructBlock):
     class Meta:
         icon = "media"
         template = "courses/blocks/video.html"
+
+    def get_context(self, value: Any, parent_context: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Add ``embed``: the stored oEmbed of the video, or None (then the template shows a link).
+
+        Rendering never fetches from the network: the embed is fetched and stored once, when an
+        editor saves the block (``EmbedBlock`` validates the URL that way), so a page still renders
+        at once when the video provider is slow or unreachable.
+        """
+        context = super().get_context(value, parent_context=parent_context)
+        video = value.get("video")
+        context["embed"] = stored_embed(video.url) if video else None
+        return context
+
+
+def stored_embed(url: str) -> Embed | None:
+    """The oEmbed stored for ``url`` (fetched when the editor saved it), without any fetch."""
+    return Embed.objects.filter(hash=get_embed_hash(url)).exclude(html="").first()
 
 
 class CodeBlock(blocks.StructBlock):

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
@@ -22,10 +22,15 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
+from wagtail.url_routing import RouteResult
 
 from courses.blocks import RICH_TEXT_FEATURES, LessonBodyBlock
 
 CATALOG_PAGE_SIZE = 12
+FEATURED_COURSE_COUNT = 3
+# Longer catalog query strings are cut (a search box needs no more; it bounds the work).
+SEARCH_QUERY_MAX_LENGTH = 200
+TAG_SLUG_MAX_LENGTH = 100
 
 
 class Level(models.TextChoices):
@@ -64,7 +69,21 @@ class Instructor(index.Indexed, models.Model):
         return self.name
 
 
-class HomePage(Page):
+class ContainerRoutingMixin:
+    """Pages below a page that is not live are not served either.
+
+    Wagtail routes through a draft parent to its live children; for Academy that would publish
+    the lessons of an unpublished course (or the courses of an unpublished catalog).
+    """
+
+    def route(self, request: HttpRequest, path_components: list[str]) -> RouteResult:
+        """Refuse to route past this page while it is not live."""
+        if path_components and not self.live:  # type: ignore[attr-defined]
+            raise Http404("This page is not published.")
+        return super().route(request, path_components)  # type: ignore[misc]
+
+
+class HomePage(ContainerRoutingMixin, Page):
     """The site's front page: a welcome and the newest courses."""
 
     headline = models.CharField(max_length=200, default="Learn something new, one lesson at a time")
@@ -76,16 +95,18 @@ class HomePage(Page):
     max_count = 1
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """Add the newest published courses."""
-        from courses.selectors import course_cards
+        """Add the newest published courses, the catalog and its topics (tags)."""
+        from courses.selectors import catalog_tags, course_cards
 
         context = super().get_context(request, *args, **kwargs)
-        context["featured_courses"] = course_cards(site_root=self)[:3]
-        context["catalog"] = CourseIndexPage.objects.live().descendant_of(self).first()
+        catalog = CourseIndexPage.objects.live().descendant_of(self).first()
+        context["featured_courses"] = course_cards(site_root=self)[:FEATURED_COURSE_COUNT]
+        context["catalog"] = catalog
+        context["topics"] = catalog_tags(index_page=catalog) if catalog else []
         return context
 
 
-class CourseIndexPage(Page):
+class CourseIndexPage(ContainerRoutingMixin, Page):
     """The course catalog (/courses/): search, tag filter and course cards."""
 
     intro = RichTextField(blank=True, features=RICH_TEXT_FEATURES)
@@ -97,15 +118,16 @@ class CourseIndexPage(Page):
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Add the filtered, paginated course cards, the search query and the tag cloud."""
-        from courses.selectors import catalog_search, catalog_tags
+        from courses.selectors import catalog_search, catalog_tags, normalize_search_query
 
         context = super().get_context(request, *args, **kwargs)
-        query = request.GET.get("q", "").strip()[:200]
-        tag = request.GET.get("tag", "").strip()[:100]
+        query = request.GET.get("q", "").strip()[:SEARCH_QUERY_MAX_LENGTH]
+        tag = request.GET.get("tag", "").strip()[:TAG_SLUG_MAX_LENGTH]
         courses = catalog_search(index_page=self, query=query, tag=tag)
         page_number = request.GET.get("page", "1")
         context.update(
             query=query,
+            search_terms=normalize_search_query(query),
             active_tag=tag,
             tags=catalog_tags(index_page=self),
             courses_page=Paginator(courses, CATALOG_PAGE_SIZE).get_page(page_number),
@@ -119,7 +141,7 @@ class CourseTag(TaggedItemBase):
     content_object = ParentalKey("courses.CoursePage", on_delete=models.CASCADE, related_name="tagged_items")
 
 
-class CoursePage(Page):
+class CoursePage(ContainerRoutingMixin, Page):
     """A course: its description and, as child pages, its lessons in tree order."""
 
     summary = models.CharField(max_length=300, help_text="One or two sentences for course cards and search results.")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import TypedDict
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from taggit.models import Tag
 from wagtail.images import get_image_model
 from wagtail.models import Page
@@ -13,6 +14,10 @@ from courses.models import CourseIndexPage, CoursePage, LessonPage
 
 # The rendition course cards show; prefetched with the images so a card costs no query.
 CARD_IMAGE_SPEC = "fill-640x360"
+# Full-text search: the words kept from a query, how many, and how many lesson hits to consider.
+SEARCH_WORD = re.compile(r"\w+")
+SEARCH_MAX_TERMS = 12
+SEARCH_MAX_LESSONS = 100
 
 
 def _published_courses(root: Page) -> QuerySet[CoursePage]:
@@ -31,19 +36,37 @@ def course_cards(*, site_root: Page) -> QuerySet[CoursePage]:
     return _with_card_data(_published_courses(site_root)).order_by("-first_published_at", "pk")
 
 
+def normalize_search_query(query: str) -> str:
+    """The words of a learner's query, lower-cased, at most ``SEARCH_MAX_TERMS`` of them.
+
+    Punctuation is dropped: the database backends build full-text syntax from the terms, and a
+    stray quote or bracket must not turn into a syntax error (a 500) or an operator.
+    """
+    return " ".join(SEARCH_WORD.findall(query.lower())[:SEARCH_MAX_TERMS])
+
+
 def catalog_search(*, index_page: CourseIndexPage, query: str = "", tag: str = "") -> list[CoursePage]:
     """The catalog's courses matching a full-text ``query`` and/or a tag slug, best match first.
 
-    Without a query the courses keep their order in the page tree (the editor's order).
+    A course matches when its own fields (title, summary, description, tags, instructor) match,
+    or, ranked after those, when one of its published lessons does. Without a query the courses
+    keep their order in the page tree (the editor's order).
     """
     courses = _published_courses(index_page)
     if tag:
         courses = courses.filter(tags__slug=tag)
-    if not query:
+    terms = normalize_search_query(query)
+    if not terms:
         return list(_with_card_data(courses).order_by("path"))
-    ranked_ids = [page.pk for page in _published_courses(index_page).search(query)]
-    by_id = {page.pk: page for page in _with_card_data(courses.filter(pk__in=ranked_ids))}
-    return [by_id[pk] for pk in ranked_ids if pk in by_id]
+    ranked_ids = [page.pk for page in _published_courses(index_page).search(terms)]
+    lessons = LessonPage.objects.live().public().descendant_of(index_page).search(terms)
+    lesson_course_paths = list(dict.fromkeys(lesson.path[: -lesson.steplen] for lesson in lessons[:SEARCH_MAX_LESSONS]))
+    matches = courses.filter(Q(pk__in=ranked_ids) | Q(path__in=lesson_course_paths))
+    by_id = {page.pk: page for page in _with_card_data(matches)}
+    by_path = {page.path: page for page in by_id.values()}
+    ordered = [by_id[pk] for pk in ranked_ids if pk in by_id]
+    ordered += [by_path[path] for path in lesson_course_paths if path in by_path]
+    return list(dict.fromkeys(ordered))
 
 
 def catalog_tags(*, index_page: CourseIndexPage) -> QuerySet[Tag]:
