@@ -53,11 +53,12 @@ def check_channel_layer() -> None:
 
 
 def check_task_broker() -> None:
-    """Ask the configured Django-Q2 broker whether it answers."""
-    from django_q.brokers import get_broker
+    """Ask the configured Django-Q2 broker whether it answers (and can count its queue)."""
+    from siteconfig.tasks_backend import task_broker_status
 
-    if not get_broker().ping():
-        raise RuntimeError("task broker did not answer")
+    status = task_broker_status()
+    if not status.ok:
+        raise RuntimeError(f"{status.broker} broker: {status.detail}")
 
 
 CHECKS: dict[str, Callable[[], None]] = {

@@ -1,7 +1,7 @@
 """Suite-wide fixtures and the rules for service-backed tests.
 
 Tests marked ``postgres`` or ``redis`` need the real server named by ``DATABASE_URL`` /
-``REDIS_URL``. Without it they are skipped with a clear reason, unless
+``REDIS_URL``; tests marked ``browser`` need Debian's Chromium (``CHROMIUM``). Without it they are skipped with a clear reason, unless
 ``ACADEMY_REQUIRE_SERVICES=1`` (set by ``.ci/run``), which turns every such skip into a failure.
 """
 
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+CHROMIUM = os.environ.get("ACADEMY_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_SERVICES = os.environ.get("ACADEMY_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 
 
@@ -23,12 +25,35 @@ def _service_missing(marker: str) -> str | None:
         return "needs PostgreSQL: set DATABASE_URL=postgres://..."
     if marker == "redis" and not settings.REDIS_URL:
         return "needs Redis: set REDIS_URL=redis://..."
+    if marker == "browser" and not Path(CHROMIUM).exists():
+        return f"needs Chromium at {CHROMIUM} (Debian package chromium)"
     return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every transactional test a serialized rollback.
+
+    A transactional test empties the database when it ends. With serialized rollback the rows
+    that migrations created (content types, Wagtail's root page and locale) are restored for the
+    next one, with the same ids; without it, post_migrate recreates the content types under new
+    ids and a later test trips over stale ids or duplicates. One rule for all: mixing the two
+    kinds fails on PostgreSQL.
+    """
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is None:
+            continue
+        marker = item.get_closest_marker("django_db")
+        transactional = "transactional_db" in names or "live_server" in names or bool(
+            marker and marker.kwargs.get("transaction")
+        )
+        if transactional and "django_db_serialized_rollback" not in names:
+            names.append("django_db_serialized_rollback")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip (or, in CI, fail) tests whose service is not configured."""
-    for marker in ("postgres", "redis"):
+    for marker in ("postgres", "redis", "browser"):
         if item.get_closest_marker(marker) is None:
             continue
         reason = _service_missing(marker)
