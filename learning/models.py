@@ -31,6 +31,21 @@ class Enrollment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The staff member who approved or cancelled the enrollment.",
     )
+    # Cached read model of the learner's progress (kept by learning.services on every progress
+    # write and by learning.selectors.refresh_progress_cache when course content is published),
+    # so the dashboard and admin reports read it in one query whatever the enrollment count.
+    completed_lessons = models.PositiveIntegerField(default=0)
+    total_lessons = models.PositiveIntegerField(default=0)
+    progress_percent = models.PositiveSmallIntegerField(default=0)
+    next_lesson = models.ForeignKey(
+        "courses.LessonPage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The first published lesson the learner has not completed.",
+    )
+    resume_lesson = models.ForeignKey(
+        "courses.LessonPage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Where the learner left off: the last lesson they opened if unfinished, else the next one.",
+    )
+    last_activity_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -40,6 +55,7 @@ class Enrollment(models.Model):
             models.Index(fields=["user", "status"], name="enrollment_user_status"),
             models.Index(fields=["course", "status"], name="enrollment_course_status"),
             models.Index(fields=["status", "requested_at"], name="enrollment_status_requested"),
+            models.Index(fields=["course", "last_activity_at"], name="enrollment_course_activity"),
         ]
         ordering = ["-requested_at", "-pk"]
 
@@ -110,3 +126,12 @@ class Notification(models.Model):
     def is_read(self) -> bool:
         """Whether the learner has read the notification."""
         return self.read_at is not None
+
+
+class CourseProgressReport(Enrollment):
+    """Proxy of ``Enrollment`` for the admin's per-course progress report (read-only, CSV export)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "progress report row"
+        verbose_name_plural = "progress report"

@@ -1,10 +1,18 @@
-"""Learner-facing URLs: accounts (Django's auth views and names) and the dashboard."""
+"""Learner-facing URLs: accounts (Django's auth views and names), the dashboard and the
+enroll / complete-lesson / mark-read form posts."""
 
 from django.urls import include, path
 
-from learning import accounts
+from learning import accounts, views
 
 urlpatterns = [
     path("accounts/signup/", accounts.signup, name="signup"),
+    # Before Django's auth URLs: the reset form queues its email instead of sending it inline.
+    path("accounts/password_reset/", accounts.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Learning core (views.py): the dashboard and the form posts of course and lesson pages.
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("learning/enroll/", views.enroll, name="enroll"),
+    path("learning/progress/", views.lesson_complete, name="lesson_complete"),
+    path("learning/notifications/read/", views.notifications_mark_read, name="notifications_mark_read"),
 ]

@@ -1,0 +1,341 @@
+"""Wagtail admin for the learning core (wagtail-modeladmin): enrollments and progress reports.
+
+- **Enrollments**: list with filters (status, course) and search (learner, email, course);
+  approve and cancel actions that go through ``learning.services`` (so the learner is notified
+  and events are sent) and need ``learning.change_enrollment``. Enrollments are never created,
+  edited or deleted through forms here: the services are their only writer.
+- **Progress report**: every learner's progress per course (percent, lessons, last activity),
+  filterable by course and exportable to CSV. Needs ``learning.view_enrollment`` (or change).
+- **Summary panel** on the admin home page: active learners and pending approvals.
+
+Registered by ``learning/wagtail_hooks.py``. Editors see what their group's permissions allow;
+learners (no ``wagtailadmin.access_admin``) never get past Wagtail's admin login.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import re_path
+from django.utils.html import format_html
+from wagtail.admin.ui.components import Component
+from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
+from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup
+from wagtail_modeladmin.views import InstanceSpecificView
+
+from learning import selectors, services
+from learning.models import CourseProgressReport, Enrollment
+
+VIEW_PERMISSION = "learning.view_enrollment"
+CHANGE_PERMISSION = services.MANAGE_ENROLLMENTS_PERMISSION
+
+
+def can_view_enrollments(user: Any) -> bool:
+    """Whether ``user`` may list enrollments and read progress reports."""
+    return bool(user.has_perm(VIEW_PERMISSION) or user.has_perm(CHANGE_PERMISSION))
+
+
+def can_manage_enrollments(user: Any) -> bool:
+    """Whether ``user`` may approve and cancel enrollments."""
+    return bool(user.has_perm(CHANGE_PERMISSION))
+
+
+class ReadOnlyEnrollmentPermissionHelper(PermissionHelper):
+    """Listing and inspecting only: every write goes through the approve/cancel actions."""
+
+    def user_can_list(self, user: Any) -> bool:
+        """View or change permission on enrollments."""
+        return can_view_enrollments(user)
+
+    def user_can_inspect_obj(self, user: Any, obj: Any) -> bool:
+        """Same as listing."""
+        return self.inspect_view_enabled and can_view_enrollments(user)
+
+    def user_can_create(self, user: Any) -> bool:
+        """Enrollments are created by learners through ``enrollment_request`` only."""
+        return False
+
+    def user_can_edit_obj(self, user: Any, obj: Any) -> bool:
+        """No edit form: status changes go through the services."""
+        return False
+
+    def user_can_delete_obj(self, user: Any, obj: Any) -> bool:
+        """Cancel instead of deleting, so the history and progress are kept."""
+        return False
+
+    def user_can_approve_obj(self, user: Any, obj: Enrollment) -> bool:
+        """A pending enrollment, and the change permission."""
+        return obj.status == Enrollment.Status.PENDING_APPROVAL and can_manage_enrollments(user)
+
+    def user_can_cancel_obj(self, user: Any, obj: Enrollment) -> bool:
+        """Any enrollment that is not cancelled yet, and the change permission."""
+        return obj.status != Enrollment.Status.CANCELLED and can_manage_enrollments(user)
+
+
+class EnrollmentButtonHelper(ButtonHelper):
+    """Inspect, then Approve / Cancel where the status and the user's permissions allow."""
+
+    def action_button(self, action: str, label: str, obj: Enrollment, classnames: list[str]) -> dict[str, str]:
+        """A button linking to the action's confirmation page."""
+        return {
+            "url": self.url_helper.get_action_url(action, quote(obj.pk)),
+            "label": label,
+            "classname": self.finalise_classname(classnames),
+            "title": f"{label} this enrollment",
+        }
+
+    def get_buttons_for_obj(
+        self, obj: Enrollment, exclude: list[str] | None = None,
+        classnames_add: list[str] | None = None, classnames_exclude: list[str] | None = None,
+    ) -> list[dict[str, str]]:
+        """Default buttons plus the workflow actions."""
+        buttons = super().get_buttons_for_obj(obj, exclude, classnames_add, classnames_exclude)
+        helper = self.permission_helper
+        extra = list(classnames_add or [])
+        if helper.user_can_approve_obj(self.request.user, obj):
+            buttons.append(self.action_button("approve", "Approve", obj, extra))
+        if helper.user_can_cancel_obj(self.request.user, obj):
+            buttons.append(self.action_button("cancel", "Cancel", obj, [*extra, "button-secondary", "no"]))
+        return buttons
+
+
+class EnrollmentActionView(InstanceSpecificView):
+    """Confirm (GET) then run (POST) an approve or cancel action through the services."""
+
+    action = ""
+    label = ""
+    template_name = "learning/admin/enrollment_action.html"
+
+    def check_action_permitted(self, user: Any) -> bool:
+        """The status must allow the action and the user must have the change permission."""
+        check = getattr(self.permission_helper, f"user_can_{self.action}_obj")
+        return bool(check(user, self.instance))
+
+    def get_page_title(self) -> str:
+        """e.g. "Approve enrollment"."""
+        return f"{self.label} enrollment"
+
+    def confirmation_message(self) -> str:
+        """What will happen, in the learner's and course's names."""
+        enrollment = self.instance
+        verb = "approve" if self.action == "approve" else "cancel"
+        return (
+            f"Do you want to {verb} the enrollment of {enrollment.user} in "
+            f"{enrollment.course.title}? The learner is notified."
+        )
+
+    def action_url(self) -> str:
+        """Where the confirmation form posts."""
+        return self.url_helper.get_action_url(self.action, self.pk_quoted)
+
+    def run(self, request: HttpRequest) -> services.EnrollmentResult:
+        """Call the service for this action."""
+        raise NotImplementedError
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Run the action, report the outcome, go back to the listing."""
+        try:
+            result = self.run(request)
+        except services.Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
+        except services.ServiceError as exc:
+            messages.error(request, exc.message)
+            return redirect(self.index_url)
+        enrollment = result.enrollment
+        if result.changed:
+            messages.success(request, f"Enrollment of {enrollment.user} in {enrollment.course.title}: {enrollment.get_status_display()}.")
+        else:
+            messages.info(request, "Nothing to do: the enrollment was already in that state.")
+        return redirect(self.index_url)
+
+
+class ApproveEnrollmentView(EnrollmentActionView):
+    """Approve a pending enrollment."""
+
+    action = "approve"
+    label = "Approve"
+
+    def run(self, request: HttpRequest) -> services.EnrollmentResult:
+        """``enrollment_approve``."""
+        return services.enrollment_approve(enrollment=self.instance.pk, by=request.user)
+
+
+class CancelEnrollmentView(EnrollmentActionView):
+    """Cancel an enrollment."""
+
+    action = "cancel"
+    label = "Cancel"
+
+    def run(self, request: HttpRequest) -> services.EnrollmentResult:
+        """``enrollment_cancel``."""
+        return services.enrollment_cancel(enrollment=self.instance.pk, by=request.user)
+
+
+def _learner_name(obj: Enrollment) -> str:
+    full_name = obj.user.get_full_name()
+    return f"{full_name} ({obj.user.get_username()})" if full_name else obj.user.get_username()
+
+
+class EnrollmentAdmin(ModelAdmin):
+    """Enrollments: filter, search, approve, cancel."""
+
+    model = Enrollment
+    menu_label = "Enrollments"
+    menu_icon = "user"
+    menu_order = 100
+    add_to_settings_menu = False
+    inspect_view_enabled = True
+    permission_helper_class = ReadOnlyEnrollmentPermissionHelper
+    button_helper_class = EnrollmentButtonHelper
+    list_display = ("learner", "course_title", "status_label", "progress", "requested_at", "last_activity_at")
+    list_filter = ("status", "course")
+    search_fields = ("user__username", "user__email", "user__first_name", "user__last_name", "course__title")
+    list_select_related = ("user", "course")
+    list_per_page = 50
+    inspect_view_fields = (
+        "user", "course", "status", "requested_at", "activated_at", "completed_at", "cancelled_at",
+        "decided_by", "completed_lessons", "total_lessons", "progress_percent", "last_activity_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Enrollment]:
+        """Enrollments with learner and course joined, pending ones first."""
+        return super().get_queryset(request).select_related("user", "course")
+
+    def learner(self, obj: Enrollment) -> str:
+        """Learner's name and username."""
+        return _learner_name(obj)
+
+    def course_title(self, obj: Enrollment) -> str:
+        """The course's title."""
+        return obj.course.title
+
+    def status_label(self, obj: Enrollment) -> str:
+        """The status as a tag."""
+        return format_html('<span class="w-status{}">{}</span>',
+                           " w-status--primary" if obj.status == Enrollment.Status.PENDING_APPROVAL else "",
+                           obj.get_status_display())
+
+    def progress(self, obj: Enrollment) -> str:
+        """e.g. "40% (2 of 5)"."""
+        return f"{obj.progress_percent}% ({obj.completed_lessons} of {obj.total_lessons})"
+
+    learner.short_description = "Learner"  # type: ignore[attr-defined]
+    course_title.short_description = "Course"  # type: ignore[attr-defined]
+    course_title.admin_order_field = "course__title"  # type: ignore[attr-defined]
+    status_label.short_description = "Status"  # type: ignore[attr-defined]
+    status_label.admin_order_field = "status"  # type: ignore[attr-defined]
+    progress.short_description = "Progress"  # type: ignore[attr-defined]
+    progress.admin_order_field = "progress_percent"  # type: ignore[attr-defined]
+
+    def approve_view(self, request: HttpRequest, instance_pk: str) -> HttpResponse:
+        """The approve action."""
+        return ApproveEnrollmentView.as_view(model_admin=self, instance_pk=instance_pk)(request)
+
+    def cancel_view(self, request: HttpRequest, instance_pk: str) -> HttpResponse:
+        """The cancel action."""
+        return CancelEnrollmentView.as_view(model_admin=self, instance_pk=instance_pk)(request)
+
+    def get_admin_urls_for_registration(self) -> tuple[Any, ...]:
+        """The standard URLs plus approve and cancel."""
+        urls = super().get_admin_urls_for_registration()
+        helper = self.url_helper
+        return (
+            *urls,
+            re_path(helper.get_action_url_pattern("approve"), self.approve_view, name=helper.get_action_url_name("approve")),
+            re_path(helper.get_action_url_pattern("cancel"), self.cancel_view, name=helper.get_action_url_name("cancel")),
+        )
+
+
+class ProgressReportPermissionHelper(ReadOnlyEnrollmentPermissionHelper):
+    """The report is a read-only view of enrollments: no inspect, approve or cancel."""
+
+    def user_can_inspect_obj(self, user: Any, obj: Any) -> bool:
+        """No inspect page for report rows."""
+        return False
+
+    def user_can_approve_obj(self, user: Any, obj: Enrollment) -> bool:
+        """Not from the report."""
+        return False
+
+    def user_can_cancel_obj(self, user: Any, obj: Enrollment) -> bool:
+        """Not from the report."""
+        return False
+
+
+class CourseProgressReportAdmin(ModelAdmin):
+    """Per-course progress: learners, percent complete, last activity; CSV export."""
+
+    model = CourseProgressReport
+    menu_label = "Progress report"
+    menu_icon = "table"
+    menu_order = 200
+    permission_helper_class = ProgressReportPermissionHelper
+    list_display = ("learner", "email", "course_title", "status", "percent", "lessons", "last_activity_at")
+    list_filter = ("course", "status")
+    search_fields = ("user__username", "user__email", "course__title")
+    list_per_page = 100
+    list_export = ("learner", "email", "course_title", "status", "percent", "lessons", "last_activity_at", "requested_at")
+    export_filename = "progress-report"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Enrollment]:
+        """The report's rows (one query with learner and course joined)."""
+        return selectors.course_progress_report()
+
+    def learner(self, obj: Enrollment) -> str:
+        """Learner's name and username."""
+        return _learner_name(obj)
+
+    def email(self, obj: Enrollment) -> str:
+        """Learner's email."""
+        return obj.user.email
+
+    def course_title(self, obj: Enrollment) -> str:
+        """The course's title."""
+        return obj.course.title
+
+    def percent(self, obj: Enrollment) -> str:
+        """Percent of the published lessons completed (text, so 0 is not shown as empty)."""
+        return str(obj.progress_percent)
+
+    def lessons(self, obj: Enrollment) -> str:
+        """e.g. "2 of 5"."""
+        return f"{obj.completed_lessons} of {obj.total_lessons}"
+
+    learner.short_description = "Learner"  # type: ignore[attr-defined]
+    email.short_description = "Email"  # type: ignore[attr-defined]
+    course_title.short_description = "Course"  # type: ignore[attr-defined]
+    percent.short_description = "Percent complete"  # type: ignore[attr-defined]
+    percent.admin_order_field = "progress_percent"  # type: ignore[attr-defined]
+    lessons.short_description = "Lessons completed"  # type: ignore[attr-defined]
+
+
+class LearningAdminGroup(ModelAdminGroup):
+    """The "Learning" admin menu."""
+
+    menu_label = "Learning"
+    menu_icon = "group"
+    menu_order = 250
+    items = (EnrollmentAdmin, CourseProgressReportAdmin)
+
+
+class LearningSummaryPanel(Component):
+    """Admin home panel: active learners and pending approvals, with links to act on them."""
+
+    name = "learning_summary"
+    template_name = "learning/admin/summary_panel.html"
+    order = 50
+
+    def __init__(self, enrollments_url: str) -> None:
+        self.enrollments_url = enrollments_url
+
+    def get_context_data(self, parent_context: Any) -> dict[str, Any]:
+        """The counts (one query) and the listing URLs."""
+        context = super().get_context_data(parent_context)
+        context.update(summary=selectors.admin_summary(), enrollments_url=self.enrollments_url)
+        return context

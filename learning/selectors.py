@@ -1,0 +1,531 @@
+"""Reads of the learning core for pages, the dashboard, the admin and the realtime layer.
+
+Every selector decides its joins here, in one place, and runs a fixed number of queries whatever
+the number of enrollments, lessons or notifications:
+
+- ``dashboard`` : 2 queries (enrollments with their course and lessons, recent notifications
+  with the unread count as a window aggregate) + Wagtail's site root paths (cached, 1 query cold).
+- ``course_state`` : 0 queries for anonymous visitors, 2 for an enrolled learner (the
+  enrollment, the completed lesson ids); without access, Django's permission lookup for the
+  staff check (2 queries for non-superusers, cached on the user and shared with Wagtail's
+  user bar).
+- ``lesson_state`` : 0 queries for anonymous visitors, 1 for an enrolled learner (+ the same
+  permission lookup without access).
+
+Per-learner progress of a course is cached on ``Enrollment`` (completed/total/percent, next and
+resume lessons). ``learning.services`` keeps it current on every progress write;
+``refresh_progress_cache`` recomputes a whole course when its content is published.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypedDict
+
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.http import HttpRequest
+from wagtail.models import Page
+
+from courses.models import CoursePage, LessonPage
+from learning.models import Enrollment, LessonProgress, Notification
+
+# How many notifications the dashboard lists (the unread count covers all of them).
+DASHBOARD_NOTIFICATION_LIMIT = 10
+# Columns a lesson or course link needs (title and URL); the rest (bodies) is never loaded.
+_LINK_FIELDS = ("id", "title", "url_path", "path", "depth")
+# Enrollment statuses that count as "in the course" (lessons open, progress recorded).
+ACCESS_STATUSES = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
+
+
+# --- Progress arithmetic (pure) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CourseProgress:
+    """A learner's progress through the published lessons of one course."""
+
+    completed_lessons: int
+    total_lessons: int
+    percent: int
+    next_lesson_id: int | None
+    resume_lesson_id: int | None
+    completed_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether every published lesson is complete (a course without lessons never is)."""
+        return self.total_lessons > 0 and self.completed_lessons == self.total_lessons
+
+
+def compute_progress(
+    *, lesson_ids: Sequence[int], completed_ids: Iterable[int], last_touched_id: int | None = None
+) -> CourseProgress:
+    """Progress over ``lesson_ids`` (published lessons in course order).
+
+    Completed lessons that are no longer published do not count. The percent is rounded down,
+    so 100 means every lesson is done. The next lesson is the first unfinished one in course
+    order; the resume lesson is the one the learner last touched if it is unfinished, else the
+    next lesson.
+    """
+    done = frozenset(completed_ids) & frozenset(lesson_ids)
+    total = len(lesson_ids)
+    next_id = next((pk for pk in lesson_ids if pk not in done), None)
+    if last_touched_id in lesson_ids and last_touched_id not in done:
+        resume_id: int | None = last_touched_id
+    else:
+        resume_id = next_id
+    percent = (len(done) * 100) // total if total else 0
+    return CourseProgress(
+        completed_lessons=len(done), total_lessons=total, percent=percent,
+        next_lesson_id=next_id, resume_lesson_id=resume_id, completed_ids=done,
+    )
+
+
+def published_lesson_ids(*, course: Page) -> list[int]:
+    """Ids of a course's published lessons in course (tree) order. One query."""
+    return list(LessonPage.objects.live().child_of(course).order_by("path").values_list("pk", flat=True))
+
+
+def learner_course_progress(*, user_id: int, course: Page) -> CourseProgress:
+    """Live-computed progress of one learner in one course. Two queries."""
+    lesson_ids = published_lesson_ids(course=course)
+    rows = LessonProgress.objects.filter(user_id=user_id, course_id=course.pk).order_by("-updated_at", "-pk")
+    completed: list[int] = []
+    last_touched: int | None = None
+    for lesson_id, completed_at in rows.values_list("lesson_id", "completed_at"):
+        if last_touched is None:
+            last_touched = lesson_id
+        if completed_at is not None:
+            completed.append(lesson_id)
+    return compute_progress(lesson_ids=lesson_ids, completed_ids=completed, last_touched_id=last_touched)
+
+
+def refresh_progress_cache(*, course_id: int) -> int:
+    """Recompute the cached progress of every enrollment in a course; return how many changed.
+
+    Called (through a task) when course content is published or unpublished: lesson totals,
+    percents and next lessons change for everyone. Three queries plus one bulk update. It
+    only refreshes the cached read model; it never changes an enrollment's status nor sends
+    events (a learner's completion is decided by ``lesson_progress_record``).
+    """
+    course = CoursePage.objects.filter(pk=course_id).first()
+    if course is None:
+        return 0
+    lesson_ids = published_lesson_ids(course=course)
+    per_user: dict[int, list[int]] = defaultdict(list)
+    last_touched: dict[int, int] = {}
+    rows = LessonProgress.objects.filter(course_id=course_id).order_by("user_id", "-updated_at", "-pk")
+    for user_id, lesson_id, completed_at in rows.values_list("user_id", "lesson_id", "completed_at"):
+        last_touched.setdefault(user_id, lesson_id)
+        if completed_at is not None:
+            per_user[user_id].append(lesson_id)
+    changed: list[Enrollment] = []
+    for enrollment in Enrollment.objects.filter(course_id=course_id):
+        progress = compute_progress(
+            lesson_ids=lesson_ids,
+            completed_ids=per_user.get(enrollment.user_id, ()),
+            last_touched_id=last_touched.get(enrollment.user_id),
+        )
+        if apply_progress(enrollment, progress):
+            changed.append(enrollment)
+    Enrollment.objects.bulk_update(changed, CACHED_PROGRESS_FIELDS, batch_size=500)
+    return len(changed)
+
+
+CACHED_PROGRESS_FIELDS = ["completed_lessons", "total_lessons", "progress_percent", "next_lesson", "resume_lesson"]
+
+
+def apply_progress(enrollment: Enrollment, progress: CourseProgress) -> bool:
+    """Copy ``progress`` into the enrollment's cached fields (unsaved); return whether any changed."""
+    values = {
+        "completed_lessons": progress.completed_lessons,
+        "total_lessons": progress.total_lessons,
+        "progress_percent": progress.percent,
+        "next_lesson_id": progress.next_lesson_id,
+        "resume_lesson_id": progress.resume_lesson_id,
+    }
+    changed = any(getattr(enrollment, name) != value for name, value in values.items())
+    for name, value in values.items():
+        setattr(enrollment, name, value)
+    return changed
+
+
+# --- URLs without per-page lookups -------------------------------------------------------------
+
+
+def page_url(page: Page | None, request: HttpRequest | None = None) -> str:
+    """A page's URL: relative on a single-site install, absolute otherwise ("" if not routable).
+
+    Uses Wagtail's site root paths (cached, and memoised on ``request``) and never looks the
+    current site up, so listing many pages costs no query per page.
+    """
+    if page is None:
+        return ""
+    parts = page.get_url_parts(request=request)
+    if not parts or parts[2] is None:
+        return ""
+    _site_id, root_url, page_path = parts
+    root_paths = page._get_site_root_paths(request)
+    if len({root_path.site_id for root_path in root_paths}) == 1:
+        return page_path
+    return f"{root_url}{page_path}"
+
+
+class LessonLink(TypedDict):
+    """A lesson as the realtime frames and templates show it."""
+
+    id: int
+    title: str
+    url: str
+
+
+def lesson_link(lesson: Page | None, request: HttpRequest | None = None) -> LessonLink | None:
+    """``{id, title, url}`` of a lesson, or None."""
+    if lesson is None:
+        return None
+    return LessonLink(id=lesson.pk, title=lesson.title, url=page_url(lesson, request))
+
+
+# --- Dashboard ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardEnrollment:
+    """One row of the learner dashboard."""
+
+    enrollment: Enrollment
+    course_id: int
+    course_title: str
+    course_url: str
+    status: str
+    status_label: str
+    has_access: bool
+    completed_lessons: int
+    total_lessons: int
+    percent: int
+    next_lesson: LessonLink | None
+    resume_lesson: LessonLink | None
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the learner dashboard shows."""
+
+    enrollments: list[DashboardEnrollment]
+    notifications: list[Notification]
+    unread_count: int
+    resume: DashboardEnrollment | None
+
+
+def learner_enrollments(*, user_id: int) -> QuerySet[Enrollment]:
+    """A learner's enrollments with their course and lessons joined (no bodies), newest first."""
+    link_fields = [f"{relation}__{name}" for relation in ("next_lesson", "resume_lesson") for name in _LINK_FIELDS]
+    return (
+        Enrollment.objects.filter(user_id=user_id)
+        .select_related("course", "next_lesson", "resume_lesson")
+        .only(
+            "id", "user_id", "status", "requested_at", "activated_at", "completed_at", "last_activity_at",
+            "completed_lessons", "total_lessons", "progress_percent",
+            *[f"course__{name}" for name in _LINK_FIELDS], "course__summary",
+            *link_fields,
+        )
+        .order_by("-requested_at", "-pk")
+    )
+
+
+def recent_notifications(*, user_id: int, limit: int = DASHBOARD_NOTIFICATION_LIMIT) -> tuple[list[Notification], int]:
+    """The learner's newest notifications and their total unread count, in one query.
+
+    The unread count is a window aggregate over all of the learner's notifications, computed
+    before the LIMIT applies.
+    """
+    unread_total = Window(
+        Sum(Case(When(read_at__isnull=True, then=Value(1)), default=Value(0), output_field=IntegerField()))
+    )
+    rows = list(
+        Notification.objects.filter(user_id=user_id).annotate(unread_total=unread_total).order_by("-pk")[:limit]
+    )
+    return rows, (rows[0].unread_total or 0) if rows else 0
+
+
+def unread_notification_count(*, user_id: int) -> int:
+    """How many notifications the learner has not read. One indexed query."""
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
+
+
+def dashboard(*, user_id: int, request: HttpRequest | None = None) -> Dashboard:
+    """The learner dashboard: every enrollment with its progress, notifications, where to resume.
+
+    Two queries (plus Wagtail's cached site root paths), whatever the number of enrollments.
+    """
+    rows: list[DashboardEnrollment] = []
+    for enrollment in learner_enrollments(user_id=user_id):
+        course = enrollment.course
+        has_access = enrollment.has_access
+        rows.append(
+            DashboardEnrollment(
+                enrollment=enrollment,
+                course_id=course.pk,
+                course_title=course.title,
+                course_url=page_url(course, request),
+                status=enrollment.status,
+                status_label=enrollment.get_status_display(),
+                has_access=has_access,
+                completed_lessons=enrollment.completed_lessons,
+                total_lessons=enrollment.total_lessons,
+                percent=enrollment.progress_percent,
+                next_lesson=lesson_link(enrollment.next_lesson, request) if has_access else None,
+                resume_lesson=lesson_link(enrollment.resume_lesson, request) if has_access else None,
+                last_activity_at=enrollment.last_activity_at,
+            )
+        )
+    notifications, unread = recent_notifications(user_id=user_id)
+    resumable = [
+        row for row in rows
+        if row.status == Enrollment.Status.ACTIVE and row.resume_lesson is not None and row.last_activity_at
+    ]
+    resume = max(resumable, key=lambda row: row.last_activity_at) if resumable else None  # type: ignore[arg-type, return-value]
+    return Dashboard(enrollments=rows, notifications=notifications, unread_count=unread, resume=resume)
+
+
+# --- Course and lesson pages -----------------------------------------------------------------
+
+
+def can_see_everything(user: Any) -> bool:
+    """Staff and editors (Wagtail admin users) see lesson bodies without enrolling.
+
+    Django caches the permission lookup on the user, so Wagtail's user bar reuses it.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(user.is_staff or user.has_perm("wagtailadmin.access_admin"))
+
+
+@dataclass(frozen=True)
+class CourseState:
+    """What the course page shows a visitor: enrollment, progress and the call to action."""
+
+    enrollment: Enrollment | None
+    status: str  # "anonymous", "not_enrolled", or an Enrollment.Status value
+    has_access: bool
+    privileged: bool  # staff or editor without access of their own (computed only then)
+    following: bool
+    completed_ids: frozenset[int]
+    completed_lessons: int
+    total_lessons: int
+    percent: int
+    next_lesson: LessonPage | None
+    resume_lesson: LessonPage | None
+
+
+def enrollment_for(*, user_id: int, course_id: int) -> Enrollment | None:
+    """The learner's enrollment in a course, or None. One query."""
+    return Enrollment.objects.filter(user_id=user_id, course_id=course_id).first()
+
+
+def course_state(*, user: Any, course: CoursePage, lessons: Sequence[LessonPage]) -> CourseState:
+    """The course page's enrollment button and progress panel for ``user``.
+
+    ``lessons`` are the course's published lessons in order (the page already loaded them).
+    Queries: none for anonymous visitors, one for a learner who is not enrolled, two otherwise,
+    whatever the number of enrollments or lessons. Progress is computed live from the
+    learner's progress rows, so it is exact even before the cache refresh runs.
+    """
+    empty: frozenset[int] = frozenset()
+    if not getattr(user, "is_authenticated", False):
+        return CourseState(None, "anonymous", False, False, False, empty, 0, len(lessons), 0, None, None)
+    enrollment = enrollment_for(user_id=user.pk, course_id=course.pk)
+    status = enrollment.status if enrollment else "not_enrolled"
+    has_access = bool(enrollment and enrollment.has_access)
+    # Learners with access need no permission lookup (it costs queries for non-superusers).
+    privileged = False if has_access else can_see_everything(user)
+    following = has_access or privileged
+    if enrollment is None:
+        return CourseState(None, status, False, privileged, following, empty, 0, len(lessons), 0, None, None)
+    rows = LessonProgress.objects.filter(user_id=user.pk, course_id=course.pk).order_by("-updated_at", "-pk")
+    completed: list[int] = []
+    last_touched: int | None = None
+    for lesson_id, completed_at in rows.values_list("lesson_id", "completed_at"):
+        last_touched = lesson_id if last_touched is None else last_touched
+        if completed_at is not None:
+            completed.append(lesson_id)
+    progress = compute_progress(
+        lesson_ids=[lesson.pk for lesson in lessons], completed_ids=completed, last_touched_id=last_touched
+    )
+    by_id = {lesson.pk: lesson for lesson in lessons}
+    return CourseState(
+        enrollment=enrollment,
+        status=status,
+        has_access=has_access,
+        privileged=privileged,
+        following=following,
+        completed_ids=progress.completed_ids,
+        completed_lessons=progress.completed_lessons,
+        total_lessons=progress.total_lessons,
+        percent=progress.percent,
+        next_lesson=by_id.get(progress.next_lesson_id) if progress.next_lesson_id else None,
+        resume_lesson=by_id.get(progress.resume_lesson_id) if progress.resume_lesson_id else None,
+    )
+
+
+@dataclass(frozen=True)
+class LessonState:
+    """What the lesson page shows a visitor: the body or a call to enroll, and completion."""
+
+    enrollment: Enrollment | None
+    status: str  # "anonymous", "not_enrolled", or an Enrollment.Status value
+    has_access: bool
+    privileged: bool
+    can_read: bool
+    following: bool
+    completed: bool
+    completed_at: datetime | None
+
+
+def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage) -> LessonState:
+    """The lesson page's state for ``user``: one query (none for anonymous visitors)."""
+    if not getattr(user, "is_authenticated", False):
+        return LessonState(None, "anonymous", False, False, False, False, False, None)
+    completed_at = LessonProgress.objects.filter(user_id=user.pk, lesson_id=lesson.pk).values("completed_at")[:1]
+    enrollment = (
+        Enrollment.objects.filter(user_id=user.pk, course_id=course.pk)
+        .annotate(lesson_completed_at=Subquery(completed_at))
+        .first()
+    )
+    has_access = bool(enrollment and enrollment.has_access)
+    privileged = False if has_access else can_see_everything(user)
+    lesson_completed_at = enrollment.lesson_completed_at if enrollment else None  # type: ignore[attr-defined]
+    return LessonState(
+        enrollment=enrollment,
+        status=enrollment.status if enrollment else "not_enrolled",
+        has_access=has_access,
+        privileged=privileged,
+        can_read=has_access or privileged,
+        following=has_access or privileged,
+        completed=has_access and lesson_completed_at is not None,
+        completed_at=lesson_completed_at if has_access else None,
+    )
+
+
+# --- Realtime payloads -------------------------------------------------------------------------
+
+
+class ProgressData(TypedDict):
+    """The ``progress.updated`` frame's data (see the DOM contract in the team notes)."""
+
+    course_id: int
+    lesson_id: int | None
+    completed_lessons: int
+    total_lessons: int
+    percent: int
+    next_lesson: LessonLink | None
+    course_completed: bool
+
+
+def progress_data(*, user_id: int, course_id: int, lesson_id: int | None = None) -> ProgressData | None:
+    """A learner's current progress in a course, shaped for ``progress.updated``. One query.
+
+    Read from the enrollment's cached progress; None when the learner is not enrolled.
+    """
+    enrollment = (
+        Enrollment.objects.filter(user_id=user_id, course_id=course_id)
+        .select_related("next_lesson")
+        .only(
+            "id", "status", "completed_lessons", "total_lessons", "progress_percent",
+            *[f"next_lesson__{name}" for name in _LINK_FIELDS],
+        )
+        .first()
+    )
+    if enrollment is None:
+        return None
+    return ProgressData(
+        course_id=course_id,
+        lesson_id=lesson_id,
+        completed_lessons=enrollment.completed_lessons,
+        total_lessons=enrollment.total_lessons,
+        percent=enrollment.progress_percent,
+        next_lesson=lesson_link(enrollment.next_lesson),
+        course_completed=enrollment.status == Enrollment.Status.COMPLETED,
+    )
+
+
+# --- Admin reports -----------------------------------------------------------------------------
+
+
+def course_progress_report(*, course_id: int | None = None) -> QuerySet[Enrollment]:
+    """Enrollments with learner and course joined, for the admin's per-course progress report.
+
+    Most recently active first. One query however many rows (the admin paginates it).
+    """
+    rows = Enrollment.objects.select_related("user", "course").only(
+        "id", "status", "requested_at", "last_activity_at", "completed_at",
+        "completed_lessons", "total_lessons", "progress_percent",
+        "user__id", "user__username", "user__email", "user__first_name", "user__last_name",
+        *[f"course__{name}" for name in _LINK_FIELDS],
+    )
+    if course_id is not None:
+        rows = rows.filter(course_id=course_id)
+    return rows.order_by("course_id", "-last_activity_at", "-pk")
+
+
+class AdminSummary(TypedDict):
+    """Counts for the Wagtail admin dashboard panel."""
+
+    active_learners: int
+    active_enrollments: int
+    pending_approvals: int
+
+
+def admin_summary() -> AdminSummary:
+    """Active learners (distinct), active enrollments and pending approvals. One query."""
+    status = Enrollment.Status
+    counts = Enrollment.objects.aggregate(
+        active_learners=Count("user_id", distinct=True, filter=Q(status=status.ACTIVE)),
+        active_enrollments=Count("pk", filter=Q(status=status.ACTIVE)),
+        pending_approvals=Count("pk", filter=Q(status=status.PENDING_APPROVAL)),
+    )
+    return AdminSummary(
+        active_learners=counts["active_learners"],
+        active_enrollments=counts["active_enrollments"],
+        pending_approvals=counts["pending_approvals"],
+    )
+
+
+__all__ = [
+    "ACCESS_STATUSES",
+    "CourseProgress",
+    "CourseState",
+    "Dashboard",
+    "DashboardEnrollment",
+    "LessonState",
+    "ProgressData",
+    "admin_summary",
+    "apply_progress",
+    "compute_progress",
+    "course_progress_report",
+    "course_state",
+    "dashboard",
+    "enrollment_for",
+    "learner_course_progress",
+    "lesson_state",
+    "progress_data",
+    "published_lesson_ids",
+    "recent_notifications",
+    "refresh_progress_cache",
+    "unread_notification_count",
+]

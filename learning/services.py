@@ -1,0 +1,525 @@
+"""The only code that writes enrollments, lesson progress and notifications.
+
+Every service takes keyword-only arguments, runs in one transaction, returns a small typed
+result and sends its domain events (``learning.events``) only after that transaction commits.
+Rule violations raise a ``ServiceError`` subclass carrying a user-facing ``message`` and an
+HTTP-ish ``status_code`` (400, 403, 404, 409) that views, the API and consumers turn into a 4xx.
+Nothing is written when a service raises.
+
+Concurrency: one row per learner and course (enrollments) or learner and lesson (progress) is
+guaranteed by database constraints. A duplicate insert that loses a race is caught
+(``IntegrityError`` inside a savepoint) and the existing row is returned. Writes that read then
+update an enrollment lock its row (``select_for_update``) so that concurrent progress records
+send ``lesson_completed`` and ``course_completed`` exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from courses.models import CoursePage, LessonPage
+from learning.events import (
+    CourseCompletedPayload,
+    EnrollmentPayload,
+    LessonCompletedPayload,
+    NotificationCreatedPayload,
+    NotificationReadPayload,
+    emit,
+)
+from learning.models import Enrollment, LessonProgress, Notification
+from learning.selectors import (
+    CourseProgress,
+    apply_progress,
+    compute_progress,
+    published_lesson_ids,
+)
+
+# Permission a staff member or editor needs to approve or cancel someone's enrollment.
+MANAGE_ENROLLMENTS_PERMISSION = "learning.change_enrollment"
+# The largest reading position a lesson can record (percent of the lesson).
+MAX_POSITION = 100
+# The longest list of ids one mark-read call accepts.
+MAX_NOTIFICATION_IDS = 500
+_TITLE_MAX = Notification._meta.get_field("title").max_length
+_LINK_MAX = Notification._meta.get_field("link").max_length
+
+
+# --- Errors ------------------------------------------------------------------------------------
+
+
+class ServiceError(Exception):
+    """A rule was broken: nothing was written. ``status_code`` is the HTTP status to answer."""
+
+    status_code = 400
+    default_message = "The request could not be processed."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class InvalidInput(ServiceError):
+    """Malformed or out-of-range input (400)."""
+
+    status_code = 400
+    default_message = "The request is not valid."
+
+
+class Forbidden(ServiceError):
+    """The user may not do this (403)."""
+
+    status_code = 403
+    default_message = "You are not allowed to do this."
+
+
+class NotFound(ServiceError):
+    """The object does not exist, is not published, or is not the user's (404)."""
+
+    status_code = 404
+    default_message = "Not found."
+
+
+class Conflict(ServiceError):
+    """The object is in a state that does not allow this (409)."""
+
+    status_code = 409
+    default_message = "This cannot be done in the current state."
+
+
+class CourseNotAvailable(NotFound):
+    """The course does not exist or is not published."""
+
+    default_message = "This course does not exist or is not published."
+
+
+class LessonNotAvailable(NotFound):
+    """The lesson (or its course) does not exist or is not published."""
+
+    default_message = "This lesson does not exist or is not published."
+
+
+class NotEnrolled(Forbidden):
+    """Progress needs an active enrollment in the lesson's course."""
+
+    default_message = "Enroll in this course to record your progress."
+
+
+class NotificationNotFound(NotFound):
+    """A notification id that does not exist or belongs to someone else."""
+
+    default_message = "Notification not found."
+
+
+# --- Results -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    """The enrollment after the call; ``created``: a new row; ``changed``: its status moved."""
+
+    enrollment: Enrollment
+    created: bool
+    changed: bool = False
+
+
+@dataclass(frozen=True)
+class ProgressResult:
+    """A learner's lesson progress and the course progress after recording it.
+
+    ``course_completed`` says the enrollment is completed (every published lesson done, now or
+    before); ``course_newly_completed`` says this very call completed it.
+    """
+
+    progress: LessonProgress
+    newly_completed: bool
+    course_completed: bool
+    completed_lessons: int
+    total_lessons: int
+    percent: int
+    next_lesson: LessonPage | None
+    course_newly_completed: bool = False
+
+
+# --- Helpers -----------------------------------------------------------------------------------
+
+
+def _require_user(user: Any) -> None:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        raise Forbidden("Log in to continue.")
+
+
+def _enrollment_payload(enrollment: Enrollment) -> EnrollmentPayload:
+    return EnrollmentPayload(
+        enrollment_id=enrollment.pk,
+        user_id=enrollment.user_id,
+        course_id=enrollment.course_id,
+        status=enrollment.status,
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _live_course(course: Any) -> CoursePage:
+    """The published course page behind ``course`` (a CoursePage or its id), or 404."""
+    course_id = getattr(course, "pk", course)
+    if not isinstance(course_id, int) or isinstance(course_id, bool):
+        raise CourseNotAvailable()
+    found = CoursePage.objects.live().filter(pk=course_id).first()
+    if found is None:
+        raise CourseNotAvailable()
+    return found
+
+
+def _progress_of(enrollment: Enrollment) -> CourseProgress:
+    """Live-computed progress for an enrollment (two queries)."""
+    lesson_ids = published_lesson_ids(course=enrollment.course)
+    rows = LessonProgress.objects.filter(user_id=enrollment.user_id, course_id=enrollment.course_id)
+    completed: list[int] = []
+    last_touched: int | None = None
+    for lesson_id, completed_at in rows.order_by("-updated_at", "-pk").values_list("lesson_id", "completed_at"):
+        last_touched = lesson_id if last_touched is None else last_touched
+        if completed_at is not None:
+            completed.append(lesson_id)
+    return compute_progress(lesson_ids=lesson_ids, completed_ids=completed, last_touched_id=last_touched)
+
+
+def _grant_access(enrollment: Enrollment, *, now: datetime) -> None:
+    """Move an enrollment to active, refreshing its cached progress (kept from a past enrollment).
+
+    It stays active even if every lesson was already done: completion (and its event) is
+    decided by ``lesson_progress_record`` only.
+    """
+    progress = _progress_of(enrollment)
+    apply_progress(enrollment, progress)
+    enrollment.status = Enrollment.Status.ACTIVE
+    enrollment.activated_at = now
+    enrollment.cancelled_at = None
+
+
+# --- Enrollments -------------------------------------------------------------------------------
+
+
+def enrollment_request(*, user: Any, course: CoursePage | int) -> EnrollmentResult:
+    """Enroll ``user`` in a published course: open courses -> active, approval courses -> pending.
+
+    Idempotent and race-safe: a learner has at most one enrollment per course (database
+    constraint); a repeated or concurrent call returns the existing row with ``created=False``.
+    A cancelled enrollment is reopened (``changed=True``). Events after commit:
+    ``enrollment_requested`` for every new or reopened request, then ``enrollment_activated``
+    when the course is open. Raises ``CourseNotAvailable`` (404) for a missing or unpublished
+    course and ``Forbidden`` (403) for an anonymous or inactive user.
+    """
+    _require_user(user)
+    with transaction.atomic():
+        live = _live_course(course)
+        now = timezone.now()
+        existing = Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=live.pk).first()
+        if existing is not None and existing.status != Enrollment.Status.CANCELLED:
+            return EnrollmentResult(enrollment=existing, created=False)
+        created = existing is None
+        enrollment = existing or Enrollment(user_id=user.pk, course_id=live.pk)
+        enrollment.course = live
+        enrollment.decided_by = None
+        if live.requires_approval:
+            enrollment.status = Enrollment.Status.PENDING_APPROVAL
+            enrollment.cancelled_at = None
+            apply_progress(enrollment, _progress_of(enrollment))
+        else:
+            _grant_access(enrollment, now=now)
+        if created:
+            try:
+                with transaction.atomic():
+                    enrollment.save(force_insert=True)
+            except IntegrityError:
+                # A concurrent request inserted the row first: it wins, we return it.
+                winner = Enrollment.objects.filter(user_id=user.pk, course_id=live.pk).first()
+                if winner is None:
+                    raise
+                return EnrollmentResult(enrollment=winner, created=False)
+        else:
+            enrollment.save()
+        payload = _enrollment_payload(enrollment)
+        emit("enrollment_requested", payload)
+        if enrollment.status == Enrollment.Status.ACTIVE:
+            emit("enrollment_activated", payload)
+    return EnrollmentResult(enrollment=enrollment, created=created, changed=True)
+
+
+def _require_manager(by: Any) -> None:
+    _require_user(by)
+    if not by.has_perm(MANAGE_ENROLLMENTS_PERMISSION):
+        raise Forbidden("You do not have permission to manage enrollments.")
+
+
+def _locked(enrollment: Enrollment | int) -> Enrollment:
+    enrollment_id = getattr(enrollment, "pk", enrollment)
+    locked = (
+        Enrollment.objects.select_for_update(of=("self",)).select_related("course").filter(pk=enrollment_id).first()
+        if isinstance(enrollment_id, int)
+        else None
+    )
+    if locked is None:
+        raise NotFound("This enrollment does not exist.")
+    return locked
+
+
+def enrollment_approve(*, enrollment: Enrollment | int, by: Any) -> EnrollmentResult:
+    """Approve a pending enrollment (staff or editors with ``learning.change_enrollment``).
+
+    Pending -> active, recording who decided; sends ``enrollment_activated`` after commit.
+    Approving an active or completed enrollment changes nothing (idempotent, no event).
+    Raises ``Forbidden`` (403) without the permission, ``NotFound`` (404) for an unknown
+    enrollment and ``Conflict`` (409) for a cancelled one.
+    """
+    _require_manager(by)
+    with transaction.atomic():
+        locked = _locked(enrollment)
+        if locked.status in (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED):
+            return EnrollmentResult(enrollment=locked, created=False)
+        if locked.status == Enrollment.Status.CANCELLED:
+            raise Conflict("This enrollment was cancelled; the learner must request it again.")
+        _grant_access(locked, now=timezone.now())
+        locked.decided_by = by
+        locked.save()
+        emit("enrollment_activated", _enrollment_payload(locked))
+    return EnrollmentResult(enrollment=locked, created=False, changed=True)
+
+
+def enrollment_cancel(*, enrollment: Enrollment | int, by: Any) -> EnrollmentResult:
+    """Cancel an enrollment: the learner themself, or a staff member with the permission.
+
+    Any status -> cancelled (progress rows are kept, so re-enrolling resumes them); sends
+    ``enrollment_cancelled`` after commit. Cancelling a cancelled enrollment changes nothing.
+    Raises ``Forbidden`` (403) for anyone else and ``NotFound`` (404) for an unknown enrollment.
+    """
+    _require_user(by)
+    with transaction.atomic():
+        locked = _locked(enrollment)
+        if locked.user_id != by.pk and not by.has_perm(MANAGE_ENROLLMENTS_PERMISSION):
+            raise Forbidden("You do not have permission to cancel this enrollment.")
+        if locked.status == Enrollment.Status.CANCELLED:
+            return EnrollmentResult(enrollment=locked, created=False)
+        locked.status = Enrollment.Status.CANCELLED
+        locked.cancelled_at = timezone.now()
+        locked.decided_by = by
+        locked.save()
+        emit("enrollment_cancelled", _enrollment_payload(locked))
+    return EnrollmentResult(enrollment=locked, created=False, changed=True)
+
+
+# --- Lesson progress ---------------------------------------------------------------------------
+
+
+def _live_lesson(lesson: Any) -> tuple[LessonPage, CoursePage]:
+    lesson_id = getattr(lesson, "pk", lesson)
+    if not isinstance(lesson_id, int) or isinstance(lesson_id, bool):
+        raise LessonNotAvailable()
+    found = LessonPage.objects.live().filter(pk=lesson_id).defer("body").first()
+    if found is None:
+        raise LessonNotAvailable()
+    course = CoursePage.objects.live().filter(path=found.path[: -found.steplen]).first()
+    if course is None:
+        raise LessonNotAvailable()
+    return found, course
+
+
+def _validated_position(position: Any, *, completed: bool) -> int | None:
+    if position is None:
+        return MAX_POSITION if completed else None
+    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position <= MAX_POSITION:
+        raise InvalidInput(f"The position must be a whole number from 0 to {MAX_POSITION}.")
+    return position
+
+
+def lesson_progress_record(
+    *, user: Any, lesson: LessonPage | int, completed: bool = True, position: int | None = None
+) -> ProgressResult:
+    """Record a learner's progress on a published lesson of a course they are actively in.
+
+    ``completed=True`` marks the lesson complete (once: repeating it changes nothing);
+    ``position`` (0-100, percent read) records where the learner stopped. A completed lesson
+    never goes back to incomplete. When every *published* lesson of the course is complete the
+    enrollment becomes completed. After commit: ``lesson_completed`` when the lesson became
+    complete in this call, ``course_completed`` when the course did. Race-safe: the enrollment
+    row is locked, so concurrent calls send each event once and leave one progress row.
+
+    Raises ``LessonNotAvailable`` (404), ``NotEnrolled`` (403: no enrollment, pending or
+    cancelled), ``InvalidInput`` (400: bad position).
+    """
+    _require_user(user)
+    if not isinstance(completed, bool):
+        raise InvalidInput("completed must be true or false.")
+    recorded_position = _validated_position(position, completed=completed)
+    with transaction.atomic():
+        live_lesson, course = _live_lesson(lesson)
+        enrollment = (
+            Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=course.pk).first()
+        )
+        if enrollment is None or not enrollment.has_access:
+            if enrollment is not None and enrollment.status == Enrollment.Status.PENDING_APPROVAL:
+                raise NotEnrolled("Your enrollment is waiting for approval.")
+            raise NotEnrolled()
+        enrollment.course = course
+        now = timezone.now()
+        progress = LessonProgress.objects.filter(user_id=user.pk, lesson_id=live_lesson.pk).first()
+        if progress is None:
+            progress = LessonProgress(user_id=user.pk, lesson_id=live_lesson.pk, course_id=course.pk)
+            try:
+                with transaction.atomic():
+                    progress.save(force_insert=True)
+            except IntegrityError:
+                progress = LessonProgress.objects.get(user_id=user.pk, lesson_id=live_lesson.pk)
+        newly_completed = completed and progress.completed_at is None
+        if newly_completed:
+            progress.completed_at = now
+        if recorded_position is not None:
+            progress.last_position = max(progress.last_position, recorded_position) if completed else recorded_position
+        progress.save()
+
+        course_progress = _progress_of(enrollment)
+        apply_progress(enrollment, course_progress)
+        enrollment.last_activity_at = now
+        course_newly_completed = course_progress.is_complete and enrollment.status == Enrollment.Status.ACTIVE
+        if course_newly_completed:
+            enrollment.status = Enrollment.Status.COMPLETED
+            enrollment.completed_at = now
+        enrollment.save()
+        next_lesson = (
+            LessonPage.objects.filter(pk=course_progress.next_lesson_id).defer("body").first()
+            if course_progress.next_lesson_id
+            else None
+        )
+        if newly_completed:
+            emit(
+                "lesson_completed",
+                LessonCompletedPayload(
+                    user_id=user.pk,
+                    lesson_id=live_lesson.pk,
+                    course_id=course.pk,
+                    enrollment_id=enrollment.pk,
+                    completed_lessons=course_progress.completed_lessons,
+                    total_lessons=course_progress.total_lessons,
+                    percent=course_progress.percent,
+                    next_lesson_id=course_progress.next_lesson_id,
+                ),
+            )
+        if course_newly_completed:
+            emit(
+                "course_completed",
+                CourseCompletedPayload(
+                    user_id=user.pk, course_id=course.pk, enrollment_id=enrollment.pk, completed_at=_iso(now)
+                ),
+            )
+    return ProgressResult(
+        progress=progress,
+        newly_completed=newly_completed,
+        course_completed=enrollment.status == Enrollment.Status.COMPLETED,
+        completed_lessons=course_progress.completed_lessons,
+        total_lessons=course_progress.total_lessons,
+        percent=course_progress.percent,
+        next_lesson=next_lesson,
+        course_newly_completed=course_newly_completed,
+    )
+
+
+# --- Notifications -----------------------------------------------------------------------------
+
+
+def _valid_link(link: str) -> bool:
+    return link == "" or (link.startswith("/") and not link.startswith("//")) or link.startswith(("https://", "http://"))
+
+
+def notification_create(*, user: Any, kind: str, title: str, body: str = "", link: str = "") -> Notification:
+    """Store a notification for ``user`` and send ``notification_created`` after commit.
+
+    ``kind`` is one of ``Notification.Kind``; ``title`` is required (at most 200 characters);
+    ``link`` is a site path ("/courses/...") or an http(s) URL. Raises ``InvalidInput`` (400).
+    """
+    if user is None or getattr(user, "pk", None) is None:
+        raise InvalidInput("A notification needs a recipient.")
+    if kind not in Notification.Kind.values:
+        raise InvalidInput(f"Unknown notification kind {kind!r}.")
+    title = (title or "").strip()
+    if not title or len(title) > _TITLE_MAX:
+        raise InvalidInput(f"A notification needs a title of 1 to {_TITLE_MAX} characters.")
+    link = (link or "").strip()
+    if len(link) > _LINK_MAX or not _valid_link(link):
+        raise InvalidInput("A notification link must be a site path or an http(s) URL.")
+    with transaction.atomic():
+        notification = Notification.objects.create(user_id=user.pk, kind=kind, title=title, body=body or "", link=link)
+        emit(
+            "notification_created",
+            NotificationCreatedPayload(
+                notification_id=notification.pk,
+                user_id=user.pk,
+                kind=kind,
+                title=title,
+                body=notification.body,
+                link=link,
+                created_at=_iso(notification.created_at),
+            ),
+        )
+    return notification
+
+
+def _validated_ids(notification_ids: Iterable[Any]) -> list[int]:
+    if isinstance(notification_ids, str | bytes):
+        raise InvalidInput("Notification ids must be a list of numbers.")
+    try:
+        ids = list(notification_ids)
+    except TypeError as exc:
+        raise InvalidInput("Notification ids must be a list of numbers.") from exc
+    if not ids:
+        raise InvalidInput("Choose at least one notification.")
+    if len(ids) > MAX_NOTIFICATION_IDS:
+        raise InvalidInput(f"At most {MAX_NOTIFICATION_IDS} notifications at a time.")
+    if any(not isinstance(pk, int) or isinstance(pk, bool) or pk <= 0 for pk in ids):
+        raise InvalidInput("Notification ids must be positive whole numbers.")
+    return sorted(set(ids))
+
+
+def notification_mark_read(*, user: Any, notification_ids: Iterable[int] | None = None) -> int:
+    """Mark the learner's notifications read (all unread ones when ``notification_ids`` is None).
+
+    Returns how many became read (already-read ones are not counted). Sends
+    ``notification_read`` after commit when any did. Raises ``InvalidInput`` (400) for
+    malformed ids and ``NotificationNotFound`` (404) when any id is not the learner's; nothing
+    is marked then.
+    """
+    _require_user(user)
+    ids = None if notification_ids is None else _validated_ids(notification_ids)
+    with transaction.atomic():
+        owned = Notification.objects.filter(user_id=user.pk)
+        if ids is not None and owned.filter(pk__in=ids).count() != len(ids):
+            raise NotificationNotFound()
+        unread = owned.filter(read_at__isnull=True)
+        if ids is not None:
+            unread = unread.filter(pk__in=ids)
+        # Locking first means two concurrent calls cannot both count the same notification.
+        marked = list(unread.select_for_update().order_by("pk").values_list("pk", flat=True))
+        if not marked:
+            return 0
+        Notification.objects.filter(pk__in=marked, read_at__isnull=True).update(read_at=timezone.now())
+        remaining = owned.filter(read_at__isnull=True).count()
+        emit(
+            "notification_read",
+            NotificationReadPayload(user_id=user.pk, notification_ids=marked, unread_count=remaining),
+        )
+    return len(marked)
+
+
+def notification_prune_read(*, older_than: datetime) -> int:
+    """Delete notifications read before ``older_than``; return how many. Unread ones are kept."""
+    if not isinstance(older_than, datetime):
+        raise InvalidInput("older_than must be a datetime.")
+    with transaction.atomic():
+        deleted, _by_model = Notification.objects.filter(read_at__isnull=False, read_at__lt=older_than).delete()
+    return deleted

@@ -1,0 +1,46 @@
+"""Template tags that bring a visitor's learning state into Wagtail page templates.
+
+Course and lesson pages are served by Wagtail (their ``get_context`` belongs to ``courses``);
+these tags call ``learning.selectors`` so the templates stay free of queries of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import template
+
+from courses.models import CoursePage, LessonPage
+from learning.selectors import CourseState, LessonState, course_state, lesson_state
+
+register = template.Library()
+
+
+def _user(context: template.Context) -> Any:
+    request = context.get("request")
+    return getattr(request, "user", None) or context.get("user")
+
+
+@register.simple_tag(takes_context=True, name="course_state")
+def course_state_tag(context: template.Context, course: CoursePage, lessons: Sequence[LessonPage]) -> CourseState:
+    """``{% course_state page lessons as state %}``: enrollment, progress and ticks of the visitor."""
+    return course_state(user=_user(context), course=course, lessons=lessons)
+
+
+@register.simple_tag(takes_context=True, name="lesson_state")
+def lesson_state_tag(context: template.Context, lesson: LessonPage, course: CoursePage) -> LessonState:
+    """``{% lesson_state page course as state %}``: may the visitor read it, is it complete."""
+    return lesson_state(user=_user(context), lesson=lesson, course=course)
+
+
+@register.inclusion_tag("learning/includes/progress.html")
+def progress_bar(percent: int, completed: int, total: int) -> dict[str, int]:
+    """The progress bar, percent and "3 of 5 lessons" count of the live-update DOM contract."""
+    return {"percent": percent, "completed": completed, "total": total}
+
+
+@register.filter
+def is_complete_in(lesson_id: int, completed_ids: frozenset[int]) -> bool:
+    """``{% if lesson.pk|is_complete_in:state.completed_ids %}``."""
+    return lesson_id in completed_ids

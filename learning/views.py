@@ -1,0 +1,187 @@
+"""Learner views: enroll, complete a lesson, mark notifications read, the dashboard.
+
+Thin: parse and validate the request, call one service, answer. Form posts (which work without
+JavaScript) redirect back to a safe ``next`` URL with a message; a request that asks for JSON
+(``Accept: application/json``) gets the result as JSON instead. Bad input gets a clear 4xx
+(400 malformed, 403 not allowed, 404 missing or not yours, 405 wrong method) and nothing is
+written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from learning import selectors, services
+from learning.accounts import safe_next_url
+
+# Largest id a form may send (PostgreSQL bigint); bigger numbers are malformed input.
+MAX_ID = 2**63 - 1
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").split(",")[0].strip() == "application/json"
+
+
+def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    """A 4xx answer: JSON for scripts, a small page for browsers."""
+    if _wants_json(request):
+        return JsonResponse({"error": message, "status": status}, status=status)
+    return render(request, "learning/error.html", {"status": status, "message": message}, status=status)
+
+
+def _service_error(request: HttpRequest, exc: services.ServiceError) -> HttpResponse:
+    return _error(request, exc.status_code, exc.message)
+
+
+def _parse_id(raw: Any) -> int | None:
+    """A positive id from a form field, or None when missing or malformed."""
+    if not isinstance(raw, str) or not raw.strip().isdigit():
+        return None
+    value = int(raw.strip())
+    return value if 0 < value <= MAX_ID else None
+
+
+def _anonymous(request: HttpRequest, default_next: str) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"error": "Log in to continue.", "status": 401}, status=401)
+    return redirect_to_login(safe_next_url(request, default_next))
+
+
+@require_POST
+def enroll(request: HttpRequest) -> HttpResponse:
+    """POST ``course_id`` (+ optional ``next``): enroll in, or request, a published course."""
+    if not request.user.is_authenticated:
+        return _anonymous(request, "/courses/")
+    course_id = _parse_id(request.POST.get("course_id"))
+    if course_id is None:
+        return _error(request, 400, "Choose a course to enroll in (course_id must be a number).")
+    try:
+        result = services.enrollment_request(user=request.user, course=course_id)
+    except services.ServiceError as exc:
+        return _service_error(request, exc)
+    enrollment = result.enrollment
+    if _wants_json(request):
+        status = 201 if result.created else 200
+        return JsonResponse(
+            {"enrollment_id": enrollment.pk, "course_id": enrollment.course_id, "status": enrollment.status,
+             "created": result.created},
+            status=status,
+        )
+    if enrollment.status == enrollment.Status.PENDING_APPROVAL:
+        messages.info(request, "Request sent. We will let you know as soon as staff approve it.")
+    elif result.changed:
+        messages.success(request, f"You are enrolled in {enrollment.course.title}.")
+    else:
+        messages.info(request, "You are already enrolled in this course.")
+    return redirect(safe_next_url(request, selectors.page_url(enrollment.course, request) or "/dashboard/"))
+
+
+def _parse_bool(raw: str | None, default: bool) -> bool | None:
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    return None
+
+
+@require_POST
+def lesson_complete(request: HttpRequest) -> HttpResponse:
+    """POST ``lesson_id`` (+ optional ``position`` 0-100, ``completed`` and ``next``).
+
+    Marks the lesson complete (or records the reading position with ``completed=0``) for a
+    learner actively enrolled in its course.
+    """
+    if not request.user.is_authenticated:
+        return _anonymous(request, "/courses/")
+    lesson_id = _parse_id(request.POST.get("lesson_id"))
+    if lesson_id is None:
+        return _error(request, 400, "lesson_id must be a number.")
+    completed = _parse_bool(request.POST.get("completed"), default=True)
+    if completed is None:
+        return _error(request, 400, "completed must be 1 or 0.")
+    raw_position = request.POST.get("position")
+    position: int | None = None
+    if raw_position not in (None, ""):
+        if not raw_position.strip().isdigit():
+            return _error(request, 400, "position must be a whole number from 0 to 100.")
+        position = int(raw_position.strip())
+    try:
+        result = services.lesson_progress_record(
+            user=request.user, lesson=lesson_id, completed=completed, position=position
+        )
+    except services.ServiceError as exc:
+        return _service_error(request, exc)
+    next_lesson = selectors.lesson_link(result.next_lesson, request)
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "course_id": result.progress.course_id,
+                "lesson_id": result.progress.lesson_id,
+                "completed_lessons": result.completed_lessons,
+                "total_lessons": result.total_lessons,
+                "percent": result.percent,
+                "next_lesson": next_lesson,
+                "course_completed": result.course_completed,
+                "newly_completed": result.newly_completed,
+            }
+        )
+    if result.course_newly_completed:
+        messages.success(request, "Course complete. Congratulations!")
+    elif result.newly_completed:
+        messages.success(request, f"Lesson complete: {result.completed_lessons} of {result.total_lessons} done.")
+    default = next_lesson["url"] if next_lesson else "/dashboard/"
+    return redirect(safe_next_url(request, default))
+
+
+@require_POST
+def notifications_mark_read(request: HttpRequest) -> HttpResponse:
+    """POST ``ids`` (one or more notification ids) or ``all=1``: mark the learner's notifications read."""
+    if not request.user.is_authenticated:
+        return _anonymous(request, "/dashboard/")
+    mark_all = _parse_bool(request.POST.get("all"), default=False)
+    raw_ids = request.POST.getlist("ids")
+    if mark_all is None:
+        return _error(request, 400, "all must be 1 or 0.")
+    if mark_all and raw_ids:
+        return _error(request, 400, "Send either ids or all=1, not both.")
+    ids: list[int] | None = None
+    if not mark_all:
+        parsed = [_parse_id(raw) for raw in raw_ids]
+        if not parsed or any(pk is None for pk in parsed):
+            return _error(request, 400, "ids must be one or more notification numbers.")
+        ids = [pk for pk in parsed if pk is not None]
+    try:
+        marked = services.notification_mark_read(user=request.user, notification_ids=ids)
+    except services.ServiceError as exc:
+        return _service_error(request, exc)
+    if _wants_json(request):
+        return JsonResponse(
+            {"marked": marked, "unread_count": selectors.unread_notification_count(user_id=request.user.pk)}
+        )
+    return redirect(safe_next_url(request, "/dashboard/"))
+
+
+@require_safe
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Every enrollment with progress, next lesson and status; notifications; where to resume."""
+    data = selectors.dashboard(user_id=request.user.pk, request=request)
+    return render(
+        request,
+        "learning/dashboard.html",
+        {
+            "dashboard": data,
+            # Counted with the notification list: the context processor's lazy count stays unused.
+            "unread_notification_count": data.unread_count,
+        },
+    )

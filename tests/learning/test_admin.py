@@ -1,0 +1,139 @@
+"""Wagtail admin: enrollments (filters, search, approve/cancel), progress report CSV, home panel."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from learning import services
+from learning.models import Enrollment, Notification
+from tests.courses.helpers import Tree
+
+pytestmark = pytest.mark.django_db
+
+INDEX = "/admin/learning/enrollment/"
+REPORT = "/admin/learning/courseprogressreport/"
+
+
+def logged_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def pending(tree: Tree, learner: Any) -> Enrollment:
+    return services.enrollment_request(user=learner, course=tree.sql).enrollment
+
+
+def test_learner_never_reaches_the_admin(learner: Any) -> None:
+    client = logged_in(learner)
+    for url in ("/admin/", INDEX, REPORT):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+
+
+def test_editor_without_enrollment_permissions_is_refused(editor: Any, pending: Enrollment) -> None:
+    client = logged_in(editor)
+    assert client.get("/admin/").status_code == 200
+    assert client.get(INDEX).status_code in (302, 403)
+    assert client.post(f"{INDEX}approve/{pending.pk}/").status_code in (302, 403)
+    pending.refresh_from_db()
+    assert pending.status == Enrollment.Status.PENDING_APPROVAL
+
+
+def test_editor_with_view_permission_lists_but_cannot_approve(editor: Any, pending: Enrollment) -> None:
+    editor.user_permissions.add(Permission.objects.get(codename="view_enrollment"))
+    client = logged_in(editor)
+    html = client.get(INDEX).content.decode()
+    assert "ada" in html
+    assert f"approve/{pending.pk}/" not in html
+    assert client.post(f"{INDEX}approve/{pending.pk}/").status_code in (302, 403)
+    pending.refresh_from_db()
+    assert pending.status == Enrollment.Status.PENDING_APPROVAL
+
+
+def test_staff_lists_filters_and_searches(tree: Tree, staff: Any, pending: Enrollment, other_learner: Any) -> None:
+    active = services.enrollment_request(user=other_learner, course=tree.python).enrollment
+    client = logged_in(staff)
+    html = client.get(INDEX).content.decode()
+    assert f"{INDEX}approve/{pending.pk}/" in html
+    assert f"{INDEX}cancel/{pending.pk}/" in html
+    assert f"{INDEX}edit/" not in html and f"{INDEX}create/" not in html
+    pending_only = client.get(INDEX, {"status": "pending_approval"}).content.decode()
+    assert f"inspect/{pending.pk}/" in pending_only and f"inspect/{active.pk}/" not in pending_only
+    found = client.get(INDEX, {"q": "bob@example"}).content.decode()
+    assert f"inspect/{active.pk}/" in found and f"inspect/{pending.pk}/" not in found
+    assert client.get(f"{INDEX}inspect/{pending.pk}/").status_code == 200
+
+
+def test_staff_approves_through_the_admin_and_learner_is_notified(
+    staff: Any, pending: Enrollment, learner: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = logged_in(staff)
+    confirm = client.get(f"{INDEX}approve/{pending.pk}/")
+    assert confirm.status_code == 200
+    assert "Approve enrollment" in confirm.content.decode()
+    pending.refresh_from_db()
+    assert pending.status == Enrollment.Status.PENDING_APPROVAL  # GET changes nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{INDEX}approve/{pending.pk}/")
+    assert (response.status_code, response["Location"]) == (302, INDEX)
+    pending.refresh_from_db()
+    assert (pending.status, pending.decided_by_id) == (Enrollment.Status.ACTIVE, staff.pk)
+    latest = Notification.objects.filter(user=learner).first()
+    assert (latest.kind, latest.title) == ("enrollment_approved", "Your enrollment in Databases with SQL was approved")
+    # An active enrollment has no approve action any more.
+    assert client.post(f"{INDEX}approve/{pending.pk}/").status_code in (302, 403)
+
+
+def test_staff_cancels_through_the_admin(
+    staff: Any, pending: Enrollment, learner: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in(staff).post(f"{INDEX}cancel/{pending.pk}/")
+    assert response.status_code == 302
+    pending.refresh_from_db()
+    assert pending.status == Enrollment.Status.CANCELLED
+    assert Notification.objects.filter(user=learner).first().kind == "enrollment_cancelled"
+
+
+def test_unknown_enrollment_action_is_404(staff: Any) -> None:
+    assert logged_in(staff).post(f"{INDEX}approve/987654/").status_code == 404
+
+
+def test_progress_report_lists_and_exports_csv(tree: Tree, staff: Any, learner: Any, other_learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    services.lesson_progress_record(user=learner, lesson=tree.lessons[0])
+    services.enrollment_request(user=other_learner, course=tree.python)
+    client = logged_in(staff)
+    html = client.get(REPORT, {"course__id__exact": tree.python.pk}).content.decode()
+    assert "ada" in html and "bob" in html
+    response = client.get(REPORT, {"export": "csv", "course__id__exact": tree.python.pk})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["Learner", "Email", "Course", "Status", "Percent Complete", "Lessons Completed",
+                       "Last Activity At", "Requested At"]
+    by_email = {row[1]: row for row in rows[1:]}
+    assert sorted(by_email) == ["ada@example.com", "bob@example.com"]
+    assert by_email["ada@example.com"][2:6] == ["Python basics", "active", "33", "1 of 3"]
+    assert by_email["bob@example.com"][2:6] == ["Python basics", "active", "0", "0 of 3"]
+
+
+def test_progress_report_refused_without_permission(editor: Any) -> None:
+    assert logged_in(editor).get(REPORT, {"export": "csv"}).status_code in (302, 403)
+
+
+def test_admin_home_summary_panel(tree: Tree, staff: Any, editor: Any, pending: Enrollment, other_learner: Any) -> None:
+    services.enrollment_request(user=other_learner, course=tree.python)
+    html = logged_in(staff).get("/admin/").content.decode()
+    assert "<strong data-active-learners>1</strong> active learner" in html
+    assert "<strong data-pending-approvals>1</strong> pending approval" in html
+    assert "data-learning-summary" not in logged_in(editor).get("/admin/").content.decode()

@@ -1,0 +1,172 @@
+"""Selectors: exact results and a fixed number of queries at 1, 10, 100 and 1000 enrollments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from courses.models import CoursePage, LessonPage
+from learning import selectors, services
+from learning.models import Enrollment, Notification
+from tests.courses.helpers import Tree
+from tests.learning.bulk import bulk_courses
+
+pytestmark = pytest.mark.django_db
+
+ENROLLMENT_COUNTS = [1, 10, 100, 1000]
+NOTIFICATIONS = 12
+# Measured: see the module docstring of learning.selectors and the closing note of issue 3.
+DASHBOARD_QUERIES_COLD = 5  # session, user, site root paths, enrollments, notifications
+DASHBOARD_QUERIES_WARM = 3  # user, enrollments, notifications
+DASHBOARD_SELECTOR_QUERIES = 2
+COURSE_PAGE_PANEL_QUERIES = 2  # the learner's enrollment, their completed lessons
+
+
+def enroll_in_bulk(user: Any, tree: Tree, count: int) -> tuple[list[CoursePage], list[LessonPage]]:
+    """``count`` active enrollments (each in a one-lesson course, progress cached) + notifications."""
+    courses, lessons = bulk_courses(tree.catalog, count)
+    now = timezone.now()
+    Enrollment.objects.bulk_create(
+        [
+            Enrollment(
+                user=user, course_id=course.pk, status=Enrollment.Status.ACTIVE, activated_at=now,
+                total_lessons=1, next_lesson_id=lesson.pk, resume_lesson_id=lesson.pk, last_activity_at=now,
+            )
+            for course, lesson in zip(courses, lessons, strict=True)
+        ],
+        batch_size=500,
+    )
+    Notification.objects.bulk_create(
+        [Notification(user=user, kind="announcement", title=f"Note {i}") for i in range(NOTIFICATIONS)]
+    )
+    return courses, lessons
+
+
+@pytest.mark.parametrize("count", ENROLLMENT_COUNTS)
+def test_dashboard_queries_fixed_at_any_enrollment_count(
+    count: int, tree: Tree, learner: Any, client: Any, django_assert_num_queries: Any
+) -> None:
+    courses, lessons = enroll_in_bulk(learner, tree, count)
+    client.force_login(learner)
+    cache.clear()
+    with django_assert_num_queries(DASHBOARD_QUERIES_COLD):
+        response = client.get("/dashboard/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count("data-enrollment ") == count
+    assert f'href="/courses/{courses[-1].slug}/{lessons[-1].slug}/"' in html
+    assert html.count("data-notification-id=") == selectors.DASHBOARD_NOTIFICATION_LIMIT
+    with django_assert_num_queries(DASHBOARD_QUERIES_WARM):
+        assert client.get("/dashboard/").status_code == 200
+
+
+def course_page_queries(client: Any) -> int:
+    client.get("/courses/python-basics/")  # warm Wagtail's site caches and the session
+    with CaptureQueriesContext(connection) as page:
+        response = client.get("/courses/python-basics/")
+    assert response.status_code == 200
+    return len(page)
+
+
+@pytest.mark.parametrize("count", ENROLLMENT_COUNTS)
+def test_course_page_progress_panel_queries_fixed_at_any_enrollment_count(
+    count: int, tree: Tree, learner: Any, client: Any, django_assert_num_queries: Any
+) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    services.lesson_progress_record(user=learner, lesson=tree.lessons[0])
+    client.force_login(learner)
+    page_queries_before = course_page_queries(client)
+    enroll_in_bulk(learner, tree, count)
+    lessons = list(LessonPage.objects.live().child_of(tree.python).order_by("path"))
+    with django_assert_num_queries(COURSE_PAGE_PANEL_QUERIES):
+        state = selectors.course_state(user=learner, course=tree.python, lessons=lessons)
+    assert (state.status, state.completed_lessons, state.total_lessons, state.percent) == ("active", 1, 3, 33)
+    assert state.completed_ids == frozenset({tree.lessons[0].pk})
+    # The whole page (Wagtail routing, course content, panel) costs the same with N more enrollments.
+    assert course_page_queries(client) == page_queries_before
+
+
+def test_dashboard_selector_contents(tree: Tree, learner: Any, django_assert_num_queries: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    services.enrollment_request(user=learner, course=tree.sql)
+    services.lesson_progress_record(user=learner, lesson=tree.lessons[0])
+    services.lesson_progress_record(user=learner, lesson=tree.lessons[2], completed=False, position=10)
+    services.notification_create(user=learner, kind="announcement", title="Read me")
+    cache.clear()
+    selectors.dashboard(user_id=learner.pk)  # warm the site root paths
+    with django_assert_num_queries(DASHBOARD_SELECTOR_QUERIES):
+        data = selectors.dashboard(user_id=learner.pk)
+    sql, python = data.enrollments
+    assert (python.course_title, python.status, python.percent, python.completed_lessons, python.total_lessons) == (
+        "Python basics", "active", 33, 1, 3,
+    )
+    assert python.next_lesson == {"id": tree.lessons[1].pk, "title": "Functions", "url": "/courses/python-basics/functions/"}
+    assert python.resume_lesson == {"id": tree.lessons[2].pk, "title": "Modules", "url": "/courses/python-basics/modules/"}
+    assert (sql.status, sql.has_access, sql.next_lesson, sql.course_url) == (
+        "pending_approval", False, None, "/courses/databases-with-sql/",
+    )
+    assert data.resume == python
+    assert [note.title for note in data.notifications] == ["Read me"]
+    assert data.unread_count == 1
+
+
+def test_recent_notifications_counts_unread_beyond_the_limit(learner: Any, other_learner: Any) -> None:
+    Notification.objects.bulk_create(
+        [Notification(user=learner, kind="announcement", title=f"n{i}") for i in range(15)]
+        + [Notification(user=other_learner, kind="announcement", title="other")]
+    )
+    Notification.objects.filter(title__in=["n14", "n0"]).update(read_at=timezone.now())
+    rows, unread = selectors.recent_notifications(user_id=learner.pk, limit=5)
+    assert [row.title for row in rows] == ["n14", "n13", "n12", "n11", "n10"]
+    assert unread == 13
+    assert selectors.recent_notifications(user_id=9999) == ([], 0)
+
+
+def test_lesson_state_by_role(tree: Tree, learner: Any, other_learner: Any, editor: Any, django_assert_num_queries: Any) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    services.enrollment_request(user=learner, course=tree.python)
+    services.lesson_progress_record(user=learner, lesson=tree.lessons[0])
+    lesson = tree.lessons[0]
+    with django_assert_num_queries(0):
+        anon = selectors.lesson_state(user=AnonymousUser(), lesson=lesson, course=tree.python)
+    with django_assert_num_queries(1):
+        mine = selectors.lesson_state(user=learner, lesson=lesson, course=tree.python)
+    other = selectors.lesson_state(user=other_learner, lesson=lesson, course=tree.python)
+    staff_view = selectors.lesson_state(user=editor, lesson=lesson, course=tree.python)
+    assert (anon.can_read, anon.status) == (False, "anonymous")
+    assert (mine.can_read, mine.completed, mine.status, mine.following) == (True, True, "active", True)
+    assert (other.can_read, other.completed, other.status) == (False, False, "not_enrolled")
+    assert (staff_view.can_read, staff_view.privileged, staff_view.has_access) == (True, True, False)
+
+
+def test_progress_data_shape(tree: Tree, learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    services.lesson_progress_record(user=learner, lesson=tree.lessons[0])
+    assert selectors.progress_data(user_id=learner.pk, course_id=tree.python.pk, lesson_id=tree.lessons[0].pk) == {
+        "course_id": tree.python.pk, "lesson_id": tree.lessons[0].pk, "completed_lessons": 1, "total_lessons": 3,
+        "percent": 33, "course_completed": False,
+        "next_lesson": {"id": tree.lessons[1].pk, "title": "Functions", "url": "/courses/python-basics/functions/"},
+    }
+    assert selectors.progress_data(user_id=learner.pk, course_id=tree.sql.pk) is None
+
+
+def test_admin_summary_counts(tree: Tree, learner: Any, other_learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    services.enrollment_request(user=learner, course=tree.sql)
+    services.enrollment_request(user=other_learner, course=tree.python)
+    services.enrollment_request(user=other_learner, course=tree.sql)
+    assert selectors.admin_summary() == {"active_learners": 2, "active_enrollments": 2, "pending_approvals": 2}
+
+
+def test_compute_progress_ignores_unpublished_and_rounds_down() -> None:
+    progress = selectors.compute_progress(lesson_ids=[1, 2, 3], completed_ids=[1, 99], last_touched_id=99)
+    assert (progress.completed_lessons, progress.total_lessons, progress.percent) == (1, 3, 33)
+    assert (progress.next_lesson_id, progress.resume_lesson_id, progress.is_complete) == (2, 2, False)
+    empty = selectors.compute_progress(lesson_ids=[], completed_ids=[])
+    assert (empty.percent, empty.next_lesson_id, empty.is_complete) == (0, None, False)

@@ -1,0 +1,274 @@
+"""Learner pages and form posts for every role: anonymous, learner, other learner, editor, staff."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from learning import services
+from learning.models import Enrollment, LessonProgress, Notification
+from tests.courses.helpers import Tree
+
+pytestmark = pytest.mark.django_db
+
+LESSON_URL = "/courses/python-basics/variables/"
+BODY_TEXT = "Text of Variables."
+
+
+def logged_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- course page -------------------------------------------------------------------------------
+
+
+def test_course_page_anonymous_sees_sign_up_call(tree: Tree, client: Client) -> None:
+    html = client.get("/courses/python-basics/").content.decode()
+    assert f'data-course-page data-course-id="{tree.python.pk}" data-following="false"' in html
+    assert "Sign up to enroll" in html
+    assert "data-enroll-form" not in html
+    assert "data-course-progress" not in html
+
+
+def test_course_page_learner_enroll_button_then_progress(tree: Tree, learner: Any) -> None:
+    client = logged_in(learner)
+    html = client.get("/courses/python-basics/").content.decode()
+    assert 'data-following="false"' in html
+    assert f'<input type="hidden" name="course_id" value="{tree.python.pk}">' in html
+    assert "Enroll for free" in html
+
+    services.enrollment_request(user=learner, course=tree.python)
+    services.lesson_progress_record(user=learner, lesson=tree.lessons[0])
+    html = client.get("/courses/python-basics/").content.decode()
+    assert 'data-following="true"' in html
+    assert f'data-course-progress data-course-id="{tree.python.pk}"' in html
+    assert 'aria-valuenow="33"' in html and '<span data-progress-bar style="width:33%">' in html
+    assert "<strong data-progress-percent>33%</strong>" in html
+    assert "data-progress-count>1 of 3 lessons<" in html
+    assert 'data-next-lesson href="/courses/python-basics/functions/">Continue: Functions<' in html
+    assert f'class="lesson-item is-complete" data-lesson-id="{tree.lessons[0].pk}"' in html
+    assert f'class="lesson-item" data-lesson-id="{tree.lessons[1].pk}"' in html
+
+
+def test_course_page_pending_approval_state(tree: Tree, learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.sql)
+    html = logged_in(learner).get("/courses/databases-with-sql/").content.decode()
+    assert "Pending approval" in html
+    assert 'data-following="false"' in html
+    assert "data-enroll-form" not in html
+
+
+def test_course_page_editor_follows_without_enrolling(tree: Tree, editor: Any) -> None:
+    html = logged_in(editor).get("/courses/python-basics/").content.decode()
+    assert 'data-following="true"' in html
+    assert "As staff you can open every lesson" in html
+
+
+# --- lesson page -------------------------------------------------------------------------------
+
+
+def test_lesson_page_anonymous_sees_summary_not_body(tree: Tree, client: Client) -> None:
+    html = client.get(LESSON_URL).content.decode()
+    assert 'data-lesson-state="locked"' in html
+    assert BODY_TEXT not in html
+    assert "data-complete-lesson" not in html
+    assert f'data-lesson-page data-lesson-id="{tree.lessons[0].pk}" data-course-id="{tree.python.pk}" data-following="false"' in html
+
+
+def test_lesson_page_enrolled_learner_reads_and_completes(tree: Tree, learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    client = logged_in(learner)
+    html = client.get(LESSON_URL).content.decode()
+    assert BODY_TEXT in html
+    assert 'data-following="true"' in html
+    assert 'data-lesson-state="incomplete"' in html
+    assert re.search(r'<form method="post" action="/learning/progress/" data-complete-lesson>\s*<input type="hidden" name="csrfmiddlewaretoken"', html)
+    response = client.post("/learning/progress/", {"lesson_id": tree.lessons[0].pk})
+    assert (response.status_code, response["Location"]) == (302, "/courses/python-basics/functions/")
+    html = client.get(LESSON_URL).content.decode()
+    assert 'data-lesson-state="complete"' in html
+    assert "data-complete-lesson" not in html
+
+
+def test_lesson_page_other_learner_and_pending_are_locked(tree: Tree, learner: Any, other_learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    html = logged_in(other_learner).get(LESSON_URL).content.decode()
+    assert BODY_TEXT not in html
+    assert "Enroll for free" in html
+    services.enrollment_request(user=other_learner, course=tree.sql)
+    html = logged_in(other_learner).get("/courses/databases-with-sql/joins/").content.decode()
+    assert "Text of Joins." not in html
+    assert "waiting for approval" in html
+
+
+@pytest.mark.parametrize("role", ["editor", "staff"])
+def test_lesson_page_editor_and_staff_see_everything(tree: Tree, role: str, request: Any) -> None:
+    html = logged_in(request.getfixturevalue(role)).get(LESSON_URL).content.decode()
+    assert BODY_TEXT in html
+    assert 'data-following="true"' in html
+    assert 'data-lesson-state="preview"' in html
+    assert "data-complete-lesson" not in html
+
+
+# --- POST enroll -------------------------------------------------------------------------------
+
+
+def test_enroll_post_creates_and_redirects_to_safe_next(tree: Tree, learner: Any) -> None:
+    client = logged_in(learner)
+    response = client.post("/learning/enroll/", {"course_id": tree.python.pk, "next": "/courses/python-basics/"})
+    assert (response.status_code, response["Location"]) == (302, "/courses/python-basics/")
+    again = client.post("/learning/enroll/", {"course_id": tree.python.pk, "next": "https://evil.example/"})
+    assert (again.status_code, again["Location"]) == (302, "/courses/python-basics/")
+    assert Enrollment.objects.filter(user=learner).count() == 1
+
+
+def test_enroll_post_json(tree: Tree, learner: Any) -> None:
+    client = logged_in(learner)
+    response = client.post("/learning/enroll/", {"course_id": tree.sql.pk}, HTTP_ACCEPT="application/json")
+    enrollment = Enrollment.objects.get()
+    assert (response.status_code, response.json()) == (
+        201, {"enrollment_id": enrollment.pk, "course_id": tree.sql.pk, "status": "pending_approval", "created": True},
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [({}, 400), ({"course_id": "abc"}, 400), ({"course_id": "-1"}, 400), ({"course_id": "9" * 30}, 400),
+     ({"course_id": "999999"}, 404)],
+)
+def test_enroll_post_bad_input(tree: Tree, learner: Any, data: dict[str, str], status: int) -> None:
+    response = logged_in(learner).post("/learning/enroll/", data)
+    assert response.status_code == status
+    assert Enrollment.objects.count() == 0
+
+
+def test_enroll_post_unpublished_course_is_404(tree: Tree, learner: Any) -> None:
+    tree.sql.unpublish()
+    response = logged_in(learner).post("/learning/enroll/", {"course_id": tree.sql.pk}, HTTP_ACCEPT="application/json")
+    assert (response.status_code, response.json()["error"]) == (404, "This course does not exist or is not published.")
+    assert Enrollment.objects.count() == 0
+
+
+def test_enroll_anonymous_redirects_to_login_and_get_is_405(tree: Tree, client: Client) -> None:
+    response = client.post("/learning/enroll/", {"course_id": tree.python.pk, "next": "/courses/python-basics/"})
+    assert (response.status_code, response["Location"]) == (302, "/accounts/login/?next=/courses/python-basics/")
+    assert client.get("/learning/enroll/").status_code == 405
+    assert Enrollment.objects.count() == 0
+
+
+def test_enroll_post_needs_csrf_token(tree: Tree, learner: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(learner)
+    assert client.post("/learning/enroll/", {"course_id": tree.python.pk}).status_code == 403
+    assert Enrollment.objects.count() == 0
+
+
+# --- POST complete lesson ----------------------------------------------------------------------
+
+
+def test_complete_lesson_not_enrolled_is_403(tree: Tree, learner: Any, other_learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    response = logged_in(other_learner).post("/learning/progress/", {"lesson_id": tree.lessons[0].pk})
+    assert response.status_code == 403
+    assert "Enroll in this course" in response.content.decode()
+    assert LessonProgress.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [({}, 400), ({"lesson_id": "x"}, 400), ({"lesson_id": "LESSON", "position": "abc"}, 400),
+     ({"lesson_id": "LESSON", "position": "101", "completed": "0"}, 400),
+     ({"lesson_id": "LESSON", "completed": "maybe"}, 400), ({"lesson_id": "424242"}, 404)],
+)
+def test_complete_lesson_bad_input(tree: Tree, learner: Any, data: dict[str, str], status: int) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    data = {key: str(tree.lessons[0].pk) if value == "LESSON" else value for key, value in data.items()}
+    assert logged_in(learner).post("/learning/progress/", data).status_code == status
+    assert LessonProgress.objects.count() == 0
+
+
+def test_complete_lesson_json_matches_progress_frame(tree: Tree, learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    response = logged_in(learner).post(
+        "/learning/progress/", {"lesson_id": tree.lessons[0].pk}, HTTP_ACCEPT="application/json"
+    )
+    assert response.json() == {
+        "course_id": tree.python.pk, "lesson_id": tree.lessons[0].pk, "completed_lessons": 1, "total_lessons": 3,
+        "percent": 33, "course_completed": False, "newly_completed": True,
+        "next_lesson": {"id": tree.lessons[1].pk, "title": "Functions", "url": "/courses/python-basics/functions/"},
+    }
+
+
+def test_complete_lesson_anonymous_redirects_to_login(tree: Tree, client: Client) -> None:
+    response = client.post("/learning/progress/", {"lesson_id": tree.lessons[0].pk, "next": LESSON_URL})
+    assert (response.status_code, response["Location"]) == (302, f"/accounts/login/?next={LESSON_URL}")
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+
+def notes_for(user: Any, count: int) -> list[Notification]:
+    return [services.notification_create(user=user, kind="announcement", title=f"Note {i}") for i in range(count)]
+
+
+def test_mark_read_one_and_all(learner: Any) -> None:
+    notes = notes_for(learner, 3)
+    client = logged_in(learner)
+    response = client.post("/learning/notifications/read/", {"ids": [notes[0].pk]})
+    assert (response.status_code, response["Location"]) == (302, "/dashboard/")
+    response = client.post("/learning/notifications/read/", {"all": "1"}, HTTP_ACCEPT="application/json")
+    assert response.json() == {"marked": 2, "unread_count": 0}
+
+
+def test_mark_read_other_users_notification_is_404(learner: Any, other_learner: Any) -> None:
+    theirs = notes_for(other_learner, 1)[0]
+    response = logged_in(learner).post("/learning/notifications/read/", {"ids": [theirs.pk]})
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+
+
+@pytest.mark.parametrize("data", [{}, {"ids": ["x"]}, {"ids": ["1", ""]}, {"all": "1", "ids": ["1"]}, {"all": "nope"}])
+def test_mark_read_bad_input_is_400(learner: Any, data: dict[str, Any]) -> None:
+    notes_for(learner, 1)
+    assert logged_in(learner).post("/learning/notifications/read/", data).status_code == 400
+    assert Notification.objects.filter(read_at__isnull=True).count() == 1
+
+
+# --- dashboard ---------------------------------------------------------------------------------
+
+
+def test_dashboard_requires_login(client: Client) -> None:
+    response = client.get("/dashboard/")
+    assert (response.status_code, response["Location"]) == (302, "/accounts/login/?next=/dashboard/")
+
+
+def test_dashboard_shows_enrollments_notifications_and_resume(tree: Tree, learner: Any, other_learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    services.enrollment_request(user=learner, course=tree.sql)
+    services.lesson_progress_record(user=learner, lesson=tree.lessons[0])
+    mine = services.notification_create(user=learner, kind="announcement", title="Welcome aboard")
+    services.notification_create(user=other_learner, kind="announcement", title="Not for Ada")
+    html = logged_in(learner).get("/dashboard/").content.decode()
+    assert html.count("data-enrollment ") == 2
+    assert f'data-enrollment data-course-id="{tree.python.pk}"' in html
+    assert 'data-enrollment-status="active">Active<' in html
+    assert 'data-enrollment-status="pending_approval">Pending approval<' in html
+    assert '<span data-progress-bar style="width:33%">' in html
+    assert 'data-next-lesson href="/courses/python-basics/functions/">Next: Functions<' in html
+    assert "Pick up where you left off" in html
+    assert f'<li class="notification is-unread" data-notification-id="{mine.pk}">' in html
+    assert "Not for Ada" not in html
+    assert 'data-unread-count aria-label="1 unread notifications">1<' in html
+    assert "data-notification-list" in html
+
+
+def test_header_badge_counts_unread_on_other_pages(tree: Tree, learner: Any) -> None:
+    notes_for(learner, 2)
+    html = logged_in(learner).get("/courses/").content.decode()
+    assert 'data-unread-count aria-label="2 unread notifications">2<' in html
