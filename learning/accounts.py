@@ -1,15 +1,23 @@
-"""Account views that Django does not ship: sign-up. Login, logout, password change and reset
-are Django's own views (``django.contrib.auth.urls``), with our templates."""
+"""Account views that Django does not ship: sign-up, and the password-reset form that queues
+its email. Login, logout, password change and the rest of the reset flow are Django's own views
+(``django.contrib.auth.urls``), with our templates."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model, login
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
+from django.contrib.auth.views import PasswordResetView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
+
+from siteconfig.tasks_backend import enqueue
 
 
 class SignupForm(UserCreationForm):
@@ -51,3 +59,41 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect(safe_next_url(request, "/dashboard/"))
     status = 400 if request.method == "POST" else 200
     return render(request, "registration/signup.html", {"form": form, "next": safe_next_url(request, "")}, status=status)
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's reset form, but the email is sent by the task worker: the request only queues
+    ``learning.tasks.send_password_reset_email`` with the user's id and a request id (no token,
+    no address: the worker makes the token and reads the address), and answers at once."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        """Queue the reset email for ``context["user"]`` instead of talking to SMTP."""
+        enqueue(
+            "learning.tasks.send_password_reset_email",
+            user_id=context["user"].pk,
+            request_id=uuid.uuid4().hex,
+        )
+
+
+class QueuedPasswordResetView(PasswordResetView):
+    """Django's reset view with :class:`QueuedPasswordResetForm`; an invalid address is a 400."""
+
+    form_class = QueuedPasswordResetForm
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_invalid(self, form: PasswordResetForm) -> HttpResponse:
+        """Show the form again with its errors, as a 400 (bad input is a client error)."""
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+password_reset = QueuedPasswordResetView.as_view()

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
 # Schedules managed here carry this prefix; hand-made schedules in the admin are left alone.
 MANAGED_PREFIX = "academy:"
+# Key of the PostgreSQL advisory lock that serialises concurrent syncs ("academy" in ASCII).
+SYNC_LOCK_KEY = 0x61636164656D79
 
 
 @dataclass(frozen=True)
@@ -58,15 +60,30 @@ def declared_schedules() -> dict[str, ScheduledTask]:
     return declared
 
 
+def _serialise_syncs() -> None:
+    """Hold a lock until the transaction ends, so two syncs started at once (two containers
+    starting, ``make run`` twice) cannot both create the same schedule. SQLite needs nothing:
+    its transactions take the write lock up front (``transaction_mode = IMMEDIATE``)."""
+    connection = connections[Schedule.objects.db]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SYNC_LOCK_KEY])
+
+
 @transaction.atomic
 def sync_schedules() -> SyncResult:
-    """Make Django-Q2's managed schedules match the declarations; safe to run any number of times."""
+    """Make Django-Q2's managed schedules match the declarations; safe to run any number of times
+    (also concurrently), and it repairs duplicates left by older versions."""
     result = SyncResult()
+    _serialise_syncs()
     declared = declared_schedules()
-    existing = {
-        schedule.name: schedule
-        for schedule in Schedule.objects.select_for_update().filter(name__startswith=MANAGED_PREFIX)
-    }
+    existing: dict[str, Schedule] = {}
+    for schedule in Schedule.objects.select_for_update().filter(name__startswith=MANAGED_PREFIX).order_by("pk"):
+        if schedule.name in existing:  # Django-Q2 does not make names unique: keep the oldest
+            schedule.delete()
+            result.removed += 1
+        else:
+            existing[schedule.name] = schedule
     for name, task in declared.items():
         wanted = {
             "func": task.func,

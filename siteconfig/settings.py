@@ -9,6 +9,7 @@ See README.md for the full list.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -103,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
                 "siteconfig.context_processors.site",
+                "learning.context_processors.notifications",
             ],
         },
     },
@@ -290,52 +292,122 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Channels -------------------------------------------------------------------------------
-
+# (realtime helper) Every push is stored in the outbox first (realtime.models.Event), so a frame
+# the layer drops is never lost: the client resumes from its last id. Sizes are chosen so that a
+# slow or dead socket only ever loses its own live frames:
+# - channels_redis keeps one Redis key per server process (a group_send costs one entry per
+#   process, not per socket) and a bounded in-process buffer per socket that drops that socket's
+#   oldest frames when full. `capacity` bounds both: a burst of up to `capacity` events per
+#   process is absorbed, a stalled socket holds at most `capacity` frames.
+# - `expiry`: frames nobody picked up within 30 s are stale (the client resumes instead).
+# - `group_expiry`: a day; open sockets re-join their groups every REALTIME_GROUP_REFRESH_SECONDS.
+CHANNEL_CAPACITY = env_int("ACADEMY_CHANNEL_CAPACITY", 1000)
 if REDIS_URL:
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # - retries: after a Redis restart the pooled connections are dead; a command
+                #   retries on a fresh one instead of failing the socket's handshake;
+                # - socket_timeout above channels_redis' 5 s blocking pop (redis-py's default is
+                #   also 5 s: idle receive loops would time out and drop every socket);
+                # - max_connections: redis-py raises past it (default 100), and a burst of
+                #   handshakes each joins groups at the same time.
+                "hosts": [{
+                    "address": REDIS_URL,
+                    "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+                    "retry_on_error": [RedisConnectionError],
+                    "socket_timeout": 15,
+                    "socket_connect_timeout": 5,
+                    "max_connections": env_int("ACADEMY_CHANNEL_REDIS_MAX_CONNECTIONS", 1000),
+                }],
                 "prefix": f"{CACHE_KEY_PREFIX}:asgi",
-                # Sized deliberately: a slow socket's queue fills at `capacity` and only that
-                # socket misses live frames (it catches up from the stored outbox on resume).
-                "capacity": env_int("ACADEMY_CHANNEL_CAPACITY", 1000),
-                "expiry": 60,
+                "capacity": CHANNEL_CAPACITY,
+                "expiry": 30,
                 "group_expiry": 86400,
             },
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # One process's sockets only: pushes from the task worker arrive through the outbox relay.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_CAPACITY, "expiry": 30, "group_expiry": 86400},
+        }
+    }
+REALTIME_SESSION_RECHECK_SECONDS = env_int("ACADEMY_REALTIME_SESSION_RECHECK_SECONDS", 300)
+REALTIME_OUTBOX_RETENTION_HOURS = env_int("ACADEMY_REALTIME_RETENTION_HOURS", 48)
 
-# --- Background tasks (Django-Q2) -----------------------------------------------------------
+# --- Background tasks (Django-Q2, and Wagtail's django-tasks routed onto it) -----------------
 
-# The ORM broker acknowledges a task only after it ran, so a killed worker loses nothing; the
-# Redis broker is faster but loses tasks that were in flight when a worker died.
+# The ORM broker keeps a task in the database until it ran (success) or used up its attempts, so
+# a killed worker loses nothing: the task is handed out again after `retry` seconds. The Redis
+# broker is faster but pops the task before running it: a worker killed mid-task loses that task
+# and failed tasks are not retried. ACADEMY_TASK_BROKER=orm keeps the ORM broker with REDIS_URL.
 TASK_BROKER = env_str("ACADEMY_TASK_BROKER", "redis" if REDIS_URL else "orm")
 if TASK_BROKER not in {"orm", "redis"}:
     raise ImproperlyConfigured("ACADEMY_TASK_BROKER must be 'orm' or 'redis'")
 if TASK_BROKER == "redis" and not REDIS_URL:
     raise ImproperlyConfigured("ACADEMY_TASK_BROKER=redis needs REDIS_URL")
+_TASK_TIMEOUT = env_int("ACADEMY_TASK_TIMEOUT", 120)
+_TASK_RETRY = env_int("ACADEMY_TASK_RETRY", 180)
+if _TASK_RETRY <= _TASK_TIMEOUT:
+    # A task still running when `retry` expires would be handed to a second worker.
+    raise ImproperlyConfigured("ACADEMY_TASK_RETRY must be longer than ACADEMY_TASK_TIMEOUT")
 Q_CLUSTER: dict[str, object] = {
     "name": "academy",
     "workers": env_int("ACADEMY_TASK_WORKERS", 2),
-    # A task that runs longer than `timeout` seconds is killed; `retry` must be longer so a
-    # task still running is never handed to a second worker.
-    "timeout": env_int("ACADEMY_TASK_TIMEOUT", 120),
-    "retry": env_int("ACADEMY_TASK_RETRY", 180),
+    # A task that runs longer than `timeout` seconds is killed.
+    "timeout": _TASK_TIMEOUT,
+    "retry": _TASK_RETRY,
+    # Failed tasks are not acknowledged, so the ORM broker hands them out again after `retry`
+    # seconds, until `max_attempts`; then they stay in the Failure list (admin) for inspection.
     "max_attempts": env_int("ACADEMY_TASK_MAX_ATTEMPTS", 5),
-    "ack_failures": True,
+    "ack_failures": False,
     "save_limit": env_int("ACADEMY_TASK_SAVE_LIMIT", 5000),
     "catch_up": False,
     "label": "Tasks",
+    "poll": float(env_str("ACADEMY_TASK_POLL", "0.2")),
+    # Separate queues of one site: a process started with Q_CLUSTER_NAME=<name> serves only
+    # queue <name> (the benchmarks use "bench"); Django-Q2 needs this key to exist for that.
+    "ALT_CLUSTERS": {},
 }
-if TASK_BROKER == "redis":
-    Q_CLUSTER["redis"] = REDIS_URL
-else:
+if REDIS_URL:
+    # Short socket timeouts: an enqueue from a request must never hang on a stuck Redis.
+    # (With "orm" set below, Django-Q2 uses the ORM broker and this only serves tools.)
+    _separator = "&" if "?" in REDIS_URL else "?"
+    Q_CLUSTER["redis"] = f"{REDIS_URL}{_separator}socket_timeout=5&socket_connect_timeout=2"
+if TASK_BROKER == "orm":
     Q_CLUSTER["orm"] = "default"
-    Q_CLUSTER["poll"] = 0.2
+
+# Wagtail 8 runs reference-index and search-index updates through django-tasks; this backend
+# puts them on the Django-Q2 queue (after commit), so an editor's publish never waits on them.
+TASKS = {
+    "default": {
+        "BACKEND": env_str("ACADEMY_DJANGO_TASKS_BACKEND", "siteconfig.tasks_backend.DjangoQBackend"),
+    }
+}
+
+# Django-Q2 forks its worker processes. A psycopg pool opened before the fork would be shared
+# by every child (same sockets: corrupted protocol state), and Django-Q2's close_all() before
+# forking only returns pooled connections to the pool. So the worker process uses plain
+# connections, which close_all() really closes. A worker is a sync process (no thread per
+# request), so it keeps its connection between tasks and broker polls instead of reconnecting
+# five times a second.
+TASK_WORKER_PROCESS = sys.argv[1:2] == ["qcluster"]
+if TASK_WORKER_PROCESS:
+    DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("ACADEMY_TASK_CONN_MAX_AGE", 60)
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests that run a real worker process (tests/tasks) share the test database with it, so the
+    # SQLite test database is a file next to the data, not an in-memory database.
+    DATABASES["default"].setdefault("TEST", {"NAME": str(DATA_DIR / "test-academy.sqlite3")})
 
 # --- Logging, monitoring --------------------------------------------------------------------
 

@@ -34,7 +34,10 @@ class Command(BaseCommand):
         """Start the children, wait until one exits or a signal arrives, then stop all."""
         children: list[subprocess.Popen[bytes]] = []
         if not no_worker:
-            children.append(subprocess.Popen([sys.executable, "manage.py", "qcluster"]))
+            # In its own session: Ctrl-C in the terminal reaches only this supervisor, which
+            # then sends SIGTERM to the cluster's main process. A signal sent to every process
+            # of the cluster at once leaves its children waiting on each other.
+            children.append(subprocess.Popen([sys.executable, "manage.py", "qcluster"], start_new_session=True))
         children.append(
             subprocess.Popen(
                 [

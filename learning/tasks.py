@@ -1,0 +1,219 @@
+"""Background tasks of the learning core, run by the Django-Q2 worker.
+
+Thin wrappers: they take ids (never model instances, never secrets), load the objects, and call
+services, selectors or :mod:`learning.emails`. An object deleted meanwhile (user, enrollment,
+page) ends the task quietly with a log line: retrying cannot bring it back. Any other error is
+raised, so the broker retries the task (up to ``Q_CLUSTER["max_attempts"]``) and keeps the
+failure for inspection. Every task is safe to run twice.
+
+Receivers (``learning/receivers/background.py``) and views enqueue these through
+:func:`siteconfig.tasks_backend.enqueue`; ``SCHEDULES`` declares the periodic ones
+(``manage.py setup_schedules``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.core.management import call_command
+from django.db import transaction
+from django.db.utils import IntegrityError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from wagtail.models import Page
+
+from courses.models import CoursePage
+from learning.emails import absolute_url, send_once
+from learning.models import Enrollment, Notification
+from learning.selectors import refresh_progress_cache
+from learning.services import notification_create, notification_prune_read
+from siteconfig.models import SideEffectRecord
+from siteconfig.schedules import ScheduledTask
+
+logger = logging.getLogger(__name__)
+
+# Read notifications older than this are deleted by the prune schedule.
+READ_NOTIFICATION_RETENTION_DAYS = 90
+MINUTES_PER_DAY = 24 * 60
+
+ENROLLMENT_EMAILS = {
+    # event -> (template, the status the enrollment must still have for the email to make sense)
+    "requested": ("enrollment_requested", {Enrollment.Status.PENDING_APPROVAL}),
+    "activated": ("enrollment_activated", {Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED}),
+}
+
+
+def _skip(task: str, reason: str, **ids: object) -> None:
+    """Log why a task ends without doing anything (not an error: nothing to retry)."""
+    logger.info("%s skipped (%s): %s", task, reason, ", ".join(f"{k}={v}" for k, v in ids.items()))
+
+
+def _course_url(enrollment: Enrollment) -> str:
+    return absolute_url(enrollment.course.url or "/courses/")
+
+
+def send_enrollment_email(*, enrollment_id: int, event: str) -> str:
+    """Email the learner that their enrollment request arrived (``requested``, approval courses)
+    or that they are in (``activated``). Once per enrollment state change."""
+    if event not in ENROLLMENT_EMAILS:
+        raise ValueError(f"unknown enrollment email event {event!r}")
+    template, statuses = ENROLLMENT_EMAILS[event]
+    enrollment = Enrollment.objects.select_related("user", "course").filter(pk=enrollment_id).first()
+    if enrollment is None:
+        _skip("send_enrollment_email", "enrollment deleted", enrollment_id=enrollment_id)
+        return "skipped"
+    if enrollment.status not in statuses:
+        _skip("send_enrollment_email", f"status is now {enrollment.status}", enrollment_id=enrollment_id)
+        return "skipped"
+    if not enrollment.user.email or not enrollment.user.is_active:
+        _skip("send_enrollment_email", "no active recipient", enrollment_id=enrollment_id)
+        return "skipped"
+    moment = enrollment.activated_at if event == "activated" else enrollment.requested_at
+    key = f"enrollment:{enrollment.pk}:{event}:{moment.isoformat() if moment else ''}"
+    outcome = send_once(
+        key=key,
+        template=template,
+        to=enrollment.user.email,
+        context={
+            "user": enrollment.user,
+            "course_title": enrollment.course.title,
+            "course_url": _course_url(enrollment),
+            "enrollment": enrollment,
+        },
+    )
+    return outcome.value
+
+
+def send_course_completed_email(*, enrollment_id: int) -> str:
+    """Congratulate the learner on completing a course. Once per completion."""
+    enrollment = Enrollment.objects.select_related("user", "course").filter(pk=enrollment_id).first()
+    if enrollment is None:
+        _skip("send_course_completed_email", "enrollment deleted", enrollment_id=enrollment_id)
+        return "skipped"
+    if enrollment.status != Enrollment.Status.COMPLETED or not enrollment.user.email:
+        _skip("send_course_completed_email", f"status is {enrollment.status}", enrollment_id=enrollment_id)
+        return "skipped"
+    completed = enrollment.completed_at.isoformat() if enrollment.completed_at else ""
+    outcome = send_once(
+        key=f"course_completed:{enrollment.pk}:{completed}",
+        template="course_completed",
+        to=enrollment.user.email,
+        context={
+            "user": enrollment.user,
+            "course_title": enrollment.course.title,
+            "course_url": _course_url(enrollment),
+            "enrollment": enrollment,
+        },
+    )
+    return outcome.value
+
+
+def send_password_reset_email(*, user_id: int, request_id: str) -> str:
+    """Send the password-reset link for one reset request (``request_id`` from the form).
+
+    The token is made here, in the worker, so no secret sits in the queue; it is the same
+    token Django's reset view checks (bound to the user's password and last login).
+    """
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.email or not user.has_usable_password():
+        _skip("send_password_reset_email", "no such active user", user_id=user_id)
+        return "skipped"
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    reset_url = absolute_url(reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token}))
+    outcome = send_once(
+        key=f"password_reset:{user.pk}:{request_id}",
+        template="password_reset",
+        to=user.email,
+        context={"user": user, "reset_url": reset_url, "login_url": absolute_url(reverse("login"))},
+    )
+    return outcome.value
+
+
+def refresh_course_progress(*, course_id: int) -> int:
+    """Recompute every learner's cached progress in a course (after its content changed)."""
+    return refresh_progress_cache(course_id=course_id)
+
+
+def broadcast_course_update(*, page_id: int, course_id: int, revision_id: int | None = None) -> int:
+    """Tell every learner with access to the course that it changed (one notification each).
+
+    Once per learner and revision: the record of the notification is written in the same
+    transaction as the notification, so a task that runs twice notifies nobody twice.
+    Returns the number of notifications created.
+    """
+    page = Page.objects.filter(pk=page_id).live().first()
+    course = CoursePage.objects.filter(pk=course_id).live().first()
+    if page is None or course is None:
+        _skip("broadcast_course_update", "page gone or unpublished", page_id=page_id, course_id=course_id)
+        return 0
+    page = page.specific
+    if page.pk == course.pk:
+        title = f"{course.title} was updated"
+        body = "The course description changed."
+    else:
+        title = f"{course.title}: “{page.title}” was updated"
+        body = "A lesson of your course changed. Have a look when you are ready."
+    version = revision_id or (page.last_published_at.isoformat() if page.last_published_at else "")
+    learners = (
+        Enrollment.objects.filter(
+            course_id=course.pk,
+            status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED],
+            user__is_active=True,
+        )
+        .select_related("user")
+        .order_by("pk")
+    )
+    created = 0
+    for enrollment in learners:
+        key = f"course_updated:{page.pk}:{version}:{enrollment.user_id}"
+        try:
+            with transaction.atomic():
+                SideEffectRecord.objects.create(key=key)
+                notification_create(
+                    user=enrollment.user,
+                    kind=Notification.Kind.COURSE_UPDATED,
+                    title=title[:200],
+                    body=body,
+                    link=page.url or "",
+                )
+        except IntegrityError:
+            continue  # this learner was already told about this revision
+        created += 1
+    return created
+
+
+def cleanup_expired_sessions() -> None:
+    """Delete expired sessions (what ``manage.py clearsessions`` does), on a schedule."""
+    engine = import_module(settings.SESSION_ENGINE)
+    engine.SessionStore.clear_expired()
+
+
+def prune_read_notifications(*, days: int = READ_NOTIFICATION_RETENTION_DAYS) -> int:
+    """Delete notifications that were read more than ``days`` days ago; returns how many."""
+    return notification_prune_read(older_than=timezone.now() - timedelta(days=days))
+
+
+def publish_scheduled_pages() -> None:
+    """Run Wagtail's ``publish_scheduled``: pages whose go-live time passed are published (and
+    raise ``page_published`` -> ``course_content_published``, like an editor's publish)."""
+    call_command("publish_scheduled", verbosity=0)
+
+
+SCHEDULES = [
+    ScheduledTask("publish_scheduled_pages", "learning.tasks.publish_scheduled_pages", minutes=1),
+    ScheduledTask("cleanup_expired_sessions", "learning.tasks.cleanup_expired_sessions", minutes=MINUTES_PER_DAY),
+    ScheduledTask(
+        "prune_read_notifications",
+        "learning.tasks.prune_read_notifications",
+        minutes=MINUTES_PER_DAY,
+        kwargs={"days": READ_NOTIFICATION_RETENTION_DAYS},
+    ),
+]

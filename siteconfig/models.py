@@ -1,0 +1,55 @@
+"""Operational records of the project: idempotency keys of side effects done by tasks.
+
+A task may be delivered more than once (the ORM broker re-delivers a task whose worker died,
+and a retry runs a task again), so side effects that must happen once -- an email, a fan-out of
+notifications -- record a key here, in the same database as the rest of the data.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class EmailDelivery(models.Model):
+    """One email that must be sent at most once per ``key`` (e.g. ``enrollment:12:activated:…``).
+
+    The sending task claims the row for a short lease (so two copies of a task never send at the
+    same time), sends, then marks it sent. A copy delivered later sees ``sent`` and stops.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+
+    key = models.CharField(max_length=200, unique=True)
+    template = models.CharField(max_length=100)
+    recipient = models.EmailField()
+    subject = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name_plural = "email deliveries"
+        indexes = [models.Index(fields=["status", "created_at"], name="emaildelivery_status_created")]
+
+    def __str__(self) -> str:
+        return f"{self.template} to {self.recipient} ({self.status})"
+
+
+class SideEffectRecord(models.Model):
+    """A once-only side effect other than email (e.g. one "course updated" notification per
+    learner and revision): the row is written in the same transaction as the effect."""
+
+    key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return self.key
