@@ -1,0 +1,327 @@
+"""WebSocket consumers: /ws/progress/, /ws/notifications/, /ws/courses/<course_page_id>/.
+
+Thin: authorisation in ``connect()``, reads through ``database_sync_to_async``. Every socket
+listens to its stream's groups and to its login session's group (closed on logout).
+
+Delivery per connection is exactly once and in order:
+- until the client's first ``{"type":"resume","since":N}`` (or a short wait for it) live frames
+  are held back, so the replay of stored events after N comes first and in id order;
+- ids sent on this connection, and ids at or below the client's ``since``, are never sent again,
+  so an event both replayed and received live reaches the client once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from realtime import conf, groups, selectors
+from realtime.relay import relay
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_RATE_LIMITED = 4429
+
+# Live frames held back while waiting for the first resume; older ones are dropped (the resume
+# replays them from the outbox anyway).
+MAX_HELD_FRAMES = 1000
+# Ids remembered per connection to suppress duplicates; older ids fall below the floor.
+MAX_REMEMBERED_IDS = 2048
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    """Shared behaviour of the live streams; subclasses name their groups and access rule."""
+
+    # --- what subclasses define -------------------------------------------------------------
+
+    def stream_groups(self, user: Any) -> list[str]:
+        """The groups this stream listens to (its stored events are replayed on resume)."""
+        raise NotImplementedError
+
+    async def authorize(self, user: Any) -> int:
+        """0 when ``user`` may open this stream, otherwise the close code."""
+        return 0
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Call the handler of ``message`` (Channels' dispatch without its per-message DB hop).
+
+        Channels closes stale database connections before every message, a hop to the single
+        sync thread that a fan-out to hundreds of sockets then waits on in turn. Every database
+        access here goes through ``database_sync_to_async``, which does that itself.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # --- connection lifecycle -----------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Authenticate, authorise, join the groups, accept; or accept and close with a 44xx code."""
+        self.joined: list[str] = []
+        self.closing = False
+        self.live = False
+        self.held: list[dict[str, Any]] = []
+        self.floor = 0
+        self.sent_ids: set[int] = set()
+        self.sent_order: deque[int] = deque()
+        self.lock = asyncio.Lock()
+        self.tokens = float(conf.get("REALTIME_CLIENT_BURST"))
+        self.tokens_at = time.monotonic()
+        self.refused = 0
+        self.limited_notice = False
+        self.go_live_task: asyncio.Task[None] | None = None
+        self.go_live_timer: asyncio.TimerHandle | None = None
+
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        code = await self.authorize(user)
+        if code:
+            await self.refuse(code)
+            return
+        self.user = user
+        session = self.scope.get("session")
+        self.session_key: str | None = getattr(session, "session_key", None)
+        if not self.session_key:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        self.session_checked_at = time.monotonic()
+        self.joined = [*self.stream_groups(user), groups.session(self.session_key)]
+        if conf.uses_relay():
+            await relay.ensure_running()
+        await self.join_groups()
+        await self.accept()
+        self.go_live_timer = asyncio.get_running_loop().call_later(
+            conf.get("REALTIME_RESUME_WAIT_SECONDS"), self._go_live_soon
+        )
+
+    async def refuse(self, code: int) -> None:
+        """Accept only to close with ``code`` (a refused handshake cannot carry a close code)."""
+        self.closing = True
+        await self.accept()
+        await self.close(code=code)
+
+    async def join_groups(self) -> None:
+        """(Re-)join every group; membership expires after channels_redis' group_expiry."""
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined_at = time.monotonic()
+
+    async def disconnect(self, code: int) -> None:
+        """Leave the groups and stop the resume timer."""
+        self.closing = True
+        if self.go_live_timer is not None:
+            self.go_live_timer.cancel()
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def close_with(self, code: int) -> None:
+        """Close once with ``code``; nothing more is sent on this socket."""
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code)
+
+    # --- client frames --------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Handle ``ping`` and ``resume``; anything else gets an error frame, never a crash."""
+        if self.closing or not await self.take_token():
+            return
+        if text_data is None:
+            await self.send_error("unsupported", "Binary frames are not supported; send JSON text.")
+            return
+        max_bytes = int(conf.get("REALTIME_MAX_CLIENT_FRAME_BYTES"))
+        if len(text_data) > max_bytes or len(text_data.encode()) > max_bytes:
+            await self.send_error("too_large", f"Frames are limited to {max_bytes} bytes.")
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.send_error("malformed", 'Send a JSON object with a "type", e.g. {"type":"ping"}.')
+            return
+        if message["type"] == "ping":
+            await self.send(text_data='{"type":"pong"}')
+            if time.monotonic() - self.groups_joined_at > conf.get("REALTIME_GROUP_REFRESH_SECONDS"):
+                await self.join_groups()
+        elif message["type"] == "resume":
+            since = message.get("since")
+            if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
+                await self.send_error("invalid", '"since" must be a non-negative integer id or null.')
+                return
+            await self.resume(since)
+        else:
+            await self.send_error("unknown_type", 'Known frame types: "ping", "resume".')
+
+    async def take_token(self) -> bool:
+        """Per-connection token bucket; a flood gets one error frame, then a close (4429)."""
+        now = time.monotonic()
+        burst = float(conf.get("REALTIME_CLIENT_BURST"))
+        self.tokens = min(burst, self.tokens + (now - self.tokens_at) * conf.get("REALTIME_CLIENT_RATE_PER_SECOND"))
+        self.tokens_at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.limited_notice = False
+            return True
+        self.refused += 1
+        if self.refused > conf.get("REALTIME_CLIENT_MAX_REFUSED"):
+            await self.close_with(CLOSE_RATE_LIMITED)
+        elif not self.limited_notice:
+            self.limited_notice = True
+            await self.send_error("rate_limited", "Too many frames; slow down.")
+        return False
+
+    async def send_error(self, code: str, message: str) -> None:
+        """An error frame: ``{"type":"error","data":{"code","message"}}``; the socket stays open."""
+        await self.send(text_data=json.dumps({"type": "error", "data": {"code": code, "message": message}}))
+
+    # --- replay ---------------------------------------------------------------------------------
+
+    async def resume(self, since: int | None) -> None:
+        """Replay stored events after ``since`` not yet sent here, then release held live frames."""
+        async with self.lock:
+            replayed = 0
+            limit = int(conf.get("REALTIME_REPLAY_LIMIT"))
+            if since is not None:
+                self.floor = max(self.floor, since)
+                first_id, last_id = await database_sync_to_async(selectors.outbox_bounds)()
+                rows = await database_sync_to_async(selectors.events_after)(
+                    groups=self.stream_groups(self.user), since=since, limit=limit + 1
+                )
+                if (since and first_id > since + 1) or len(rows) > limit:
+                    # Pruned or too far behind: the client reloads its state instead.
+                    self.floor = max(self.floor, last_id)
+                    await self.send(text_data=json.dumps({"type": "resync", "data": {"last_id": last_id}}))
+                    rows = []
+                for event_id, frame in rows:
+                    if event_id not in self.sent_ids:
+                        self.remember(event_id)
+                        await self.send(text_data=frame)
+                        replayed += 1
+            await self.release_held()
+            await self.send(
+                text_data=json.dumps({"type": "resumed", "data": {"since": since, "replayed": replayed}})
+            )
+
+    def _go_live_soon(self) -> None:
+        # No resume arrived in time: deliver live frames anyway (clients that never resume).
+        self.go_live_task = asyncio.ensure_future(self._go_live())
+
+    async def _go_live(self) -> None:
+        async with self.lock:
+            await self.release_held()
+
+    async def release_held(self) -> None:
+        """Send held live frames in id order (skipping ones already sent), then go live."""
+        if self.go_live_timer is not None:
+            self.go_live_timer.cancel()
+        while self.held and not self.closing:
+            self.held.sort(key=lambda item: item["id"])
+            await self.deliver(self.held.pop(0))
+        self.live = True
+
+    def remember(self, event_id: int) -> None:
+        """Record an id as sent on this connection (bounded; old ids fall below the floor)."""
+        self.sent_ids.add(event_id)
+        self.sent_order.append(event_id)
+        if len(self.sent_order) > MAX_REMEMBERED_IDS:
+            old = self.sent_order.popleft()
+            self.sent_ids.discard(old)
+            self.floor = max(self.floor, old)
+
+    # --- live events from the channel layer -------------------------------------------------------
+
+    async def forward(self, message: dict[str, Any]) -> None:
+        """A live event from the group: send it now, or hold it until the replay is done."""
+        if self.closing:
+            return
+        if not self.live:
+            self.held.append(message)
+            if len(self.held) > MAX_HELD_FRAMES:
+                self.held.pop(0)
+            return
+        await self.deliver(message)
+
+    async def deliver(self, message: dict[str, Any]) -> None:
+        """Send one stored event unless this connection already has it; re-check the session."""
+        event_id = message["id"]
+        if event_id <= self.floor or event_id in self.sent_ids or self.closing:
+            return
+        if time.monotonic() - self.session_checked_at >= conf.get("REALTIME_SESSION_RECHECK_SECONDS"):
+            current = await database_sync_to_async(selectors.session_is_current)(
+                session_key=self.session_key, user=self.user
+            )
+            self.session_checked_at = time.monotonic()
+            if not current:
+                await self.close_with(CLOSE_UNAUTHENTICATED)
+                return
+        self.remember(event_id)
+        await self.send(text_data=message["frame"])
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        """The login session logged out: close every socket opened with it."""
+        await self.close_with(CLOSE_UNAUTHENTICATED)
+
+
+class ProgressConsumer(LiveConsumer):
+    """/ws/progress/: the learner's progress.updated and enrollment.activated events."""
+
+    def stream_groups(self, user: Any) -> list[str]:
+        """The learner's progress group."""
+        return [groups.user_progress(user.pk)]
+
+    async def progress_updated(self, message: dict[str, Any]) -> None:
+        """progress.updated -> the socket."""
+        await self.forward(message)
+
+    async def enrollment_activated(self, message: dict[str, Any]) -> None:
+        """enrollment.activated -> the socket."""
+        await self.forward(message)
+
+
+class NotificationsConsumer(LiveConsumer):
+    """/ws/notifications/: the learner's notification.created and notification.read events."""
+
+    def stream_groups(self, user: Any) -> list[str]:
+        """The learner's notification group."""
+        return [groups.user_notifications(user.pk)]
+
+    async def notification_created(self, message: dict[str, Any]) -> None:
+        """notification.created -> the socket."""
+        await self.forward(message)
+
+    async def notification_read(self, message: dict[str, Any]) -> None:
+        """notification.read -> the socket."""
+        await self.forward(message)
+
+
+class CourseConsumer(LiveConsumer):
+    """/ws/courses/<course_page_id>/: course.updated and lesson.published of one course."""
+
+    def stream_groups(self, user: Any) -> list[str]:
+        """The course's group."""
+        return [groups.course(self.scope["url_route"]["kwargs"]["course_id"])]
+
+    async def authorize(self, user: Any) -> int:
+        """Enrolled learners (active or completed) and staff only."""
+        course_id = self.scope["url_route"]["kwargs"]["course_id"]
+        return await database_sync_to_async(selectors.course_stream_access)(user=user, course_id=course_id)
+
+    async def course_updated(self, message: dict[str, Any]) -> None:
+        """course.updated -> the socket."""
+        await self.forward(message)
+
+    async def lesson_published(self, message: dict[str, Any]) -> None:
+        """lesson.published -> the socket."""
+        await self.forward(message)

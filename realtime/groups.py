@@ -1,0 +1,39 @@
+"""Channel-layer group names, from this one module only.
+
+Names follow Channels' rules (ASCII letters, digits, ``-``, ``_``, ``.``; under 100 characters).
+Each WebSocket stream listens to its own groups, so a client resuming a stream gets only the
+stored events of that stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+# Stream names as used by the consumers and in the outbox.
+PROGRESS = "progress"
+NOTIFICATIONS = "notifications"
+COURSE = "course"
+
+
+def user_progress(user_id: int) -> str:
+    """A learner's progress stream: progress.updated, enrollment.activated."""
+    return f"user.{int(user_id)}.progress"
+
+
+def user_notifications(user_id: int) -> str:
+    """A learner's notification stream: notification.created, notification.read."""
+    return f"user.{int(user_id)}.notifications"
+
+
+def course(course_id: int) -> str:
+    """One course's stream (enrolled learners and staff): course.updated, lesson.published."""
+    return f"course.{int(course_id)}"
+
+
+def session(session_key: str) -> str:
+    """Every socket opened with one login session; told to close when the session logs out.
+
+    The key is hashed: group names are stored in Redis and the outbox, session keys are secrets.
+    """
+    digest = hashlib.sha256(session_key.encode()).hexdigest()[:40]
+    return f"session.{digest}"

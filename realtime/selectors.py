@@ -1,0 +1,66 @@
+"""Reads the consumers need, each a fixed small number of queries (run via database_sync_to_async)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.db.models import Max, Min
+from django.utils.crypto import constant_time_compare
+
+from realtime.models import Event
+
+# Course access for the course stream, as close codes (0 = allowed).
+ACCESS_OK = 0
+ACCESS_FORBIDDEN = 4403
+ACCESS_NOT_FOUND = 4404
+
+
+def course_stream_access(*, user: Any, course_id: int) -> int:
+    """Whether ``user`` may follow course ``course_id``: staff, or enrolled with access."""
+    from courses.models import CoursePage
+    from learning.models import Enrollment
+
+    if not CoursePage.objects.filter(pk=course_id).exists():
+        return ACCESS_NOT_FOUND
+    if user.is_staff:
+        return ACCESS_OK
+    enrolled = Enrollment.objects.filter(
+        user_id=user.pk,
+        course_id=course_id,
+        status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED],
+    ).exists()
+    return ACCESS_OK if enrolled else ACCESS_FORBIDDEN
+
+
+def session_is_current(*, session_key: str | None, user: Any) -> bool:
+    """Whether the login session is still the user's (not logged out, flushed or expired).
+
+    Also false after a password change elsewhere (the stored auth hash no longer matches).
+    """
+    if not session_key:
+        return False
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    if str(store.get(SESSION_KEY, "")) != str(user.pk):
+        return False
+    stored_hash = store.get(HASH_SESSION_KEY) or ""
+    return constant_time_compare(stored_hash, user.get_session_auth_hash())
+
+
+def events_after(*, groups: list[str], since: int, limit: int) -> list[tuple[int, str]]:
+    """Stored events of ``groups`` with id > ``since``, oldest first: (id, frame) pairs."""
+    rows = Event.objects.filter(group__in=groups, id__gt=since).order_by("id")[:limit]
+    return [(row.pk, row.frame()) for row in rows]
+
+
+def outbox_bounds() -> tuple[int, int]:
+    """The lowest and highest stored event ids (0, 0 when the outbox is empty). One query."""
+    bounds = Event.objects.aggregate(first=Min("id"), last=Max("id"))
+    return bounds["first"] or 0, bounds["last"] or 0
+
+
+def latest_event_id() -> int:
+    """The highest stored event id (0 when none): a page's resume cursor."""
+    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
