@@ -139,7 +139,8 @@ def lesson_complete(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Course complete. Congratulations!")
     elif result.newly_completed:
         messages.success(request, f"Lesson complete: {result.completed_lessons} of {result.total_lessons} done.")
-    default = next_lesson["url"] if next_lesson else "/dashboard/"
+    # A lesson whose URL cannot be built (no site for it) must not become an empty redirect.
+    default = next_lesson["url"] if next_lesson and next_lesson["url"] else "/dashboard/"
     return redirect(safe_next_url(request, default))
 
 
