@@ -11,6 +11,7 @@ from django import forms
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.contrib.auth.views import PasswordResetView
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -54,9 +55,15 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect(safe_next_url(request, "/dashboard/"))
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(safe_next_url(request, "/dashboard/"))
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:
+            # A double click or a second tab won the race for the same username.
+            form.add_error("username", "A user with that username already exists.")
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(safe_next_url(request, "/dashboard/"))
     status = 400 if request.method == "POST" else 200
     return render(request, "registration/signup.html", {"form": form, "next": safe_next_url(request, "")}, status=status)
 

@@ -9,6 +9,7 @@ written.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -40,9 +41,14 @@ def _service_error(request: HttpRequest, exc: services.ServiceError) -> HttpResp
     return _error(request, exc.status_code, exc.message)
 
 
+# ASCII digits only: str.isdigit() also accepts "²" and other digits that int() refuses.
+_ID_PATTERN = re.compile(r"[0-9]{1,19}")
+_POSITION_PATTERN = re.compile(r"[0-9]{1,3}")
+
+
 def _parse_id(raw: Any) -> int | None:
     """A positive id from a form field, or None when missing or malformed."""
-    if not isinstance(raw, str) or not raw.strip().isdigit():
+    if not isinstance(raw, str) or not _ID_PATTERN.fullmatch(raw.strip()):
         return None
     value = int(raw.strip())
     return value if 0 < value <= MAX_ID else None
@@ -112,7 +118,7 @@ def lesson_complete(request: HttpRequest) -> HttpResponse:
     raw_position = request.POST.get("position")
     position: int | None = None
     if raw_position not in (None, ""):
-        if not raw_position.strip().isdigit():
+        if not _POSITION_PATTERN.fullmatch(raw_position.strip()):
             return _error(request, 400, "position must be a whole number from 0 to 100.")
         position = int(raw_position.strip())
     try:

@@ -139,7 +139,7 @@ def test_enroll_post_json(tree: Tree, learner: Any) -> None:
 @pytest.mark.parametrize(
     ("data", "status"),
     [({}, 400), ({"course_id": "abc"}, 400), ({"course_id": "-1"}, 400), ({"course_id": "9" * 30}, 400),
-     ({"course_id": "999999"}, 404)],
+     ({"course_id": "\u00b2"}, 400), ({"course_id": "9" * 5000}, 400), ({"course_id": "999999"}, 404)],
 )
 def test_enroll_post_bad_input(tree: Tree, learner: Any, data: dict[str, str], status: int) -> None:
     response = logged_in(learner).post("/learning/enroll/", data)
@@ -183,7 +183,9 @@ def test_complete_lesson_not_enrolled_is_403(tree: Tree, learner: Any, other_lea
     ("data", "status"),
     [({}, 400), ({"lesson_id": "x"}, 400), ({"lesson_id": "LESSON", "position": "abc"}, 400),
      ({"lesson_id": "LESSON", "position": "101", "completed": "0"}, 400),
-     ({"lesson_id": "LESSON", "completed": "maybe"}, 400), ({"lesson_id": "424242"}, 404)],
+     ({"lesson_id": "LESSON", "completed": "maybe"}, 400), ({"lesson_id": "424242"}, 404),
+     ({"lesson_id": "\u00b2"}, 400), ({"lesson_id": "LESSON", "position": "\u00b2"}, 400),
+     ({"lesson_id": "LESSON", "position": "9" * 5000}, 400)],
 )
 def test_complete_lesson_bad_input(tree: Tree, learner: Any, data: dict[str, str], status: int) -> None:
     services.enrollment_request(user=learner, course=tree.python)
@@ -233,7 +235,9 @@ def test_mark_read_other_users_notification_is_404(learner: Any, other_learner: 
     assert theirs.read_at is None
 
 
-@pytest.mark.parametrize("data", [{}, {"ids": ["x"]}, {"ids": ["1", ""]}, {"all": "1", "ids": ["1"]}, {"all": "nope"}])
+@pytest.mark.parametrize(
+    "data", [{}, {"ids": ["x"]}, {"ids": ["1", ""]}, {"all": "1", "ids": ["1"]}, {"all": "nope"}, {"ids": ["\u00b2"]}]
+)
 def test_mark_read_bad_input_is_400(learner: Any, data: dict[str, Any]) -> None:
     notes_for(learner, 1)
     assert logged_in(learner).post("/learning/notifications/read/", data).status_code == 400
