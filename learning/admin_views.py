@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -25,9 +26,9 @@ from django.shortcuts import redirect
 from django.urls import re_path
 from django.utils.html import format_html
 from wagtail.admin.ui.components import Component
-from wagtail_modeladmin.helpers import ButtonHelper, PermissionHelper
+from wagtail_modeladmin.helpers import AdminURLHelper, ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup
-from wagtail_modeladmin.views import InstanceSpecificView
+from wagtail_modeladmin.views import IndexView, InstanceSpecificView
 
 from learning import selectors, services
 from learning.models import CourseProgressReport, Enrollment
@@ -103,6 +104,26 @@ class EnrollmentButtonHelper(ButtonHelper):
         if helper.user_can_cancel_obj(self.request.user, obj):
             buttons.append(self.action_button("cancel", "Cancel", obj, [*extra, "button-secondary", "no"]))
         return buttons
+
+
+class NumericPkURLHelper(AdminURLHelper):
+    """Object URLs only match numeric ids: ``/approve/abc/`` is a 404, not a 500."""
+
+    def _get_object_specific_action_url_pattern(self, action: str) -> str:
+        return rf"^{self.base_url_path}/{action}/(?P<instance_pk>[0-9]{{1,19}})/$"
+
+
+class SafeLookupIndexView(IndexView):
+    """A list whose filters come from the URL: a malformed filter value (``?course=abc``) sends
+    the user back to the unfiltered list with a message instead of failing."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Run the list view; recover from filter values the database cannot use."""
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except IncorrectLookupParameters:
+            messages.error(request, "That filter is not valid; showing the whole list.")
+            return redirect(self.url_helper.index_url)
 
 
 class EnrollmentActionView(InstanceSpecificView):
@@ -193,6 +214,8 @@ class EnrollmentAdmin(ModelAdmin):
     inspect_view_enabled = True
     permission_helper_class = ReadOnlyEnrollmentPermissionHelper
     button_helper_class = EnrollmentButtonHelper
+    url_helper_class = NumericPkURLHelper
+    index_view_class = SafeLookupIndexView
     list_display = ("learner", "course_title", "status_label", "progress", "requested_at", "last_activity_at")
     list_filter = ("status", "course")
     search_fields = ("user__username", "user__email", "user__first_name", "user__last_name", "course__title")
@@ -276,6 +299,8 @@ class CourseProgressReportAdmin(ModelAdmin):
     menu_icon = "table"
     menu_order = 200
     permission_helper_class = ProgressReportPermissionHelper
+    url_helper_class = NumericPkURLHelper
+    index_view_class = SafeLookupIndexView
     list_display = ("learner", "email", "course_title", "status", "percent", "lessons", "last_activity_at")
     list_filter = ("course", "status")
     search_fields = ("user__username", "user__email", "course__title")

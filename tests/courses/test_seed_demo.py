@@ -107,9 +107,9 @@ def test_seed_demo_editors_group_can_publish_under_catalog_only(seeded: str) -> 
         (catalog.pk, codename) for codename in ["add_page", "change_page", "lock_page", "publish_page", "unlock_page"]
     )
     assert sorted(editors.permissions.values_list("codename", flat=True)) == sorted([
-        "access_admin", "add_document", "add_image", "add_instructor", "change_document", "change_image",
-        "change_instructor", "choose_document", "choose_image", "delete_document", "delete_image",
-        "delete_instructor", "view_instructor",
+        "access_admin", "add_document", "add_image", "add_instructor", "change_document", "change_enrollment",
+        "change_image", "change_instructor", "choose_document", "choose_image", "delete_document", "delete_image",
+        "delete_instructor", "view_courseprogressreport", "view_enrollment", "view_instructor",
     ])
 
 

@@ -137,3 +137,18 @@ def test_admin_home_summary_panel(tree: Tree, staff: Any, editor: Any, pending: 
     assert "<strong data-active-learners>1</strong> active learner" in html
     assert "<strong data-pending-approvals>1</strong> pending approval" in html
     assert "data-learning-summary" not in logged_in(editor).get("/admin/").content.decode()
+
+
+@pytest.mark.parametrize("path", ["approve/abc/", "cancel/abc/", "inspect/abc/", "approve/99999999999999999999999/"])
+def test_malformed_enrollment_id_in_admin_urls_is_404(staff: Any, path: str) -> None:
+    assert logged_in(staff).get(f"{INDEX}{path}").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["?course=abc", "?course__id__exact=abc", "?status=nope&course=1x"])
+def test_malformed_admin_list_filter_falls_back_to_the_whole_list(staff: Any, pending: Enrollment, query: str) -> None:
+    client = logged_in(staff)
+    for index in (INDEX, REPORT):
+        response = client.get(f"{index}{query}")
+        assert response.status_code == 302
+        assert response["Location"] == index
+        assert client.get(response["Location"]).status_code == 200

@@ -44,6 +44,8 @@ EDITOR_COLLECTION_PERMISSIONS = {
     "wagtaildocs": ["add_document", "change_document", "choose_document"],
 }
 EDITOR_SNIPPET_PERMISSIONS = ["add_instructor", "change_instructor", "delete_instructor", "view_instructor"]
+# Editors also approve paid enrollments and read progress reports (the admin's Learning menu).
+EDITOR_LEARNING_PERMISSIONS = ["view_enrollment", "change_enrollment", "view_courseprogressreport"]
 # (username, password, role) of the accounts made only when DEBUG is on.
 DEMO_ACCOUNTS = [("admin", "admin", "superuser"), ("editor", "editor", "editor"), ("learner", "learner", "learner")]
 
@@ -448,6 +450,7 @@ class Command(BaseCommand):
         model_permissions = [
             Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin"),
             *Permission.objects.filter(content_type__app_label="courses", codename__in=EDITOR_SNIPPET_PERMISSIONS),
+            *Permission.objects.filter(content_type__app_label="learning", codename__in=EDITOR_LEARNING_PERMISSIONS),
         ]
         group.permissions.add(*model_permissions)
         page_permissions = Permission.objects.filter(
