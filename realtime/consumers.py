@@ -46,6 +46,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """The groups this stream listens to (its stored events are replayed on resume)."""
         raise NotImplementedError
 
+    def control_groups(self, user: Any) -> list[str]:
+        """Groups that only carry control messages for this socket (never resumed)."""
+        return []
+
     async def authorize(self, user: Any) -> int:
         """0 when ``user`` may open this stream, otherwise the close code."""
         return 0
@@ -96,7 +100,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
         self.session_checked_at = time.monotonic()
-        self.joined = [*self.stream_groups(user), groups.session(self.session_key)]
+        self.joined = [*self.stream_groups(user), groups.session(self.session_key), *self.control_groups(user)]
         if conf.uses_relay():
             await relay.ensure_running()
         await self.join_groups()
@@ -317,6 +321,14 @@ class CourseConsumer(LiveConsumer):
         """Enrolled learners (active or completed) and staff only."""
         course_id = self.scope["url_route"]["kwargs"]["course_id"]
         return await database_sync_to_async(selectors.course_stream_access)(user=user, course_id=course_id)
+
+    def control_groups(self, user: Any) -> list[str]:
+        """The learner's membership group of this course: closed when the enrollment ends."""
+        return [groups.course_member(self.scope["url_route"]["kwargs"]["course_id"], user.pk)]
+
+    async def course_access_revoked(self, message: dict[str, Any]) -> None:
+        """The learner's enrollment was cancelled: this stream is no longer theirs."""
+        await self.close_with(CLOSE_FORBIDDEN)
 
     async def course_updated(self, message: dict[str, Any]) -> None:
         """course.updated -> the socket."""

@@ -30,6 +30,11 @@ def course(course_id: int) -> str:
     return f"course.{int(course_id)}"
 
 
+def course_member(course_id: int, user_id: int) -> str:
+    """One learner's sockets on one course stream; told to close when their access ends."""
+    return f"course.{int(course_id)}.member.{int(user_id)}"
+
+
 def session(session_key: str) -> str:
     """Every socket opened with one login session; told to close when the session logs out.
 

@@ -48,6 +48,23 @@ def cached_cursor() -> int | None:
     return value if isinstance(value, int) else None
 
 
+def current_cursor() -> int:
+    """The resume cursor for a page: from the cache, or from the outbox when the cache lost it
+    (one query, and the cache is primed again for the next pages)."""
+    cursor = cached_cursor()
+    if cursor is not None:
+        return cursor
+    from realtime.selectors import latest_event_id
+
+    cursor = latest_event_id()
+    try:
+        # add(), not set(): a publish that raced this read keeps its higher id.
+        cache.add(CURSOR_CACHE_KEY, cursor, None)
+    except Exception:
+        logger.warning("cannot store the resume cursor in the cache", exc_info=True)
+    return cursor
+
+
 def _send(event: Event) -> None:
     try:
         # A racing publisher may store a lower id last: pages then replay a few events twice,

@@ -166,6 +166,21 @@ def push_enrollment_activated(sender: str, payload: events.EnrollmentPayload, **
     publish(group=groups.user_progress(payload["user_id"]), event_type="enrollment.activated", data=data)
 
 
+@receiver(events.enrollment_cancelled, dispatch_uid="realtime.course_access_revoked")
+def close_cancelled_course_sockets(sender: str, payload: events.EnrollmentPayload, **kwargs: Any) -> None:
+    """enrollment_cancelled -> the learner's open sockets on that course stream close (4403),
+    unless they follow every course anyway (staff and editors). Stored, so the relay carries it."""
+    from django.contrib.auth import get_user_model
+
+    from learning.selectors import can_see_everything
+
+    user = get_user_model().objects.filter(pk=payload["user_id"]).first()
+    if user is not None and can_see_everything(user):
+        return
+    group = groups.course_member(payload["course_id"], payload["user_id"])
+    publish(group=group, event_type="course.access_revoked", data={})
+
+
 @receiver(user_logged_out, dispatch_uid="realtime.session_ended")
 def close_logged_out_sockets(sender: type, request: Any = None, user: Any = None, **kwargs: Any) -> None:
     """Logout -> session.ended to that session's sockets (stored, so the relay carries it too)."""

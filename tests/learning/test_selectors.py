@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 ENROLLMENT_COUNTS = [1, 10, 100, 1000]
 NOTIFICATIONS = 12
 # Measured: see the module docstring of learning.selectors and the closing note of issue 3.
-DASHBOARD_QUERIES_COLD = 5  # session, user, site root paths, enrollments, notifications
+DASHBOARD_QUERIES_COLD = 6  # session, user, live-update cursor (outbox), site root paths, enrollments, notifications
 DASHBOARD_QUERIES_WARM = 3  # user, enrollments, notifications
 DASHBOARD_SELECTOR_QUERIES = 2
 COURSE_PAGE_PANEL_QUERIES = 2  # the learner's enrollment, their completed lessons

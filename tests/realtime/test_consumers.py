@@ -251,6 +251,32 @@ def test_course_stream_staff_allowed_and_unknown_course_closes_4404(world: World
     run(scenario)
 
 
+def test_cancelled_enrollment_closes_the_learners_course_stream_4403(world: World) -> None:
+    from learning.models import Enrollment
+
+    course = world.site.course
+    enrollment = Enrollment.objects.get(user=world.learner, course=course)
+
+    async def scenario() -> None:
+        learner = communicator(f"/ws/courses/{course.pk}/", world.learner_session)
+        staff = communicator(f"/ws/courses/{course.pk}/", world.staff_session)
+        since = await adb(latest_event_id)()
+        for comm in (learner, staff):
+            assert (await comm.connect())[0] is True
+            await resume(comm, since)
+        await adb(services.enrollment_cancel)(enrollment=enrollment, by=world.staff)
+        assert await receive_close(learner) == 4403
+        # Staff follow every course: their socket stays and keeps receiving the course's events.
+        event = await adb(publish)(group=groups.course(course.pk), event_type="course.updated", data={"n": 1})
+        assert (await receive_event(staff))["id"] == event.pk
+        await staff.disconnect()
+        again = communicator(f"/ws/courses/{course.pk}/", world.learner_session)
+        await again.connect()
+        assert await receive_close(again) == 4403
+
+    run(scenario)
+
+
 def test_logout_closes_open_sockets_of_that_session_4401(world: World) -> None:
     _, other_tab_session = login_cookie(world.learner)
 

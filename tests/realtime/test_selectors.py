@@ -52,9 +52,23 @@ def test_course_stream_access_rules(django_assert_num_queries: Any) -> None:
         assert course_stream_access(user=learner, course_id=site.course.pk) == ACCESS_OK
     assert course_stream_access(user=stranger, course_id=site.course.pk) == ACCESS_FORBIDDEN
     assert course_stream_access(user=stranger, course_id=site.approval_course.pk) == ACCESS_FORBIDDEN
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         assert course_stream_access(user=staff, course_id=site.course.pk) == ACCESS_OK
     assert course_stream_access(user=staff, course_id=10**9) == ACCESS_NOT_FOUND
+    with django_assert_num_queries(0):
+        assert course_stream_access(user=staff, course_id=10**30) == ACCESS_NOT_FOUND
+    assert course_stream_access(user=staff, course_id=0) == ACCESS_NOT_FOUND
+
+
+def test_course_stream_admits_editors_like_the_course_page_does() -> None:
+    from django.contrib.auth.models import Group, Permission
+
+    site = build_site(lessons=1)
+    editor = make_user("ed")
+    editors = Group.objects.create(name="Course editors")
+    editors.permissions.add(Permission.objects.get(codename="access_admin"))
+    editor.groups.add(editors)
+    assert course_stream_access(user=editor, course_id=site.course.pk) == ACCESS_OK
 
 
 def test_group_names_are_valid_and_hide_the_session_key() -> None:
@@ -65,18 +79,40 @@ def test_group_names_are_valid_and_hide_the_session_key() -> None:
     assert name.startswith("session.") and "abc123secret" not in name and len(name) == 48
 
 
-def test_live_script_carries_the_cached_cursor_without_a_query(
+def test_live_script_cursor_comes_from_the_outbox_on_a_cache_miss_then_from_the_cache(
     django_capture_on_commit_callbacks: Any, django_assert_num_queries: Any
 ) -> None:
-    template = Template("{% load realtime_tags %}{% live_script %}")
-    with django_assert_num_queries(0):
-        assert template.render(Context()) == '<script src="/static/realtime/live.js" defer data-live-cursor=""></script>'
-    with django_capture_on_commit_callbacks(execute=True):
-        event = publish(group="course.1", event_type="course.updated", data={})
     from django.core.cache import cache
 
+    template = Template("{% load realtime_tags %}{% live_script %}")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = publish(group="course.1", event_type="course.updated", data={})
+    cache.delete(CURSOR_CACHE_KEY)
+    with django_assert_num_queries(1):
+        assert template.render(Context()) == (
+            f'<script src="/static/realtime/live.js" defer data-live-cursor="{first.pk}"></script>'
+        )
+    assert cache.get(CURSOR_CACHE_KEY) == first.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        event = publish(group="course.1", event_type="course.updated", data={})
     assert cache.get(CURSOR_CACHE_KEY) == event.pk
     with django_assert_num_queries(0):
         assert template.render(Context()) == (
             f'<script src="/static/realtime/live.js" defer data-live-cursor="{event.pk}"></script>'
         )
+
+
+def test_page_cursor_is_taken_before_the_view_reads_anything(
+    client: Any, django_capture_on_commit_callbacks: Any, django_user_model: Any
+) -> None:
+    from django.core.cache import cache
+
+    with django_capture_on_commit_callbacks(execute=True):
+        before = publish(group="course.1", event_type="course.updated", data={})
+    client.force_login(django_user_model.objects.create_user("reader", "reader@example.com", "pw-Reader-1234"))
+    # An event stored while the dashboard is being built (after the middleware ran) must be
+    # replayed: the page's cursor stays at the id it had when the request began.
+    cache.set(CURSOR_CACHE_KEY, before.pk, None)
+    response = client.get("/dashboard/")
+    assert response.wsgi_request.live_cursor == before.pk
+    assert f'data-live-cursor="{before.pk}"' in response.content.decode()

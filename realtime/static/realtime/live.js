@@ -26,8 +26,10 @@
 
   var script = document.currentScript || document.querySelector("script[data-live-cursor]");
   var cursorAttr = script ? script.getAttribute("data-live-cursor") : "";
-  // Highest event id this page has seen; the page itself reflects everything up to its cursor.
-  var lastId = cursorAttr && /^\d+$/.test(cursorAttr) ? parseInt(cursorAttr, 10) : null;
+  // The page itself reflects every event up to its cursor. Each stream then keeps its own last
+  // id: ids are global across streams, so one stream's replay must not move another's cursor
+  // past events that stream has not received yet.
+  var pageCursor = cursorAttr && /^\d+$/.test(cursorAttr) ? parseInt(cursorAttr, 10) : null;
   var streams = [];
   // Last applied progress frame per course: an older frame never rolls a bar back.
   var progressApplied = {};
@@ -247,6 +249,7 @@
     this.timer = null;
     this.pinger = null;
     this.loadingTargets = loadingTargets || [];
+    this.lastId = pageCursor;
   }
 
   Stream.prototype.url = function () {
@@ -281,7 +284,7 @@
       self.state = "open";
       self.attempt = 0;
       self.everOpened = true;
-      self.send({ type: "resume", since: lastId });
+      self.send({ type: "resume", since: self.lastId });
       window.clearInterval(self.pinger);
       self.pinger = window.setInterval(function () { self.send({ type: "ping" }); }, PING_INTERVAL_MS);
       renderStatus();
@@ -295,7 +298,7 @@
       }
       if (!frame || typeof frame.type !== "string") return;
       if (typeof frame.id === "number") {
-        if (lastId === null || frame.id > lastId) lastId = frame.id;
+        if (self.lastId === null || frame.id > self.lastId) self.lastId = frame.id;
       }
       if (frame.type === "resumed") {
         self.setLoading(false);
@@ -343,7 +346,7 @@
     if (this.final) return;
     if (this.socket && this.socket.readyState === 1) {
       // Back from the background: fill any gap (a slow socket may have lost live frames).
-      this.send({ type: "resume", since: lastId });
+      this.send({ type: "resume", since: this.lastId });
     } else if (!this.socket) {
       this.attempt = 0;
       this.connect();
@@ -382,7 +385,9 @@
 
   // Exposed for debugging and tests: the current cursor and stream states.
   window.academyLive = {
-    lastId: function () { return lastId; },
+    lastId: function () {
+      return streams.reduce(function (high, s) { return s.lastId !== null && s.lastId > high ? s.lastId : high; }, pageCursor || 0);
+    },
     states: function () { return streams.map(function (s) { return [s.path, s.state]; }); }
   };
 
