@@ -16,9 +16,10 @@ COPY static static
 COPY manage.py ./
 RUN pip install . \
  && DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
- && useradd --create-home --uid 1000 academy && mkdir -p /app/var && chown -R academy /app/var
+ && useradd --create-home --uid 1000 academy \
+ && mkdir -p /app/var/media && chown -R academy /app/var
 USER academy
 
 EXPOSE 8000
 CMD ["python", "-m", "uvicorn", "siteconfig.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--proxy-headers", "--no-access-log"]
+     "--proxy-headers", "--no-access-log", "--ws-max-size", "65536"]

@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -61,6 +61,8 @@ def check_task_broker() -> None:
         raise RuntimeError(f"{status.broker} broker: {status.detail}")
 
 
+HEALTHZ_PATH = "/healthz"
+
 CHECKS: dict[str, Callable[[], None]] = {
     "database": check_database,
     "cache": check_cache,
@@ -74,6 +76,23 @@ CHECKS: dict[str, Callable[[], None]] = {
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up and serving requests."""
     return JsonResponse({"status": "ok"})
+
+
+class HealthzMiddleware:
+    """Answer ``/healthz`` before anything else runs.
+
+    Probes call the container by IP over plain HTTP: placed first, the answer does not depend on
+    ``ALLOWED_HOSTS`` (the host is never read), the HTTPS redirect or a session.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        """Serve the liveness probe, or pass the request on."""
+        if request.path == HEALTHZ_PATH:
+            return healthz(request)
+        return self.get_response(request)
 
 
 @never_cache

@@ -11,7 +11,6 @@ from wagtail.documents import urls as wagtaildocs_urls
 from siteconfig import health
 
 urlpatterns = [
-    path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", include(wagtailadmin_urls)),
     # Django's own admin, for staff only: the task queue's monitors (queued, failed, scheduled).

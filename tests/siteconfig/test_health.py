@@ -42,3 +42,12 @@ def test_readyz_names_the_failing_service_with_503(client: Client, monkeypatch: 
 
 def test_readyz_refuses_post(client: Client) -> None:
     assert client.post("/readyz").status_code == 405
+
+
+@pytest.mark.django_db
+def test_healthz_answers_probes_by_ip_whatever_the_allowed_hosts(client: Client, settings: object) -> None:
+    settings.ALLOWED_HOSTS = ["academy.example.com"]  # type: ignore[attr-defined]
+    response = client.get("/healthz", HTTP_HOST="10.0.0.7:8000")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert client.get("/readyz", HTTP_HOST="10.0.0.7:8000").status_code == 400
