@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -81,14 +82,19 @@ def send_enrollment_email(*, enrollment_id: int, event: str) -> str:
         key=key,
         template=template,
         to=enrollment.user.email,
-        context={
-            "user": enrollment.user,
-            "course_title": enrollment.course.title,
-            "course_url": _course_url(enrollment),
-            "enrollment": enrollment,
-        },
+        context=_enrollment_context(enrollment),
     )
     return outcome.value
+
+
+def _enrollment_context(enrollment: Enrollment) -> dict[str, Any]:
+    """What every enrollment email template gets."""
+    return {
+        "user": enrollment.user,
+        "course_title": enrollment.course.title,
+        "course_url": _course_url(enrollment),
+        "enrollment": enrollment,
+    }
 
 
 def send_course_completed_email(*, enrollment_id: int) -> str:
@@ -105,12 +111,7 @@ def send_course_completed_email(*, enrollment_id: int) -> str:
         key=f"course_completed:{enrollment.pk}:{completed}",
         template="course_completed",
         to=enrollment.user.email,
-        context={
-            "user": enrollment.user,
-            "course_title": enrollment.course.title,
-            "course_url": _course_url(enrollment),
-            "enrollment": enrollment,
-        },
+        context=_enrollment_context(enrollment),
     )
     return outcome.value
 
