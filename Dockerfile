@@ -10,7 +10,6 @@ COPY siteconfig siteconfig
 COPY courses courses
 COPY learning learning
 COPY realtime realtime
-COPY plugins plugins
 COPY templates templates
 COPY static static
 COPY manage.py ./

@@ -424,7 +424,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        "django_q": {"level": env_str("ACADEMY_TASK_LOG_LEVEL", "WARNING")},
+        # Django-Q2 logs as "django-q" (with a hyphen).
+        "django-q": {"level": env_str("ACADEMY_TASK_LOG_LEVEL", "INFO")},
     },
 }
 

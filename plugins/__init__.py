@@ -1,1 +1,0 @@
-"""First-party optional features, each a pluggable Django app in ``plugins/<name>/``."""
