@@ -72,6 +72,8 @@ def test_password_reset_answers_while_smtp_is_stalled_and_the_mail_arrives_after
     confirm = client.get(link.group(0).removeprefix(BASE_URL))
     assert confirm.status_code == 302
     assert confirm["Location"] == f"/accounts/reset/{link.group('uid')}/set-password/"
+    # The server has the mail before the worker hears "250 OK" and records the delivery as sent.
+    wait_for(lambda: EmailDelivery.objects.filter(status="sent").exists(), "the delivery to be recorded", worker)
     assert list(EmailDelivery.objects.values_list("recipient", "status")) == [(learner.email, "sent")]
 
 
@@ -98,7 +100,12 @@ def test_worker_killed_mid_email_completes_after_restart_with_exactly_one_email(
     second.start()
 
     func = "learning.tasks.send_enrollment_email"
-    wait_for(lambda: Success.objects.filter(func=func).exists(), "the task to succeed", second)
+    # The worker records the success, then acknowledges (deletes) the queued row: wait for both.
+    wait_for(
+        lambda: Success.objects.filter(func=func).exists() and OrmQ.objects.count() == 0,
+        "the task to succeed and leave the queue",
+        second,
+    )
     assert len(smtp.messages) == 1
     assert smtp.messages[0]["Subject"] == "You're enrolled in Python Basics"
     assert OrmQ.objects.count() == 0
