@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.core.files.images import ImageFile
+from django.test import Client
 from PIL import Image as PILImage
 from wagtail.images import get_image_model
 from wagtail.models import Page, Site
@@ -115,3 +116,10 @@ def lesson_form_data(title: str, slug: str, *, summary: str = "", minutes: int =
     if action:
         data[action] = action
     return data
+
+
+def logged_in(user: Any) -> Client:
+    """A test client with ``user``'s session."""
+    client = Client()
+    client.force_login(user)
+    return client

@@ -8,22 +8,15 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.test import Client
 
 from learning import services
 from learning.models import Enrollment, Notification
-from tests.courses.helpers import Tree
+from tests.courses.helpers import Tree, logged_in
 
 pytestmark = pytest.mark.django_db
 
 INDEX = "/admin/learning/enrollment/"
 REPORT = "/admin/learning/courseprogressreport/"
-
-
-def logged_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -10,18 +10,12 @@ from django.test import Client
 
 from learning import services
 from learning.models import Enrollment, LessonProgress, Notification
-from tests.courses.helpers import Tree
+from tests.courses.helpers import Tree, logged_in
 
 pytestmark = pytest.mark.django_db
 
 LESSON_URL = "/courses/python-basics/variables/"
 BODY_TEXT = "Text of Variables."
-
-
-def logged_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # --- course page -------------------------------------------------------------------------------
