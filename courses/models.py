@@ -123,7 +123,9 @@ class CourseIndexPage(ContainerRoutingMixin, Page):
         context = super().get_context(request, *args, **kwargs)
         query = request.GET.get("q", "").strip()[:SEARCH_QUERY_MAX_LENGTH]
         tag = request.GET.get("tag", "").strip()[:TAG_SLUG_MAX_LENGTH]
-        courses = catalog_search(index_page=self, query=query, tag=tag)
+        courses = catalog_search(
+            index_page=self, query=query, tag=tag, user=request.user, session=getattr(request, "session", None)
+        )
         page_number = request.GET.get("page", "1")
         context.update(
             query=query,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import TypedDict
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from taggit.models import Tag
+from wagtail import hooks
 from wagtail.images import get_image_model
 from wagtail.models import Page
 
@@ -18,6 +20,10 @@ CARD_IMAGE_SPEC = "fill-640x360"
 SEARCH_WORD = re.compile(r"\w+")
 SEARCH_MAX_TERMS = 12
 SEARCH_MAX_LESSONS = 100
+# Shortest word that matches its longer forms when lesson titles and summaries are checked.
+SEARCH_STEM_MIN = 4
+# Wagtail hook naming who may read which courses' lesson bodies (see readable_course_ids).
+READABLE_COURSES_HOOK = "readable_courses"
 
 
 def _published_courses(root: Page) -> QuerySet[CoursePage]:
@@ -45,12 +51,28 @@ def normalize_search_query(query: str) -> str:
     return " ".join(SEARCH_WORD.findall(query.lower())[:SEARCH_MAX_TERMS])
 
 
-def catalog_search(*, index_page: CourseIndexPage, query: str = "", tag: str = "") -> list[CoursePage]:
+def readable_course_ids(*, user: Any, session: Mapping[str, Any] | None, courses: list[CoursePage]) -> set[int]:
+    """Which of ``courses`` ``user`` may read lesson bodies of, as the ``readable_courses`` hooks
+    say (``learning`` registers the access policy there; this floor does not import it). With no
+    hook nobody does, so search stays on what everyone may read."""
+    readable: set[int] = set()
+    for hook in hooks.get_hooks(READABLE_COURSES_HOOK):
+        readable |= set(hook(user=user, session=session, courses=courses))
+    return readable
+
+
+def catalog_search(
+    *, index_page: CourseIndexPage, query: str = "", tag: str = "",
+    user: Any = None, session: Mapping[str, Any] | None = None,
+) -> list[CoursePage]:
     """The catalog's courses matching a full-text ``query`` and/or a tag slug, best match first.
 
     A course matches when its own fields (title, summary, description, tags, instructor) match,
-    or, ranked after those, when one of its published lessons does. Without a query the courses
-    keep their order in the page tree (the editor's order).
+    or, ranked after those, when one of its published lessons does. Lessons are matched on
+    their title and summary (what every visitor sees); their bodies are searched only in the
+    courses ``user`` may read (``readable_course_ids``), so a word found only in a paid lesson
+    finds nothing for a visitor who may not read it. Without a query the courses keep their
+    order in the page tree (the editor's order).
     """
     courses = _published_courses(index_page)
     if tag:
@@ -59,14 +81,45 @@ def catalog_search(*, index_page: CourseIndexPage, query: str = "", tag: str = "
     if not terms:
         return list(_with_card_data(courses).order_by("path"))
     ranked_ids = [page.pk for page in _published_courses(index_page).search(terms)]
-    lessons = LessonPage.objects.live().public().descendant_of(index_page).search(terms)
-    lesson_course_paths = list(dict.fromkeys(lesson.path[: -lesson.steplen] for lesson in lessons[:SEARCH_MAX_LESSONS]))
+    lessons = list(LessonPage.objects.live().public().descendant_of(index_page).search(terms)[:SEARCH_MAX_LESSONS])
+    readable_paths: set[str] = set()
+    if lessons and getattr(user, "is_authenticated", False):
+        candidates = list(_published_courses(index_page).only("id", "path"))
+        readable = readable_course_ids(user=user, session=session, courses=candidates)
+        readable_paths = {course.path for course in candidates if course.pk in readable}
+    # The search index keeps one text column for every field but the title, so it cannot say
+    # whether a lesson matched on its summary or its body: outside the courses the user may
+    # read, a hit counts only when a query word is found in what every visitor sees.
+    words = terms.split()
+    hits = [
+        lesson for lesson in lessons
+        if lesson.path[: -lesson.steplen] in readable_paths or _matches_public_text(lesson, words)
+    ]
+    lesson_course_paths = list(dict.fromkeys(lesson.path[: -lesson.steplen] for lesson in hits))
     matches = courses.filter(Q(pk__in=ranked_ids) | Q(path__in=lesson_course_paths))
     by_id = {page.pk: page for page in _with_card_data(matches)}
     by_path = {page.path: page for page in by_id.values()}
     ordered = [by_id[pk] for pk in ranked_ids if pk in by_id]
     ordered += [by_path[path] for path in lesson_course_paths if path in by_path]
     return list(dict.fromkeys(ordered))
+
+
+def _matches_public_text(lesson: LessonPage, words: list[str]) -> bool:
+    """Whether a query word (or its stem) appears in the lesson's title or summary.
+
+    Words match when one starts with the other and the shorter has at least
+    ``SEARCH_STEM_MIN`` letters ("function" ~ "functions"), an approximation of the index's
+    stemming that only ever looks at public text.
+    """
+    public = SEARCH_WORD.findall(f"{lesson.title} {lesson.summary}".lower())
+    for word in words:
+        for candidate in public:
+            shorter = min(len(word), len(candidate))
+            if candidate == word or (
+                shorter >= SEARCH_STEM_MIN and (candidate.startswith(word) or word.startswith(candidate))
+            ):
+                return True
+    return False
 
 
 def catalog_tags(*, index_page: CourseIndexPage) -> QuerySet[Tag]:

@@ -8,8 +8,14 @@
   filterable by course and exportable to CSV. Needs ``learning.view_enrollment`` (or change).
 - **Summary panel** on the admin home page: active learners and pending approvals.
 
-Registered by ``learning/wagtail_hooks.py``. Editors see what their group's permissions allow;
-learners (no ``wagtailadmin.access_admin``) never get past Wagtail's admin login.
+Registered by ``learning/wagtail_hooks.py``. Editors see what their group's permissions allow,
+and only enrollments of courses the access policy lets them see (``access.admin_course_filter``:
+a course behind a login, group or password restriction they do not pass is left out of the
+lists, the course filter, the CSV export and every per-enrollment page; the admin has no page
+session, so password-restricted courses are for superusers). Staff never approve or cancel
+their own enrollment. Their decisions are in Wagtail's audit log: Reports > Site history, and
+each enrollment's History page (read-only). Learners (no ``wagtailadmin.access_admin``) never
+get past Wagtail's admin login.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.admin import RelatedFieldListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
@@ -28,9 +35,10 @@ from django.utils.html import format_html
 from wagtail.admin.ui.components import Component
 from wagtail_modeladmin.helpers import AdminURLHelper, ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup
-from wagtail_modeladmin.views import IndexView, InstanceSpecificView
+from wagtail_modeladmin.views import HistoryView, IndexView, InstanceSpecificView
 
-from learning import selectors, services
+from courses.models import CoursePage
+from learning import access, selectors, services
 from learning.models import CourseProgressReport, Enrollment
 
 VIEW_PERMISSION = "learning.view_enrollment"
@@ -47,6 +55,37 @@ def can_manage_enrollments(user: Any) -> bool:
     return bool(user.has_perm(CHANGE_PERMISSION))
 
 
+def visible_enrollments(user: Any, rows: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
+    """``rows`` limited to courses the access policy lets ``user`` see in the admin."""
+    return rows.filter(access.admin_course_filter(access.viewer(user)))
+
+
+def course_visible(user: Any, obj: Enrollment) -> bool:
+    """Whether ``user`` may see the course of enrollment ``obj`` in the admin."""
+    return visible_enrollments(user, Enrollment.objects.filter(pk=obj.pk)).exists()
+
+
+# Spreadsheet applications run a cell starting with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet shows as text: formula-like text gets a leading quote
+    (OWASP's advice). Numbers, dates and empty values pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+class VisibleCourseListFilter(RelatedFieldListFilter):
+    """The course filter lists only the courses the user may see (titles are information too)."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
+        """Visible courses, by title."""
+        courses = CoursePage.objects.filter(access.admin_course_filter(access.viewer(request.user), prefix=""))
+        return list(courses.order_by("title").values_list("pk", "title"))
+
+
 class ReadOnlyEnrollmentPermissionHelper(PermissionHelper):
     """Listing and inspecting only: every write goes through the approve/cancel actions."""
 
@@ -55,8 +94,8 @@ class ReadOnlyEnrollmentPermissionHelper(PermissionHelper):
         return can_view_enrollments(user)
 
     def user_can_inspect_obj(self, user: Any, obj: Any) -> bool:
-        """Same as listing."""
-        return self.inspect_view_enabled and can_view_enrollments(user)
+        """Same as listing, for a course the user may see."""
+        return self.inspect_view_enabled and can_view_enrollments(user) and course_visible(user, obj)
 
     def user_can_create(self, user: Any) -> bool:
         """Enrollments are created by learners through ``enrollment_request`` only."""
@@ -71,12 +110,18 @@ class ReadOnlyEnrollmentPermissionHelper(PermissionHelper):
         return False
 
     def user_can_approve_obj(self, user: Any, obj: Enrollment) -> bool:
-        """A pending enrollment, and the change permission."""
-        return obj.status == Enrollment.Status.PENDING_APPROVAL and can_manage_enrollments(user)
+        """A pending enrollment of someone else in a visible course, and the change permission."""
+        return (
+            obj.status == Enrollment.Status.PENDING_APPROVAL and obj.user_id != user.pk
+            and can_manage_enrollments(user) and course_visible(user, obj)
+        )
 
     def user_can_cancel_obj(self, user: Any, obj: Enrollment) -> bool:
-        """Any enrollment that is not cancelled yet, and the change permission."""
-        return obj.status != Enrollment.Status.CANCELLED and can_manage_enrollments(user)
+        """Someone else's enrollment in a visible course, not cancelled yet, and the change permission."""
+        return (
+            obj.status != Enrollment.Status.CANCELLED and obj.user_id != user.pk
+            and can_manage_enrollments(user) and course_visible(user, obj)
+        )
 
 
 class EnrollmentButtonHelper(ButtonHelper):
@@ -115,7 +160,15 @@ class NumericPkURLHelper(AdminURLHelper):
 
 class SafeLookupIndexView(IndexView):
     """A list whose filters come from the URL: a malformed filter value (``?course=abc``) sends
-    the user back to the unfiltered list with a message instead of failing."""
+    the user back to the unfiltered list with a message instead of failing.
+
+    Its CSV and XLSX exports are the only spreadsheets Academy writes; every cell goes through
+    ``spreadsheet_safe`` here.
+    """
+
+    def preprocess_field_value(self, field: str, value: Any, export_format: str) -> Any:
+        """Wagtail's formatting, then formula-like text made inert."""
+        return spreadsheet_safe(super().preprocess_field_value(field, value, export_format))
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """Run the list view; recover from filter values the database cannot use."""
@@ -176,6 +229,14 @@ class EnrollmentActionView(InstanceSpecificView):
         return redirect(self.index_url)
 
 
+class EnrollmentHistoryView(HistoryView):
+    """The enrollment's audit trail (read-only), for those who may inspect it."""
+
+    def check_action_permitted(self, user: Any) -> bool:
+        """Same rule as the inspect page."""
+        return bool(self.permission_helper.user_can_inspect_obj(user, self.instance))
+
+
 class ApproveEnrollmentView(EnrollmentActionView):
     """Approve a pending enrollment."""
 
@@ -195,7 +256,7 @@ class CancelEnrollmentView(EnrollmentActionView):
 
     def run(self, request: HttpRequest) -> services.EnrollmentResult:
         """``enrollment_cancel``."""
-        return services.enrollment_cancel(enrollment=self.instance.pk, by=request.user)
+        return services.enrollment_cancel(enrollment=self.instance.pk, by=request.user, as_staff=True)
 
 
 def _learner_name(obj: Enrollment) -> str:
@@ -216,8 +277,9 @@ class EnrollmentAdmin(ModelAdmin):
     button_helper_class = EnrollmentButtonHelper
     url_helper_class = NumericPkURLHelper
     index_view_class = SafeLookupIndexView
+    history_view_class = EnrollmentHistoryView
     list_display = ("learner", "course_title", "status_label", "progress", "requested_at", "last_activity_at")
-    list_filter = ("status", "course")
+    list_filter = ("status", ("course", VisibleCourseListFilter))
     search_fields = ("user__username", "user__email", "user__first_name", "user__last_name", "course__title")
     list_select_related = ("user", "course")
     list_per_page = 50
@@ -227,8 +289,8 @@ class EnrollmentAdmin(ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Enrollment]:
-        """Enrollments with learner and course joined, pending ones first."""
-        return super().get_queryset(request).select_related("user", "course")
+        """Enrollments (of courses the user may see) with learner and course joined."""
+        return visible_enrollments(request.user, super().get_queryset(request).select_related("user", "course"))
 
     def learner(self, obj: Enrollment) -> str:
         """Learner's name and username."""
@@ -301,16 +363,17 @@ class CourseProgressReportAdmin(ModelAdmin):
     permission_helper_class = ProgressReportPermissionHelper
     url_helper_class = NumericPkURLHelper
     index_view_class = SafeLookupIndexView
+    history_view_enabled = False
     list_display = ("learner", "email", "course_title", "status", "percent", "lessons", "last_activity_at")
-    list_filter = ("course", "status")
+    list_filter = (("course", VisibleCourseListFilter), "status")
     search_fields = ("user__username", "user__email", "course__title")
     list_per_page = 100
     list_export = ("learner", "email", "course_title", "status", "percent", "lessons", "last_activity_at", "requested_at")
     export_filename = "progress-report"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Enrollment]:
-        """The report's rows (one query with learner and course joined)."""
-        return selectors.course_progress_report()
+        """The report's rows of courses the user may see (one query with learner and course joined)."""
+        return visible_enrollments(request.user, selectors.course_progress_report())
 
     def learner(self, obj: Enrollment) -> str:
         """Learner's name and username."""

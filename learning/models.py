@@ -19,6 +19,10 @@ class Enrollment(models.Model):
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
 
+    # The statuses that open a course's lessons (progress, bodies, files, the course stream).
+    # The one definition: ``learning.access`` and every query use it.
+    ACCESS_STATUSES = frozenset({Status.ACTIVE, Status.COMPLETED})
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments")
     course = models.ForeignKey("courses.CoursePage", on_delete=models.CASCADE, related_name="enrollments")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_APPROVAL)
@@ -65,7 +69,7 @@ class Enrollment(models.Model):
     @property
     def has_access(self) -> bool:
         """Whether the learner may open lessons and record progress."""
-        return self.status in {self.Status.ACTIVE, self.Status.COMPLETED}
+        return self.status in self.ACCESS_STATUSES
 
 
 class LessonProgress(models.Model):

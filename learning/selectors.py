@@ -41,14 +41,13 @@ from django.http import HttpRequest
 from wagtail.models import Page
 
 from courses.models import CoursePage, LessonPage
+from learning import access
 from learning.models import Enrollment, LessonProgress, Notification
 
 # How many notifications the dashboard lists (the unread count covers all of them).
 DASHBOARD_NOTIFICATION_LIMIT = 10
 # Columns a lesson or course link needs (title and URL); the rest (bodies) is never loaded.
 _LINK_FIELDS = ("id", "title", "url_path", "path", "depth")
-# Enrollment statuses that count as "in the course" (lessons open, progress recorded).
-ACCESS_STATUSES = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
 
 
 # --- Progress arithmetic (pure) ---------------------------------------------------------------
@@ -213,7 +212,8 @@ class DashboardEnrollment:
     course_url: str
     status: str
     status_label: str
-    has_access: bool
+    has_access: bool  # may read the lessons now: an access status and the course visible
+    available: bool  # the access policy lets the learner see the course (published, not restricted)
     completed_lessons: int
     total_lessons: int
     percent: int
@@ -268,29 +268,51 @@ def unread_notification_count(*, user_id: int) -> int:
     return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
 
 
-def dashboard(*, user_id: int, request: HttpRequest | None = None) -> Dashboard:
+def dashboard(*, user_id: int, request: HttpRequest | None = None, who: access.Viewer | None = None) -> Dashboard:
     """The learner dashboard: every enrollment with its progress, notifications, where to resume.
 
-    Two queries (plus Wagtail's cached site root paths), whatever the number of enrollments.
+    Lesson links appear only where the access policy lets the learner read the course now (an
+    access status, the course and lesson published and not closed by a view restriction), so a
+    course that became private lists no lesson titles. ``who`` is the learner with their session
+    (loaded from ``user_id`` when not given: one more query).
+
+    Three queries (enrollments, the courses' and lessons' rules, notifications; plus the
+    learner's groups when a group restriction applies, and Wagtail's cached site root paths),
+    whatever the number of enrollments.
     """
+    if who is None:
+        from django.contrib.auth import get_user_model
+
+        who = access.viewer(get_user_model().objects.get(pk=user_id))
+    enrollments = list(learner_enrollments(user_id=user_id))
+    linked = [page for row in enrollments for page in (row.course, row.next_lesson, row.resume_lesson) if page]
+    rules = access.page_rules([page.path for page in linked])
+
+    def visible(page: Page | None) -> bool:
+        return page is not None and rules.visibility(page.path, who).visible
+
     rows: list[DashboardEnrollment] = []
-    for enrollment in learner_enrollments(user_id=user_id):
+    for enrollment in enrollments:
         course = enrollment.course
-        has_access = enrollment.has_access
+        available = visible(course)
+        has_access = enrollment.has_access and available
         rows.append(
             DashboardEnrollment(
                 enrollment=enrollment,
                 course_id=course.pk,
                 course_title=course.title,
-                course_url=page_url(course, request),
+                course_url=page_url(course, request) if available else "",
                 status=enrollment.status,
                 status_label=enrollment.get_status_display(),
                 has_access=has_access,
+                available=available,
                 completed_lessons=enrollment.completed_lessons,
                 total_lessons=enrollment.total_lessons,
                 percent=enrollment.progress_percent,
-                next_lesson=lesson_link(enrollment.next_lesson, request) if has_access else None,
-                resume_lesson=lesson_link(enrollment.resume_lesson, request) if has_access else None,
+                next_lesson=lesson_link(enrollment.next_lesson, request)
+                if has_access and visible(enrollment.next_lesson) else None,
+                resume_lesson=lesson_link(enrollment.resume_lesson, request)
+                if has_access and visible(enrollment.resume_lesson) else None,
                 last_activity_at=enrollment.last_activity_at,
             )
         )
@@ -304,16 +326,6 @@ def dashboard(*, user_id: int, request: HttpRequest | None = None) -> Dashboard:
 
 
 # --- Course and lesson pages -----------------------------------------------------------------
-
-
-def can_see_everything(user: Any) -> bool:
-    """Staff and editors (Wagtail admin users) see lesson bodies without enrolling.
-
-    Django caches the permission lookup on the user, so Wagtail's user bar reuses it.
-    """
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return bool(user.is_staff or user.has_perm("wagtailadmin.access_admin"))
 
 
 @dataclass(frozen=True)
@@ -353,7 +365,7 @@ def course_state(*, user: Any, course: CoursePage, lessons: Sequence[LessonPage]
     status = enrollment.status if enrollment else "not_enrolled"
     has_access = bool(enrollment and enrollment.has_access)
     # Learners with access need no permission lookup (it costs queries for non-superusers).
-    privileged = False if has_access else can_see_everything(user)
+    privileged = False if has_access else access.is_privileged(user)
     following = has_access or privileged
     if enrollment is None:
         return CourseState(None, status, False, privileged, following, empty, 0, len(lessons), 0, None, None)
@@ -408,7 +420,7 @@ def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage) -> Lesson
         .first()
     )
     has_access = bool(enrollment and enrollment.has_access)
-    privileged = False if has_access else can_see_everything(user)
+    privileged = False if has_access else access.is_privileged(user)
     lesson_completed_at = enrollment.lesson_completed_at if enrollment else None  # type: ignore[attr-defined]
     return LessonState(
         enrollment=enrollment,
@@ -507,7 +519,6 @@ def admin_summary() -> AdminSummary:
 
 
 __all__ = [
-    "ACCESS_STATUSES",
     "CourseProgress",
     "CourseState",
     "Dashboard",

@@ -15,15 +15,17 @@ send ``lesson_completed`` and ``course_completed`` exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from wagtail.log_actions import log
 
 from courses.models import CoursePage, LessonPage
+from learning import access
 from learning.events import (
     CourseCompletedPayload,
     EnrollmentPayload,
@@ -102,6 +104,24 @@ class LessonNotAvailable(NotFound):
     """The lesson (or its course) does not exist or is not published."""
 
     default_message = "This lesson does not exist or is not published."
+
+
+class CourseRestricted(Forbidden):
+    """A Wagtail view restriction (login, groups, password) keeps the user out of the course."""
+
+    default_message = "This course is private."
+
+
+class LessonRestricted(Forbidden):
+    """A Wagtail view restriction keeps the user out of the lesson (or its course)."""
+
+    default_message = "This lesson is private."
+
+
+class OwnEnrollment(Forbidden):
+    """Staff decide other people's enrollments, never their own."""
+
+    default_message = "You cannot approve or cancel your own enrollment; ask another staff member."
 
 
 class NotEnrolled(Forbidden):
@@ -207,19 +227,34 @@ def _grant_access(enrollment: Enrollment, *, now: datetime) -> None:
 # --- Enrollments -------------------------------------------------------------------------------
 
 
-def enrollment_request(*, user: Any, course: CoursePage | int) -> EnrollmentResult:
+def _refuse(visibility: access.Visibility, *, missing: type[ServiceError], restricted: type[ServiceError]) -> None:
+    """Raise the error that the access policy's refusal maps to (nothing when visible)."""
+    if visibility is access.Visibility.NOT_PUBLISHED:
+        raise missing()
+    if not visibility.visible:
+        raise restricted()
+
+
+def enrollment_request(
+    *, user: Any, course: CoursePage | int, session: Mapping[str, Any] | None = None
+) -> EnrollmentResult:
     """Enroll ``user`` in a published course: open courses -> active, approval courses -> pending.
 
     Idempotent and race-safe: a learner has at most one enrollment per course (database
     constraint); a repeated or concurrent call returns the existing row with ``created=False``.
     A cancelled enrollment is reopened (``changed=True``). Events after commit:
     ``enrollment_requested`` for every new or reopened request, then ``enrollment_activated``
-    when the course is open. Raises ``CourseNotAvailable`` (404) for a missing or unpublished
-    course and ``Forbidden`` (403) for an anonymous or inactive user.
+    when the course is open. The access policy decides who may join (``learning.access``:
+    containers published, Wagtail view restrictions, with ``session`` for password ones).
+    Raises ``CourseNotAvailable`` (404) for a missing or unpublished course,
+    ``CourseRestricted`` (403) for a course a view restriction closes to the user and
+    ``Forbidden`` (403) for an anonymous or inactive user.
     """
     _require_user(user)
     with transaction.atomic():
         live = _live_course(course)
+        visibility = access.page_visibility(access.viewer(user, session), live)
+        _refuse(visibility, missing=CourseNotAvailable, restricted=CourseRestricted)
         now = timezone.now()
         existing = Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=live.pk).first()
         if existing is not None and existing.status != Enrollment.Status.CANCELLED:
@@ -253,6 +288,30 @@ def enrollment_request(*, user: Any, course: CoursePage | int) -> EnrollmentResu
     return EnrollmentResult(enrollment=enrollment, created=created, changed=True)
 
 
+# Audit-log actions of staff on enrollments (registered in learning/wagtail_hooks.py).
+AUDIT_ACTIONS = {
+    "learning.enrollment.approve": ("Approve enrollment", "Approved the enrollment"),
+    "learning.enrollment.cancel": ("Cancel enrollment", "Cancelled the enrollment"),
+}
+
+
+def _audit(enrollment: Enrollment, action: str, *, by: Any, previous: str) -> None:
+    """Record a staff decision in Wagtail's audit log (who, what, when, which enrollment)."""
+    log(
+        instance=enrollment,
+        action=action,
+        user=by,
+        title=f"{enrollment.user.get_username()} in {enrollment.course.title}"[:255],
+        data={
+            "enrollment_id": enrollment.pk,
+            "learner_id": enrollment.user_id,
+            "course_id": enrollment.course_id,
+            "from_status": previous,
+            "to_status": enrollment.status,
+        },
+    )
+
+
 def _require_manager(by: Any) -> None:
     _require_user(by)
     if not by.has_perm(MANAGE_ENROLLMENTS_PERMISSION):
@@ -276,41 +335,57 @@ def enrollment_approve(*, enrollment: Enrollment | int, by: Any) -> EnrollmentRe
 
     Pending -> active, recording who decided; sends ``enrollment_activated`` after commit.
     Approving an active or completed enrollment changes nothing (idempotent, no event).
-    Raises ``Forbidden`` (403) without the permission, ``NotFound`` (404) for an unknown
-    enrollment and ``Conflict`` (409) for a cancelled one.
+    Raises ``Forbidden`` (403) without the permission, ``OwnEnrollment`` (403) for the
+    approver's own enrollment, ``NotFound`` (404) for an unknown enrollment and ``Conflict``
+    (409) for a cancelled one. The decision is recorded in Wagtail's audit log
+    (``learning.enrollment.approve``) in the same transaction.
     """
     _require_manager(by)
     with transaction.atomic():
         locked = _locked(enrollment)
-        if locked.status in (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED):
+        if locked.user_id == by.pk:
+            raise OwnEnrollment()
+        if locked.has_access:
             return EnrollmentResult(enrollment=locked, created=False)
         if locked.status == Enrollment.Status.CANCELLED:
             raise Conflict("This enrollment was cancelled; the learner must request it again.")
+        previous = locked.status
         _grant_access(locked, now=timezone.now())
         locked.decided_by = by
         locked.save()
+        _audit(locked, "learning.enrollment.approve", by=by, previous=previous)
         emit("enrollment_activated", _enrollment_payload(locked))
     return EnrollmentResult(enrollment=locked, created=False, changed=True)
 
 
-def enrollment_cancel(*, enrollment: Enrollment | int, by: Any) -> EnrollmentResult:
+def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool = False) -> EnrollmentResult:
     """Cancel an enrollment: the learner themself, or a staff member with the permission.
 
     Any status -> cancelled (progress rows are kept, so re-enrolling resumes them); sends
     ``enrollment_cancelled`` after commit. Cancelling a cancelled enrollment changes nothing.
-    Raises ``Forbidden`` (403) for anyone else and ``NotFound`` (404) for an unknown enrollment.
+    Cancelling someone else's enrollment, or any with ``as_staff=True`` (the admin's action),
+    is a staff decision: it needs the permission, never applies to the staff member's own
+    enrollment, and is recorded in Wagtail's audit log (``learning.enrollment.cancel``).
+    Raises ``Forbidden`` (403) without the permission, ``OwnEnrollment`` (403) for a staff
+    decision on one's own enrollment, and ``NotFound`` (404) for an unknown enrollment.
     """
     _require_user(by)
     with transaction.atomic():
         locked = _locked(enrollment)
-        if locked.user_id != by.pk and not by.has_perm(MANAGE_ENROLLMENTS_PERMISSION):
+        staff_decision = as_staff or locked.user_id != by.pk
+        if staff_decision and not by.has_perm(MANAGE_ENROLLMENTS_PERMISSION):
             raise Forbidden("You do not have permission to cancel this enrollment.")
+        if staff_decision and locked.user_id == by.pk:
+            raise OwnEnrollment()
         if locked.status == Enrollment.Status.CANCELLED:
             return EnrollmentResult(enrollment=locked, created=False)
+        previous = locked.status
         locked.status = Enrollment.Status.CANCELLED
         locked.cancelled_at = timezone.now()
         locked.decided_by = by
         locked.save()
+        if staff_decision:
+            _audit(locked, "learning.enrollment.cancel", by=by, previous=previous)
         emit("enrollment_cancelled", _enrollment_payload(locked))
     return EnrollmentResult(enrollment=locked, created=False, changed=True)
 
@@ -319,6 +394,7 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any) -> EnrollmentRes
 
 
 def _live_lesson(lesson: Any) -> tuple[LessonPage, CoursePage]:
+    """The published lesson behind ``lesson`` and its published course, or 404."""
     lesson_id = getattr(lesson, "pk", lesson)
     if not isinstance(lesson_id, int) or isinstance(lesson_id, bool):
         raise LessonNotAvailable()
@@ -340,7 +416,8 @@ def _validated_position(position: Any, *, completed: bool) -> int | None:
 
 
 def lesson_progress_record(
-    *, user: Any, lesson: LessonPage | int, completed: bool = True, position: int | None = None
+    *, user: Any, lesson: LessonPage | int, completed: bool = True, position: int | None = None,
+    session: Mapping[str, Any] | None = None,
 ) -> ProgressResult:
     """Record a learner's progress on a published lesson of a course they are actively in.
 
@@ -351,8 +428,10 @@ def lesson_progress_record(
     complete in this call, ``course_completed`` when the course did. Race-safe: the enrollment
     row is locked, so concurrent calls send each event once and leave one progress row.
 
-    Raises ``LessonNotAvailable`` (404), ``NotEnrolled`` (403: no enrollment, pending or
-    cancelled), ``InvalidInput`` (400: bad position).
+    The access policy (``learning.access``, with ``session`` for password restrictions) must
+    let the learner see the lesson. Raises ``LessonNotAvailable`` (404), ``LessonRestricted``
+    (403: a view restriction), ``NotEnrolled`` (403: no enrollment, pending or cancelled),
+    ``InvalidInput`` (400: bad position).
     """
     _require_user(user)
     if not isinstance(completed, bool):
@@ -360,6 +439,8 @@ def lesson_progress_record(
     recorded_position = _validated_position(position, completed=completed)
     with transaction.atomic():
         live_lesson, course = _live_lesson(lesson)
+        visibility = access.page_visibility(access.viewer(user, session), live_lesson)
+        _refuse(visibility, missing=LessonNotAvailable, restricted=LessonRestricted)
         enrollment = (
             Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=course.pk).first()
         )

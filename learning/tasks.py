@@ -47,7 +47,7 @@ MINUTES_PER_DAY = 24 * 60
 ENROLLMENT_EMAILS = {
     # event -> (template, the status the enrollment must still have for the email to make sense)
     "requested": ("enrollment_requested", {Enrollment.Status.PENDING_APPROVAL}),
-    "activated": ("enrollment_activated", {Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED}),
+    "activated": ("enrollment_activated", Enrollment.ACCESS_STATUSES),
 }
 
 

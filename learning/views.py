@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from learning import selectors, services
+from learning import access, selectors, services
 from learning.accounts import safe_next_url
 
 # Largest id a form may send (PostgreSQL bigint); bigger numbers are malformed input.
@@ -69,7 +69,7 @@ def enroll(request: HttpRequest) -> HttpResponse:
     if course_id is None:
         return _error(request, 400, "Choose a course to enroll in (course_id must be a number).")
     try:
-        result = services.enrollment_request(user=request.user, course=course_id)
+        result = services.enrollment_request(user=request.user, course=course_id, session=request.session)
     except services.ServiceError as exc:
         return _service_error(request, exc)
     enrollment = result.enrollment
@@ -123,7 +123,7 @@ def lesson_complete(request: HttpRequest) -> HttpResponse:
         position = int(raw_position.strip())
     try:
         result = services.lesson_progress_record(
-            user=request.user, lesson=lesson_id, completed=completed, position=position
+            user=request.user, lesson=lesson_id, completed=completed, position=position, session=request.session
         )
     except services.ServiceError as exc:
         return _service_error(request, exc)
@@ -182,7 +182,7 @@ def notifications_mark_read(request: HttpRequest) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Every enrollment with progress, next lesson and status; notifications; where to resume."""
-    data = selectors.dashboard(user_id=request.user.pk, request=request)
+    data = selectors.dashboard(user_id=request.user.pk, request=request, who=access.viewer_from_request(request))
     return render(
         request,
         "learning/dashboard.html",

@@ -1,7 +1,9 @@
 """WebSocket consumers: /ws/progress/, /ws/notifications/, /ws/courses/<course_page_id>/.
 
 Thin: authorisation in ``connect()``, reads through ``database_sync_to_async``. Every socket
-listens to its stream's groups and to its login session's group (closed on logout).
+listens to its stream's groups, to its login session's group (closed on logout) and to its
+user's group (closed when all of the user's sessions end: password change, deactivation,
+"log out everywhere").
 
 Delivery per connection is exactly once and in order:
 - until the client's first ``{"type":"resume","since":N}`` (or a short wait for it) live frames
@@ -100,7 +102,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
         self.session_checked_at = time.monotonic()
-        self.joined = [*self.stream_groups(user), groups.session(self.session_key), *self.control_groups(user)]
+        self.joined = [
+            *self.stream_groups(user),
+            groups.session(self.session_key),
+            groups.user_sessions(user.pk),
+            *self.control_groups(user),
+        ]
         if conf.uses_relay():
             await relay.ensure_running()
         await self.join_groups()
@@ -198,6 +205,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
             replayed = 0
             limit = int(conf.get("REALTIME_REPLAY_LIMIT"))
             if since is not None:
+                # Access may have ended since the handshake (a view restriction, a cancellation
+                # seen by another process): the policy is asked again before any replay.
+                code = await self.authorize(self.user)
+                if code:
+                    await self.close_with(code)
+                    return
                 self.floor = max(self.floor, since)
                 first_id, last_id = await database_sync_to_async(selectors.outbox_bounds)()
                 rows = await database_sync_to_async(selectors.events_after)(
@@ -270,11 +283,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if not current:
                 await self.close_with(CLOSE_UNAUTHENTICATED)
                 return
+            code = await self.authorize(self.user)
+            if code:
+                await self.close_with(code)
+                return
         self.remember(event_id)
         await self.send(text_data=message["frame"])
 
     async def session_ended(self, message: dict[str, Any]) -> None:
-        """The login session logged out: close every socket opened with it."""
+        """The login session logged out, or every session of the user ended (password change,
+        deactivation, "log out everywhere"): close the socket at once."""
         await self.close_with(CLOSE_UNAUTHENTICATED)
 
 
@@ -318,9 +336,12 @@ class CourseConsumer(LiveConsumer):
         return [groups.course(self.scope["url_route"]["kwargs"]["course_id"])]
 
     async def authorize(self, user: Any) -> int:
-        """Enrolled learners (active or completed) and staff only."""
+        """Whoever the access policy lets read the course's lessons (enrolled learners, staff and
+        editors, within Wagtail's view restrictions and the session's passed passwords)."""
         course_id = self.scope["url_route"]["kwargs"]["course_id"]
-        return await database_sync_to_async(selectors.course_stream_access)(user=user, course_id=course_id)
+        return await database_sync_to_async(selectors.course_stream_access)(
+            user=user, course_id=course_id, session=self.scope.get("session")
+        )
 
     def control_groups(self, user: Any) -> list[str]:
         """The learner's membership group of this course: closed when the enrollment ends."""

@@ -35,6 +35,12 @@ def course_member(course_id: int, user_id: int) -> str:
     return f"course.{int(course_id)}.member.{int(user_id)}"
 
 
+def user_sessions(user_id: int) -> str:
+    """Every socket of one user, whatever its session; told to close when all their sessions end
+    (password change, deactivation, "log out everywhere")."""
+    return f"user.{int(user_id)}.sessions"
+
+
 def session(session_key: str) -> str:
     """Every socket opened with one login session; told to close when the session logs out.
 

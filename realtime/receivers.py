@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from learning import events
@@ -172,10 +174,10 @@ def close_cancelled_course_sockets(sender: str, payload: events.EnrollmentPayloa
     unless they follow every course anyway (staff and editors). Stored, so the relay carries it."""
     from django.contrib.auth import get_user_model
 
-    from learning.selectors import can_see_everything
+    from learning.access import is_privileged
 
     user = get_user_model().objects.filter(pk=payload["user_id"]).first()
-    if user is not None and can_see_everything(user):
+    if user is not None and is_privileged(user):
         return
     group = groups.course_member(payload["course_id"], payload["user_id"])
     publish(group=group, event_type="course.access_revoked", data={})
@@ -187,3 +189,40 @@ def close_logged_out_sockets(sender: type, request: Any = None, user: Any = None
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
         publish(group=groups.session(session_key), event_type="session.ended", data={})
+
+
+# Fields whose change ends every session of a user (Django already refuses those sessions over
+# HTTP: the session auth hash no longer matches, or the backend refuses inactive users).
+_CREDENTIAL_FIELDS = frozenset({"password", "is_active"})
+_ENDS_SESSIONS = "_academy_ends_sessions"
+
+
+@receiver(pre_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="realtime.user_credentials_before")
+def note_credentials_change(sender: type, instance: Any, raw: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
+    """Before a user is saved: note whether the password changes or the account is deactivated.
+
+    Saves that name other fields only (``last_login`` on every login) cost no query.
+    """
+    if raw or instance.pk is None or (update_fields is not None and not _CREDENTIAL_FIELDS & set(update_fields)):
+        return
+    before = sender.objects.filter(pk=instance.pk).values_list("password", "is_active").first()
+    if before is None:
+        return
+    password, was_active = before
+    setattr(instance, _ENDS_SESSIONS, password != instance.password or (was_active and not instance.is_active))
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="realtime.user_credentials_after")
+def close_sockets_on_credentials_change(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    """Password changed or account deactivated -> every socket of the user closes (4401) at once.
+
+    Stored with the save (so the relay carries it too) and sent after commit.
+    """
+    if getattr(instance, _ENDS_SESSIONS, False):
+        setattr(instance, _ENDS_SESSIONS, False)
+        end_user_sockets(user_id=instance.pk)
+
+
+def end_user_sockets(*, user_id: int) -> None:
+    """Close every open socket of a user, on every process (session.ended to their user group)."""
+    publish(group=groups.user_sessions(user_id), event_type="session.ended", data={})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
@@ -20,22 +21,20 @@ ACCESS_NOT_FOUND = 4404
 MAX_PAGE_ID = 2**63 - 1
 
 
-def course_stream_access(*, user: Any, course_id: int) -> int:
-    """Whether ``user`` may follow course ``course_id``: staff and editors (who see every lesson,
-    as on the pages), or learners enrolled with access."""
+def course_stream_access(*, user: Any, course_id: int, session: Mapping[str, Any] | None = None) -> int:
+    """Whether ``user`` may follow course ``course_id``, as a close code: the access policy's
+    "may read this course's lessons" (``learning.access``; ``session`` carries passed password
+    restrictions). An unknown or unpublished course is 4404, anything else refused is 4403."""
     from courses.models import CoursePage
-    from learning.models import Enrollment
-    from learning.selectors import can_see_everything
+    from learning import access
 
-    if not 0 < course_id <= MAX_PAGE_ID or not CoursePage.objects.filter(pk=course_id).exists():
+    course = CoursePage.objects.filter(pk=course_id).only("id", "path", "live").first() if 0 < course_id <= MAX_PAGE_ID else None
+    if course is None:
         return ACCESS_NOT_FOUND
-    enrolled = Enrollment.objects.filter(
-        user_id=user.pk,
-        course_id=course_id,
-        status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED],
-    ).exists()
-    # The permission lookup (two queries for non-staff) only when enrollment does not decide.
-    return ACCESS_OK if enrolled or can_see_everything(user) else ACCESS_FORBIDDEN
+    verdict = access.course_access(access.viewer(user, session), course)
+    if verdict.visibility is access.Visibility.NOT_PUBLISHED:
+        return ACCESS_NOT_FOUND
+    return ACCESS_OK if verdict.can_read else ACCESS_FORBIDDEN
 
 
 def session_is_current(*, session_key: str | None, user: Any) -> bool:

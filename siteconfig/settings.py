@@ -223,6 +223,16 @@ WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "key", "md", "odt", "pdf", "pptx", "rtf
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 WAGTAIL_MODERATION_ENABLED = True
 
+# --- Access (issue 9: one access policy, private files, sessions that end) ------------------
+# Documents are always served by Wagtail's view, which asks the access policy first
+# (learning/documents.py); never a redirect to their /media/ URL.
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
+# Media folders the app never serves directly from MEDIA_URL (siteconfig/urls.py): documents
+# always (they go through /documents/<id>/<name>), original images in production (pages use
+# renditions under images/). A proxy in front must not serve them either (README).
+ACADEMY_PRIVATE_MEDIA_DIRS = ["documents/"] if DEBUG else ["documents/", "original_images/"]
+# --- end of Access block ----------------------------------------------------------------------
+
 # --- Email ----------------------------------------------------------------------------------
 
 

@@ -1,7 +1,12 @@
 """URL configuration: core routes first, Wagtail's page serving last (it catches the rest)."""
 
+import posixpath
+import re
+from urllib.parse import unquote
+
 from django.conf import settings
 from django.contrib import admin
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from django.views.static import serve
 from wagtail import urls as wagtail_urls
@@ -20,9 +25,17 @@ urlpatterns = [
 ]
 
 if settings.ACADEMY_SERVE_MEDIA:
-    # Uploaded images and documents. Behind a proxy that serves MEDIA_ROOT itself, turn this off.
-    urlpatterns += [
-        re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
-    ]
+    # Uploaded images (renditions). Behind a proxy that serves MEDIA_ROOT itself, turn this off.
+    # Private folders (documents, original images in production) are never served from here:
+    # documents go through Wagtail's serve view and the access policy.
+    def serve_public_media(request: HttpRequest, path: str) -> HttpResponse:
+        """Django's static ``serve`` for every media folder but the private ones (checked on the
+        normalised path, so ``images/../documents/x`` is refused too)."""
+        normalised = posixpath.normpath(unquote(path)).lstrip("/")
+        if any(normalised.startswith(folder) for folder in settings.ACADEMY_PRIVATE_MEDIA_DIRS):
+            raise Http404("Not a public file.")
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+    urlpatterns += [re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$", serve_public_media)]
 
 urlpatterns += [path("", include(wagtail_urls))]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.test import Client
 from wagtail.models import PageViewRestriction
 
 from courses.models import CATALOG_PAGE_SIZE, CoursePage
 from courses.selectors import catalog_search, catalog_tags, course_cards, normalize_search_query
+from learning.models import Enrollment
 from tests.courses.helpers import Tree, make_course, make_lesson
 
 
@@ -57,9 +58,22 @@ def test_search_returns_the_matching_course(tree: Tree, client: Client) -> None:
     assert response.context["search_terms"] == "relational"
 
 
-def test_search_finds_course_through_its_lesson_content(tree: Tree) -> None:
+def test_search_finds_course_through_its_lesson_title_and_summary(tree: Tree) -> None:
+    make_lesson(tree.python, "Decorators", summary="Wrapping functions.")
+    assert [course.title for course in catalog_search(index_page=tree.catalog, query="decorators")] == ["Python basics"]
+    assert [course.title for course in catalog_search(index_page=tree.catalog, query="wrapping")] == ["Python basics"]
+
+
+def test_search_matches_lesson_bodies_only_for_readers(tree: Tree) -> None:
     make_lesson(tree.python, "Decorators", body=[{"type": "paragraph", "value": "<p>Memoization with functools.</p>"}])
-    assert [course.title for course in catalog_search(index_page=tree.catalog, query="memoization")] == ["Python basics"]
+    enrolled = User.objects.create_user("ada", password="pw")
+    Enrollment.objects.create(user=enrolled, course=tree.python, status=Enrollment.Status.ACTIVE)
+    outsider = User.objects.create_user("bob", password="pw")
+    found = {
+        name: [course.title for course in catalog_search(index_page=tree.catalog, query="memoization", user=user)]
+        for name, user in (("anonymous", AnonymousUser()), ("outsider", outsider), ("enrolled", enrolled))
+    }
+    assert found == {"anonymous": [], "outsider": [], "enrolled": ["Python basics"]}
 
 
 def test_search_ignores_unpublished_courses_and_lessons(tree: Tree) -> None:

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from courses.models import CoursePage, LessonPage
-from learning import selectors, services
+from learning import access, selectors, services
 from learning.models import Enrollment, Notification
 from tests.courses.helpers import Tree
 from tests.learning.bulk import bulk_courses
@@ -21,9 +21,11 @@ pytestmark = pytest.mark.django_db
 ENROLLMENT_COUNTS = [1, 10, 100, 1000]
 NOTIFICATIONS = 12
 # Measured: see the module docstring of learning.selectors and the closing note of issue 3.
-DASHBOARD_QUERIES_COLD = 6  # session, user, live-update cursor (outbox), site root paths, enrollments, notifications
-DASHBOARD_QUERIES_WARM = 3  # user, enrollments, notifications
-DASHBOARD_SELECTOR_QUERIES = 2
+# session, user, live-update cursor (outbox), site root paths, enrollments, access rules of the
+# courses and lessons (learning.access.page_rules), notifications
+DASHBOARD_QUERIES_COLD = 7
+DASHBOARD_QUERIES_WARM = 4  # user, enrollments, access rules, notifications
+DASHBOARD_SELECTOR_QUERIES = 3  # enrollments, access rules, notifications
 COURSE_PAGE_PANEL_QUERIES = 2  # the learner's enrollment, their completed lessons
 
 
@@ -100,7 +102,7 @@ def test_dashboard_selector_contents(tree: Tree, learner: Any, django_assert_num
     cache.clear()
     selectors.dashboard(user_id=learner.pk)  # warm the site root paths
     with django_assert_num_queries(DASHBOARD_SELECTOR_QUERIES):
-        data = selectors.dashboard(user_id=learner.pk)
+        data = selectors.dashboard(user_id=learner.pk, who=access.viewer(learner))
     sql, python = data.enrollments
     assert (python.course_title, python.status, python.percent, python.completed_lessons, python.total_lessons) == (
         "Python basics", "active", 33, 1, 3,

@@ -1,0 +1,350 @@
+"""The access policy: may this user see this course, read this lesson, download this file.
+
+One place answers it, and every door asks here: the course and lesson pages (through Wagtail's
+own view-restriction check, which this module mirrors exactly), the enroll and progress form
+posts (via ``learning.services``), the dashboard, notifications, the WebSocket course stream and
+its replay, catalog search, document downloads and the admin's enrollment list and CSV export.
+
+The rules, in order:
+
+1. **Published.** The page and every page above it (course, catalog, home) are live. Drafts are
+   seen only in the admin's preview, never through a public door, by anyone.
+2. **Wagtail view restrictions** on the page or any ancestor (``Page.get_view_restrictions``):
+   *login* (any logged-in user), *groups* (members of a listed group; superusers pass, as in
+   Wagtail), *password* (passed per session: the policy reads the session where the door has
+   one; without a session, e.g. in a background task, a password restriction is not passed).
+3. **Reading lessons** (bodies, documents, progress, the course stream) needs an enrollment whose
+   status gives access (``Enrollment.ACCESS_STATUSES``) or staff/editor privilege (Wagtail admin
+   access). Privilege never overrides rules 1 and 2, so a page Wagtail refuses stays refused.
+
+Queries: visibility of any number of pages is one query (the pages and their ancestors with
+their restrictions joined), plus one for the user's groups only when a group restriction
+applies to a non-superuser. Page aliases are not followed (courses and lessons are never aliased).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+from wagtail.models import Page, PageViewRestriction
+
+from learning.models import Enrollment
+
+# Re-exported so callers need one import: the statuses that open a course's lessons.
+ACCESS_STATUSES = Enrollment.ACCESS_STATUSES
+# Wagtail stores the ids of page restrictions whose password a session passed under this key.
+PASSED_RESTRICTIONS_SESSION_KEY = PageViewRestriction.passed_view_restrictions_session_key
+# Wagtail's tree: every path segment has this many characters; the tree root is never served.
+_STEPLEN = Page.steplen
+_FIRST_SERVED_DEPTH = 2
+
+
+class Visibility(enum.Enum):
+    """Whether a page may be seen, or the first reason it may not."""
+
+    VISIBLE = "visible"
+    NOT_PUBLISHED = "not_published"  # the page or a container is a draft: 404 for everyone
+    LOGIN_REQUIRED = "login_required"
+    GROUP_REQUIRED = "group_required"
+    PASSWORD_REQUIRED = "password_required"
+
+    @property
+    def visible(self) -> bool:
+        """True only for VISIBLE."""
+        return self is Visibility.VISIBLE
+
+
+def has_access_status(status: str | None) -> bool:
+    """Whether an enrollment status opens the course's lessons (active or completed)."""
+    return status in ACCESS_STATUSES
+
+
+def is_privileged(user: Any) -> bool:
+    """Staff and editors (Wagtail admin users) read lessons without enrolling.
+
+    Django caches the permission lookup on the user, so Wagtail's user bar reuses it.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(user.is_staff or user.has_perm("wagtailadmin.access_admin"))
+
+
+@dataclass
+class Viewer:
+    """Who is asking: the user (possibly anonymous) and, where the door has one, the session."""
+
+    user: Any
+    session: Mapping[str, Any] | None = None
+    _group_ids: frozenset[int] | None = field(default=None, repr=False)
+    _privileged: bool | None = field(default=None, repr=False)
+
+    @property
+    def authenticated(self) -> bool:
+        """A logged-in, active user."""
+        return bool(getattr(self.user, "is_authenticated", False) and self.user.is_active)
+
+    @property
+    def superuser(self) -> bool:
+        """Superusers pass group restrictions (Wagtail's rule)."""
+        return self.authenticated and bool(self.user.is_superuser)
+
+    @property
+    def privileged(self) -> bool:
+        """Staff or editor (computed once)."""
+        if self._privileged is None:
+            self._privileged = is_privileged(self.user)
+        return self._privileged
+
+    def group_ids(self) -> frozenset[int]:
+        """The user's group ids (one query, once; none for anonymous visitors)."""
+        if self._group_ids is None:
+            if not self.authenticated:
+                self._group_ids = frozenset()
+            else:
+                self._group_ids = frozenset(group.pk for group in self.user.groups.all())
+        return self._group_ids
+
+    def passed_password_ids(self) -> frozenset[int]:
+        """Page restrictions whose password this session entered."""
+        if self.session is None:
+            return frozenset()
+        try:
+            return frozenset(int(pk) for pk in self.session.get(PASSED_RESTRICTIONS_SESSION_KEY, []) or [])
+        except (TypeError, ValueError):
+            return frozenset()
+
+
+def viewer(user: Any, session: Mapping[str, Any] | None = None) -> Viewer:
+    """A Viewer for ``user`` with ``session`` (a request's or a WebSocket scope's)."""
+    return Viewer(user=user, session=session)
+
+
+def viewer_from_request(request: Any) -> Viewer:
+    """The request's user and session."""
+    return Viewer(user=request.user, session=getattr(request, "session", None))
+
+
+# --- Visibility of pages --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Restriction:
+    id: int
+    kind: str
+    group_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class PageRules:
+    """What governs a set of pages: which paths are live, which restrictions sit where."""
+
+    live: Mapping[str, bool]
+    restrictions: Mapping[str, tuple[_Restriction, ...]]
+
+    def visibility(self, path: str, who: Viewer) -> Visibility:
+        """The visibility of the page at ``path`` for ``who`` (no query unless groups matter)."""
+        chain = _chain(path)
+        if not all(self.live.get(prefix, False) for prefix in chain):
+            return Visibility.NOT_PUBLISHED
+        for prefix in chain:  # top-down, as a visitor meets them
+            for restriction in self.restrictions.get(prefix, ()):
+                refused = _refusal(restriction, who)
+                if refused is not None:
+                    return refused
+        return Visibility.VISIBLE
+
+
+def _chain(path: str) -> list[str]:
+    """The paths of a page and its ancestors below the tree root, top-down."""
+    return [path[:end] for end in range(_STEPLEN * _FIRST_SERVED_DEPTH, len(path) + 1, _STEPLEN)]
+
+
+def _refusal(restriction: _Restriction, who: Viewer) -> Visibility | None:
+    """Mirror of ``BaseViewRestriction.accept_request`` without needing a request."""
+    if restriction.kind == PageViewRestriction.PASSWORD:
+        return None if restriction.id in who.passed_password_ids() else Visibility.PASSWORD_REQUIRED
+    if restriction.kind == PageViewRestriction.LOGIN:
+        return None if who.authenticated else Visibility.LOGIN_REQUIRED
+    if restriction.kind == PageViewRestriction.GROUPS:
+        if not who.authenticated:
+            return Visibility.LOGIN_REQUIRED
+        if who.superuser or who.group_ids() & restriction.group_ids:
+            return None
+        return Visibility.GROUP_REQUIRED
+    return None
+
+
+def page_rules(paths: Iterable[str]) -> PageRules:
+    """Liveness and restrictions of the pages at ``paths`` and their ancestors. One query."""
+    prefixes = sorted({prefix for path in paths if path for prefix in _chain(path)})
+    live: dict[str, bool] = {}
+    found: dict[str, dict[int, tuple[str, set[int]]]] = {}
+    if prefixes:
+        rows = Page.objects.filter(path__in=prefixes).values_list(
+            "path", "live", "view_restrictions__id", "view_restrictions__restriction_type",
+            "view_restrictions__groups__id",
+        )
+        for path, is_live, restriction_id, kind, group_id in rows:
+            live[path] = bool(is_live)
+            if restriction_id is None:
+                continue
+            _kind, group_ids = found.setdefault(path, {}).setdefault(restriction_id, (kind, set()))
+            if group_id is not None:
+                group_ids.add(group_id)
+    restrictions = {
+        path: tuple(_Restriction(pk, kind, frozenset(groups)) for pk, (kind, groups) in sorted(by_id.items()))
+        for path, by_id in found.items()
+    }
+    return PageRules(live=live, restrictions=restrictions)
+
+
+def page_visibility(who: Viewer, page: Page) -> Visibility:
+    """The visibility of one page (and its containers) for ``who``."""
+    return page_rules([page.path]).visibility(page.path, who)
+
+
+# --- Courses and lessons --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CourseAccess:
+    """What ``who`` may do with one course (or one lesson of it)."""
+
+    visibility: Visibility
+    enrollment_status: str | None
+    privileged: bool
+
+    @property
+    def visible(self) -> bool:
+        """May see the page (course description, lesson titles and summaries)."""
+        return self.visibility.visible
+
+    @property
+    def enrolled(self) -> bool:
+        """Has an enrollment whose status opens the lessons."""
+        return has_access_status(self.enrollment_status)
+
+    @property
+    def can_read(self) -> bool:
+        """May read lesson bodies and download their files."""
+        return self.visible and (self.enrolled or self.privileged)
+
+    @property
+    def can_enroll(self) -> bool:
+        """May join (or ask to join) the course."""
+        return self.visible
+
+    @property
+    def can_record_progress(self) -> bool:
+        """May record progress: reading rights through an enrollment (staff previews do not count)."""
+        return self.visible and self.enrolled
+
+
+def _enrollment_status(who: Viewer, course_id: int) -> str | None:
+    if not who.authenticated:
+        return None
+    return (
+        Enrollment.objects.filter(user_id=who.user.pk, course_id=course_id)
+        .values_list("status", flat=True)
+        .first()
+    )
+
+
+# "Not looked up yet" for an enrollment status (None means "not enrolled").
+UNKNOWN: Any = object()
+
+
+def access_to(who: Viewer, *, page: Page, course_id: int, enrollment_status: Any = UNKNOWN) -> CourseAccess:
+    """Access of ``who`` to ``page`` (a course, or a lesson of course ``course_id``).
+
+    Queries: one for visibility (+ the user's groups when a group restriction applies), one for
+    the enrollment unless ``enrollment_status`` is given, and Django's permission lookup only
+    when neither refusal nor enrollment decides.
+    """
+    visibility = page_visibility(who, page)
+    status = _enrollment_status(who, course_id) if enrollment_status is UNKNOWN else enrollment_status
+    decided = not visibility.visible or has_access_status(status)
+    return CourseAccess(
+        visibility=visibility, enrollment_status=status, privileged=False if decided else who.privileged
+    )
+
+
+def course_access(who: Viewer, course: Page, *, enrollment_status: Any = UNKNOWN) -> CourseAccess:
+    """Access of ``who`` to a course page."""
+    return access_to(who, page=course, course_id=course.pk, enrollment_status=enrollment_status)
+
+
+def lesson_access(
+    who: Viewer, lesson: Page, *, course_id: int | None = None, enrollment_status: Any = UNKNOWN
+) -> CourseAccess:
+    """Access of ``who`` to a lesson page (its course is its parent; looked up unless given)."""
+    if course_id is None:
+        course_id = Page.objects.filter(path=lesson.path[:-_STEPLEN]).values_list("pk", flat=True).first() or 0
+    return access_to(who, page=lesson, course_id=course_id, enrollment_status=enrollment_status)
+
+
+def readable_course_ids(who: Viewer, courses: Sequence[Page]) -> set[int]:
+    """Which of ``courses`` ``who`` may read lessons of. Two queries (rules, enrollments)."""
+    if not courses:
+        return set()
+    rules = page_rules([course.path for course in courses])
+    visible = [course for course in courses if rules.visibility(course.path, who).visible]
+    if not visible or not who.authenticated:
+        return set()
+    enrolled = set(
+        Enrollment.objects.filter(
+            user_id=who.user.pk, course_id__in=[course.pk for course in visible], status__in=ACCESS_STATUSES
+        ).values_list("course_id", flat=True)
+    )
+    if len(enrolled) < len(visible) and who.privileged:
+        return {course.pk for course in visible}
+    return enrolled
+
+
+# --- The admin ------------------------------------------------------------------------------------
+
+
+def admin_course_filter(who: Viewer, *, prefix: str = "course__") -> Q:
+    """A filter on enrollments (``prefix`` leads to the course) keeping only courses ``who`` may see.
+
+    The admin shows drafts (editors work on them), so only view restrictions count here. One
+    query (every page restriction: a short list), plus the user's groups when one applies.
+    Superusers see everything.
+    """
+    if who.superuser:
+        return Q()
+    rows = PageViewRestriction.objects.values_list("id", "restriction_type", "page__path", "groups__id")
+    by_id: dict[int, tuple[str, str, set[int]]] = {}
+    for pk, kind, path, group_id in rows:
+        _kind, _path, group_ids = by_id.setdefault(pk, (kind, path, set()))
+        if group_id is not None:
+            group_ids.add(group_id)
+    hidden = Q()
+    for pk, (kind, path, group_ids) in by_id.items():
+        if _refusal(_Restriction(pk, kind, frozenset(group_ids)), who) is not None:
+            hidden |= Q(**{f"{prefix}path__startswith": path})
+    return ~hidden if hidden else Q()
+
+
+__all__ = [
+    "ACCESS_STATUSES",
+    "CourseAccess",
+    "PageRules",
+    "Viewer",
+    "Visibility",
+    "access_to",
+    "admin_course_filter",
+    "course_access",
+    "has_access_status",
+    "is_privileged",
+    "lesson_access",
+    "page_rules",
+    "page_visibility",
+    "readable_course_ids",
+    "viewer",
+    "viewer_from_request",
+]
