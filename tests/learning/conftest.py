@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import django_tasks.signals  # noqa: F401  (resets django-tasks' backends when TASKS changes)
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
