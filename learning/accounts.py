@@ -1,5 +1,6 @@
-"""Account views that Django does not ship: sign-up, and the password-reset form that queues
-its email. Login, logout, password change and the rest of the reset flow are Django's own views
+"""Account views that Django does not ship: sign-up, the password-reset form that queues its
+email, "log out everywhere", and the password change that keeps its new session on record.
+Login, logout and the rest of the reset flow are Django's own views
 (``django.contrib.auth.urls``), with our templates."""
 
 from __future__ import annotations
@@ -8,16 +9,20 @@ import uuid
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model, login
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
-from django.contrib.auth.views import PasswordResetView
+from django.contrib.auth.views import PasswordChangeView, PasswordResetView
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
+from learning.sessions import session_record, sessions_end_all
 from siteconfig.tasks_backend import enqueue
 
 
@@ -104,3 +109,29 @@ class QueuedPasswordResetView(PasswordResetView):
 
 
 password_reset = QueuedPasswordResetView.as_view()
+
+
+class RecordedPasswordChangeView(PasswordChangeView):
+    """Django's password change: every other session ends (their auth hash no longer matches,
+    and their sockets close); the current one continues under a new key, recorded here so that
+    "log out everywhere" still finds it."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        """Change the password, then record the session's new key."""
+        response = super().form_valid(form)
+        session_record(user=form.user, session_key=self.request.session.session_key)
+        return response
+
+
+password_change = RecordedPasswordChangeView.as_view()
+
+
+@require_POST
+@login_required
+def logout_everywhere(request: HttpRequest) -> HttpResponse:
+    """POST: end every session of the user, on every device, this one included; every open
+    socket closes at once. Back to the login page."""
+    ended = sessions_end_all(user=request.user, current_session_key=request.session.session_key)
+    logout(request)
+    messages.success(request, f"You were logged out everywhere ({ended} session{'s' if ended != 1 else ''}).")
+    return redirect("login")

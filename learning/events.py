@@ -80,6 +80,13 @@ class CourseContentPublishedPayload(TypedDict):
     first_publication: bool
 
 
+class SessionsEndedPayload(TypedDict):
+    """sessions_ended: every login session of a user ended (open sockets must close now)."""
+
+    user_id: int
+    reason: str  # "password_changed", "deactivated" or "logout_everywhere"
+
+
 enrollment_requested = Signal()
 enrollment_activated = Signal()
 enrollment_cancelled = Signal()
@@ -88,6 +95,7 @@ course_completed = Signal()
 notification_created = Signal()
 notification_read = Signal()
 course_content_published = Signal()
+sessions_ended = Signal()
 
 EVENTS: dict[str, Signal] = {
     "enrollment_requested": enrollment_requested,
@@ -98,6 +106,7 @@ EVENTS: dict[str, Signal] = {
     "notification_created": notification_created,
     "notification_read": notification_read,
     "course_content_published": course_content_published,
+    "sessions_ended": sessions_ended,
 }
 
 

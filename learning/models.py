@@ -132,6 +132,22 @@ class Notification(models.Model):
         return self.read_at is not None
 
 
+class LoginSession(models.Model):
+    """A login session of a user, so that "log out everywhere" can end every one of them.
+
+    Recorded on login (and when a password change gives the current session a new key),
+    removed on logout; rows of sessions that expired are pruned with the expired sessions.
+    Django's session table has no user column (its data is encoded), hence this index.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class CourseProgressReport(Enrollment):
     """Proxy of ``Enrollment`` for the admin's per-course progress report (read-only, CSV export)."""
 

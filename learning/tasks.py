@@ -192,9 +192,13 @@ def broadcast_course_update(*, page_id: int, course_id: int, revision_id: int | 
 
 
 def cleanup_expired_sessions() -> None:
-    """Delete expired sessions (what ``manage.py clearsessions`` does), on a schedule."""
+    """Delete expired sessions (what ``manage.py clearsessions`` does), on a schedule, and the
+    login-session records of sessions that are gone."""
+    from learning.sessions import prune_login_sessions
+
     engine = import_module(settings.SESSION_ENGINE)
     engine.SessionStore.clear_expired()
+    prune_login_sessions()
 
 
 def prune_read_notifications(*, days: int = READ_NOTIFICATION_RETENTION_DAYS) -> int:

@@ -9,6 +9,8 @@ urlpatterns = [
     path("accounts/signup/", accounts.signup, name="signup"),
     # Before Django's auth URLs: the reset form queues its email instead of sending it inline.
     path("accounts/password_reset/", accounts.password_reset, name="password_reset"),
+    path("accounts/password_change/", accounts.password_change, name="password_change"),
+    path("accounts/logout-everywhere/", accounts.logout_everywhere, name="logout_everywhere"),
     path("accounts/", include("django.contrib.auth.urls")),
     # Learning core (views.py): the dashboard and the form posts of course and lesson pages.
     path("dashboard/", views.dashboard, name="dashboard"),

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from learning import events
@@ -191,38 +189,9 @@ def close_logged_out_sockets(sender: type, request: Any = None, user: Any = None
         publish(group=groups.session(session_key), event_type="session.ended", data={})
 
 
-# Fields whose change ends every session of a user (Django already refuses those sessions over
-# HTTP: the session auth hash no longer matches, or the backend refuses inactive users).
-_CREDENTIAL_FIELDS = frozenset({"password", "is_active"})
-_ENDS_SESSIONS = "_academy_ends_sessions"
 
-
-@receiver(pre_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="realtime.user_credentials_before")
-def note_credentials_change(sender: type, instance: Any, raw: bool = False, update_fields: Any = None, **kwargs: Any) -> None:
-    """Before a user is saved: note whether the password changes or the account is deactivated.
-
-    Saves that name other fields only (``last_login`` on every login) cost no query.
-    """
-    if raw or instance.pk is None or (update_fields is not None and not _CREDENTIAL_FIELDS & set(update_fields)):
-        return
-    before = sender.objects.filter(pk=instance.pk).values_list("password", "is_active").first()
-    if before is None:
-        return
-    password, was_active = before
-    setattr(instance, _ENDS_SESSIONS, password != instance.password or (was_active and not instance.is_active))
-
-
-@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="realtime.user_credentials_after")
-def close_sockets_on_credentials_change(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> None:
-    """Password changed or account deactivated -> every socket of the user closes (4401) at once.
-
-    Stored with the save (so the relay carries it too) and sent after commit.
-    """
-    if getattr(instance, _ENDS_SESSIONS, False):
-        setattr(instance, _ENDS_SESSIONS, False)
-        end_user_sockets(user_id=instance.pk)
-
-
-def end_user_sockets(*, user_id: int) -> None:
-    """Close every open socket of a user, on every process (session.ended to their user group)."""
-    publish(group=groups.user_sessions(user_id), event_type="session.ended", data={})
+@receiver(events.sessions_ended, dispatch_uid="realtime.sessions_ended")
+def close_all_user_sockets(sender: str, payload: events.SessionsEndedPayload, **kwargs: Any) -> None:
+    """sessions_ended (password change, deactivation, "log out everywhere") -> every socket of
+    the user closes at once, on every process (stored, so the relay carries it too)."""
+    publish(group=groups.user_sessions(payload["user_id"]), event_type="session.ended", data={})
