@@ -13,7 +13,16 @@ from django.test import Client
 from learning.models import LoginSession
 from realtime.selectors import latest_event_id
 from tests.realtime.conftest import World
-from tests.realtime.support import PASSWORD, adb, communicator, login_cookie, receive, receive_close, resume, run
+from tests.realtime.support import (
+    PASSWORD,
+    adb,
+    communicator,
+    login_cookie,
+    receive,
+    receive_close,
+    resume,
+    run,
+)
 
 pytestmark = pytest.mark.usefixtures("layer")
 NEW_PASSWORD = "another-horse-staple-42"
