@@ -31,6 +31,7 @@ from django.utils.http import urlsafe_base64_encode
 from wagtail.models import Page
 
 from courses.models import CoursePage
+from learning import access
 from learning.emails import absolute_url, send_once
 from learning.models import Enrollment, Notification
 from learning.selectors import refresh_progress_cache
@@ -146,6 +147,9 @@ def refresh_course_progress(*, course_id: int) -> int:
 def broadcast_course_update(*, page_id: int, course_id: int, revision_id: int | None = None) -> int:
     """Tell every learner with access to the course that it changed (one notification each).
 
+    Only learners the access policy lets read the page now are told (``learning.access``; a
+    task has no session, so a password restriction counts as not passed): a course or lesson
+    that became private names none of its lessons to those who may no longer see it.
     Once per learner and revision: the record of the notification is written in the same
     transaction as the notification, so a task that runs twice notifies nobody twice.
     Returns the number of notifications created.
@@ -164,16 +168,16 @@ def broadcast_course_update(*, page_id: int, course_id: int, revision_id: int | 
         body = "A lesson of your course changed. Have a look when you are ready."
     version = revision_id or (page.last_published_at.isoformat() if page.last_published_at else "")
     learners = (
-        Enrollment.objects.filter(
-            course_id=course.pk,
-            status__in=[Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED],
-            user__is_active=True,
-        )
+        Enrollment.objects.filter(course_id=course.pk, status__in=Enrollment.ACCESS_STATUSES, user__is_active=True)
         .select_related("user")
+        .prefetch_related("user__groups")
         .order_by("pk")
     )
+    rules = access.page_rules([page.path])
     created = 0
     for enrollment in learners:
+        if not rules.visibility(page.path, access.viewer(enrollment.user)).visible:
+            continue
         key = f"course_updated:{page.pk}:{version}:{enrollment.user_id}"
         try:
             with transaction.atomic():
