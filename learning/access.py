@@ -308,26 +308,44 @@ def readable_course_ids(who: Viewer, courses: Sequence[Page]) -> set[int]:
 # --- The admin ------------------------------------------------------------------------------------
 
 
-def admin_course_filter(who: Viewer, *, prefix: str = "course__") -> Q:
-    """A filter on enrollments (``prefix`` leads to the course) keeping only courses ``who`` may see.
-
-    The admin shows drafts (editors work on them), so only view restrictions count here. One
-    query (every page restriction: a short list), plus the user's groups when one applies.
-    Superusers see everything.
-    """
+def admin_hidden_paths(who: Viewer) -> tuple[str, ...]:
+    """Paths of the pages whose view restriction ``who`` fails: everything below them is hidden
+    from ``who`` in the admin. The admin shows drafts (editors work on them), so only view
+    restrictions count here. One query (every page restriction: a short list), plus the user's
+    groups when one applies; remembered on the user for the rest of the request. Superusers
+    see everything."""
     if who.superuser:
-        return Q()
+        return ()
+    cached = getattr(who.user, "_academy_admin_hidden_paths", None)
+    if cached is not None:
+        return cached
     rows = PageViewRestriction.objects.values_list("id", "restriction_type", "page__path", "groups__id")
     by_id: dict[int, tuple[str, str, set[int]]] = {}
     for pk, kind, path, group_id in rows:
         _kind, _path, group_ids = by_id.setdefault(pk, (kind, path, set()))
         if group_id is not None:
             group_ids.add(group_id)
+    hidden = tuple(sorted(
+        path for pk, (kind, path, group_ids) in by_id.items()
+        if _refusal(_Restriction(pk, kind, frozenset(group_ids)), who) is not None
+    ))
+    if getattr(who.user, "pk", None) is not None:
+        who.user._academy_admin_hidden_paths = hidden
+    return hidden
+
+
+def admin_course_filter(who: Viewer, *, prefix: str = "course__") -> Q:
+    """A filter on enrollments (``prefix`` leads to the course) keeping only courses ``who`` may
+    see in the admin (see ``admin_hidden_paths``)."""
     hidden = Q()
-    for pk, (kind, path, group_ids) in by_id.items():
-        if _refusal(_Restriction(pk, kind, frozenset(group_ids)), who) is not None:
-            hidden |= Q(**{f"{prefix}path__startswith": path})
+    for path in admin_hidden_paths(who):
+        hidden |= Q(**{f"{prefix}path__startswith": path})
     return ~hidden if hidden else Q()
+
+
+def admin_may_see(who: Viewer, page: Page) -> bool:
+    """Whether ``who`` may see ``page`` (a course) in the admin. No query once the paths are known."""
+    return not any(page.path.startswith(path) for path in admin_hidden_paths(who))
 
 
 __all__ = [
@@ -338,6 +356,8 @@ __all__ = [
     "Visibility",
     "access_to",
     "admin_course_filter",
+    "admin_hidden_paths",
+    "admin_may_see",
     "course_access",
     "has_access_status",
     "is_privileged",

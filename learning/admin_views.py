@@ -61,8 +61,9 @@ def visible_enrollments(user: Any, rows: QuerySet[Enrollment]) -> QuerySet[Enrol
 
 
 def course_visible(user: Any, obj: Enrollment) -> bool:
-    """Whether ``user`` may see the course of enrollment ``obj`` in the admin."""
-    return visible_enrollments(user, Enrollment.objects.filter(pk=obj.pk)).exists()
+    """Whether ``user`` may see the course of enrollment ``obj`` in the admin (no query per row:
+    the hidden paths are computed once per request)."""
+    return access.admin_may_see(access.viewer(user), obj.course)
 
 
 # Spreadsheet applications run a cell starting with one of these as a formula (CSV injection).
