@@ -21,4 +21,4 @@ USER academy
 
 EXPOSE 8000
 CMD ["python", "-m", "uvicorn", "siteconfig.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--proxy-headers", "--no-access-log", "--ws-max-size", "65536"]
+     "--no-proxy-headers", "--no-access-log", "--ws-max-size", "65536"]

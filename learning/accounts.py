@@ -1,6 +1,12 @@
 """Account views that Django does not ship: sign-up, and the password-reset form that queues
 its email. Login, logout, password change and the rest of the reset flow are Django's own views
-(``django.contrib.auth.urls``), with our templates."""
+(``django.contrib.auth.urls``), with our templates.
+
+Rate limits (siteconfig/ratelimit.py): sign-up posts per client address (429 past it; fails
+open when the limiter's store is down); password-reset posts per client address (429) and per
+email address. Past the per-email limit the request sends nothing but answers exactly as a sent
+one does, so the answer never tells whether an address exists or is being flooded. Password
+reset fails closed (503) when the store is down: unlimited reset emails are the abuse it stops."""
 
 from __future__ import annotations
 
@@ -12,12 +18,13 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.contrib.auth.views import PasswordResetView
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 
+from siteconfig import ratelimit
 from siteconfig.tasks_backend import enqueue
 
 
@@ -53,6 +60,13 @@ def signup(request: HttpRequest) -> HttpResponse:
     """Create an account, log the new learner in and send them on (to ``next`` or the dashboard)."""
     if request.user.is_authenticated:
         return redirect(safe_next_url(request, "/dashboard/"))
+    if request.method == "POST":
+        # Counted before the form is read: over the limit, nothing is validated or looked up.
+        decision = ratelimit.check([ratelimit.limit("signup_address", ratelimit.client_address(request))], door="signup")
+        if not decision.allowed:
+            return ratelimit.refusal_response(
+                request, decision, message="Too many sign-up attempts from your network."
+            )
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -95,6 +109,29 @@ class QueuedPasswordResetView(PasswordResetView):
 
     form_class = QueuedPasswordResetForm
     success_url = reverse_lazy("password_reset_done")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Count the request against the client address first (429 past the limit)."""
+        decision = ratelimit.check(
+            [ratelimit.limit("reset_address", ratelimit.client_address(request))], door="password_reset"
+        )
+        if not decision.allowed:
+            return ratelimit.refusal_response(
+                request, decision, message="Too many password reset requests from your network."
+            )
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        """Queue the email unless this address had its share; answer the same either way."""
+        email = form.cleaned_data["email"].strip().casefold()
+        decision = ratelimit.check([ratelimit.limit("reset_email", email)], door="password_reset")
+        if decision.unavailable and not decision.allowed:
+            return ratelimit.refusal_response(request=self.request, decision=decision, message="")
+        if not decision.allowed:
+            # Exactly what a sent reset answers (PasswordResetView.form_valid's redirect), so the
+            # response does not reveal that this address is being limited.
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
 
     def form_invalid(self, form: PasswordResetForm) -> HttpResponse:
         """Show the form again with its errors, as a 400 (bad input is a client error)."""

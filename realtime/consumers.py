@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from realtime import conf, groups, selectors
 from realtime.relay import relay
+from siteconfig.ratelimit import SocketSlot
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -84,6 +85,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.limited_notice = False
         self.go_live_task: asyncio.Task[None] | None = None
         self.go_live_timer: asyncio.TimerHandle | None = None
+        self.socket_slot: SocketSlot | None = None
 
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -98,6 +100,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.session_key: str | None = getattr(session, "session_key", None)
         if not self.session_key:
             await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        # At most RATELIMIT_SOCKETS_PER_USER open sockets per user, across processes.
+        self.socket_slot = await SocketSlot.acquire(user.pk)
+        if self.socket_slot is None:
+            await self.refuse(CLOSE_RATE_LIMITED)
             return
         self.session_checked_at = time.monotonic()
         self.joined = [*self.stream_groups(user), groups.session(self.session_key), *self.control_groups(user)]
@@ -126,6 +133,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.closing = True
         if self.go_live_timer is not None:
             self.go_live_timer.cancel()
+        if self.socket_slot is not None:
+            await self.socket_slot.release()
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -8,3 +8,7 @@ class SiteConfigConfig(AppConfig):
 
     name = "siteconfig"
     verbose_name = "Academy site"
+
+    def ready(self) -> None:
+        """Connect the login limits' signal receiver (a successful login is forgiven)."""
+        from siteconfig import login_limits  # noqa: F401

@@ -44,6 +44,10 @@ class Command(BaseCommand):
                     sys.executable, "-m", "uvicorn", "siteconfig.asgi:application",
                     "--host", host, "--port", str(port), "--no-access-log",
                     "--ws-max-size", "65536",
+                    # The client address is the socket's peer unless ACADEMY_NUM_PROXIES says
+                    # otherwise (siteconfig.ratelimit.client_address); uvicorn's own rewriting
+                    # would let any local client pick its address with X-Forwarded-For.
+                    "--no-proxy-headers",
                 ]
             )
         )
