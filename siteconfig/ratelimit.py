@@ -368,7 +368,7 @@ class LocalStore:
         try:
             connection = self._connection()
             connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise LimiterUnavailable(f"embedded limiter store {self.path}: {exc}") from exc
         try:
             yield connection
