@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from siteconfig import ratelimit
@@ -25,6 +27,14 @@ class LimiterRateThrottle(SimpleRateThrottle):
         # ours also reads "5/15m". Read when the throttle is built, as DRF does.
         self.rate = self.get_rate()
         self.retry_after: float | None = None
+
+    def get_rate(self) -> str:
+        """The scope's rate from the current settings (DRF's class attribute is read once, at
+        import, and would miss a settings change)."""
+        try:
+            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        except KeyError as exc:
+            raise ImproperlyConfigured(f"No default throttle rate set for {self.scope!r} scope") from exc
 
     def get_ident_for(self, request: Request) -> str | None:
         """Who is counted (None: this throttle does not apply to the request)."""
