@@ -23,6 +23,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
+from wagtail.admin.views.account import PasswordResetView as WagtailPasswordResetView
 
 from siteconfig import ratelimit
 from siteconfig.tasks_backend import enqueue
@@ -104,11 +105,12 @@ class QueuedPasswordResetForm(PasswordResetForm):
         )
 
 
-class QueuedPasswordResetView(PasswordResetView):
-    """Django's reset view with :class:`QueuedPasswordResetForm`; an invalid address is a 400."""
+class RateLimitedPasswordResetMixin:
+    """Password-reset limits for a Django ``PasswordResetView``: every post counts against the
+    client address (429 past it); a valid one counts against its email address, and past that
+    limit nothing is sent but the answer is the one a sent reset gets."""
 
-    form_class = QueuedPasswordResetForm
-    success_url = reverse_lazy("password_reset_done")
+    request: HttpRequest
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """Count the request against the client address first (429 past the limit)."""
@@ -119,19 +121,26 @@ class QueuedPasswordResetView(PasswordResetView):
             return ratelimit.refusal_response(
                 request, decision, message="Too many password reset requests from your network."
             )
-        return super().post(request, *args, **kwargs)
+        return super().post(request, *args, **kwargs)  # type: ignore[misc]
 
     def form_valid(self, form: PasswordResetForm) -> HttpResponse:
-        """Queue the email unless this address had its share; answer the same either way."""
+        """Send (or queue) the email unless this address had its share; answer the same either way."""
         email = form.cleaned_data["email"].strip().casefold()
         decision = ratelimit.check([ratelimit.limit("reset_email", email)], door="password_reset")
         if decision.unavailable and not decision.allowed:
-            return ratelimit.refusal_response(request=self.request, decision=decision, message="")
+            return ratelimit.refusal_response(self.request, decision, message="")
         if not decision.allowed:
             # Exactly what a sent reset answers (PasswordResetView.form_valid's redirect), so the
             # response does not reveal that this address is being limited.
-            return HttpResponseRedirect(self.get_success_url())
-        return super().form_valid(form)
+            return HttpResponseRedirect(self.get_success_url())  # type: ignore[attr-defined]
+        return super().form_valid(form)  # type: ignore[misc]
+
+
+class QueuedPasswordResetView(RateLimitedPasswordResetMixin, PasswordResetView):
+    """Django's reset view with :class:`QueuedPasswordResetForm`; an invalid address is a 400."""
+
+    form_class = QueuedPasswordResetForm
+    success_url = reverse_lazy("password_reset_done")
 
     def form_invalid(self, form: PasswordResetForm) -> HttpResponse:
         """Show the form again with its errors, as a 400 (bad input is a client error)."""
@@ -140,4 +149,10 @@ class QueuedPasswordResetView(PasswordResetView):
         return response
 
 
+class AdminPasswordResetView(RateLimitedPasswordResetMixin, WagtailPasswordResetView):
+    """Wagtail's admin reset view (/admin/password_reset/) under the same limits: another door
+    that sends reset emails."""
+
+
 password_reset = QueuedPasswordResetView.as_view()
+admin_password_reset = AdminPasswordResetView.as_view()

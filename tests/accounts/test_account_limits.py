@@ -131,3 +131,19 @@ def test_reset_fails_closed_with_a_503_when_redis_is_down(
     assert (response.status_code, response["Retry-After"]) == (503, "30")
     assert "This is temporarily unavailable" in response.content.decode()
     assert queued_tasks(queue) == []
+
+
+def test_wagtail_admin_reset_form_shares_the_reset_limits(store_kind: str, settings: Any, mailoutbox: list[Any]) -> None:
+    settings.RATELIMIT_RESET_EMAIL = "2/1h"
+    settings.RATELIMIT_RESET_ADDRESS = "3/1h"
+    User.objects.create_superuser("root", "root@example.com", PASSWORD)
+    # One reset through the learners' form (queued, not in the outbox) counts for the email too.
+    assert _reset(Client(REMOTE_ADDR="203.0.113.1"), "root@example.com").status_code == 302
+    client = Client(REMOTE_ADDR="203.0.113.5")
+
+    statuses = [client.post("/admin/password_reset/", {"email": "root@example.com"}) for _ in range(3)]
+    refused = client.post("/admin/password_reset/", {"email": "someone@example.com"})
+
+    assert [(r.status_code, r["Location"]) for r in statuses] == [(302, "/admin/password_reset/done/")] * 3
+    assert [message.to for message in mailoutbox] == [["root@example.com"]]
+    assert refused.status_code == 429
