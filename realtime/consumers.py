@@ -116,6 +116,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
             conf.get("REALTIME_RESUME_WAIT_SECONDS"), self._go_live_soon
         )
 
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        """Channels' connect; a connect that fails after taking a socket slot gives it back."""
+        try:
+            await super().websocket_connect(message)
+        except BaseException:
+            slot = getattr(self, "socket_slot", None)
+            if slot is not None:
+                await slot.release()
+            raise
+
     async def refuse(self, code: int) -> None:
         """Accept only to close with ``code`` (a refused handshake cannot carry a close code)."""
         self.closing = True

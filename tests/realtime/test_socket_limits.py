@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import websockets
 from django.conf import settings as django_settings
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from realtime.consumers import CLOSE_RATE_LIMITED
 from siteconfig import ratelimit
-from tests.realtime.conftest import World
+from tests.realtime.conftest import World, redis_layer
 from tests.realtime.support import PATIENCE, Uvicorn, communicator, receive_close, run
 from tests.siteconfig.ratelimit_support import STORES, dead_redis_url, use_store
 
@@ -176,3 +177,16 @@ def test_two_server_processes_share_the_cap_and_a_killed_ones_slots_expire(
     finally:
         first.stop()
         second.stop()
+
+
+def test_a_connect_that_fails_after_taking_a_slot_gives_it_back(world: World, settings: Any, store_kind: str) -> None:
+    # A channel layer that cannot be reached: joining the groups fails after the slot was taken.
+    settings.CHANNEL_LAYERS = redis_layer(dead_redis_url(), f"t{uuid.uuid4().hex[:10]}")
+
+    async def scenario() -> None:
+        comm = communicator("/ws/progress/", world.learner_session)
+        with pytest.raises(RedisConnectionError):
+            await comm.connect()
+
+    run(scenario)
+    assert _held(world.learner.pk) == 0
