@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
@@ -46,8 +47,14 @@ class LoginRateLimitBackend:
     """First in AUTHENTICATION_BACKENDS: counts the attempt, or refuses it when locked out.
 
     It never authenticates anyone itself (``authenticate`` returns None and the next backend
-    checks the password) and has no ``get_user``, so sessions never name it.
+    checks the password). Tools that log a user in with the first backend (Django's
+    ``force_login``, Wagtail's test utilities) store its path in the session, so it loads a
+    session's user exactly as ModelBackend does.
     """
+
+    def get_user(self, user_id: Any) -> Any:
+        """The active user with this id, or None (ModelBackend's rule)."""
+        return ModelBackend().get_user(user_id)
 
     def authenticate(self, request: HttpRequest | None, username: str | None = None, **credentials: Any) -> None:
         """Count this attempt; raise PermissionDenied (no password is checked) when locked out."""

@@ -173,3 +173,13 @@ def test_authenticate_without_a_request_is_not_limited(store_kind: str, settings
 
     assert [Client().login(username="ada", password="wrong") for _ in range(3)] == [False] * 3
     assert Client().login(username="ada", password=PASSWORD) is True
+
+
+def test_a_session_made_with_the_first_backend_loads_its_user(store_kind: str, settings: Any) -> None:
+    # Wagtail's page test utilities log in with AUTHENTICATION_BACKENDS[0], the limit backend.
+    user = _user("ada")
+    client = Client()
+    client.force_login(user, settings.AUTHENTICATION_BACKENDS[0])
+
+    assert settings.AUTHENTICATION_BACKENDS[0] == "siteconfig.login_limits.LoginRateLimitBackend"
+    assert client.get("/dashboard/").status_code == 200
