@@ -8,3 +8,7 @@ class SiteConfigConfig(AppConfig):
 
     name = "siteconfig"
     verbose_name = "Academy site"
+
+    def ready(self) -> None:
+        """Register the deployment checks (production refuses the demo logins)."""
+        from siteconfig import checks  # noqa: F401
