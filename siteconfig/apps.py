@@ -4,11 +4,17 @@ from django.apps import AppConfig
 
 
 class SiteConfigConfig(AppConfig):
-    """Project-level app: management commands and health checks."""
+    """Project-level app: management commands, health checks and the overload answer."""
 
     name = "siteconfig"
     verbose_name = "Academy site"
 
     def ready(self) -> None:
-        """Register the deployment checks (production refuses the demo logins)."""
+        """Connect the receiver that turns "no database connection in time" into a 503, and
+        register the deployment checks (production refuses the demo logins)."""
+        from django.core.signals import got_request_exception
+
         from siteconfig import checks  # noqa: F401
+        from siteconfig.capacity import mark_overloaded_request
+
+        got_request_exception.connect(mark_overloaded_request, dispatch_uid="academy-overload")
