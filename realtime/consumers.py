@@ -169,7 +169,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: deep nesting (4,000 "[" fit in a frame) exhausts the parser's
+            # recursion limit; it is a malformed frame like any other, not a dropped connection.
             message = None
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             await self.send_error("malformed", 'Send a JSON object with a "type", e.g. {"type":"ping"}.')
@@ -295,6 +297,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def session_ended(self, message: dict[str, Any]) -> None:
         """The login session logged out: close every socket opened with it."""
         await self.close_with(CLOSE_UNAUTHENTICATED)
+
+
+class NotFoundConsumer(AsyncWebsocketConsumer):
+    """Any WebSocket path without a stream: accept only to close with 4404.
+
+    Without it Channels' URLRouter raises for an unknown path, which the ASGI server answers
+    with an HTTP 500 and logs as an application error with its traceback.
+    """
+
+    async def connect(self) -> None:
+        """Accept, then close with ``CLOSE_NOT_FOUND`` (a refused handshake carries no code)."""
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)
 
 
 class ProgressConsumer(LiveConsumer):

@@ -519,3 +519,32 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # The health probes are called over plain HTTP by the orchestrator.
     SECURE_REDIRECT_EXEMPT = [r"^readyz$"]
+
+# --- Hardening (issue 9): Content-Security-Policy -------------------------------------------
+# django-csp: a static policy (no nonces), so a response stays cacheable as it is (shared page
+# cache, CDN). Learner pages carry no inline script, event handler, javascript: URL or inline
+# style: scripts and styles come from /static/ only. The WebSocket of the live updates is
+# same-origin, which connect-src 'self' covers (ws:/wss: of the page's own host, CSP Level 3).
+from csp.constants import NONE, SELF  # noqa: E402
+
+# After WhiteNoise: static files are answered before it and need no policy.
+MIDDLEWARE.insert(MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    # The Wagtail admin (with its page previews), Django's admin and the Swagger UI ship their
+    # own inline scripts and styles; they keep working without a policy.
+    "EXCLUDE_URL_PREFIXES": ["/admin/", "/django-admin/", "/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        # Video blocks embed the provider's player (YouTube, Vimeo...) in an iframe, over HTTPS.
+        "frame-src": [SELF, "https:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        # As X_FRAME_OPTIONS: Wagtail's preview frames the site's own pages.
+        "frame-ancestors": [SELF],
+    },
+}
