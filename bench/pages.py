@@ -13,7 +13,9 @@ enrollments p50 <= 3x and p99 <= 5x the trivial view's; catalog at 1,000 courses
 and dashboard at 1,000 enrollments / at 10 <= 3 (uncached: logged-in requests).
 
 Run: ``python -m bench.pages [--seconds 3] [--quick] [--courses 1000]``. Needs wrk
-(Debian package ``wrk``).
+(Debian package ``wrk``). ``--profile`` instead profiles each page in this process with
+pyinstrument (50 requests each, production settings, the same data) and prints where the time
+goes: what to look at before changing a page.
 """
 
 from __future__ import annotations
@@ -53,15 +55,59 @@ def verdict(value: float, limit: float, *, at_most: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+PROFILE_REQUESTS = 50
+
+
+def profile_pages(content: bench_site.Content, learners: dict[int, str]) -> None:
+    """Profile each page in-process with pyinstrument and print the call trees."""
+    from django.test import Client
+    from pyinstrument import Profiler
+
+    demo = content.courses[0]
+    pages = [
+        ("catalog, anonymous", "/courses/", ""),
+        ("lesson page, anonymous", demo.lesson_urls[0], ""),
+        ("lesson page, enrolled", demo.lesson_urls[0], learners[1]),
+        ("dashboard, largest learner", "/dashboard/", learners[max(learners)]),
+    ]
+    for name, path, session_key in pages:
+        client = Client(HTTP_HOST=bench_site.HOST)
+        if session_key:
+            from django.conf import settings
+
+            client.cookies[settings.SESSION_COOKIE_NAME] = session_key
+        client.get(path)  # warm: templates, renditions, caches
+        profiler = Profiler(interval=0.0005)
+        with profiler:
+            for _ in range(PROFILE_REQUESTS):
+                status = client.get(path).status_code
+        print(f"\n### {name} ({path}): {PROFILE_REQUESTS} requests, last status {status}")
+        print(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the site, start both servers, measure every page, print the tables."""
     parser = argparse.ArgumentParser(prog="python -m bench.pages", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each wrk run")
     parser.add_argument("--courses", type=int, default=1000, help="courses in the large catalog")
     parser.add_argument("--quick", action="store_true", help="2 s runs and a 300-course catalog")
+    parser.add_argument("--profile", action="store_true", help="profile the pages in-process instead")
     opts = parser.parse_args(argv)
     if opts.quick:
         opts.seconds, opts.courses = 2.0, 300
+    if opts.profile:
+        workdir = bench_site.workdir("profile")
+        env = bench_site.bench_environment(workdir)
+        print(f"pages profile: {bench_site.describe(env)}; data in {workdir}", flush=True)
+        bench_site.setup_django(env)
+        bench_site.seed_demo()
+        content = bench_site.add_courses(opts.courses - 3, lessons=1)
+        learners = {count: bench_site.make_learner(f"learner{count}", content.courses[:count])[1] for count in (1, 100)}
+        try:
+            profile_pages(content, learners)
+        finally:
+            bench_site.drop_bench_data(env)
+        return 0
     if not bench_site.has_wrk():
         print("pages bench skipped: it needs wrk (apt-get install wrk)")
         return 0

@@ -14,6 +14,13 @@ from typing import Any
 
 Block = tuple[str, Any]
 
+# (username, password, role) of the demo logins seed_demo creates when DEBUG is on.
+DEMO_ACCOUNTS: list[tuple[str, str, str]] = [
+    ("admin", "admin", "superuser"),
+    ("editor", "editor", "editor"),
+    ("learner", "learner", "learner"),
+]
+
 
 @dataclass(frozen=True)
 class InstructorSpec:

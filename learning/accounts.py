@@ -1,7 +1,13 @@
 """Account views that Django does not ship: sign-up, the password-reset form that queues its
 email, "log out everywhere", and the password change that keeps its new session on record.
 Login, logout and the rest of the reset flow are Django's own views
-(``django.contrib.auth.urls``), with our templates."""
+(``django.contrib.auth.urls``), with our templates.
+
+Rate limits (siteconfig/ratelimit.py): sign-up posts per client address (429 past it; fails
+open when the limiter's store is down); password-reset posts per client address (429) and per
+email address. Past the per-email limit the request sends nothing but answers exactly as a sent
+one does, so the answer never tells whether an address exists or is being flooded. Password
+reset fails closed (503) when the store is down: unlimited reset emails are the abuse it stops."""
 
 from __future__ import annotations
 
@@ -15,14 +21,16 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.contrib.auth.views import PasswordChangeView, PasswordResetView
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
+from wagtail.admin.views.account import PasswordResetView as WagtailPasswordResetView
 
 from learning.sessions import session_record, sessions_end_all
+from siteconfig import ratelimit
 from siteconfig.tasks_backend import enqueue
 
 
@@ -58,6 +66,13 @@ def signup(request: HttpRequest) -> HttpResponse:
     """Create an account, log the new learner in and send them on (to ``next`` or the dashboard)."""
     if request.user.is_authenticated:
         return redirect(safe_next_url(request, "/dashboard/"))
+    if request.method == "POST":
+        # Counted before the form is read: over the limit, nothing is validated or looked up.
+        decision = ratelimit.check([ratelimit.limit("signup_address", ratelimit.client_address(request))], door="signup")
+        if not decision.allowed:
+            return ratelimit.refusal_response(
+                request, decision, message="Too many sign-up attempts from your network."
+            )
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -95,7 +110,38 @@ class QueuedPasswordResetForm(PasswordResetForm):
         )
 
 
-class QueuedPasswordResetView(PasswordResetView):
+class RateLimitedPasswordResetMixin:
+    """Password-reset limits for a Django ``PasswordResetView``: every post counts against the
+    client address (429 past it); a valid one counts against its email address, and past that
+    limit nothing is sent but the answer is the one a sent reset gets."""
+
+    request: HttpRequest
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Count the request against the client address first (429 past the limit)."""
+        decision = ratelimit.check(
+            [ratelimit.limit("reset_address", ratelimit.client_address(request))], door="password_reset"
+        )
+        if not decision.allowed:
+            return ratelimit.refusal_response(
+                request, decision, message="Too many password reset requests from your network."
+            )
+        return super().post(request, *args, **kwargs)  # type: ignore[misc]
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        """Send (or queue) the email unless this address had its share; answer the same either way."""
+        email = form.cleaned_data["email"].strip().casefold()
+        decision = ratelimit.check([ratelimit.limit("reset_email", email)], door="password_reset")
+        if decision.unavailable and not decision.allowed:
+            return ratelimit.refusal_response(self.request, decision, message="")
+        if not decision.allowed:
+            # Exactly what a sent reset answers (PasswordResetView.form_valid's redirect), so the
+            # response does not reveal that this address is being limited.
+            return HttpResponseRedirect(self.get_success_url())  # type: ignore[attr-defined]
+        return super().form_valid(form)  # type: ignore[misc]
+
+
+class QueuedPasswordResetView(RateLimitedPasswordResetMixin, PasswordResetView):
     """Django's reset view with :class:`QueuedPasswordResetForm`; an invalid address is a 400."""
 
     form_class = QueuedPasswordResetForm
@@ -108,7 +154,13 @@ class QueuedPasswordResetView(PasswordResetView):
         return response
 
 
+class AdminPasswordResetView(RateLimitedPasswordResetMixin, WagtailPasswordResetView):
+    """Wagtail's admin reset view (/admin/password_reset/) under the same limits: another door
+    that sends reset emails."""
+
+
 password_reset = QueuedPasswordResetView.as_view()
+admin_password_reset = AdminPasswordResetView.as_view()
 
 
 class RecordedPasswordChangeView(PasswordChangeView):

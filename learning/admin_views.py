@@ -26,7 +26,7 @@ from django.contrib import messages
 from django.contrib.admin import RelatedFieldListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -165,11 +165,38 @@ class SafeLookupIndexView(IndexView):
 
     Its CSV and XLSX exports are the only spreadsheets Academy writes; every cell goes through
     ``spreadsheet_safe`` here.
+
+    Beyond the declared filter widgets, wagtail-modeladmin passes every other query parameter
+    to ``QuerySet.filter`` unchecked (Django's own admin asks ``lookup_allowed`` first). Left
+    alone that lets a staff member filter on any related column (``?user__password__startswith=``
+    narrows down other users' password hashes) and sends out-of-range ids to the database
+    (``?course=99999999999999999999`` is an OverflowError on SQLite). So the only extra
+    parameters accepted are equality on a ``list_filter`` field (``?status=active``, used by the
+    home panel's links; ``?course=<id>`` or ``?course__id__exact=<id>``), with values the field
+    itself accepts; anything else is a malformed filter.
     """
 
     def preprocess_field_value(self, field: str, value: Any, export_format: str) -> Any:
         """Wagtail's formatting, then formula-like text made inert."""
         return spreadsheet_safe(super().preprocess_field_value(field, value, export_format))
+
+    def get_filters(self, request: HttpRequest) -> tuple[Any, ...]:
+        """The declared filters, plus the checked equality parameters."""
+        specs, has_filters, remaining, use_distinct = super().get_filters(request)
+        # The filter widgets' own parameters (``course__page_ptr__exact``) reach the database
+        # unchecked too; ``__isnull`` ones are parsed as booleans by Django already.
+        # A custom SimpleListFilter (no ``field``) parses its own values.
+        for spec in specs:
+            field = getattr(spec, "field", None)
+            for key, values in spec.used_parameters.items():
+                if field is not None and not key.endswith("__isnull"):
+                    _check_filter_values(field, values)
+        allowed = _equality_lookups(self.model, self.list_filter)
+        for key, values in remaining.items():
+            if key not in allowed:
+                raise IncorrectLookupParameters(f"Unknown filter {key!r}.")
+            _check_filter_values(allowed[key], values)
+        return specs, has_filters, remaining, use_distinct
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """Run the list view; recover from filter values the database cannot use."""
@@ -178,6 +205,44 @@ class SafeLookupIndexView(IndexView):
         except IncorrectLookupParameters:
             messages.error(request, "That filter is not valid; showing the whole list.")
             return redirect(self.url_helper.index_url)
+
+
+EQUALITY_SUFFIXES = ("", "__exact")
+KEY_EQUALITY_SUFFIXES = ("__id", "__id__exact", "__pk", "__pk__exact")
+
+
+def _equality_lookups(model: Any, list_filter: Any) -> dict[str, Any]:
+    """Query parameters that mean "equal to" on a declared filter field, mapped to that field."""
+    lookups: dict[str, Any] = {}
+    for entry in list_filter:
+        # ("course", VisibleCourseListFilter): a field with its own filter class.
+        name = entry[0] if isinstance(entry, tuple) else entry
+        if not isinstance(name, str) or "__" in name:
+            continue
+        field = model._meta.get_field(name)
+        suffixes = EQUALITY_SUFFIXES + (KEY_EQUALITY_SUFFIXES if field.is_relation else ())
+        lookups.update({f"{name}{suffix}": field for suffix in suffixes})
+    return lookups
+
+
+def _check_filter_values(field: Any, values: str | list[str]) -> None:
+    """Raise ``IncorrectLookupParameters`` unless ``field`` (or the key it points to) takes every value.
+
+    A foreign key is checked as its target's primary key, whose validators carry the database's
+    integer range; choices are checked against the field's choices.
+    """
+    target = field
+    while target.is_relation:
+        target = target.target_field
+    choices = {choice for choice, _label in field.flatchoices} if field.choices else None
+    for value in values if isinstance(values, list) else [values]:
+        try:
+            cleaned = target.to_python(value)
+            target.run_validators(cleaned)
+        except ValidationError as exc:
+            raise IncorrectLookupParameters(exc) from exc
+        if choices is not None and cleaned not in choices:
+            raise IncorrectLookupParameters(f"{value!r} is not a choice of {field.name}.")
 
 
 class EnrollmentActionView(InstanceSpecificView):

@@ -9,6 +9,11 @@ Idempotency: every email has a key (what it is about, e.g. ``enrollment:12:activ
 The first copy of a task to claim the key sends; a copy delivered later (a retry, a re-delivery
 after a worker died) finds it sent and stops. The Message-ID is derived from the key too, so a
 mail server or client that sees the same message twice can tell.
+
+Nothing lost: the delivery row names the task that sends it. A row still ``pending`` after the
+broker's retry window (the Redis broker drops a task whose worker died and does not retry
+failures) is enqueued again by :func:`requeue_stalled_deliveries` (a schedule); the key keeps
+it at one email whichever copy gets there first.
 """
 
 from __future__ import annotations
@@ -94,15 +99,19 @@ def render_email(*, template: str, to: str, context: dict[str, Any], key: str) -
     return message
 
 
-def send_once(*, key: str, template: str, to: str, context: dict[str, Any]) -> Outcome:
+def send_once(
+    *, key: str, template: str, to: str, context: dict[str, Any], task: str, task_kwargs: dict[str, Any]
+) -> Outcome:
     """Send the email ``template`` to ``to`` unless an email with ``key`` was already sent.
 
     Claims the key for :data:`CLAIM_SECONDS`, sends, then records it as sent. Raises the mail
     backend's error (after releasing the claim) so the task is retried, and
-    :class:`EmailInProgress` while another copy holds the claim.
+    :class:`EmailInProgress` while another copy holds the claim. ``task`` (dotted path) and
+    ``task_kwargs`` (ids and strings) are the call that sends this email again: the reconciler
+    uses them when the delivery stays pending.
     """
     delivery, _ = EmailDelivery.objects.get_or_create(
-        key=key, defaults={"template": template, "recipient": to}
+        key=key, defaults={"template": template, "recipient": to, "task": task, "task_kwargs": task_kwargs}
     )
     if delivery.status == EmailDelivery.Status.SENT:
         logger.info("email %s already sent, not sending again", key)
@@ -111,7 +120,11 @@ def send_once(*, key: str, template: str, to: str, context: dict[str, Any]) -> O
     claimed = (
         EmailDelivery.objects.filter(pk=delivery.pk, status=EmailDelivery.Status.PENDING)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS), attempts=F("attempts") + 1)
+        .update(
+            claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+            last_attempt_at=now,
+            attempts=F("attempts") + 1,
+        )
     )
     if not claimed:
         raise EmailInProgress(f"email {key} is being sent by another worker")
@@ -131,3 +144,50 @@ def send_once(*, key: str, template: str, to: str, context: dict[str, Any]) -> O
     )
     logger.info("email %s sent to %s", key, to)
     return Outcome.SENT
+
+
+def requeue_stalled_deliveries(*, stalled_seconds: float | None = None, max_requeues: int | None = None) -> int:
+    """Enqueue again the task of every delivery left pending; returns how many were enqueued.
+
+    A delivery is stalled when it is still ``pending``, nobody holds its claim, and neither a
+    task nor this function touched it for ``stalled_seconds`` (default: twice the broker's
+    ``retry``, so the ORM broker's own re-delivery goes first and this only catches what a
+    broker dropped). Each row is enqueued at most ``max_requeues`` times (default
+    ``ACADEMY_EMAIL_MAX_REQUEUES``): a task that keeps skipping it (the enrollment was cancelled)
+    or failing (an address the server refuses) is left pending for an operator, with a warning.
+    A conditional update claims each row first, so two reconcilers running at once enqueue a
+    row once; were it enqueued twice, the key still sends one email.
+
+    Queries: one select, then one update per stalled row.
+    """
+    if stalled_seconds is None:
+        stalled_seconds = 2 * int(settings.Q_CLUSTER["retry"])  # type: ignore[call-overload]
+    if max_requeues is None:
+        max_requeues = int(settings.Q_CLUSTER["max_attempts"])  # type: ignore[call-overload]
+    # Imported here: the task plumbing is not needed to render or send a single email.
+    from siteconfig.tasks_backend import enqueue
+
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=stalled_seconds)
+    stalled = list(
+        EmailDelivery.objects.filter(status=EmailDelivery.Status.PENDING, requeues__lt=max_requeues)
+        .exclude(task="")
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(last_attempt_at__lt=cutoff) | Q(last_attempt_at__isnull=True, created_at__lt=cutoff))
+        .order_by("pk")
+        .values_list("pk", "key", "task", "task_kwargs", "requeues")
+    )
+    enqueued = 0
+    for pk, key, task, task_kwargs, requeues in stalled:
+        won = EmailDelivery.objects.filter(
+            pk=pk, status=EmailDelivery.Status.PENDING, requeues=requeues
+        ).update(requeues=requeues + 1, last_attempt_at=now)
+        if not won:
+            continue  # sent meanwhile, or another reconciler took it
+        enqueue(task, **task_kwargs)
+        enqueued += 1
+        if requeues + 1 >= max_requeues:
+            logger.warning("email %s enqueued again for the last time (%d); if it stays pending, look at it", key, requeues + 1)
+        else:
+            logger.info("email %s was still pending: its task %s is enqueued again", key, task)
+    return enqueued

@@ -32,7 +32,7 @@ from wagtail.models import Page
 
 from courses.models import CoursePage
 from learning import access
-from learning.emails import absolute_url, send_once
+from learning.emails import absolute_url, requeue_stalled_deliveries, send_once
 from learning.models import Enrollment, Notification
 from learning.selectors import refresh_progress_cache
 from learning.services import notification_create, notification_prune_read
@@ -84,6 +84,8 @@ def send_enrollment_email(*, enrollment_id: int, event: str) -> str:
         template=template,
         to=enrollment.user.email,
         context=_enrollment_context(enrollment),
+        task="learning.tasks.send_enrollment_email",
+        task_kwargs={"enrollment_id": enrollment_id, "event": event},
     )
     return outcome.value
 
@@ -113,6 +115,8 @@ def send_course_completed_email(*, enrollment_id: int) -> str:
         template="course_completed",
         to=enrollment.user.email,
         context=_enrollment_context(enrollment),
+        task="learning.tasks.send_course_completed_email",
+        task_kwargs={"enrollment_id": enrollment_id},
     )
     return outcome.value
 
@@ -135,6 +139,8 @@ def send_password_reset_email(*, user_id: int, request_id: str) -> str:
         template="password_reset",
         to=user.email,
         context={"user": user, "reset_url": reset_url, "login_url": absolute_url(reverse("login"))},
+        task="learning.tasks.send_password_reset_email",
+        task_kwargs={"user_id": user_id, "request_id": request_id},
     )
     return outcome.value
 
@@ -210,14 +216,25 @@ def prune_read_notifications(*, days: int = READ_NOTIFICATION_RETENTION_DAYS) ->
     return notification_prune_read(older_than=timezone.now() - timedelta(days=days))
 
 
+def resend_stalled_emails() -> int:
+    """Enqueue again the emails still pending after the broker's retry window (any broker:
+    the Redis broker drops the task of a killed worker). Returns how many were enqueued."""
+    return requeue_stalled_deliveries()
+
+
 def publish_scheduled_pages() -> None:
     """Run Wagtail's ``publish_scheduled``: pages whose go-live time passed are published (and
     raise ``page_published`` -> ``course_content_published``, like an editor's publish)."""
     call_command("publish_scheduled", verbosity=0)
 
 
+# Stalled emails are looked for this often; a delivery counts as stalled after twice the
+# broker's retry window (6 minutes by default), so one is re-sent 6 to 11 minutes after its loss.
+RESEND_STALLED_EMAILS_MINUTES = 5
+
 SCHEDULES = [
     ScheduledTask("publish_scheduled_pages", "learning.tasks.publish_scheduled_pages", minutes=1),
+    ScheduledTask("resend_stalled_emails", "learning.tasks.resend_stalled_emails", minutes=RESEND_STALLED_EMAILS_MINUTES),
     ScheduledTask("cleanup_expired_sessions", "learning.tasks.cleanup_expired_sessions", minutes=MINUTES_PER_DAY),
     ScheduledTask(
         "prune_read_notifications",

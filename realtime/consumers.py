@@ -26,6 +26,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from realtime import conf, groups, selectors
 from realtime.relay import relay
+from siteconfig.ratelimit import SocketSlot
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -86,6 +87,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.limited_notice = False
         self.go_live_task: asyncio.Task[None] | None = None
         self.go_live_timer: asyncio.TimerHandle | None = None
+        self.socket_slot: SocketSlot | None = None
 
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -101,6 +103,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not self.session_key:
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
+        # At most RATELIMIT_SOCKETS_PER_USER open sockets per user, across processes.
+        self.socket_slot = await SocketSlot.acquire(user.pk)
+        if self.socket_slot is None:
+            await self.refuse(CLOSE_RATE_LIMITED)
+            return
         self.session_checked_at = time.monotonic()
         self.joined = [
             *self.stream_groups(user),
@@ -115,6 +122,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.go_live_timer = asyncio.get_running_loop().call_later(
             conf.get("REALTIME_RESUME_WAIT_SECONDS"), self._go_live_soon
         )
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        """Channels' connect; a connect that fails after taking a socket slot gives it back."""
+        try:
+            await super().websocket_connect(message)
+        except BaseException:
+            slot = getattr(self, "socket_slot", None)
+            if slot is not None:
+                await slot.release()
+            raise
 
     async def refuse(self, code: int) -> None:
         """Accept only to close with ``code`` (a refused handshake cannot carry a close code)."""
@@ -133,6 +150,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.closing = True
         if self.go_live_timer is not None:
             self.go_live_timer.cancel()
+        if self.socket_slot is not None:
+            await self.socket_slot.release()
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -157,7 +176,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: deep nesting (4,000 "[" fit in a frame) exhausts the parser's
+            # recursion limit; it is a malformed frame like any other, not a dropped connection.
             message = None
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             await self.send_error("malformed", 'Send a JSON object with a "type", e.g. {"type":"ping"}.')
@@ -294,6 +315,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """The login session logged out, or every session of the user ended (password change,
         deactivation, "log out everywhere"): close the socket at once."""
         await self.close_with(CLOSE_UNAUTHENTICATED)
+
+
+class NotFoundConsumer(AsyncWebsocketConsumer):
+    """Any WebSocket path without a stream: accept only to close with 4404.
+
+    Without it Channels' URLRouter raises for an unknown path, which the ASGI server answers
+    with an HTTP 500 and logs as an application error with its traceback.
+    """
+
+    async def connect(self) -> None:
+        """Accept, then close with ``CLOSE_NOT_FOUND`` (a refused handshake carries no code)."""
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)
 
 
 class ProgressConsumer(LiveConsumer):

@@ -11,7 +11,7 @@ from siteconfig.models import EmailDelivery
 class EmailDeliveryAdmin(admin.ModelAdmin):
     """Read-only list of transactional emails and whether they were sent."""
 
-    list_display = ["created_at", "template", "recipient", "subject", "status", "attempts", "sent_at"]
+    list_display = ["created_at", "template", "recipient", "subject", "status", "attempts", "requeues", "sent_at"]
     list_filter = ["status", "template"]
     search_fields = ["recipient", "key", "subject"]
     readonly_fields = [field.name for field in EmailDelivery._meta.fields]

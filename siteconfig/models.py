@@ -15,6 +15,10 @@ class EmailDelivery(models.Model):
 
     The sending task claims the row for a short lease (so two copies of a task never send at the
     same time), sends, then marks it sent. A copy delivered later sees ``sent`` and stops.
+
+    ``task`` and ``task_kwargs`` name the task that sends it, so a delivery left ``pending`` (its
+    task lost with a killed worker on the Redis broker, or a failure the broker did not retry)
+    is enqueued again by the reconciler (``learning.emails.requeue_stalled_deliveries``).
     """
 
     class Status(models.TextChoices):
@@ -28,6 +32,11 @@ class EmailDelivery(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # When a copy of the task last claimed it, or the reconciler last enqueued it again.
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    task = models.CharField(max_length=200, blank=True)
+    task_kwargs = models.JSONField(default=dict, blank=True)
+    requeues = models.PositiveIntegerField(default=0)
     message_id = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from siteconfig.env import env_bool, env_int, env_list, env_str
+from siteconfig.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime data of the embedded mode (SQLite file, uploads, cache, collected static files).
@@ -324,6 +324,44 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["siteconfig.api_schema.only_public_api"],
 }
 
+# --- Rate limits (issue 9) -----------------------------------------------------------------
+# One limiter (siteconfig/ratelimit.py) behind every limited door: a sliding window per rule,
+# in Redis (one Lua script per check) when REDIS_URL is set, else in a small SQLite file in
+# DATA_DIR shared by the processes of this machine. Rates are "N/window" ("5/15m", "100/hour").
+# What each door does when the store is down is fixed per door in siteconfig/ratelimit.py
+# (README "Rate limits").
+RATELIMIT_REDIS_URL = env_str("ACADEMY_LIMIT_REDIS_URL", REDIS_URL)
+RATELIMIT_KEY_PREFIX = f"{CACHE_KEY_PREFIX}:rl"
+RATELIMIT_LOCAL_PATH = DATA_DIR / "ratelimit.sqlite3"
+# Failed logins per account (username) and per client address, on every login form.
+RATELIMIT_LOGIN_ACCOUNT = env_rate("ACADEMY_LIMIT_LOGIN_ACCOUNT", "5/15m")
+RATELIMIT_LOGIN_ADDRESS = env_rate("ACADEMY_LIMIT_LOGIN_ADDRESS", "20/15m")
+# Sign-up form posts per client address.
+RATELIMIT_SIGNUP_ADDRESS = env_rate("ACADEMY_LIMIT_SIGNUP_ADDRESS", "10/h")
+# Password-reset requests per email address (silently not sent past it) and per client address.
+RATELIMIT_RESET_EMAIL = env_rate("ACADEMY_LIMIT_RESET_EMAIL", "5/h")
+RATELIMIT_RESET_ADDRESS = env_rate("ACADEMY_LIMIT_RESET_ADDRESS", "20/h")
+# Open WebSockets per user, across processes; a slot of a process that died expires after TTL.
+RATELIMIT_SOCKETS_PER_USER = env_int("ACADEMY_LIMIT_SOCKETS_PER_USER", 20)
+RATELIMIT_SOCKET_TTL = env_int("ACADEMY_LIMIT_SOCKET_TTL", 60)
+if RATELIMIT_SOCKETS_PER_USER < 1 or RATELIMIT_SOCKET_TTL < 3:
+    raise ImproperlyConfigured("ACADEMY_LIMIT_SOCKETS_PER_USER must be >= 1 and ACADEMY_LIMIT_SOCKET_TTL >= 3")
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    env_rate(f"ACADEMY_THROTTLE_{_scope.upper()}", _rate)
+# The API throttles count in the same limiter (DRF's own are not atomic across processes).
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "siteconfig.throttling.AnonRateThrottle",
+    "siteconfig.throttling.UserRateThrottle",
+]
+# Login limits apply to every form that calls authenticate(): /accounts/login/, /admin/login/,
+# /django-admin/login/. The backend refuses a locked-out attempt before any password is checked;
+# the middleware turns that refusal into the 429 page (or 503 when the store is down).
+AUTHENTICATION_BACKENDS = [
+    "siteconfig.login_limits.LoginRateLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE.append("siteconfig.login_limits.LoginRefusalMiddleware")
+
 # --- Channels -------------------------------------------------------------------------------
 # (realtime helper) Every push is stored in the outbox first (realtime.models.Event), so a frame
 # the layer drops is never lost: the client resumes from its last id. Sizes are chosen so that a
@@ -491,3 +529,32 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # The health probes are called over plain HTTP by the orchestrator.
     SECURE_REDIRECT_EXEMPT = [r"^readyz$"]
+
+# --- Hardening (issue 9): Content-Security-Policy -------------------------------------------
+# django-csp: a static policy (no nonces), so a response stays cacheable as it is (shared page
+# cache, CDN). Learner pages carry no inline script, event handler, javascript: URL or inline
+# style: scripts and styles come from /static/ only. The WebSocket of the live updates is
+# same-origin, which connect-src 'self' covers (ws:/wss: of the page's own host, CSP Level 3).
+from csp.constants import NONE, SELF  # noqa: E402
+
+# After WhiteNoise: static files are answered before it and need no policy.
+MIDDLEWARE.insert(MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    # The Wagtail admin (with its page previews), Django's admin and the Swagger UI ship their
+    # own inline scripts and styles; they keep working without a policy.
+    "EXCLUDE_URL_PREFIXES": ["/admin/", "/django-admin/", "/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        # Video blocks embed the provider's player (YouTube, Vimeo...) in an iframe, over HTTPS.
+        "frame-src": [SELF, "https:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        # As X_FRAME_OPTIONS: Wagtail's preview frames the site's own pages.
+        "frame-ancestors": [SELF],
+    },
+}

@@ -13,10 +13,13 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from learning import accounts
 from siteconfig import health
 
 urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
+    # Wagtail's admin reset form, under the same rate limits as /accounts/password_reset/.
+    path("admin/password_reset/", accounts.admin_password_reset, name="wagtailadmin_password_reset"),
     path("admin/", include(wagtailadmin_urls)),
     # Django's own admin, for staff only: the task queue's monitors (queued, failed, scheduled).
     path("django-admin/", admin.site.urls),

@@ -7,6 +7,7 @@ Tests marked ``postgres`` or ``redis`` need the real server named by ``DATABASE_
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,21 @@ def _isolated_cache() -> Iterator[None]:
     _clear_cache()
     yield
     _clear_cache()
+
+
+def _reset_rate_limits() -> None:
+    from siteconfig import ratelimit
+
+    with contextlib.suppress(ratelimit.LimiterUnavailable):
+        ratelimit.reset()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_rate_limits() -> Iterator[None]:
+    """Every test starts and ends with empty rate-limit windows (also shared across processes)."""
+    _reset_rate_limits()
+    yield
+    _reset_rate_limits()
 
 
 @pytest.fixture(autouse=True)

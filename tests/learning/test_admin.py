@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
+from wagtail.models import Page
 
 from learning import services
 from learning.models import Enrollment, Notification
@@ -145,3 +147,67 @@ def test_malformed_admin_list_filter_falls_back_to_the_whole_list(staff: Any, pe
         assert response.status_code == 302
         assert response["Location"] == index
         assert client.get(response["Location"]).status_code == 200
+
+
+BIG_ID = "99999999999999999999"  # beyond 64 bits: an OverflowError on SQLite if it reached the query
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"?course={BIG_ID}",
+        f"?course__id__exact={BIG_ID}",
+        f"?course__id__exact=-{BIG_ID}",
+        "?course__id__exact=9223372036854775808",  # 2**63: one past the largest 64-bit id
+        f"?course__page_ptr__exact={BIG_ID}",  # the course filter widget's own parameter
+        f"?course=1&course={BIG_ID}",
+        f"?course__id__in=1,{BIG_ID}",
+        f"?user={BIG_ID}",
+        f"?decided_by={BIG_ID}",
+        f"?id={BIG_ID}",
+        "?status__exact=nope",
+    ],
+)
+def test_out_of_range_admin_filter_falls_back_to_the_whole_list(staff: Any, pending: Enrollment, query: str) -> None:
+    client = logged_in(staff)
+    for index in (INDEX, REPORT):
+        response = client.get(f"{index}{query}")
+        assert (response.status_code, response["Location"]) == (302, index)
+        listing = client.get(response["Location"])
+        assert listing.status_code == 200
+        assert "That filter is not valid; showing the whole list." in listing.content.decode()
+
+
+@pytest.mark.parametrize("query", ["?user__password__startswith=pbkdf2", "?user__email__contains=ada", "?user__is_superuser=0"])
+def test_admin_list_refuses_lookups_outside_its_filters(staff: Any, pending: Enrollment, query: str) -> None:
+    # wagtail-modeladmin would pass these to QuerySet.filter: a staff member could narrow down
+    # other users' password hashes one character at a time.
+    client = logged_in(staff)
+    for index in (INDEX, REPORT):
+        response = client.get(f"{index}{query}")
+        assert (response.status_code, response["Location"]) == (302, index)
+
+
+def test_admin_list_filters_by_course_id_and_status(
+    tree: Tree, staff: Any, pending: Enrollment, other_learner: Any
+) -> None:
+    active = services.enrollment_request(user=other_learner, course=tree.python).enrollment
+    client = logged_in(staff)
+    for query in (
+        {"course": tree.python.pk},
+        {"course__id__exact": tree.python.pk},
+        {"course__page_ptr__exact": tree.python.pk},
+        {"status": "active"},
+        {"status__exact": "active"},
+    ):
+        response = client.get(INDEX, query)
+        assert response.status_code == 200, query
+        html = response.content.decode()
+        assert (f"inspect/{active.pk}/" in html, f"inspect/{pending.pk}/" in html) == (True, False), query
+    # The largest id the database takes (2**31 - 1 on PostgreSQL, 2**63 - 1 on SQLite) matches
+    # nothing: an empty list, not an error; one more is refused as above.
+    largest = connection.ops.integer_field_range(Page._meta.pk.get_internal_type())[1]
+    assert client.get(INDEX, {"course": largest + 1}).status_code == 302
+    empty = client.get(INDEX, {"course": largest})
+    assert empty.status_code == 200
+    assert f"inspect/{active.pk}/" not in empty.content.decode()

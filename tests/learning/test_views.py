@@ -41,7 +41,7 @@ def test_course_page_learner_enroll_button_then_progress(tree: Tree, learner: An
     html = client.get("/courses/python-basics/").content.decode()
     assert 'data-following="true"' in html
     assert f'data-course-progress data-course-id="{tree.python.pk}"' in html
-    assert 'aria-valuenow="33"' in html and '<span data-progress-bar style="width:33%">' in html
+    assert 'aria-valuenow="33"' in html and '<span data-progress-bar data-percent="33">' in html
     assert "<strong data-progress-percent>33%</strong>" in html
     assert "data-progress-count>1 of 3 lessons<" in html
     assert 'data-next-lesson href="/courses/python-basics/functions/">Continue: Functions<' in html
@@ -257,7 +257,7 @@ def test_dashboard_shows_enrollments_notifications_and_resume(tree: Tree, learne
     assert f'data-enrollment data-course-id="{tree.python.pk}"' in html
     assert 'data-enrollment-status="active">Active<' in html
     assert 'data-enrollment-status="pending_approval">Pending approval<' in html
-    assert '<span data-progress-bar style="width:33%">' in html
+    assert '<span data-progress-bar data-percent="33">' in html
     assert 'data-next-lesson href="/courses/python-basics/functions/">Next: Functions<' in html
     assert "Pick up where you left off" in html
     assert f'<li class="notification is-unread" data-notification-id="{mine.pk}">' in html

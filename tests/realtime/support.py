@@ -218,7 +218,7 @@ class Uvicorn:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "siteconfig.asgi:application", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--no-access-log", "--ws-max-size", "65536"],
+                 "--port", str(self.port), "--no-access-log", "--ws-max-size", "65536", "--no-proxy-headers"],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )
         wait_port(self.port, self.process, self.log)

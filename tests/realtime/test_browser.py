@@ -67,7 +67,8 @@ def test_two_tabs_completing_a_lesson_moves_the_other_tabs_progress_bar(
     course_tab.goto("/courses/python/")
     course_tab.wait_for_selector('[data-live-status][data-state="open"]', timeout=WAIT_MS)
     bar = course_tab.locator("[data-course-progress] [data-progress-bar]")
-    assert bar.evaluate("el => el.style.width") == "0%"
+    assert bar.get_attribute("data-percent") == "0"
+    assert bar.evaluate("el => el.getBoundingClientRect().width") == 0
 
     lesson_tab = context.new_page()
     lesson_tab.goto("/courses/python/lesson-1/")
@@ -75,7 +76,13 @@ def test_two_tabs_completing_a_lesson_moves_the_other_tabs_progress_bar(
     lesson_tab.wait_for_load_state()
 
     course_tab.wait_for_function(
-        "() => document.querySelector('[data-course-progress] [data-progress-bar]').style.width === '33%'",
+        "() => document.querySelector('[data-course-progress] [data-progress-bar]').dataset.percent === '33'",
+        timeout=WAIT_MS,
+    )
+    # The stylesheet turns data-percent into the bar's width (after its transition).
+    course_tab.wait_for_function(
+        "() => { const bar = document.querySelector('[data-course-progress] [data-progress-bar]');"
+        " return Math.round(100 * bar.getBoundingClientRect().width / bar.parentElement.getBoundingClientRect().width) === 33; }",
         timeout=WAIT_MS,
     )
     assert course_tab.locator("[data-course-progress] [data-progress-count]").inner_text() == "1 of 3 lessons"

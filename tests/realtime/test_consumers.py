@@ -433,6 +433,45 @@ def test_bad_frames_get_error_frames_and_the_connection_lives(world: World) -> N
     run(scenario)
 
 
+def test_deeply_nested_frame_gets_an_error_frame_and_the_connection_lives(world: World) -> None:
+    async def scenario() -> None:
+        comm = communicator("/ws/notifications/", world.learner_session)
+        await comm.connect()
+        for text in ("[" * 4000, "[" * 2000 + "]" * 2000, "[" * 1500 + '{"type":"ping"}' + "]" * 1500):
+            assert len(text.encode()) <= 4096  # under the frame size limit: the parser sees it
+            await comm.send_to(text_data=text)
+            frame = await receive(comm)
+            assert (frame["type"], frame["data"]["code"]) == ("error", "malformed")
+        await comm.send_json_to({"type": "ping"})
+        assert await receive(comm) == {"type": "pong"}
+        await comm.disconnect()
+
+    run(scenario)
+
+
+def test_unknown_path_closes_4404_without_an_error_log(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    paths = ["/ws/nope/", "/ws/", "/ws/courses/abc/", "/ws/courses/1/extra/", "/ws/progress", "/elsewhere/"]
+
+    async def scenario() -> None:
+        for path in paths:
+            for session in (world.learner_session, None):
+                comm = communicator(path, session)
+                assert (await comm.connect())[0] is True, path
+                assert await receive_close(comm) == 4404, path
+
+    with caplog.at_level("WARNING"):
+        run(scenario)
+    assert caplog.records == []
+
+
+def test_unknown_path_from_a_foreign_origin_is_still_refused(world: World) -> None:
+    async def scenario() -> None:
+        comm = communicator("/ws/nope/", world.learner_session, origin=b"https://evil.example")
+        assert (await comm.connect())[0] is False
+
+    run(scenario)
+
+
 def test_rate_limit_refuses_a_flood_then_closes_4429(world: World, settings: Any) -> None:
     settings.REALTIME_CLIENT_BURST = 5
     settings.REALTIME_CLIENT_RATE_PER_SECOND = 0.001

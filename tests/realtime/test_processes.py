@@ -105,3 +105,34 @@ def test_real_client_against_uvicorn_server(world: World, settings: Any, mode: s
         run(scenario)
     finally:
         server.stop()
+
+
+def test_real_server_refuses_deep_frames_and_unknown_paths_cleanly(world: World, settings: Any, tmp_path: Path) -> None:
+    # Before: the nested frame dropped the connection (1006) and the unknown path was an HTTP 500
+    # with "Exception in ASGI application" and its traceback in the server log.
+    env = _mode_env("memory", settings)
+    log = tmp_path / "uvicorn.log"
+    server = Uvicorn(log, **env).start()
+    ws_url = f"ws://127.0.0.1:{server.port}"
+    origin = f"http://127.0.0.1:{server.port}"
+    cookie = {"Cookie": f"sessionid={world.learner_session}"}
+
+    async def scenario() -> None:
+        async with websockets.connect(f"{ws_url}/ws/notifications/", origin=origin, additional_headers=cookie) as socket:
+            await socket.send("[" * 4000)
+            assert (await _recv_json(socket))["data"]["code"] == "malformed"
+            await socket.send(json.dumps({"type": "ping"}))
+            assert await _recv_json(socket) == {"type": "pong"}
+
+        for path in ("/ws/nope/", "/ws/courses/abc/"):
+            async with websockets.connect(f"{ws_url}{path}", origin=origin, additional_headers=cookie) as unknown:
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(unknown.recv(), timeout=PATIENCE)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+
+    try:
+        run(scenario)
+    finally:
+        server.stop()
+    text = log.read_text()
+    assert ("Traceback" in text, "ERROR" in text) == (False, False), text[-3000:]

@@ -15,7 +15,7 @@ from learning import tasks
 from learning.emails import EmailInProgress, message_id_for
 from learning.models import Enrollment
 from siteconfig.models import EmailDelivery
-from tests.tasks.conftest import SmtpServer
+from tests.tasks.conftest import SmtpServer, queued_tasks, run_queued_tasks
 from tests.tasks.content import build_course, make_enrollment, make_learner
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +188,121 @@ def test_an_email_claimed_by_another_live_worker_is_not_sent_twice(smtp: SmtpSer
     EmailDelivery.objects.filter(key=key).update(claimed_until=timezone.now() - timedelta(seconds=1))
     assert tasks.send_enrollment_email(enrollment_id=enrollment.pk, event="activated") == "sent"
     assert len(smtp.messages) == 1
+
+
+# --- the reconciler: deliveries left pending are enqueued again ----------------------------------
+
+SEND_ENROLLMENT_EMAIL = "learning.tasks.send_enrollment_email"
+
+
+def _age(delivery: EmailDelivery, seconds: float) -> None:
+    """Move the delivery's last attempt ``seconds`` into the past (as if that time had passed)."""
+    EmailDelivery.objects.filter(pk=delivery.pk).update(last_attempt_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def _failed_send(smtp: SmtpServer, settings: Any, enrollment: Enrollment) -> EmailDelivery:
+    """One attempt that failed (SMTP refused): the Redis broker would not retry it."""
+    working_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = 1  # nothing listens there
+    with pytest.raises(ConnectionRefusedError):
+        tasks.send_enrollment_email(enrollment_id=enrollment.pk, event="activated")
+    settings.EMAIL_PORT = working_port
+    get_connection().close()
+    return EmailDelivery.objects.get()
+
+
+def test_send_once_records_the_task_that_sends_the_email_again(smtp: SmtpServer) -> None:
+    enrollment = make_enrollment(make_learner("ada"), build_course().course)
+    tasks.send_enrollment_email(enrollment_id=enrollment.pk, event="activated")
+    delivery = EmailDelivery.objects.get()
+    assert (delivery.task, delivery.task_kwargs, delivery.requeues) == (
+        SEND_ENROLLMENT_EMAIL, {"enrollment_id": enrollment.pk, "event": "activated"}, 0,
+    )
+    assert delivery.last_attempt_at is not None
+
+
+def test_reconciler_enqueues_a_stalled_delivery_again_and_it_is_sent_once(
+    smtp: SmtpServer, settings: Any, queue: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "retry": 60}  # stalled after 2 x 60 s
+    enrollment = make_enrollment(make_learner("ada"), build_course().course)
+    delivery = _failed_send(smtp, settings, enrollment)
+    assert (delivery.status, delivery.attempts, delivery.claimed_until) == ("pending", 1, None)
+
+    _age(delivery, 119)  # inside the window: the broker may still retry it
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.resend_stalled_emails() == 0
+    _age(delivery, 121)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.resend_stalled_emails() == 1
+    assert [(t["func"], t["kwargs"]) for t in queued_tasks(queue)] == [
+        (SEND_ENROLLMENT_EMAIL, {"enrollment_id": enrollment.pk, "event": "activated"})
+    ]
+    # Enqueued again just now: not stalled until another window has passed.
+    assert tasks.resend_stalled_emails() == 0
+
+    assert [ran.result for ran in run_queued_tasks(queue)] == ["sent"]
+    assert [m["Subject"] for m in smtp.messages] == ["You're enrolled in Python Basics"]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.requeues) == ("sent", 2, 1)
+    _age(delivery, 10_000)
+    assert tasks.resend_stalled_emails() == 0  # sent: never again
+
+
+def test_reconciler_leaves_fresh_claimed_sent_and_unknown_deliveries_alone(
+    settings: Any, django_assert_num_queries: Any
+) -> None:
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "retry": 60}
+    now = timezone.now()
+    old = now - timedelta(hours=1)
+    task = {"task": SEND_ENROLLMENT_EMAIL, "task_kwargs": {"enrollment_id": 1, "event": "activated"}}
+    rows = {
+        "fresh": {"last_attempt_at": now - timedelta(seconds=30), **task},
+        "claimed": {"last_attempt_at": old, "claimed_until": now + timedelta(minutes=1), **task},
+        "sent": {"last_attempt_at": old, "status": EmailDelivery.Status.SENT, **task},
+        "no-task": {"last_attempt_at": old},  # written before deliveries named their task
+        "gave-up": {"last_attempt_at": old, "requeues": 5, **task},
+    }
+    for key, fields in rows.items():
+        EmailDelivery.objects.create(key=key, template="enrollment_activated", recipient="ada@example.com", **fields)
+    with django_assert_num_queries(1):  # the select; nothing stalled, nothing updated
+        assert tasks.resend_stalled_emails() == 0
+
+
+def test_reconciler_costs_one_query_plus_one_per_stalled_delivery(
+    settings: Any, django_assert_num_queries: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    old = timezone.now() - timedelta(hours=1)
+    for number in range(3):
+        EmailDelivery.objects.create(
+            key=f"stalled-{number}", template="enrollment_activated", recipient="ada@example.com",
+            task=SEND_ENROLLMENT_EMAIL, task_kwargs={"enrollment_id": number, "event": "activated"},
+        )
+    EmailDelivery.objects.update(created_at=old)  # never attempted: counted from its creation
+    with django_capture_on_commit_callbacks(execute=False) as enqueues, django_assert_num_queries(1 + 3):
+        assert tasks.resend_stalled_emails() == 3
+    assert len(enqueues) == 3
+    assert sorted(EmailDelivery.objects.values_list("requeues", flat=True)) == [1, 1, 1]
+
+
+def test_reconciler_gives_up_after_max_attempts_with_a_warning(
+    smtp: SmtpServer, settings: Any, queue: Any, caplog: pytest.LogCaptureFixture,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "retry": 60, "max_attempts": 3}
+    enrollment = make_enrollment(make_learner("ada"), build_course().course)
+    delivery = _failed_send(smtp, settings, enrollment)
+    Enrollment.objects.filter(pk=enrollment.pk).update(status=Enrollment.Status.CANCELLED)  # the task now skips
+
+    results = []
+    with caplog.at_level(logging.INFO, logger="learning.emails"):
+        for _ in range(4):
+            _age(delivery, 121)
+            with django_capture_on_commit_callbacks(execute=True):
+                results.append(tasks.resend_stalled_emails())
+            results.extend(ran.result for ran in run_queued_tasks(queue))
+    assert results == [1, "skipped", 1, "skipped", 1, "skipped", 0]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.requeues, smtp.messages) == ("pending", 3, [])
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"email {delivery.key} enqueued again for the last time (3); if it stays pending, look at it"]

@@ -3,7 +3,8 @@
 - Django's password reset answers before a stalled SMTP server accepts the mail, and the mail
   arrives once it recovers.
 - A worker SIGKILLed in the middle of sending an email: after a restart the task completes and
-  exactly one email is sent (ORM broker: the task stays in the queue until it ran).
+  exactly one email is sent (ORM broker: the task stays in the queue until it ran). On the Redis
+  broker the task is gone with the worker; the reconciler enqueues it again: exactly one email.
 - A task that always fails stops after ``max_attempts`` and is kept as a failure; the healthy
   tasks queued behind it run.
 - An enrollment made through the service reaches the learner's inbox through the worker.
@@ -15,17 +16,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_q.brokers import Broker
 from django_q.models import Failure, OrmQ, Success
 from django_q.tasks import async_task
 
 from learning.services import enrollment_request
+from learning.tasks import resend_stalled_emails
 from siteconfig.models import EmailDelivery
 from tests.tasks.conftest import SmtpServer, WorkerProcess, wait_for
 from tests.tasks.content import build_course, make_learner
@@ -112,6 +116,51 @@ def test_worker_killed_mid_email_completes_after_restart_with_exactly_one_email(
     delivery = EmailDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.recipient) == ("sent", 2, "ada@example.com")
     assert result.enrollment.status == "active"
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("broker_name", ["redis"], indirect=True)
+def test_worker_killed_mid_email_on_redis_loses_the_task_and_the_reconciler_sends_exactly_one(
+    queue: Broker, worker_factory: Factory, smtp: SmtpServer, settings: Any
+) -> None:
+    tree = build_course()
+    learner = make_learner("ada")
+    timing = {"ACADEMY_TASK_TIMEOUT": "2", "ACADEMY_TASK_RETRY": "5", "ACADEMY_BASE_URL": BASE_URL}
+    # The reconciler (run here) with the workers' retry window: stalled after 2 x 5 s.
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "retry": 5}
+    first = worker_factory(smtp, **timing)
+    smtp.stall()  # hold the SMTP conversation: the task is mid-send when the worker dies
+    first.start()
+
+    enrollment_request(user=learner, course=tree.course)  # -> enrollment_activated -> task
+
+    wait_for(smtp.recipient_seen.is_set, "the worker to start sending", first)
+    first.kill()
+    smtp.recover()
+    second = worker_factory(smtp, **timing)
+    second.start()
+    # The Redis broker handed the task out and forgot it: nothing to run after the restart.
+    assert queue.queue_size() == 0
+    delivery = EmailDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.requeues) == ("pending", 1, 0)
+    assert smtp.messages == []
+
+    stalled_at = delivery.last_attempt_at + timedelta(seconds=2 * 5)
+    wait_for(lambda: timezone.now() > stalled_at and delivery.claimed_until < timezone.now(), "the retry window to pass")
+    assert resend_stalled_emails() == 1  # the scheduled task's function
+
+    func = "learning.tasks.send_enrollment_email"
+    wait_for(
+        lambda: Success.objects.filter(func=func).exists() and EmailDelivery.objects.filter(status="sent").exists(),
+        "the re-enqueued task to send and record the email",
+        second,
+    )
+    assert [(m["To"], m["Subject"]) for m in smtp.messages] == [("ada@example.com", "You're enrolled in Python Basics")]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.requeues) == ("sent", 2, 1)
+    assert resend_stalled_emails() == 0
+    assert queue.queue_size() == 0
+    assert len(smtp.messages) == 1
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,79 @@
+"""DRF throttles counted by the shared limiter (siteconfig/ratelimit.py).
+
+DRF's own throttles keep a list of timestamps in the cache with a get-then-set (two processes
+can both read "99" and both let a request through) and read X-Forwarded-For their own way.
+These keep DRF's interface (``scope``, ``THROTTLE_RATES``, ``wait()`` for Retry-After) and
+count in the limiter: one atomic sliding window shared by every process, the client address
+from :func:`siteconfig.ratelimit.client_address`. The API fails open when the store is down.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from siteconfig import ratelimit
+
+
+class LimiterRateThrottle(SimpleRateThrottle):
+    """A DRF throttle whose ``scope`` rate (``"100/hour"``) is enforced by the limiter."""
+
+    def __init__(self) -> None:
+        # SimpleRateThrottle parses the rate with its own, coarser parser ("N/unit" only);
+        # ours also reads "5/15m". Read when the throttle is built, as DRF does.
+        self.rate = self.get_rate()
+        self.retry_after: float | None = None
+
+    def get_rate(self) -> str:
+        """The scope's rate from the current settings (DRF's class attribute is read once, at
+        import, and would miss a settings change)."""
+        try:
+            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        except KeyError as exc:
+            raise ImproperlyConfigured(f"No default throttle rate set for {self.scope!r} scope") from exc
+
+    def get_ident_for(self, request: Request) -> str | None:
+        """Who is counted (None: this throttle does not apply to the request)."""
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        """Count the request; False (DRF answers 429 with Retry-After) past the rate."""
+        ident = self.get_ident_for(request)
+        if ident is None:
+            return True
+        limit = ratelimit.Limit(f"api_{self.scope}", ident, ratelimit.Rate.parse(self.rate))
+        decision = ratelimit.check([limit], door="api")
+        self.retry_after = None if decision.allowed else float(decision.retry_after_header)
+        return decision.allowed
+
+    def wait(self) -> float | None:
+        """Seconds until the next request would be allowed (DRF's Retry-After)."""
+        return self.retry_after
+
+
+class AnonRateThrottle(LimiterRateThrottle):
+    """Anonymous requests, per client address (``anon``: 100/hour by default)."""
+
+    scope = "anon"
+
+    def get_ident_for(self, request: Request) -> str | None:
+        """The client address; None for authenticated requests."""
+        if request.user and request.user.is_authenticated:
+            return None
+        return ratelimit.client_address(request._request)
+
+
+class UserRateThrottle(LimiterRateThrottle):
+    """Authenticated requests, per user (``user``: 1000/hour by default)."""
+
+    scope = "user"
+
+    def get_ident_for(self, request: Request) -> str | None:
+        """The user's id; None for anonymous requests (the anon throttle counts those)."""
+        if request.user and request.user.is_authenticated:
+            return str(request.user.pk)
+        return None
