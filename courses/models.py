@@ -9,8 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.http import Http404, HttpRequest
@@ -24,6 +24,7 @@ from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 from wagtail.url_routing import RouteResult
 
+from courses import pagecache
 from courses.blocks import RICH_TEXT_FEATURES, LessonBodyBlock
 
 CATALOG_PAGE_SIZE = 12
@@ -83,7 +84,22 @@ class ContainerRoutingMixin:
         return super().route(request, path_components)  # type: ignore[misc]
 
 
-class HomePage(ContainerRoutingMixin, Page):
+class SharedCacheMixin:
+    """Pages whose anonymous responses may come from the shared page cache (``courses.pagecache``).
+
+    ``shared_cache_query_params`` are the query parameters the page reads; a request with any
+    other parameter is always rendered.
+    """
+
+    shared_cache_query_params: frozenset[str] = frozenset()
+
+    def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        """Mark the request as shareable, then serve as Wagtail does."""
+        pagecache.mark_shareable(request, query_params=self.shared_cache_query_params)
+        return super().serve(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class HomePage(SharedCacheMixin, ContainerRoutingMixin, Page):
     """The site's front page: a welcome and the newest courses."""
 
     headline = models.CharField(max_length=200, default="Learn something new, one lesson at a time")
@@ -106,8 +122,10 @@ class HomePage(ContainerRoutingMixin, Page):
         return context
 
 
-class CourseIndexPage(ContainerRoutingMixin, Page):
+class CourseIndexPage(SharedCacheMixin, ContainerRoutingMixin, Page):
     """The course catalog (/courses/): search, tag filter and course cards."""
+
+    shared_cache_query_params = frozenset({"page", "tag", "q"})
 
     intro = RichTextField(blank=True, features=RICH_TEXT_FEATURES)
 
@@ -118,19 +136,19 @@ class CourseIndexPage(ContainerRoutingMixin, Page):
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Add the filtered, paginated course cards, the search query and the tag cloud."""
-        from courses.selectors import catalog_search, catalog_tags, normalize_search_query
+        from courses.selectors import catalog_page, catalog_tags, normalize_search_query
 
         context = super().get_context(request, *args, **kwargs)
         query = request.GET.get("q", "").strip()[:SEARCH_QUERY_MAX_LENGTH]
         tag = request.GET.get("tag", "").strip()[:TAG_SLUG_MAX_LENGTH]
-        courses = catalog_search(index_page=self, query=query, tag=tag)
-        page_number = request.GET.get("page", "1")
         context.update(
             query=query,
             search_terms=normalize_search_query(query),
             active_tag=tag,
             tags=catalog_tags(index_page=self),
-            courses_page=Paginator(courses, CATALOG_PAGE_SIZE).get_page(page_number),
+            courses_page=catalog_page(
+                index_page=self, query=query, tag=tag, page_number=request.GET.get("page", "1")
+            ),
         )
         return context
 
@@ -141,7 +159,7 @@ class CourseTag(TaggedItemBase):
     content_object = ParentalKey("courses.CoursePage", on_delete=models.CASCADE, related_name="tagged_items")
 
 
-class CoursePage(ContainerRoutingMixin, Page):
+class CoursePage(SharedCacheMixin, ContainerRoutingMixin, Page):
     """A course: its description and, as child pages, its lessons in tree order."""
 
     summary = models.CharField(max_length=300, help_text="One or two sentences for course cards and search results.")
@@ -221,7 +239,7 @@ class CoursePage(ContainerRoutingMixin, Page):
         return context
 
 
-class LessonPage(Page):
+class LessonPage(SharedCacheMixin, Page):
     """One lesson of a course. Its position among its siblings is its place in the course."""
 
     summary = models.TextField(
@@ -249,4 +267,8 @@ class LessonPage(Page):
 
         context = super().get_context(request, *args, **kwargs)
         context.update(lesson_navigation(lesson=self))
+        # The rendered body is cached per live revision (a publish makes a new key); never for
+        # a preview or a draft, whose body is not the live revision's.
+        shareable_body = self.live and self.live_revision_id and not getattr(request, "is_preview", False)
+        context["body_cache_seconds"] = settings.ACADEMY_CACHE_TIMEOUT if shareable_body else 0
         return context

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from typing import TypedDict
 
+from django.core.paginator import Page as Page_
+from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from taggit.models import Tag
 from wagtail.images import get_image_model
 from wagtail.models import Page
 
-from courses.models import CourseIndexPage, CoursePage, LessonPage
+from courses.models import CATALOG_PAGE_SIZE, CourseIndexPage, CoursePage, LessonPage
 
 # The rendition course cards show; prefetched with the images so a card costs no query.
 CARD_IMAGE_SPEC = "fill-640x360"
@@ -45,28 +47,58 @@ def normalize_search_query(query: str) -> str:
     return " ".join(SEARCH_WORD.findall(query.lower())[:SEARCH_MAX_TERMS])
 
 
+def _matching_ids(*, index_page: CourseIndexPage, courses: QuerySet[CoursePage], terms: str) -> list[int]:
+    """Ids of ``courses`` matching ``terms``, best first: own fields, then through a lesson."""
+    ranked_ids = [page.pk for page in _published_courses(index_page).search(terms)]
+    lessons = LessonPage.objects.live().public().descendant_of(index_page).search(terms)
+    lesson_course_paths = list(dict.fromkeys(lesson.path[: -lesson.steplen] for lesson in lessons[:SEARCH_MAX_LESSONS]))
+    matches = dict(courses.filter(Q(pk__in=ranked_ids) | Q(path__in=lesson_course_paths)).values_list("pk", "path"))
+    by_path = {path: pk for pk, path in matches.items()}
+    ordered = [pk for pk in ranked_ids if pk in matches]
+    ordered += [by_path[path] for path in lesson_course_paths if path in by_path]
+    return list(dict.fromkeys(ordered))
+
+
+def _filtered(index_page: CourseIndexPage, tag: str) -> QuerySet[CoursePage]:
+    courses = _published_courses(index_page)
+    return courses.filter(tags__slug=tag) if tag else courses
+
+
 def catalog_search(*, index_page: CourseIndexPage, query: str = "", tag: str = "") -> list[CoursePage]:
     """The catalog's courses matching a full-text ``query`` and/or a tag slug, best match first.
 
     A course matches when its own fields (title, summary, description, tags, instructor) match,
     or, ranked after those, when one of its published lessons does. Without a query the courses
-    keep their order in the page tree (the editor's order).
+    keep their order in the page tree (the editor's order). Every match, ready as cards: the
+    catalog page itself uses :func:`catalog_page`, which loads only one page of them.
     """
-    courses = _published_courses(index_page)
-    if tag:
-        courses = courses.filter(tags__slug=tag)
+    courses = _filtered(index_page, tag)
     terms = normalize_search_query(query)
     if not terms:
         return list(_with_card_data(courses).order_by("path"))
-    ranked_ids = [page.pk for page in _published_courses(index_page).search(terms)]
-    lessons = LessonPage.objects.live().public().descendant_of(index_page).search(terms)
-    lesson_course_paths = list(dict.fromkeys(lesson.path[: -lesson.steplen] for lesson in lessons[:SEARCH_MAX_LESSONS]))
-    matches = courses.filter(Q(pk__in=ranked_ids) | Q(path__in=lesson_course_paths))
-    by_id = {page.pk: page for page in _with_card_data(matches)}
-    by_path = {page.path: page for page in by_id.values()}
-    ordered = [by_id[pk] for pk in ranked_ids if pk in by_id]
-    ordered += [by_path[path] for path in lesson_course_paths if path in by_path]
-    return list(dict.fromkeys(ordered))
+    ids = _matching_ids(index_page=index_page, courses=courses, terms=terms)
+    by_id = {page.pk: page for page in _with_card_data(courses.filter(pk__in=ids))}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def catalog_page(*, index_page: CourseIndexPage, query: str = "", tag: str = "", page_number: str = "1") -> Page_:
+    """One page of :func:`catalog_search`'s result: counted and cut at the database.
+
+    Without a query: a COUNT, then the page's rows with their card data (instructor joined; tags
+    and cover renditions prefetched for those rows only), whatever the number of courses. With
+    a query, the search backends rank ids (bounded by the matches), and only the page's courses
+    are loaded as cards.
+    """
+    courses = _filtered(index_page, tag)
+    terms = normalize_search_query(query)
+    if not terms:
+        return Paginator(_with_card_data(courses).order_by("path"), CATALOG_PAGE_SIZE).get_page(page_number)
+    ids = _matching_ids(index_page=index_page, courses=courses, terms=terms)
+    page = Paginator(ids, CATALOG_PAGE_SIZE).get_page(page_number)
+    page_ids = list(page.object_list)
+    by_id = {course.pk: course for course in _with_card_data(courses.filter(pk__in=page_ids))} if page_ids else {}
+    page.object_list = [by_id[pk] for pk in page_ids if pk in by_id]
+    return page
 
 
 def catalog_tags(*, index_page: CourseIndexPage) -> QuerySet[Tag]:
