@@ -19,7 +19,7 @@ from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.fields import RichTextField, StreamField
-from wagtail.models import Page
+from wagtail.models import Page, PageViewRestriction
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 from wagtail.url_routing import RouteResult
@@ -70,6 +70,30 @@ class Instructor(index.Indexed, models.Model):
         return self.name
 
 
+class RoutedPageMixin:
+    """Pages that know the ancestors :meth:`HomePage.route` loaded on the way to them.
+
+    ``routed_ancestors`` (root first, specific where the route loaded them) saves the ancestor
+    queries of Wagtail's view-restriction check and of breadcrumbs; it is None when the page was
+    not reached through the route (a preview, a page loaded in code).
+    """
+
+    routed_ancestors: list[Page] | None = None
+
+    def get_view_restrictions(self) -> Any:
+        """Wagtail's check, answered from the routed ancestors and the cached set of restricted
+        pages: no query when neither the page nor an ancestor is restricted."""
+        from courses.selectors import restricted_page_ids
+
+        ancestors = self.routed_ancestors
+        if ancestors is None or self.alias_of_id or any(page.alias_of_id for page in ancestors):  # type: ignore[attr-defined]
+            return super().get_view_restrictions()  # type: ignore[misc]
+        page_ids = {self.pk, *(page.pk for page in ancestors)}  # type: ignore[attr-defined]
+        if not page_ids & restricted_page_ids():
+            return PageViewRestriction.objects.none()
+        return PageViewRestriction.objects.filter(page_id__in=page_ids)
+
+
 class ContainerRoutingMixin:
     """Pages below a page that is not live are not served either.
 
@@ -82,6 +106,22 @@ class ContainerRoutingMixin:
         if path_components and not self.live:  # type: ignore[attr-defined]
             raise Http404("This page is not published.")
         return super().route(request, path_components)  # type: ignore[misc]
+
+
+def _joined_specific(row: Page) -> Page | None:
+    """The specific page of ``row`` when the route's query joined its table, else None."""
+    specific_class = row.specific_class
+    name = specific_class._meta.model_name if specific_class else None
+    if name not in _ROUTE_JOINED_TYPES:
+        return None
+    try:
+        return getattr(row, name)
+    except models.ObjectDoesNotExist:
+        return None
+
+
+# Page types whose own table the route joins (reverse one-to-one names of their page_ptr).
+_ROUTE_JOINED_TYPES = ("courseindexpage", "coursepage", "lessonpage")
 
 
 class SharedCacheMixin:
@@ -99,7 +139,7 @@ class SharedCacheMixin:
         return super().serve(request, *args, **kwargs)  # type: ignore[misc]
 
 
-class HomePage(SharedCacheMixin, ContainerRoutingMixin, Page):
+class HomePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page):
     """The site's front page: a welcome and the newest courses."""
 
     headline = models.CharField(max_length=200, default="Learn something new, one lesson at a time")
@@ -109,6 +149,48 @@ class HomePage(SharedCacheMixin, ContainerRoutingMixin, Page):
     parent_page_types = ["wagtailcore.Page"]
     subpage_types = ["courses.CourseIndexPage"]
     max_count = 1
+
+    def route(self, request: HttpRequest, path_components: list[str]) -> RouteResult:
+        """Find the page at ``path_components`` below home in one query (Wagtail's own route
+        costs two queries per level: the child, then its specific row).
+
+        One query loads the tree root, home's ancestors and every page on the path, joined to
+        the course page types' own tables. Each level keeps Wagtail's rules (a page that is not
+        live does not route further, the last one must be live); a level of another page type,
+        or a path that is not all pages, goes on through that page's own ``route()``.
+        """
+        if not path_components:
+            return super().route(request, path_components)
+        prefixes = []
+        url_path = self.url_path
+        for component in path_components:
+            url_path = f"{url_path}{component}/"
+            prefixes.append(url_path)
+        ancestor_paths = [self.path[:end] for end in range(self.steplen, len(self.path), self.steplen)]
+        rows = list(
+            Page.objects.filter(
+                models.Q(url_path__in=prefixes, path__startswith=self.path) | models.Q(path__in=ancestor_paths)
+            ).select_related(*_ROUTE_JOINED_TYPES)
+        )
+        by_url_path = {row.url_path: row for row in rows if row.path.startswith(self.path)}
+        ancestors: list[Page] = [row for row in rows if row.path in ancestor_paths]
+        ancestors.sort(key=lambda row: row.depth)
+        ancestors.append(self)
+        current: Page = self
+        for level, prefix in enumerate(prefixes):
+            row = by_url_path.get(prefix)
+            specific = _joined_specific(row) if row is not None else None
+            if specific is None:
+                return current.route(request, path_components[level:])
+            if isinstance(current, ContainerRoutingMixin) and not current.live:
+                raise Http404("This page is not published.")
+            current = specific
+            if level < len(prefixes) - 1:
+                if type(current).route is not ContainerRoutingMixin.route:
+                    return current.route(request, path_components[level + 1 :])
+                ancestors.append(current)
+        current.routed_ancestors = ancestors  # type: ignore[attr-defined]
+        return current.route(request, [])
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Add the newest published courses, the catalog and its topics (tags)."""
@@ -122,7 +204,7 @@ class HomePage(SharedCacheMixin, ContainerRoutingMixin, Page):
         return context
 
 
-class CourseIndexPage(SharedCacheMixin, ContainerRoutingMixin, Page):
+class CourseIndexPage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page):
     """The course catalog (/courses/): search, tag filter and course cards."""
 
     shared_cache_query_params = frozenset({"page", "tag", "q"})
@@ -159,7 +241,7 @@ class CourseTag(TaggedItemBase):
     content_object = ParentalKey("courses.CoursePage", on_delete=models.CASCADE, related_name="tagged_items")
 
 
-class CoursePage(SharedCacheMixin, ContainerRoutingMixin, Page):
+class CoursePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page):
     """A course: its description and, as child pages, its lessons in tree order."""
 
     summary = models.CharField(max_length=300, help_text="One or two sentences for course cards and search results.")
@@ -236,10 +318,11 @@ class CoursePage(SharedCacheMixin, ContainerRoutingMixin, Page):
 
         context = super().get_context(request, *args, **kwargs)
         context["lessons"] = list(course_lessons(course=self))
+        context["catalog"] = self.routed_ancestors[-1] if self.routed_ancestors else self.get_parent()
         return context
 
 
-class LessonPage(SharedCacheMixin, Page):
+class LessonPage(SharedCacheMixin, RoutedPageMixin, Page):
     """One lesson of a course. Its position among its siblings is its place in the course."""
 
     summary = models.TextField(
@@ -266,7 +349,10 @@ class LessonPage(SharedCacheMixin, Page):
         from courses.selectors import lesson_navigation
 
         context = super().get_context(request, *args, **kwargs)
-        context.update(lesson_navigation(lesson=self))
+        routed = self.routed_ancestors or []
+        parent = routed[-1] if routed else None
+        context.update(lesson_navigation(lesson=self, course=parent if isinstance(parent, CoursePage) else None))
+        context["catalog"] = routed[-2] if len(routed) >= 2 else context["course"].get_parent()
         # The rendered body is cached per live revision (a publish makes a new key); never for
         # a preview or a draft, whose body is not the live revision's.
         shareable_body = self.live and self.live_revision_id and not getattr(request, "is_preview", False)

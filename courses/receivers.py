@@ -25,16 +25,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models.signals import post_save, pre_delete
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 from taggit.models import Tag
 from wagtail.contrib.frontend_cache.utils import PurgeBatch
 from wagtail.images import get_image_model
-from wagtail.models import Page, ReferenceIndex
+from wagtail.models import Page, PageViewRestriction, ReferenceIndex
 from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
 from courses import pagecache
 from courses.models import CoursePage, CourseTag, Instructor, LessonPage
+from courses.selectors import RESTRICTED_PAGES_CACHE_KEY
 
 
 def _urls(pages: Iterable[Page]) -> set[str]:
@@ -138,3 +141,16 @@ def on_image_changed(sender: type, instance: Any, **kwargs: Any) -> None:
 
 post_save.connect(on_image_changed, sender=get_image_model(), dispatch_uid="courses.pagecache.image_saved")
 pre_delete.connect(on_image_changed, sender=get_image_model(), dispatch_uid="courses.pagecache.image_deleted")
+
+
+@receiver(post_save, sender=PageViewRestriction, dispatch_uid="courses.pagecache.restriction_saved")
+@receiver(post_delete, sender=PageViewRestriction, dispatch_uid="courses.pagecache.restriction_deleted")
+def on_restriction_changed(sender: type, instance: PageViewRestriction, **kwargs: Any) -> None:
+    """A page made private (or public again): forget the restricted set and every shared page
+    that shows it (a private course leaves the catalog; its pages must not be served from the
+    shared cache any more)."""
+    cache.delete(RESTRICTED_PAGES_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(RESTRICTED_PAGES_CACHE_KEY), robust=True)
+    page = Page.objects.filter(pk=instance.page_id).first()
+    if page is not None:
+        purge_page(page)

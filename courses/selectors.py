@@ -127,10 +127,13 @@ class LessonNavigation(TypedDict):
     next_lesson: LessonPage | None
 
 
-def lesson_navigation(*, lesson: LessonPage) -> LessonNavigation:
-    """The lesson's course, its number in the course and its neighbours (two queries)."""
-    parent_path = lesson.path[: -lesson.steplen]
-    course = CoursePage.objects.select_related("instructor").get(path=parent_path)
+def lesson_navigation(*, lesson: LessonPage, course: CoursePage | None = None) -> LessonNavigation:
+    """The lesson's course, its number in the course and its neighbours.
+
+    Two queries; one when the caller already has the ``course`` (the route loaded it).
+    """
+    if course is None:
+        course = CoursePage.objects.get(path=lesson.path[: -lesson.steplen])
     lessons = list(course_lessons(course=course))
     position = next((i for i, item in enumerate(lessons) if item.pk == lesson.pk), None)
     if position is None:
@@ -147,3 +150,23 @@ def lesson_navigation(*, lesson: LessonPage) -> LessonNavigation:
         previous_lesson=lessons[position - 1] if position > 0 else None,
         next_lesson=lessons[position + 1] if position + 1 < len(lessons) else None,
     )
+
+
+# Cache key of the ids of pages with a Wagtail view restriction (courses.receivers clears it).
+RESTRICTED_PAGES_CACHE_KEY = "courses:restricted-page-ids"
+
+
+def restricted_page_ids() -> frozenset[int]:
+    """Ids of the pages that carry a view restriction (their subtrees are private).
+
+    Kept in the shared cache (restrictions change rarely; every page view asks): one query when
+    the cache lost it, none otherwise.
+    """
+    from django.core.cache import cache
+    from wagtail.models import PageViewRestriction
+
+    ids = cache.get(RESTRICTED_PAGES_CACHE_KEY)
+    if ids is None:
+        ids = frozenset(PageViewRestriction.objects.values_list("page_id", flat=True))
+        cache.set(RESTRICTED_PAGES_CACHE_KEY, ids, None)
+    return frozenset(ids)

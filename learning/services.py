@@ -15,11 +15,13 @@ send ``lesson_completed`` and ``course_completed`` exactly once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Subquery
 from django.utils import timezone
@@ -40,7 +42,10 @@ from learning.selectors import (
     apply_progress,
     compute_progress,
     published_lesson_ids,
+    unread_count_cache_key,
 )
+
+logger = logging.getLogger(__name__)
 
 # Permission a staff member or editor needs to approve or cancel someone's enrollment.
 MANAGE_ENROLLMENTS_PERMISSION = "learning.change_enrollment"
@@ -493,6 +498,7 @@ def notification_create(*, user: Any, kind: str, title: str, body: str = "", lin
         raise InvalidInput("A notification link must be a site path or an http(s) URL.")
     with transaction.atomic():
         notification = Notification.objects.create(user_id=user.pk, kind=kind, title=title, body=body or "", link=link)
+        _forget_unread_count(user.pk)
         emit(
             "notification_created",
             NotificationCreatedPayload(
@@ -506,6 +512,20 @@ def notification_create(*, user: Any, kind: str, title: str, body: str = "", lin
             ),
         )
     return notification
+
+
+def _forget_unread_count(user_id: int) -> None:
+    """Drop the cached badge count now and again after commit (a read in between recounts)."""
+    key = unread_count_cache_key(user_id)
+
+    def forget() -> None:
+        try:
+            cache.delete(key)
+        except Exception:
+            logger.warning("cannot forget the cached unread count of user %s", user_id, exc_info=True)
+
+    forget()
+    transaction.on_commit(forget, robust=True)
 
 
 def _validated_ids(notification_ids: Iterable[Any]) -> list[int]:
@@ -546,6 +566,7 @@ def notification_mark_read(*, user: Any, notification_ids: Iterable[int] | None 
         if not marked:
             return 0
         Notification.objects.filter(pk__in=marked, read_at__isnull=True).update(read_at=timezone.now())
+        _forget_unread_count(user.pk)
         remaining = owned.filter(read_at__isnull=True).count()
         emit(
             "notification_read",
