@@ -81,17 +81,29 @@ class RoutedPageMixin:
     routed_ancestors: list[Page] | None = None
 
     def get_view_restrictions(self) -> Any:
-        """Wagtail's check, answered from the routed ancestors and the cached set of restricted
-        pages: no query when neither the page nor an ancestor is restricted."""
-        from courses.selectors import restricted_page_ids
+        """Wagtail's check, answered from the cached set of restricted pages: no query when
+        neither the page nor an ancestor is restricted, one (the restrictions) otherwise.
+
+        Aliases take their source's restrictions: when an alias is on the way, or the ancestors
+        are not known, Wagtail's own lookup answers.
+        """
+        from courses.selectors import restricted_pages
 
         ancestors = self.routed_ancestors
-        if ancestors is None or self.alias_of_id or any(page.alias_of_id for page in ancestors):  # type: ignore[attr-defined]
+        depth = self.depth  # type: ignore[attr-defined]
+        if ancestors is None and depth > HOME_DEPTH:
             return super().get_view_restrictions()  # type: ignore[misc]
-        page_ids = {self.pk, *(page.pk for page in ancestors)}  # type: ignore[attr-defined]
-        if not page_ids & restricted_page_ids():
+        if self.alias_of_id or any(page.alias_of_id for page in ancestors or ()):  # type: ignore[attr-defined]
+            return super().get_view_restrictions()  # type: ignore[misc]
+        path = self.path  # type: ignore[attr-defined]
+        page_ids = [page_id for page_id, restricted in restricted_pages() if path.startswith(restricted)]
+        if not page_ids:
             return PageViewRestriction.objects.none()
         return PageViewRestriction.objects.filter(page_id__in=page_ids)
+
+
+# The depth of a site's home page (below the tree root): its only ancestor is the root.
+HOME_DEPTH = 2
 
 
 class ContainerRoutingMixin:

@@ -88,6 +88,12 @@ def on_page_changed(sender: type, instance: Page, **kwargs: Any) -> None:
     purge_page(instance)
 
 
+@receiver(post_delete, sender=Page, dispatch_uid="courses.pagecache.page_deleted")
+def on_page_deleted(sender: type, instance: Page, **kwargs: Any) -> None:
+    """A deleted page takes its restrictions along (and draft pages are deleted unpublished)."""
+    forget_restricted_pages()
+
+
 @receiver(page_slug_changed, dispatch_uid="courses.pagecache.slug_changed")
 def on_slug_changed(sender: type, instance: Page, instance_before: Page, **kwargs: Any) -> None:
     """The old URLs of the page and its descendants go too (the new ones on publish)."""
@@ -101,6 +107,7 @@ def on_page_moved(
     sender: type, instance: Page, parent_page_before: Page, url_path_before: str, url_path_after: str, **kwargs: Any
 ) -> None:
     """The page and its subtree at the old and new places, and both places' listings."""
+    forget_restricted_pages()  # tree paths changed
     subtree = [instance, *instance.get_descendants()]
     old_place = _at_url_path(subtree, url_path_before, url_path_after)
     old_listings = [parent_page_before, *parent_page_before.get_ancestors().filter(depth__gt=1)]
@@ -143,14 +150,19 @@ post_save.connect(on_image_changed, sender=get_image_model(), dispatch_uid="cour
 pre_delete.connect(on_image_changed, sender=get_image_model(), dispatch_uid="courses.pagecache.image_deleted")
 
 
+def forget_restricted_pages() -> None:
+    """Drop the cached restricted set now and after commit (a read in between reloads it)."""
+    cache.delete(RESTRICTED_PAGES_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(RESTRICTED_PAGES_CACHE_KEY), robust=True)
+
+
 @receiver(post_save, sender=PageViewRestriction, dispatch_uid="courses.pagecache.restriction_saved")
 @receiver(post_delete, sender=PageViewRestriction, dispatch_uid="courses.pagecache.restriction_deleted")
 def on_restriction_changed(sender: type, instance: PageViewRestriction, **kwargs: Any) -> None:
     """A page made private (or public again): forget the restricted set and every shared page
     that shows it (a private course leaves the catalog; its pages must not be served from the
     shared cache any more)."""
-    cache.delete(RESTRICTED_PAGES_CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(RESTRICTED_PAGES_CACHE_KEY), robust=True)
+    forget_restricted_pages()
     page = Page.objects.filter(pk=instance.page_id).first()
     if page is not None:
         purge_page(page)

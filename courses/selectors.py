@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
 from django.core.paginator import Page as Page_
 from django.core.paginator import Paginator
@@ -14,6 +14,8 @@ from wagtail.models import Page
 
 from courses.models import CATALOG_PAGE_SIZE, CourseIndexPage, CoursePage, LessonPage
 
+P = TypeVar("P", bound=Page)
+
 # The rendition course cards show; prefetched with the images so a card costs no query.
 CARD_IMAGE_SPEC = "fill-640x360"
 # Full-text search: the words kept from a query, how many, and how many lesson hits to consider.
@@ -23,7 +25,7 @@ SEARCH_MAX_LESSONS = 100
 
 
 def _published_courses(root: Page) -> QuerySet[CoursePage]:
-    return CoursePage.objects.live().public().descendant_of(root)
+    return public_only(CoursePage.objects.live().descendant_of(root))
 
 
 def _with_card_data(courses: QuerySet[CoursePage]) -> QuerySet[CoursePage]:
@@ -50,7 +52,7 @@ def normalize_search_query(query: str) -> str:
 def _matching_ids(*, index_page: CourseIndexPage, courses: QuerySet[CoursePage], terms: str) -> list[int]:
     """Ids of ``courses`` matching ``terms``, best first: own fields, then through a lesson."""
     ranked_ids = [page.pk for page in _published_courses(index_page).search(terms)]
-    lessons = LessonPage.objects.live().public().descendant_of(index_page).search(terms)
+    lessons = public_only(LessonPage.objects.live().descendant_of(index_page)).search(terms)
     lesson_course_paths = list(dict.fromkeys(lesson.path[: -lesson.steplen] for lesson in lessons[:SEARCH_MAX_LESSONS]))
     matches = dict(courses.filter(Q(pk__in=ranked_ids) | Q(path__in=lesson_course_paths)).values_list("pk", "path"))
     by_path = {path: pk for pk, path in matches.items()}
@@ -152,21 +154,30 @@ def lesson_navigation(*, lesson: LessonPage, course: CoursePage | None = None) -
     )
 
 
-# Cache key of the ids of pages with a Wagtail view restriction (courses.receivers clears it).
-RESTRICTED_PAGES_CACHE_KEY = "courses:restricted-page-ids"
+# Cache key of the pages with a Wagtail view restriction (courses.receivers clears it).
+RESTRICTED_PAGES_CACHE_KEY = "courses:restricted-pages"
 
 
-def restricted_page_ids() -> frozenset[int]:
-    """Ids of the pages that carry a view restriction (their subtrees are private).
+def restricted_pages() -> tuple[tuple[int, str], ...]:
+    """``(page id, tree path)`` of every page that carries a view restriction (its subtree is
+    private).
 
-    Kept in the shared cache (restrictions change rarely; every page view asks): one query when
-    the cache lost it, none otherwise.
+    Kept in the shared cache, since every page view and listing asks and restrictions change
+    rarely: no query while cached, one when the cache lost it. ``courses.receivers`` forgets it
+    when a restriction is added, changed or removed and when pages move or are deleted.
     """
     from django.core.cache import cache
     from wagtail.models import PageViewRestriction
 
-    ids = cache.get(RESTRICTED_PAGES_CACHE_KEY)
-    if ids is None:
-        ids = frozenset(PageViewRestriction.objects.values_list("page_id", flat=True))
-        cache.set(RESTRICTED_PAGES_CACHE_KEY, ids, None)
-    return frozenset(ids)
+    pages = cache.get(RESTRICTED_PAGES_CACHE_KEY)
+    if pages is None:
+        pages = tuple(PageViewRestriction.objects.order_by("page__path").values_list("page_id", "page__path"))
+        cache.set(RESTRICTED_PAGES_CACHE_KEY, pages, None)
+    return tuple(pages)
+
+
+def public_only(pages: QuerySet[P]) -> QuerySet[P]:
+    """``pages`` without the private ones: Wagtail's ``.public()`` without its query per call."""
+    for _page_id, path in restricted_pages():
+        pages = pages.exclude(path__startswith=path)
+    return pages
