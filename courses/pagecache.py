@@ -82,12 +82,16 @@ def _generation_key(path: str) -> str:
 
 
 def _generation(path: str) -> str:
-    """The path's current token, created on first use (``add``: concurrent requests agree)."""
+    """The path's current token, created on first use (``add``: concurrent requests agree).
+
+    Tokens live as long as entries: any path a visitor asks for gets one (scanners too), and an
+    expired token only means a miss, since a new token is never an old one.
+    """
     key = _generation_key(path)
     token = cache.get(key)
     if token is None:
         candidate = uuid.uuid4().hex[:16]
-        token = candidate if cache.add(key, candidate, None) else cache.get(key, candidate)
+        token = candidate if cache.add(key, candidate, entry_seconds()) else cache.get(key, candidate)
     return str(token)
 
 
