@@ -20,5 +20,4 @@ RUN pip install . \
 USER academy
 
 EXPOSE 8000
-CMD ["python", "-m", "uvicorn", "siteconfig.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--proxy-headers", "--no-access-log", "--ws-max-size", "65536"]
+CMD ["python", "manage.py", "run_academy", "--no-worker", "--host", "0.0.0.0", "--port", "8000"]

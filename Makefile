@@ -49,8 +49,15 @@ test: bootstrap
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: bootstrap
-	$(BIN)/python -m bench $(BENCH_ARGS)
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+## make bench [BENCH_ARGS="pages load -- --quick"] [SAVE=1]: the benchmarks (SAVE=1 writes bench/results/<date>.md).
+bench: bootstrap $(BENCH_STAMP)
+	$(BIN)/python -m bench $(if $(SAVE),--save) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

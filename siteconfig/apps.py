@@ -4,7 +4,15 @@ from django.apps import AppConfig
 
 
 class SiteConfigConfig(AppConfig):
-    """Project-level app: management commands and health checks."""
+    """Project-level app: management commands, health checks and the overload answer."""
 
     name = "siteconfig"
     verbose_name = "Academy site"
+
+    def ready(self) -> None:
+        """Connect the receiver that turns "no database connection in time" into a 503."""
+        from django.core.signals import got_request_exception
+
+        from siteconfig.capacity import mark_overloaded_request
+
+        got_request_exception.connect(mark_overloaded_request, dispatch_uid="academy-overload")

@@ -1,26 +1,40 @@
-"""ASGI entry point: HTTP through Django, WebSocket through Channels.
+"""ASGI entry point: HTTP through Django's WSGI handler on a thread pool, WebSocket through Channels.
 
-Django is set up before anything imports models (the routing modules do), as the Channels
-tutorial requires.
+One port serves both. HTTP requests pass the admission gate (``siteconfig.capacity``), then run
+on Django's WSGI handler in a pool of ``ACADEMY_WEB_THREADS`` threads (a2wsgi): one thread
+hand-over per request instead of one per sync middleware under Django's ASGI handler (the
+README has the figures). Django is set up before anything imports models (the routing modules
+do), as the Channels tutorial requires.
 """
 
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "siteconfig.settings")
-django_asgi_app = get_asgi_application()
+django_wsgi_app = get_wsgi_application()
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+from siteconfig import capacity  # noqa: E402
+
+capacity.current_gate = capacity.AdmissionGate(
+    WSGIMiddleware(django_wsgi_app, workers=settings.ACADEMY_WEB_THREADS),  # type: ignore[arg-type]
+    threads=settings.ACADEMY_WEB_THREADS,
+    queue_limit=settings.ACADEMY_WEB_QUEUE_LIMIT,
+    queue_timeout=settings.ACADEMY_WEB_QUEUE_TIMEOUT,
+    retry_after=settings.ACADEMY_WEB_RETRY_AFTER,
+)
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": capacity.current_gate,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from siteconfig import capacity
+
 
 def check_database() -> None:
     """Run a trivial query."""
@@ -98,7 +100,11 @@ class HealthzMiddleware:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Every backing service answers; 503 with the failing ones named otherwise."""
+    """Every backing service answers and the process is not shedding load; 503 otherwise.
+
+    The failing checks are named. While the admission gate sheds requests it answers this probe
+    itself (``siteconfig.capacity``), without touching the database.
+    """
     results: dict[str, dict[str, object]] = {}
     for name, check in CHECKS.items():
         started = time.perf_counter()
@@ -108,5 +114,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
             results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         else:
             results[name] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+    gate = capacity.gate_stats()
+    if gate is not None:
+        results["capacity"] = {
+            "ok": not gate.saturated, "threads": gate.threads, "running": gate.running,
+            "waiting": gate.waiting, "shed": gate.shed_total,
+        }
     ready = all(result["ok"] for result in results.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)

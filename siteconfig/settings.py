@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "siteconfig.health.HealthzMiddleware",
+    "siteconfig.capacity.OverloadMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -114,6 +115,22 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 
+# --- Server model (siteconfig/capacity.py; figures in the README) -----------------------------
+# Web processes (uvicorn workers) default to the machine's cores; each runs Django's WSGI handler
+# on ACADEMY_WEB_THREADS threads and queues at most ACADEMY_WEB_QUEUE_LIMIT requests for at most
+# ACADEMY_WEB_QUEUE_TIMEOUT seconds before answering 503 with Retry-After.
+ACADEMY_WEB_WORKERS = env_int("ACADEMY_WEB_WORKERS", 0)  # 0: one per core
+ACADEMY_WEB_THREADS = env_int("ACADEMY_WEB_THREADS", 8)
+ACADEMY_WEB_QUEUE_LIMIT = env_int("ACADEMY_WEB_QUEUE_LIMIT", 200)
+ACADEMY_WEB_QUEUE_TIMEOUT = float(env_str("ACADEMY_WEB_QUEUE_TIMEOUT", "2"))
+ACADEMY_WEB_RETRY_AFTER = env_int("ACADEMY_WEB_RETRY_AFTER", 5)
+if ACADEMY_WEB_THREADS < 1 or ACADEMY_WEB_QUEUE_LIMIT < 0 or ACADEMY_WEB_QUEUE_TIMEOUT <= 0:
+    raise ImproperlyConfigured(
+        "ACADEMY_WEB_THREADS must be >= 1, ACADEMY_WEB_QUEUE_LIMIT >= 0, ACADEMY_WEB_QUEUE_TIMEOUT > 0"
+    )
+
+# --- Database -------------------------------------------------------------------------------
+
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL)
@@ -121,10 +138,14 @@ if DATABASE_URL:
         # psycopg's connection pool, not CONN_MAX_AGE: persistent connections leak under ASGI
         # because each request may run in a different thread.
         _db["CONN_MAX_AGE"] = 0
+        # Rule: one connection per request thread, plus the WebSocket consumers' database thread
+        # and a probe. Every web process opens at most this many; size PostgreSQL's
+        # max_connections (or pgbouncer) for web processes x max_size + task workers.
+        # A request that cannot get one within the timeout is answered 503 (handler500).
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 1),
-            "max_size": env_int("DATABASE_POOL_MAX", 10),
-            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+            "max_size": env_int("DATABASE_POOL_MAX", ACADEMY_WEB_THREADS + 2),
+            "timeout": float(env_str("DATABASE_POOL_TIMEOUT", "3")),
         }
     DATABASES = {"default": _db}
 else:

@@ -1,22 +1,37 @@
 """``manage.py run_academy``: the ASGI server (HTTP + WebSocket) and the task worker, together.
 
-This is what ``make run`` starts. Each runs in its own process, as in production; when one of
-them exits, or on Ctrl-C, both are stopped.
+This is what ``make run`` starts, and what compose's web service runs (``--no-worker``). The web
+server is uvicorn with one worker process per core (``ACADEMY_WEB_WORKERS`` or ``--workers``
+overrides), each serving HTTP on a thread pool and WebSockets on its event loop (see
+``siteconfig.capacity``). The task worker is another process; when one of them exits, or on
+Ctrl-C, all are stopped.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 # How long a child gets to exit cleanly after SIGTERM before it is killed.
 SHUTDOWN_GRACE_SECONDS = 10
 POLL_INTERVAL_SECONDS = 0.5
+# Largest WebSocket frame the server accepts (the consumers refuse far smaller client frames).
+WS_MAX_FRAME_BYTES = 65536
+
+
+def web_worker_count(requested: int | None = None) -> int:
+    """Web processes to run: ``requested``, else ``ACADEMY_WEB_WORKERS``, else one per usable core."""
+    count = requested or settings.ACADEMY_WEB_WORKERS
+    if count:
+        return count
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class Command(BaseCommand):
@@ -29,9 +44,21 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-worker", action="store_true", help="Serve only; run no task worker.")
+        parser.add_argument(
+            "--workers", type=int, default=None,
+            help="Web server processes (default: ACADEMY_WEB_WORKERS, else one per core).",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, no_worker: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, no_worker: bool, workers: int | None, **options: Any
+    ) -> None:
         """Start the children, wait until one exits or a signal arrives, then stop all."""
+        if workers is not None and workers < 1:
+            raise CommandError("--workers must be at least 1")
+        web_workers = web_worker_count(workers)
+        self.stdout.write(
+            f"web: {web_workers} process(es) x {settings.ACADEMY_WEB_THREADS} threads on {host}:{port}"
+        )
         children: list[subprocess.Popen[bytes]] = []
         if not no_worker:
             # In its own session: Ctrl-C in the terminal reaches only this supervisor, which
@@ -42,8 +69,8 @@ class Command(BaseCommand):
             subprocess.Popen(
                 [
                     sys.executable, "-m", "uvicorn", "siteconfig.asgi:application",
-                    "--host", host, "--port", str(port), "--no-access-log",
-                    "--ws-max-size", "65536",
+                    "--host", host, "--port", str(port), "--workers", str(web_workers),
+                    "--no-access-log", "--ws-max-size", str(WS_MAX_FRAME_BYTES),
                 ]
             )
         )

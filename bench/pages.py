@@ -1,0 +1,181 @@
+"""Benchmark: what each page costs, beside a trivial view in the same server (issue 8).
+
+Production settings (``DJANGO_DEBUG=0``; PostgreSQL + Redis when ``DATABASE_URL`` / ``REDIS_URL``
+are set, the embedded SQLite + file cache otherwise), the demo content plus generated courses.
+The server under test is ``manage.py run_academy`` (uvicorn, Django's WSGI handler on a thread
+pool) with one web process; the floor is the same project under gunicorn's sync worker (one
+process). wrk is the client, in its own process on loopback: one connection for latency (p50,
+p99), ten for throughput. Every ratio is measured in this run, on this machine.
+
+Targets (issue 8): the trivial view under our server >= 0.5x its throughput under the WSGI
+server; cached anonymous pages >= 0.6x the trivial view's throughput; the dashboard with 100
+enrollments p50 <= 3x and p99 <= 5x the trivial view's; catalog at 1,000 courses / at 10 <= 1.2
+and dashboard at 1,000 enrollments / at 10 <= 3 (uncached: logged-in requests).
+
+Run: ``python -m bench.pages [--seconds 3] [--quick] [--courses 1000]``. Needs wrk
+(Debian package ``wrk``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from dataclasses import dataclass
+
+from bench import print_table
+from bench import site as bench_site
+from bench.site import TRIVIAL_PATH, WrkResult, wrk
+
+THROUGHPUT_CONNECTIONS = 10
+
+
+@dataclass
+class Row:
+    """One page's figures and its ratios to the trivial view."""
+
+    name: str
+    single: WrkResult
+    loaded: WrkResult | None
+
+
+def measure(url: str, seconds: float, cookie: str = "", throughput: bool = True) -> tuple[WrkResult, WrkResult | None]:
+    """Latency with one connection, then throughput with ten."""
+    headers = {"Cookie": cookie} if cookie else {}
+    single = wrk(url, connections=1, seconds=seconds, headers=headers)
+    loaded = wrk(url, connections=THROUGHPUT_CONNECTIONS, seconds=seconds, headers=headers) if throughput else None
+    return single, loaded
+
+
+def verdict(value: float, limit: float, *, at_most: bool) -> str:
+    """'met' or 'NOT met' for ``value`` against ``limit``."""
+    ok = value <= limit if at_most else value >= limit
+    return "met" if ok else "NOT met"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the site, start both servers, measure every page, print the tables."""
+    parser = argparse.ArgumentParser(prog="python -m bench.pages", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each wrk run")
+    parser.add_argument("--courses", type=int, default=1000, help="courses in the large catalog")
+    parser.add_argument("--quick", action="store_true", help="2 s runs and a 300-course catalog")
+    opts = parser.parse_args(argv)
+    if opts.quick:
+        opts.seconds, opts.courses = 2.0, 300
+    if not bench_site.has_wrk():
+        print("pages bench skipped: it needs wrk (apt-get install wrk)")
+        return 0
+    workdir = bench_site.workdir("pages")
+    env = bench_site.bench_environment(workdir)
+    print(f"pages bench: {bench_site.describe(env)}; data in {workdir}", flush=True)
+    bench_site.setup_django(env)
+    content = bench_site.seed_demo()
+    content = bench_site.add_courses(10 - content.course_count, lessons=3)
+    small_catalog = content.course_count
+
+    academy = bench_site.academy_server(env, workdir, workers=1).start()
+    floor = bench_site.wsgi_floor_server(env, workdir).start()
+    rows: list[Row] = []
+    try:
+        watcher = bench_site.make_learner("catalog-reader", content.courses[:1])[1]
+        catalog_small = wrk(f"{academy.url}/courses/", connections=1, seconds=opts.seconds,
+                            headers={"Cookie": bench_site.session_cookie(watcher)})
+        print(f"catalog at {small_catalog} courses measured; adding courses up to {opts.courses}", flush=True)
+        content = bench_site.add_courses(opts.courses - content.course_count, lessons=1)
+        catalog_large = wrk(f"{academy.url}/courses/", connections=1, seconds=opts.seconds,
+                            headers={"Cookie": bench_site.session_cookie(watcher)})
+
+        learners = {
+            count: bench_site.session_cookie(bench_site.make_learner(f"learner{count}", content.courses[:count])[1])
+            for count in (1, 10, 100, 1000) if count <= content.course_count
+        }
+        demo = content.courses[0]
+        enrolled = learners[1]
+
+        # The floor pair first and last, interleaved: the machine is shared and noisy.
+        trivial_ours: list[tuple[WrkResult, WrkResult | None]] = []
+        trivial_wsgi: list[tuple[WrkResult, WrkResult | None]] = []
+        for _round in range(2):
+            trivial_ours.append(measure(f"{academy.url}{TRIVIAL_PATH}", opts.seconds))
+            trivial_wsgi.append(measure(f"{floor.url}{TRIVIAL_PATH}", opts.seconds))
+        pages = [
+            ("catalog /courses/, anonymous", f"{academy.url}/courses/", ""),
+            ("course page, anonymous", f"{academy.url}{demo.url}", ""),
+            ("lesson page, anonymous", f"{academy.url}{demo.lesson_urls[0]}", ""),
+            ("catalog /courses/, logged in", f"{academy.url}/courses/", enrolled),
+            ("course page, enrolled", f"{academy.url}{demo.url}", enrolled),
+            ("lesson page, enrolled", f"{academy.url}{demo.lesson_urls[0]}", enrolled),
+            *[(f"dashboard, {count} enrollment{'s' if count > 1 else ''}", f"{academy.url}/dashboard/", cookie)
+              for count, cookie in learners.items()],
+        ]
+        for name, url, cookie in pages:
+            rows.append(Row(name, *measure(url, opts.seconds, cookie)))
+            print(f"  measured {name}", flush=True)
+        trivial_ours.append(measure(f"{academy.url}{TRIVIAL_PATH}", opts.seconds))
+        trivial_wsgi.append(measure(f"{floor.url}{TRIVIAL_PATH}", opts.seconds))
+    finally:
+        academy.stop()
+        floor.stop()
+        bench_site.drop_bench_data(env)
+
+    def median(results: list[tuple[WrkResult, WrkResult | None]], pick: str) -> float:
+        values = [getattr(single, pick) if pick != "rps" else loaded.rps  # type: ignore[union-attr]
+                  for single, loaded in results]
+        return statistics.median(values)
+
+    base_p50 = median(trivial_ours, "p50_ms")
+    base_p99 = median(trivial_ours, "p99_ms")
+    base_rps = median(trivial_ours, "rps")
+    wsgi_rps = median(trivial_wsgi, "rps")
+    table = [
+        ["trivial view, our server (1 process)", f"{base_p50:.2f}", f"{base_p99:.2f}", f"{base_rps:.0f}", "1.00x", "1.00x", "-"],
+        ["trivial view, gunicorn sync (1 process)", f"{median(trivial_wsgi, 'p50_ms'):.2f}",
+         f"{median(trivial_wsgi, 'p99_ms'):.2f}", f"{wsgi_rps:.0f}", "", f"{wsgi_rps / base_rps:.2f}x", "-"],
+    ]
+    errors = sum(r.errors for pair in trivial_ours + trivial_wsgi for r in pair if r is not None)
+    by_name: dict[str, Row] = {}
+    for row in rows:
+        by_name[row.name] = row
+        loaded = row.loaded
+        errors += row.single.errors + (loaded.errors if loaded else 0)
+        table.append([
+            row.name, f"{row.single.p50_ms:.2f}", f"{row.single.p99_ms:.2f}", f"{loaded.rps:.0f}" if loaded else "",
+            f"{row.single.p50_ms / base_p50:.1f}x", f"{loaded.rps / base_rps:.2f}x" if loaded else "",
+            str(row.single.errors + (loaded.errors if loaded else 0)),
+        ])
+    print_table(
+        f"Pages (p50/p99: 1 connection; req/s: {THROUGHPUT_CONNECTIONS} connections; {opts.seconds:g} s each)",
+        ["page", "p50 ms", "p99 ms", "req/s", "p50 vs trivial", "req/s vs trivial", "errors"],
+        table,
+    )
+
+    targets: list[list[str]] = []
+
+    def target(name: str, value: float, limit: float, *, at_most: bool) -> None:
+        sign = "<=" if at_most else ">="
+        targets.append([name, f"{value:.2f}", f"{sign} {limit:g}", verdict(value, limit, at_most=at_most)])
+
+    target("trivial view: our server / WSGI server (req/s)", base_rps / wsgi_rps, 0.5, at_most=False)
+    for name in ("catalog /courses/, anonymous", "course page, anonymous", "lesson page, anonymous"):
+        loaded = by_name[name].loaded
+        target(f"{name} (cached) / trivial (req/s)", loaded.rps / base_rps if loaded else 0.0, 0.6, at_most=False)
+    if "dashboard, 100 enrollments" in by_name:
+        dash = by_name["dashboard, 100 enrollments"].single
+        target("dashboard, 100 enrollments / trivial (p50)", dash.p50_ms / base_p50, 3, at_most=True)
+        target("dashboard, 100 enrollments / trivial (p99)", dash.p99_ms / base_p99, 5, at_most=True)
+    target(f"catalog at {content.course_count} courses / at {small_catalog}, uncached (p50)",
+           catalog_large.p50_ms / catalog_small.p50_ms, 1.2, at_most=True)
+    largest = max(learners)
+    if largest >= 100:
+        target(f"dashboard at {largest} enrollments / at 10 (p50)",
+               by_name[f"dashboard, {largest} enrollments"].single.p50_ms / by_name["dashboard, 10 enrollments"].single.p50_ms,
+               3, at_most=True)
+    target("errors (every run above)", errors, 0, at_most=True)
+    print_table("Targets", ["measure", "value", "target", "verdict"], targets)
+    print(f"\ncatalog uncached p50: {catalog_small.p50_ms:.2f} ms at {small_catalog} courses, "
+          f"{catalog_large.p50_ms:.2f} ms at {content.course_count}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

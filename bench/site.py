@@ -1,0 +1,406 @@
+"""A production-mode Academy for the page and load benchmarks (a helper module: no ``main``).
+
+Its own database (a fresh ``<name>_bench`` database on the PostgreSQL server of ``DATABASE_URL``,
+else a SQLite file in a temporary folder), its own cache key prefix on the Redis of ``REDIS_URL``
+(when set), production settings (``DJANGO_DEBUG=0``; plain HTTP on loopback), the demo content
+plus generated courses, learners with login sessions, and the server processes to measure:
+``manage.py run_academy`` as ``make run`` starts it and, as the floor, gunicorn's sync worker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from bench import ROOT, free_port
+
+HOST = "127.0.0.1"
+TRIVIAL_PATH = "/bench/trivial/"
+# Header the page cache sets on anonymous page responses (hit or miss).
+CACHE_HEADER = "X-Cache"
+SERVER_START_PATIENCE = 120.0
+
+
+# --- environment -----------------------------------------------------------------------------
+
+
+def fresh_postgres_url(url: str) -> str:
+    """Create (or re-create) ``<name>_bench`` on the server of ``url``; its URL."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'academy'}_bench"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def bench_environment(workdir: Path) -> dict[str, str]:
+    """Production settings on the bench's own data (database, cache prefix, folder)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench._server_settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS=f"{HOST},localhost",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_LOG_LEVEL="WARNING",
+        ACADEMY_TASK_LOG_LEVEL="WARNING",
+        ACADEMY_DATA_DIR=str(workdir),
+        ACADEMY_CACHE_PREFIX=f"bench{uuid.uuid4().hex[:8]}",
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(ROOT),
+    )
+    if env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = fresh_postgres_url(env["DATABASE_URL"])
+    if not env.get("REDIS_URL"):
+        env.pop("REDIS_URL", None)
+    return env
+
+
+def describe(env: dict[str, str]) -> str:
+    """Which configuration the bench runs on."""
+    database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+    redis = "Redis" if env.get("REDIS_URL") else "no Redis"
+    return f"{database} + {redis}, DJANGO_DEBUG=0"
+
+
+def setup_django(env: dict[str, str]) -> None:
+    """Use ``env`` in this process, migrate, collect static files and set Django up."""
+    os.environ.clear()
+    os.environ.update(env)
+    for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
+    import django
+
+    django.setup()
+
+
+# --- content ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Course:
+    """A published course and its lessons' URLs."""
+
+    pk: int
+    url: str
+    lesson_ids: list[int]
+    lesson_urls: list[str]
+
+
+@dataclass
+class Content:
+    """What the site holds and where."""
+
+    courses: list[Course] = field(default_factory=list)
+
+    @property
+    def course_count(self) -> int:
+        """Published courses in the catalog."""
+        return len(self.courses)
+
+
+def seed_demo() -> Content:
+    """The demo site of ``manage.py seed_demo`` (3 courses)."""
+    from django.core.management import call_command
+
+    call_command("seed_demo", verbosity=0)
+    return load_content()
+
+
+def load_content() -> Content:
+    """Every live course with its live lessons, in tree order."""
+    from courses.models import CoursePage, LessonPage
+
+    lessons: dict[str, list[LessonPage]] = {}
+    for lesson in LessonPage.objects.live().order_by("path").only("id", "path", "url_path", "depth", "title"):
+        lessons.setdefault(lesson.path[: -lesson.steplen], []).append(lesson)
+    content = Content()
+    for course in CoursePage.objects.live().order_by("path"):
+        mine = lessons.get(course.path, [])
+        content.courses.append(Course(
+            pk=course.pk, url=course.get_url(), lesson_ids=[lesson.pk for lesson in mine],
+            lesson_urls=[lesson.get_url() for lesson in mine],
+        ))
+    return content
+
+
+def add_courses(count: int, *, lessons: int) -> Content:
+    """Add ``count`` open, published courses with ``lessons`` lessons each under the catalog.
+
+    Pages are created live (as a publish leaves them), without revision history: the benchmark
+    reads them, it does not edit them.
+    """
+    from django.utils import timezone
+
+    from courses.models import CourseIndexPage, CoursePage, LessonPage
+
+    catalog = CourseIndexPage.objects.get()
+    now = timezone.now()
+    start = CoursePage.objects.count()
+    for n in range(start + 1, start + count + 1):
+        course = catalog.add_child(instance=CoursePage(
+            title=f"Generated course {n}", slug=f"generated-{n}", summary=f"Generated course number {n}.",
+            description=f"<p>What generated course {n} teaches.</p>", live=True, first_published_at=now,
+            last_published_at=now,
+        ))
+        for m in range(1, lessons + 1):
+            course.add_child(instance=LessonPage(
+                title=f"Lesson {m} of {n}", slug=f"lesson-{m}", summary="Read this.", live=True,
+                first_published_at=now, last_published_at=now,
+            ))
+    return load_content()
+
+
+def make_learner(username: str, courses: list[Course]) -> tuple[int, str]:
+    """A learner actively enrolled in ``courses`` with a login session; (user id, session key).
+
+    Enrollment rows carry the cached progress the services would have computed (nothing done
+    yet: next and resume lesson are the first lesson).
+    """
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.sessions.backends.cached_db import SessionStore
+    from django.utils import timezone
+
+    from learning.models import Enrollment
+
+    user = get_user_model().objects.create_user(username=username, email=f"{username}@bench.invalid",
+                                                password=secrets.token_urlsafe(16))
+    now = timezone.now()
+    Enrollment.objects.bulk_create(
+        [
+            Enrollment(
+                user=user, course_id=course.pk, status=Enrollment.Status.ACTIVE, activated_at=now,
+                total_lessons=len(course.lesson_ids),
+                next_lesson_id=course.lesson_ids[0] if course.lesson_ids else None,
+                resume_lesson_id=course.lesson_ids[0] if course.lesson_ids else None,
+            )
+            for course in courses
+        ],
+        batch_size=500,
+    )
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return user.pk, store.session_key or ""
+
+
+def session_cookie(session_key: str, csrf_secret: str = "") -> str:
+    """The Cookie header of a logged-in browser (the cookies are Secure in production, so a
+    client on plain-HTTP loopback sends them by hand)."""
+    from django.conf import settings
+
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session_key}"
+    if csrf_secret:
+        cookie += f"; {settings.CSRF_COOKIE_NAME}={csrf_secret}"
+    return cookie
+
+
+def csrf_secret() -> str:
+    """A CSRF secret a client may send as both cookie and X-CSRFToken (Django accepts the
+    unmasked 32-character secret)."""
+    from django.middleware.csrf import _get_new_csrf_string
+
+    return _get_new_csrf_string()
+
+
+# --- servers ---------------------------------------------------------------------------------
+
+
+class Server:
+    """A server process group on a free loopback port."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], port: int, log: Path) -> None:
+        self.name = name
+        self.command = command
+        self.env = env
+        self.port = port
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """http://127.0.0.1:<port>"""
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> Server:
+        """Start and wait until it answers /healthz."""
+        import urllib.request
+
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=out,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + SERVER_START_PATIENCE
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}{TRIVIAL_PATH}", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} never answered: {self.log.read_text()[-2000:]}")
+
+    def pids(self) -> list[int]:
+        """The server's processes (the supervisor and its descendants)."""
+        if self.process is None:
+            return []
+        found = [self.process.pid]
+        for pid in found:
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            if children.exists():
+                found.extend(int(child) for child in children.read_text().split())
+        return found
+
+    def stop(self) -> None:
+        """SIGTERM the process group, then SIGKILL it."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def academy_server(env: dict[str, str], workdir: Path, *, workers: int | None = None, task_worker: bool = False,
+                   name: str = "academy") -> Server:
+    """``manage.py run_academy`` (uvicorn + Django's WSGI handler on threads), as ``make run``."""
+    port = free_port()
+    command = [sys.executable, "manage.py", "run_academy", "--host", HOST, "--port", str(port)]
+    if workers:
+        command += ["--workers", str(workers)]
+    if not task_worker:
+        command.append("--no-worker")
+    return Server(name, command, env, port, workdir / f"{name}.log")
+
+
+def wsgi_floor_server(env: dict[str, str], workdir: Path) -> Server:
+    """gunicorn, one sync worker: the WSGI floor of the same Django project and settings."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"{HOST}:{port}",
+               "--log-level", "warning", "siteconfig.wsgi:application"]
+    return Server("gunicorn", command, env, port, workdir / "gunicorn.log")
+
+
+def command_line(pid: int) -> str:
+    """A process's command line ("" when it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return ""
+
+
+def process_label(pid: int, command_lines: dict[int, str]) -> str:
+    """A short name for a server process: what it runs, and its pid."""
+    command = command_lines.get(pid, "")
+    for needle, label in (("run_academy", "run_academy (supervisor)"), ("qcluster", "qcluster"),
+                          ("multiprocessing", "uvicorn/qcluster child"), ("uvicorn", "uvicorn")):
+        if needle in command:
+            return f"{label} {pid}"
+    return f"{command[:40]} {pid}"
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process, MiB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+# --- wrk -------------------------------------------------------------------------------------
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if not match:
+        raise ValueError(f"unreadable latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+@dataclass
+class WrkResult:
+    """What one wrk run measured."""
+
+    p50_ms: float
+    p99_ms: float
+    rps: float
+    requests: int
+    errors: int
+
+
+def wrk(url: str, *, connections: int, seconds: float, headers: dict[str, str] | None = None) -> WrkResult:
+    """Run wrk (one thread) against ``url``; non-2xx/3xx answers and socket errors are errors."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    latencies = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
+    if set(latencies) != {"50", "99"}:
+        raise RuntimeError(f"wrk measured nothing for {url}:\n{output}")
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(value) for value in socket_errors.groups())
+    return WrkResult(
+        p50_ms=_ms(latencies["50"]), p99_ms=_ms(latencies["99"]),
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        requests=requests, errors=errors,
+    )
+
+
+def has_wrk() -> bool:
+    """Whether wrk (Debian package ``wrk``) is installed."""
+    return shutil.which("wrk") is not None
+
+
+def workdir(prefix: str) -> Path:
+    """A fresh temporary folder for one benchmark's data and logs."""
+    return Path(tempfile.mkdtemp(prefix=f"academy-bench-{prefix}-"))
+
+
+def drop_bench_data(env: dict[str, str]) -> None:
+    """Remove the bench's cache keys from a shared Redis (its database is dropped next run)."""
+    if not env.get("REDIS_URL"):
+        return
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    for key in client.scan_iter(f"{env['ACADEMY_CACHE_PREFIX']}:*"):
+        client.delete(key)
+
+
+def as_dict(result: Any) -> dict[str, Any]:
+    """A dataclass as a dict (for JSON)."""
+    return dict(result.__dict__)
