@@ -8,3 +8,7 @@ class CoursesConfig(AppConfig):
 
     name = "courses"
     verbose_name = "Courses"
+
+    def ready(self) -> None:
+        """Connect the page-cache purges to Wagtail's page signals and the listed models."""
+        from courses import receivers  # noqa: F401

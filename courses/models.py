@@ -9,8 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.http import Http404, HttpRequest
@@ -19,11 +19,12 @@ from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.fields import RichTextField, StreamField
-from wagtail.models import Page
+from wagtail.models import Page, PageViewRestriction
 from wagtail.search import index
 from wagtail.snippets.models import register_snippet
 from wagtail.url_routing import RouteResult
 
+from courses import pagecache
 from courses.blocks import RICH_TEXT_FEATURES, LessonBodyBlock
 
 CATALOG_PAGE_SIZE = 12
@@ -69,6 +70,42 @@ class Instructor(index.Indexed, models.Model):
         return self.name
 
 
+class RoutedPageMixin:
+    """Pages that know the ancestors :meth:`HomePage.route` loaded on the way to them.
+
+    ``routed_ancestors`` (root first, specific where the route loaded them) saves the ancestor
+    queries of Wagtail's view-restriction check and of breadcrumbs; it is None when the page was
+    not reached through the route (a preview, a page loaded in code).
+    """
+
+    routed_ancestors: list[Page] | None = None
+
+    def get_view_restrictions(self) -> Any:
+        """Wagtail's check, answered from the cached set of restricted pages: no query when
+        neither the page nor an ancestor is restricted, one (the restrictions) otherwise.
+
+        Aliases take their source's restrictions: when an alias is on the way, or the ancestors
+        are not known, Wagtail's own lookup answers.
+        """
+        from courses.selectors import restricted_pages
+
+        ancestors = self.routed_ancestors
+        depth = self.depth  # type: ignore[attr-defined]
+        if ancestors is None and depth > HOME_DEPTH:
+            return super().get_view_restrictions()  # type: ignore[misc]
+        if self.alias_of_id or any(page.alias_of_id for page in ancestors or ()):  # type: ignore[attr-defined]
+            return super().get_view_restrictions()  # type: ignore[misc]
+        path = self.path  # type: ignore[attr-defined]
+        page_ids = [page_id for page_id, restricted in restricted_pages() if path.startswith(restricted)]
+        if not page_ids:
+            return PageViewRestriction.objects.none()
+        return PageViewRestriction.objects.filter(page_id__in=page_ids)
+
+
+# The depth of a site's home page (below the tree root): its only ancestor is the root.
+HOME_DEPTH = 2
+
+
 class ContainerRoutingMixin:
     """Pages below a page that is not live are not served either.
 
@@ -83,7 +120,38 @@ class ContainerRoutingMixin:
         return super().route(request, path_components)  # type: ignore[misc]
 
 
-class HomePage(ContainerRoutingMixin, Page):
+def _joined_specific(row: Page) -> Page | None:
+    """The specific page of ``row`` when the route's query joined its table, else None."""
+    specific_class = row.specific_class
+    name = specific_class._meta.model_name if specific_class else None
+    if name not in _ROUTE_JOINED_TYPES:
+        return None
+    try:
+        return getattr(row, name)
+    except models.ObjectDoesNotExist:
+        return None
+
+
+# Page types whose own table the route joins (reverse one-to-one names of their page_ptr).
+_ROUTE_JOINED_TYPES = ("courseindexpage", "coursepage", "lessonpage")
+
+
+class SharedCacheMixin:
+    """Pages whose anonymous responses may come from the shared page cache (``courses.pagecache``).
+
+    ``shared_cache_query_params`` are the query parameters the page reads; a request with any
+    other parameter is always rendered.
+    """
+
+    shared_cache_query_params: frozenset[str] = frozenset()
+
+    def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        """Mark the request as shareable, then serve as Wagtail does."""
+        pagecache.mark_shareable(request, query_params=self.shared_cache_query_params)
+        return super().serve(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class HomePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page):
     """The site's front page: a welcome and the newest courses."""
 
     headline = models.CharField(max_length=200, default="Learn something new, one lesson at a time")
@@ -93,6 +161,48 @@ class HomePage(ContainerRoutingMixin, Page):
     parent_page_types = ["wagtailcore.Page"]
     subpage_types = ["courses.CourseIndexPage"]
     max_count = 1
+
+    def route(self, request: HttpRequest, path_components: list[str]) -> RouteResult:
+        """Find the page at ``path_components`` below home in one query (Wagtail's own route
+        costs two queries per level: the child, then its specific row).
+
+        One query loads the tree root, home's ancestors and every page on the path, joined to
+        the course page types' own tables. Each level keeps Wagtail's rules (a page that is not
+        live does not route further, the last one must be live); a level of another page type,
+        or a path that is not all pages, goes on through that page's own ``route()``.
+        """
+        if not path_components:
+            return super().route(request, path_components)
+        prefixes = []
+        url_path = self.url_path
+        for component in path_components:
+            url_path = f"{url_path}{component}/"
+            prefixes.append(url_path)
+        ancestor_paths = [self.path[:end] for end in range(self.steplen, len(self.path), self.steplen)]
+        rows = list(
+            Page.objects.filter(
+                models.Q(url_path__in=prefixes, path__startswith=self.path) | models.Q(path__in=ancestor_paths)
+            ).select_related(*_ROUTE_JOINED_TYPES)
+        )
+        by_url_path = {row.url_path: row for row in rows if row.path.startswith(self.path)}
+        ancestors: list[Page] = [row for row in rows if row.path in ancestor_paths]
+        ancestors.sort(key=lambda row: row.depth)
+        ancestors.append(self)
+        current: Page = self
+        for level, prefix in enumerate(prefixes):
+            row = by_url_path.get(prefix)
+            specific = _joined_specific(row) if row is not None else None
+            if specific is None:
+                return current.route(request, path_components[level:])
+            if isinstance(current, ContainerRoutingMixin) and not current.live:
+                raise Http404("This page is not published.")
+            current = specific
+            if level < len(prefixes) - 1:
+                if type(current).route is not ContainerRoutingMixin.route:
+                    return current.route(request, path_components[level + 1 :])
+                ancestors.append(current)
+        current.routed_ancestors = ancestors  # type: ignore[attr-defined]
+        return current.route(request, [])
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Add the newest published courses, the catalog and its topics (tags)."""
@@ -106,8 +216,10 @@ class HomePage(ContainerRoutingMixin, Page):
         return context
 
 
-class CourseIndexPage(ContainerRoutingMixin, Page):
+class CourseIndexPage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page):
     """The course catalog (/courses/): search, tag filter and course cards."""
+
+    shared_cache_query_params = frozenset({"page", "tag", "q"})
 
     intro = RichTextField(blank=True, features=RICH_TEXT_FEATURES)
 
@@ -118,21 +230,20 @@ class CourseIndexPage(ContainerRoutingMixin, Page):
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Add the filtered, paginated course cards, the search query and the tag cloud."""
-        from courses.selectors import catalog_search, catalog_tags, normalize_search_query
+        from courses.selectors import catalog_page, catalog_tags, normalize_search_query
 
         context = super().get_context(request, *args, **kwargs)
         query = request.GET.get("q", "").strip()[:SEARCH_QUERY_MAX_LENGTH]
         tag = request.GET.get("tag", "").strip()[:TAG_SLUG_MAX_LENGTH]
-        courses = catalog_search(
-            index_page=self, query=query, tag=tag, user=request.user, session=getattr(request, "session", None)
-        )
-        page_number = request.GET.get("page", "1")
         context.update(
             query=query,
             search_terms=normalize_search_query(query),
             active_tag=tag,
             tags=catalog_tags(index_page=self),
-            courses_page=Paginator(courses, CATALOG_PAGE_SIZE).get_page(page_number),
+            courses_page=catalog_page(
+                index_page=self, query=query, tag=tag, page_number=request.GET.get("page", "1"),
+                user=request.user, session=getattr(request, "session", None),
+            ),
         )
         return context
 
@@ -143,7 +254,7 @@ class CourseTag(TaggedItemBase):
     content_object = ParentalKey("courses.CoursePage", on_delete=models.CASCADE, related_name="tagged_items")
 
 
-class CoursePage(ContainerRoutingMixin, Page):
+class CoursePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page):
     """A course: its description and, as child pages, its lessons in tree order."""
 
     summary = models.CharField(max_length=300, help_text="One or two sentences for course cards and search results.")
@@ -220,10 +331,11 @@ class CoursePage(ContainerRoutingMixin, Page):
 
         context = super().get_context(request, *args, **kwargs)
         context["lessons"] = list(course_lessons(course=self))
+        context["catalog"] = self.routed_ancestors[-1] if self.routed_ancestors else self.get_parent()
         return context
 
 
-class LessonPage(Page):
+class LessonPage(SharedCacheMixin, RoutedPageMixin, Page):
     """One lesson of a course. Its position among its siblings is its place in the course."""
 
     summary = models.TextField(
@@ -250,5 +362,12 @@ class LessonPage(Page):
         from courses.selectors import lesson_navigation
 
         context = super().get_context(request, *args, **kwargs)
-        context.update(lesson_navigation(lesson=self))
+        routed = self.routed_ancestors or []
+        parent = routed[-1] if routed else None
+        context.update(lesson_navigation(lesson=self, course=parent if isinstance(parent, CoursePage) else None))
+        context["catalog"] = routed[-2] if len(routed) >= 2 else context["course"].get_parent()
+        # The rendered body is cached per live revision (a publish makes a new key); never for
+        # a preview or a draft, whose body is not the live revision's.
+        shareable_body = self.live and self.live_revision_id and not getattr(request, "is_preview", False)
+        context["body_cache_seconds"] = settings.ACADEMY_CACHE_TIMEOUT if shareable_body else 0
         return context

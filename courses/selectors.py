@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
+from django.core.paginator import Page as Page_
+from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from taggit.models import Tag
 from wagtail import hooks
 from wagtail.images import get_image_model
 from wagtail.models import Page
 
-from courses.models import CourseIndexPage, CoursePage, LessonPage
+from courses.models import CATALOG_PAGE_SIZE, CourseIndexPage, CoursePage, LessonPage
+
+P = TypeVar("P", bound=Page)
 
 # The rendition course cards show; prefetched with the images so a card costs no query.
 CARD_IMAGE_SPEC = "fill-640x360"
@@ -27,7 +31,7 @@ READABLE_COURSES_HOOK = "readable_courses"
 
 
 def _published_courses(root: Page) -> QuerySet[CoursePage]:
-    return CoursePage.objects.live().public().descendant_of(root)
+    return public_only(CoursePage.objects.live().descendant_of(root))
 
 
 def _with_card_data(courses: QuerySet[CoursePage]) -> QuerySet[CoursePage]:
@@ -61,27 +65,18 @@ def readable_course_ids(*, user: Any, session: Mapping[str, Any] | None, courses
     return readable
 
 
-def catalog_search(
-    *, index_page: CourseIndexPage, query: str = "", tag: str = "",
+def _matching_ids(
+    *, index_page: CourseIndexPage, courses: QuerySet[CoursePage], terms: str,
     user: Any = None, session: Mapping[str, Any] | None = None,
-) -> list[CoursePage]:
-    """The catalog's courses matching a full-text ``query`` and/or a tag slug, best match first.
+) -> list[int]:
+    """Ids of ``courses`` matching ``terms``, best first: own fields, then through a lesson.
 
-    A course matches when its own fields (title, summary, description, tags, instructor) match,
-    or, ranked after those, when one of its published lessons does. Lessons are matched on
-    their title and summary (what every visitor sees); their bodies are searched only in the
-    courses ``user`` may read (``readable_course_ids``), so a word found only in a paid lesson
-    finds nothing for a visitor who may not read it. Without a query the courses keep their
-    order in the page tree (the editor's order).
+    Lessons are matched on their title and summary (what every visitor sees); their bodies are
+    searched only in the courses ``user`` may read (``readable_course_ids``), so a word found
+    only in a paid lesson finds nothing for a visitor who may not read it.
     """
-    courses = _published_courses(index_page)
-    if tag:
-        courses = courses.filter(tags__slug=tag)
-    terms = normalize_search_query(query)
-    if not terms:
-        return list(_with_card_data(courses).order_by("path"))
     ranked_ids = [page.pk for page in _published_courses(index_page).search(terms)]
-    lessons = list(LessonPage.objects.live().public().descendant_of(index_page).search(terms)[:SEARCH_MAX_LESSONS])
+    lessons = list(public_only(LessonPage.objects.live().descendant_of(index_page)).search(terms)[:SEARCH_MAX_LESSONS])
     readable_paths: set[str] = set()
     if lessons and getattr(user, "is_authenticated", False):
         candidates = list(_published_courses(index_page).only("id", "path"))
@@ -96,12 +91,60 @@ def catalog_search(
         if lesson.path[: -lesson.steplen] in readable_paths or _matches_public_text(lesson, words)
     ]
     lesson_course_paths = list(dict.fromkeys(lesson.path[: -lesson.steplen] for lesson in hits))
-    matches = courses.filter(Q(pk__in=ranked_ids) | Q(path__in=lesson_course_paths))
-    by_id = {page.pk: page for page in _with_card_data(matches)}
-    by_path = {page.path: page for page in by_id.values()}
-    ordered = [by_id[pk] for pk in ranked_ids if pk in by_id]
+    matches = dict(courses.filter(Q(pk__in=ranked_ids) | Q(path__in=lesson_course_paths)).values_list("pk", "path"))
+    by_path = {path: pk for pk, path in matches.items()}
+    ordered = [pk for pk in ranked_ids if pk in matches]
     ordered += [by_path[path] for path in lesson_course_paths if path in by_path]
     return list(dict.fromkeys(ordered))
+
+
+def _filtered(index_page: CourseIndexPage, tag: str) -> QuerySet[CoursePage]:
+    courses = _published_courses(index_page)
+    return courses.filter(tags__slug=tag) if tag else courses
+
+
+def catalog_search(
+    *, index_page: CourseIndexPage, query: str = "", tag: str = "",
+    user: Any = None, session: Mapping[str, Any] | None = None,
+) -> list[CoursePage]:
+    """The catalog's courses matching a full-text ``query`` and/or a tag slug, best match first.
+
+    A course matches when its own fields (title, summary, description, tags, instructor) match,
+    or, ranked after those, when one of its published lessons does (bodies only where ``user``
+    may read them: see ``_matching_ids``). Without a query the courses keep their order in the
+    page tree (the editor's order). Every match, ready as cards: the catalog page itself uses
+    :func:`catalog_page`, which loads only one page of them.
+    """
+    courses = _filtered(index_page, tag)
+    terms = normalize_search_query(query)
+    if not terms:
+        return list(_with_card_data(courses).order_by("path"))
+    ids = _matching_ids(index_page=index_page, courses=courses, terms=terms, user=user, session=session)
+    by_id = {page.pk: page for page in _with_card_data(courses.filter(pk__in=ids))}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def catalog_page(
+    *, index_page: CourseIndexPage, query: str = "", tag: str = "", page_number: str = "1",
+    user: Any = None, session: Mapping[str, Any] | None = None,
+) -> Page_:
+    """One page of :func:`catalog_search`'s result: counted and cut at the database.
+
+    Without a query: a COUNT, then the page's rows with their card data (instructor joined; tags
+    and cover renditions prefetched for those rows only), whatever the number of courses. With
+    a query, the search backends rank ids (bounded by the matches), and only the page's courses
+    are loaded as cards.
+    """
+    courses = _filtered(index_page, tag)
+    terms = normalize_search_query(query)
+    if not terms:
+        return Paginator(_with_card_data(courses).order_by("path"), CATALOG_PAGE_SIZE).get_page(page_number)
+    ids = _matching_ids(index_page=index_page, courses=courses, terms=terms, user=user, session=session)
+    page = Paginator(ids, CATALOG_PAGE_SIZE).get_page(page_number)
+    page_ids = list(page.object_list)
+    by_id = {course.pk: course for course in _with_card_data(courses.filter(pk__in=page_ids))} if page_ids else {}
+    page.object_list = [by_id[pk] for pk in page_ids if pk in by_id]
+    return page
 
 
 def _matches_public_text(lesson: LessonPage, words: list[str]) -> bool:
@@ -148,10 +191,13 @@ class LessonNavigation(TypedDict):
     next_lesson: LessonPage | None
 
 
-def lesson_navigation(*, lesson: LessonPage) -> LessonNavigation:
-    """The lesson's course, its number in the course and its neighbours (two queries)."""
-    parent_path = lesson.path[: -lesson.steplen]
-    course = CoursePage.objects.select_related("instructor").get(path=parent_path)
+def lesson_navigation(*, lesson: LessonPage, course: CoursePage | None = None) -> LessonNavigation:
+    """The lesson's course, its number in the course and its neighbours.
+
+    Two queries; one when the caller already has the ``course`` (the route loaded it).
+    """
+    if course is None:
+        course = CoursePage.objects.get(path=lesson.path[: -lesson.steplen])
     lessons = list(course_lessons(course=course))
     position = next((i for i, item in enumerate(lessons) if item.pk == lesson.pk), None)
     if position is None:
@@ -168,3 +214,32 @@ def lesson_navigation(*, lesson: LessonPage) -> LessonNavigation:
         previous_lesson=lessons[position - 1] if position > 0 else None,
         next_lesson=lessons[position + 1] if position + 1 < len(lessons) else None,
     )
+
+
+# Cache key of the pages with a Wagtail view restriction (courses.receivers clears it).
+RESTRICTED_PAGES_CACHE_KEY = "courses:restricted-pages"
+
+
+def restricted_pages() -> tuple[tuple[int, str], ...]:
+    """``(page id, tree path)`` of every page that carries a view restriction (its subtree is
+    private).
+
+    Kept in the shared cache, since every page view and listing asks and restrictions change
+    rarely: no query while cached, one when the cache lost it. ``courses.receivers`` forgets it
+    when a restriction is added, changed or removed and when pages move or are deleted.
+    """
+    from django.core.cache import cache
+    from wagtail.models import PageViewRestriction
+
+    pages = cache.get(RESTRICTED_PAGES_CACHE_KEY)
+    if pages is None:
+        pages = tuple(PageViewRestriction.objects.order_by("page__path").values_list("page_id", "page__path"))
+        cache.set(RESTRICTED_PAGES_CACHE_KEY, pages, None)
+    return tuple(pages)
+
+
+def public_only(pages: QuerySet[P]) -> QuerySet[P]:
+    """``pages`` without the private ones: Wagtail's ``.public()`` without its query per call."""
+    for _page_id, path in restricted_pages():
+        pages = pages.exclude(path__startswith=path)
+    return pages

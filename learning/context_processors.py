@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from learning.selectors import unread_notification_count
+from learning.selectors import cached_unread_notification_count
 
 
 def notifications(request: HttpRequest) -> dict[str, object]:
@@ -17,4 +17,4 @@ def notifications(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"unread_notification_count": 0}
-    return {"unread_notification_count": SimpleLazyObject(lambda: unread_notification_count(user_id=user.pk))}
+    return {"unread_notification_count": SimpleLazyObject(lambda: cached_unread_notification_count(user_id=user.pk))}

@@ -9,9 +9,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+# Wagtail's reference index ("where is this used?") is about content. modeladmin registration
+# would index these rows too: a task per enrollment or progress write, for nothing an editor reads.
+
 
 class Enrollment(models.Model):
     """A learner's place in a course. One row per learner and course, whatever happens."""
+
+    wagtail_reference_index_ignore = True
 
     class Status(models.TextChoices):
         PENDING_APPROVAL = "pending_approval", "Pending approval"
@@ -75,6 +80,8 @@ class Enrollment(models.Model):
 class LessonProgress(models.Model):
     """A learner's progress through one lesson. One row per learner and lesson."""
 
+    wagtail_reference_index_ignore = True
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lesson_progress")
     lesson = models.ForeignKey("courses.LessonPage", on_delete=models.CASCADE, related_name="progress")
     # Denormalised from the lesson's parent so progress per course is one indexed query.
@@ -99,6 +106,8 @@ class LessonProgress(models.Model):
 
 class Notification(models.Model):
     """A message to one learner. Ids increase, so clients can resume after the last one seen."""
+
+    wagtail_reference_index_ignore = True
 
     class Kind(models.TextChoices):
         ENROLLMENT_REQUESTED = "enrollment_requested", "Enrollment requested"

@@ -19,12 +19,15 @@ resume lessons). ``learning.services`` keeps it current on every progress write;
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     Case,
     Count,
@@ -43,6 +46,8 @@ from wagtail.models import Page
 from courses.models import CoursePage, LessonPage
 from learning import access
 from learning.models import Enrollment, LessonProgress, Notification
+
+logger = logging.getLogger(__name__)
 
 # How many notifications the dashboard lists (the unread count covers all of them).
 DASHBOARD_NOTIFICATION_LIMIT = 10
@@ -266,6 +271,33 @@ def recent_notifications(*, user_id: int, limit: int = DASHBOARD_NOTIFICATION_LI
 def unread_notification_count(*, user_id: int) -> int:
     """How many notifications the learner has not read. One indexed query."""
     return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
+
+
+def unread_count_cache_key(user_id: int) -> str:
+    """Where :func:`cached_unread_notification_count` keeps a learner's count."""
+    return f"learning:unread:{user_id}"
+
+
+def cached_unread_notification_count(*, user_id: int) -> int:
+    """The header badge's unread count, from the shared cache (no query) or counted (one).
+
+    ``learning.services`` forgets it whenever a notification is created or marked read, so a
+    page never shows a count older than the learner's last change; ``ACADEMY_CACHE_TIMEOUT``
+    bounds what a count computed during a concurrent change can keep.
+    """
+    key = unread_count_cache_key(user_id)
+    try:
+        count = cache.get(key)
+    except Exception:
+        count = None
+    if isinstance(count, int):
+        return count
+    count = unread_notification_count(user_id=user_id)
+    try:
+        cache.set(key, count, settings.ACADEMY_CACHE_TIMEOUT)
+    except Exception:
+        logger.warning("cannot store the unread count in the cache", exc_info=True)
+    return count
 
 
 def dashboard(*, user_id: int, request: HttpRequest | None = None, who: access.Viewer | None = None) -> Dashboard:
@@ -527,6 +559,7 @@ __all__ = [
     "ProgressData",
     "admin_summary",
     "apply_progress",
+    "cached_unread_notification_count",
     "compute_progress",
     "course_progress_report",
     "course_state",

@@ -15,12 +15,15 @@ send ``lesson_completed`` and ``course_completed`` exactly once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Q, Subquery
 from django.utils import timezone
 from wagtail.log_actions import log
 
@@ -36,11 +39,15 @@ from learning.events import (
 )
 from learning.models import Enrollment, LessonProgress, Notification
 from learning.selectors import (
+    CACHED_PROGRESS_FIELDS,
     CourseProgress,
     apply_progress,
     compute_progress,
     published_lesson_ids,
+    unread_count_cache_key,
 )
+
+logger = logging.getLogger(__name__)
 
 # Permission a staff member or editor needs to approve or cancel someone's enrollment.
 MANAGE_ENROLLMENTS_PERMISSION = "learning.change_enrollment"
@@ -393,18 +400,42 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
 # --- Lesson progress ---------------------------------------------------------------------------
 
 
-def _live_lesson(lesson: Any) -> tuple[LessonPage, CoursePage]:
-    """The published lesson behind ``lesson`` and its published course, or 404."""
+@dataclass(frozen=True)
+class _LessonInCourse:
+    lesson: LessonPage
+    course_id: int
+    lessons: list[LessonPage]  # the course's published lessons in order (link fields only)
+
+
+# Columns a lesson link needs (the view's redirect and JSON); bodies are never loaded here.
+_LESSON_LINK_FIELDS = ("id", "title", "url_path", "path", "depth")
+
+
+def _live_lesson(lesson: Any) -> _LessonInCourse:
+    """The published lesson, its published course's id and the course's published lessons.
+
+    Two queries: the lesson, then its published siblings with the course id (None when the
+    course is not published) as a subquery.
+    """
     lesson_id = getattr(lesson, "pk", lesson)
     if not isinstance(lesson_id, int) or isinstance(lesson_id, bool):
         raise LessonNotAvailable()
-    found = LessonPage.objects.live().filter(pk=lesson_id).defer("body").first()
+    found = LessonPage.objects.live().filter(pk=lesson_id).only(*_LESSON_LINK_FIELDS).first()
     if found is None:
         raise LessonNotAvailable()
-    course = CoursePage.objects.live().filter(path=found.path[: -found.steplen]).first()
-    if course is None:
+    course_path = found.path[: -found.steplen]
+    live_course = CoursePage.objects.live().filter(path=course_path).values("pk")[:1]
+    lessons = list(
+        LessonPage.objects.live()
+        .filter(depth=found.depth, path__startswith=course_path)
+        .annotate(live_course_id=Subquery(live_course))
+        .only(*_LESSON_LINK_FIELDS)
+        .order_by("path")
+    )
+    course_id = lessons[0].live_course_id if lessons else None  # type: ignore[attr-defined]
+    if course_id is None:
         raise LessonNotAvailable()
-    return found, course
+    return _LessonInCourse(lesson=found, course_id=course_id, lessons=lessons)
 
 
 def _validated_position(position: Any, *, completed: bool) -> int | None:
@@ -438,53 +469,64 @@ def lesson_progress_record(
         raise InvalidInput("completed must be true or false.")
     recorded_position = _validated_position(position, completed=completed)
     with transaction.atomic():
-        live_lesson, course = _live_lesson(lesson)
+        found = _live_lesson(lesson)
+        live_lesson, course_id = found.lesson, found.course_id
         visibility = access.page_visibility(access.viewer(user, session), live_lesson)
         _refuse(visibility, missing=LessonNotAvailable, restricted=LessonRestricted)
-        enrollment = (
-            Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=course.pk).first()
-        )
+        enrollment = Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=course_id).first()
         if enrollment is None or not enrollment.has_access:
             if enrollment is not None and enrollment.status == Enrollment.Status.PENDING_APPROVAL:
                 raise NotEnrolled("Your enrollment is waiting for approval.")
             raise NotEnrolled()
-        enrollment.course = course
         now = timezone.now()
-        progress = LessonProgress.objects.filter(user_id=user.pk, lesson_id=live_lesson.pk).first()
+        # The learner's rows in this course, and this lesson's row wherever it was recorded (a
+        # lesson moved from another course keeps its row). The enrollment row is locked, so no
+        # other call of this service can insert this lesson's row meanwhile: one write, no retry.
+        rows = list(
+            LessonProgress.objects.filter(user_id=user.pk)
+            .filter(Q(course_id=course_id) | Q(lesson_id=live_lesson.pk))
+            .order_by("-updated_at", "-pk")
+        )
+        progress = next((row for row in rows if row.lesson_id == live_lesson.pk), None)
+        created = progress is None
         if progress is None:
-            progress = LessonProgress(user_id=user.pk, lesson_id=live_lesson.pk, course_id=course.pk)
-            try:
-                with transaction.atomic():
-                    progress.save(force_insert=True)
-            except IntegrityError:
-                progress = LessonProgress.objects.get(user_id=user.pk, lesson_id=live_lesson.pk)
+            progress = LessonProgress(user_id=user.pk, lesson_id=live_lesson.pk, course_id=course_id)
         newly_completed = completed and progress.completed_at is None
         if newly_completed:
             progress.completed_at = now
         if recorded_position is not None:
             progress.last_position = max(progress.last_position, recorded_position) if completed else recorded_position
-        progress.save()
+        progress.course_id = course_id
+        if created:
+            progress.save(force_insert=True)
+        else:
+            progress.save(update_fields=["completed_at", "last_position", "course_id", "updated_at"])
 
-        course_progress = _progress_of(enrollment)
+        lesson_ids = [item.pk for item in found.lessons]
+        completed_ids = [
+            row.lesson_id for row in rows if row.course_id == course_id and row.completed_at is not None
+        ]
+        if progress.completed_at is not None:
+            completed_ids.append(progress.lesson_id)
+        # This lesson was just touched: it is where the learner is.
+        course_progress = compute_progress(
+            lesson_ids=lesson_ids, completed_ids=completed_ids, last_touched_id=live_lesson.pk
+        )
         apply_progress(enrollment, course_progress)
         enrollment.last_activity_at = now
         course_newly_completed = course_progress.is_complete and enrollment.status == Enrollment.Status.ACTIVE
         if course_newly_completed:
             enrollment.status = Enrollment.Status.COMPLETED
             enrollment.completed_at = now
-        enrollment.save()
-        next_lesson = (
-            LessonPage.objects.filter(pk=course_progress.next_lesson_id).defer("body").first()
-            if course_progress.next_lesson_id
-            else None
-        )
+        enrollment.save(update_fields=[*CACHED_PROGRESS_FIELDS, "last_activity_at", "status", "completed_at", "updated_at"])
+        next_lesson = next((item for item in found.lessons if item.pk == course_progress.next_lesson_id), None)
         if newly_completed:
             emit(
                 "lesson_completed",
                 LessonCompletedPayload(
                     user_id=user.pk,
                     lesson_id=live_lesson.pk,
-                    course_id=course.pk,
+                    course_id=course_id,
                     enrollment_id=enrollment.pk,
                     completed_lessons=course_progress.completed_lessons,
                     total_lessons=course_progress.total_lessons,
@@ -496,7 +538,7 @@ def lesson_progress_record(
             emit(
                 "course_completed",
                 CourseCompletedPayload(
-                    user_id=user.pk, course_id=course.pk, enrollment_id=enrollment.pk, completed_at=_iso(now)
+                    user_id=user.pk, course_id=course_id, enrollment_id=enrollment.pk, completed_at=_iso(now)
                 ),
             )
     return ProgressResult(
@@ -536,6 +578,7 @@ def notification_create(*, user: Any, kind: str, title: str, body: str = "", lin
         raise InvalidInput("A notification link must be a site path or an http(s) URL.")
     with transaction.atomic():
         notification = Notification.objects.create(user_id=user.pk, kind=kind, title=title, body=body or "", link=link)
+        _forget_unread_count(user.pk)
         emit(
             "notification_created",
             NotificationCreatedPayload(
@@ -549,6 +592,20 @@ def notification_create(*, user: Any, kind: str, title: str, body: str = "", lin
             ),
         )
     return notification
+
+
+def _forget_unread_count(user_id: int) -> None:
+    """Drop the cached badge count now and again after commit (a read in between recounts)."""
+    key = unread_count_cache_key(user_id)
+
+    def forget() -> None:
+        try:
+            cache.delete(key)
+        except Exception:
+            logger.warning("cannot forget the cached unread count of user %s", user_id, exc_info=True)
+
+    forget()
+    transaction.on_commit(forget, robust=True)
 
 
 def _validated_ids(notification_ids: Iterable[Any]) -> list[int]:
@@ -589,6 +646,7 @@ def notification_mark_read(*, user: Any, notification_ids: Iterable[int] | None 
         if not marked:
             return 0
         Notification.objects.filter(pk__in=marked, read_at__isnull=True).update(read_at=timezone.now())
+        _forget_unread_count(user.pk)
         remaining = owned.filter(read_at__isnull=True).count()
         emit(
             "notification_read",

@@ -558,3 +558,28 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [SELF],
     },
 }
+
+# --- Capacity: page cache, after-response work (issue 8, items 1-3) ---------------------------
+# Anonymous page cache (courses.pagecache): whole responses of home, catalog, course and lesson
+# pages for visitors without a session, from the `default` cache; purged at once on publish.
+# It sits before the session middleware, so a hit costs no database query.
+ACADEMY_PAGE_CACHE = env_bool("ACADEMY_PAGE_CACHE", default=True)
+ACADEMY_PAGE_CACHE_SECONDS = env_int("ACADEMY_PAGE_CACHE_SECONDS", 600)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "courses.pagecache.AnonymousPageCacheMiddleware"
+)
+# Domain-event receivers of a request (pushes, notifications, counts) run once its response is
+# sent (learning.middleware): a request only pays for what its response needs.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("courses.pagecache.AnonymousPageCacheMiddleware") + 1, "learning.middleware.AfterResponseMiddleware"
+)
+# Purges go through Wagtail's frontend-cache backends: ours (in-process, at once) and, when
+# ACADEMY_FRONTEND_CACHE_URL names a Varnish-style proxy, an HTTP PURGE through Wagtail's queue.
+WAGTAILFRONTENDCACHE: dict[str, dict[str, object]] = {
+    "academy": {"BACKEND": "courses.pagecache.DjangoCacheBackend"},
+}
+if env_str("ACADEMY_FRONTEND_CACHE_URL"):
+    WAGTAILFRONTENDCACHE["proxy"] = {
+        "BACKEND": "wagtail.contrib.frontend_cache.backends.HTTPBackend",
+        "LOCATION": env_str("ACADEMY_FRONTEND_CACHE_URL"),
+    }

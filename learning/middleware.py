@@ -1,0 +1,86 @@
+"""Run a request's domain-event receivers once its response has been sent.
+
+``learning.events.emit`` sends events after the writing transaction commits. Inside a request
+that would still be inside the request: pushes, notifications and counts would make the learner
+wait. This middleware opens a queue for the request; events committed while it is open are
+dispatched, in commit order, when the response is closed (the server calls ``close()`` after the
+last byte; Django's test client does the same). Outside a request (tasks, shells, consumers)
+events are dispatched at once, as before. Each event is still dispatched exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+
+logger = logging.getLogger(__name__)
+
+# The open request's queue of deferred work (None outside a request).
+_after_response: ContextVar[list[Callable[[], None]] | None] = ContextVar("academy_after_response", default=None)
+
+
+def run_after_response(work: Callable[[], None]) -> None:
+    """Run ``work`` after the current response is sent, or now when no request is open."""
+    queue = _after_response.get()
+    if queue is None:
+        work()
+    else:
+        queue.append(work)
+
+
+def _drain(queue: list[Callable[[], None]]) -> None:
+    while queue:
+        work = queue.pop(0)
+        try:
+            work()
+        except Exception:
+            logger.exception("after-response work %r failed", work)
+
+
+def _attach(response: HttpResponseBase, queue: list[Callable[[], None]]) -> None:
+    if queue:
+        # Django runs these closers in response.close(), before request_finished (the database
+        # connection is still there).
+        response._resource_closers.append(lambda: _drain(queue))
+
+
+class AfterResponseMiddleware:
+    """Open the after-response queue for the request; drain it when the response closes."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[..., Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        """Sync stack."""
+        if self.is_async:
+            return self.__acall__(request)
+        queue: list[Callable[[], None]] = []
+        token = _after_response.set(queue)
+        try:
+            response = self.get_response(request)
+        finally:
+            _after_response.reset(token)
+        _attach(response, queue)
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> Any:
+        """Async stack (the queue list is shared with the view's thread through the context)."""
+        queue: list[Callable[[], None]] = []
+        token = _after_response.set(queue)
+        try:
+            response = await self.get_response(request)
+        finally:
+            _after_response.reset(token)
+        _attach(response, queue)
+        return response

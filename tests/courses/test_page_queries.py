@@ -1,0 +1,111 @@
+"""What a page costs to render (the page cache off: this is the cost of a miss), exactly.
+
+Wagtail's cached lookups (site root paths) and the shared caches of our own (the restricted
+page set, the unread badge count, the live-update cursor, the session) are warm, as they are
+for every request but the first after a restart. A cached anonymous hit costs no query at all
+(tests/courses/test_pagecache.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from courses.models import CATALOG_PAGE_SIZE
+from learning import services
+from tests.courses.helpers import Tree, logged_in
+from tests.learning.bulk import bulk_courses
+
+# Routing, for every page: Wagtail's site lookup (1), home's specific row (1: Wagtail's
+# route_for_request), then HomePage.route's one query for the whole path (1).
+ROUTE = 3
+# /courses/: ROUTE + the tag cloud (1) + COUNT of the courses (1) + the page of 12 courses with
+# their instructors (1) + the tags of those 12 (1). Cover renditions: none of these courses has
+# a cover, so that prefetch has nothing to fetch.
+CATALOG_QUERIES = ROUTE + 4
+# Home: ROUTE (just site + home: no path) - 1 + the catalog page (1) + the 3 newest courses (1)
+# + their tags (1) + the tag cloud (1).
+HOME_QUERIES = ROUTE - 1 + 4
+# Course page, anonymous: ROUTE + the published lessons (1) + the course's tags (1).
+COURSE_ANONYMOUS_QUERIES = ROUTE + 2
+# ... enrolled: + the user (1, the session is cached) + the enrollment (1) + the completed
+# lessons (1) + Wagtail's user bar asking for admin access (2: user and group permissions).
+COURSE_ENROLLED_QUERIES = COURSE_ANONYMOUS_QUERIES + 5
+# Lesson page, anonymous: ROUTE + the course's published lessons (1); the course, the catalog
+# and the view-restriction check come from the route.
+LESSON_ANONYMOUS_QUERIES = ROUTE + 1
+# ... enrolled: + the user (1) + the enrollment with the lesson's completion (1) + the user
+# bar's permissions (2). The body comes from the cached fragment of this revision.
+LESSON_ENROLLED_QUERIES = LESSON_ANONYMOUS_QUERIES + 4
+
+
+@pytest.fixture(autouse=True)
+def _render_every_time(settings: Any) -> None:
+    settings.ACADEMY_PAGE_CACHE = False
+
+
+def queries_of(client: Client, url: str, django_assert_num_queries: Any, expected: int, **params: str) -> Any:
+    """GET ``url`` twice (the first warms the caches) and assert the second's exact query count."""
+    assert client.get(url, params).status_code == 200
+    with django_assert_num_queries(expected):
+        response = client.get(url, params)
+    assert response.status_code == 200
+    return response
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+@pytest.mark.parametrize("params", [{}, {"page": "2"}, {"tag": "python"}], ids=["first", "page-2", "tag"])
+def test_catalog_queries_do_not_grow_with_the_number_of_courses(
+    count: int, params: dict[str, str], tree: Tree, client: Client, django_assert_num_queries: Any
+) -> None:
+    bulk_courses(tree.catalog, count)
+    response = queries_of(client, "/courses/", django_assert_num_queries, CATALOG_QUERIES, **params)
+    page = response.context["courses_page"]
+    if params.get("tag"):
+        assert [course.title for course in page.object_list] == ["Python basics"]
+    else:
+        assert page.paginator.count == count + 2
+        assert len(page.object_list) == CATALOG_PAGE_SIZE
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_catalog_search_queries_do_not_grow_with_the_number_of_courses(
+    count: int, tree: Tree, client: Client, django_assert_num_queries: Any
+) -> None:
+    bulk_courses(tree.catalog, count)
+    client.get("/courses/", {"q": "relational"})
+    # ROUTE + tag cloud (1) + course search (1) + lesson search (1) + the matching ids (1) + the
+    # page's courses as cards (1) + their tags (1).
+    with django_assert_num_queries(ROUTE + 6):
+        response = client.get("/courses/", {"q": "relational"})
+    assert [course.title for course in response.context["courses_page"].object_list] == ["Databases with SQL"]
+
+
+def test_home_queries(tree: Tree, client: Client, django_assert_num_queries: Any) -> None:
+    bulk_courses(tree.catalog, 20)
+    response = queries_of(client, "/", django_assert_num_queries, HOME_QUERIES)
+    assert len(response.context["featured_courses"]) == 3
+
+
+def test_course_page_queries_anonymous_and_enrolled(tree: Tree, client: Client, django_assert_num_queries: Any) -> None:
+    url = "/courses/python-basics/"
+    queries_of(client, url, django_assert_num_queries, COURSE_ANONYMOUS_QUERIES)
+    learner = User.objects.create_user("ada", "ada@example.com", "pw-ada-123")
+    services.enrollment_request(user=learner, course=tree.python)
+    response = queries_of(logged_in(learner), url, django_assert_num_queries, COURSE_ENROLLED_QUERIES)
+    assert "You are enrolled" in response.content.decode()
+
+
+def test_lesson_page_queries_anonymous_and_enrolled(tree: Tree, client: Client, django_assert_num_queries: Any) -> None:
+    url = "/courses/python-basics/functions/"
+    queries_of(client, url, django_assert_num_queries, LESSON_ANONYMOUS_QUERIES)
+    learner = User.objects.create_user("ada", "ada@example.com", "pw-ada-123")
+    services.enrollment_request(user=learner, course=tree.python)
+    services.lesson_progress_record(user=learner, lesson=tree.lessons[1])
+    response = queries_of(logged_in(learner), url, django_assert_num_queries, LESSON_ENROLLED_QUERIES)
+    html = response.content.decode()
+    assert "Text of Functions." in html and "You completed this lesson." in html
+    assert LESSON_ENROLLED_QUERIES <= 8
