@@ -30,10 +30,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # statements, which Django's query log counts on both databases. Not reads or writes.
 TRANSACTION = 2
 # In the request: the user (1; the session comes from the cache), the lesson (1), its course's
-# published lessons with the course's id (1), the enrollment locked (1), the learner's progress
-# rows in the course (1), the one write of the lesson's progress row (1), the enrollment's
-# cached progress (1).
-COMPLETION_IN_REQUEST = 7
+# published lessons with the course's id (1), the access policy's view restrictions on the
+# lesson's path (1), the enrollment locked (1), the learner's progress rows in the course (1),
+# the one write of the lesson's progress row (1), the enrollment's cached progress (1).
+COMPLETION_IN_REQUEST = 8
 # After the response, a lesson: progress.updated is stored: the next lesson's link (1), the
 # outbox row (1).
 LESSON_AFTER_RESPONSE = 2
@@ -79,7 +79,7 @@ def site(transactional_db: None) -> SiteTree:
     return build_site()
 
 
-def test_lesson_completion_runs_seven_queries_in_the_request(site: SiteTree, learner: Any) -> None:
+def test_lesson_completion_runs_eight_queries_in_the_request(site: SiteTree, learner: Any) -> None:
     services.enrollment_request(user=learner, course=site.course)
     response, in_request, after = _complete(learner, site.lessons[0].pk)
 
@@ -91,7 +91,7 @@ def test_lesson_completion_runs_seven_queries_in_the_request(site: SiteTree, lea
     assert list(Event.objects.filter(type="progress.updated").values_list("data__completed_lessons", flat=True)) == [1]
 
 
-def test_completion_that_completes_the_course_runs_seven_queries_in_the_request(site: SiteTree, learner: Any) -> None:
+def test_completion_that_completes_the_course_runs_eight_queries_in_the_request(site: SiteTree, learner: Any) -> None:
     services.enrollment_request(user=learner, course=site.course)
     for lesson in site.lessons[:2]:
         services.lesson_progress_record(user=learner, lesson=lesson)
