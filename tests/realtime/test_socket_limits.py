@@ -113,7 +113,7 @@ def _servers_env(mode: str, settings: Any) -> dict[str, str]:
     """Both servers and this process count in the same place, with a key prefix of this test."""
     prefix = f"t{uuid.uuid4().hex[:10]}"
     settings.RATELIMIT_KEY_PREFIX = f"{prefix}:rl"
-    env = {"ACADEMY_CACHE_PREFIX": prefix, "ACADEMY_LIMIT_SOCKETS_PER_USER": "3", "ACADEMY_LIMIT_SOCKET_TTL": "3"}
+    env = {"ACADEMY_CACHE_PREFIX": prefix, "ACADEMY_LIMIT_SOCKETS_PER_USER": "3", "ACADEMY_LIMIT_SOCKET_TTL": "6"}
     if mode == "redis":
         settings.RATELIMIT_REDIS_URL = django_settings.REDIS_URL
         env["REDIS_URL"] = django_settings.REDIS_URL
@@ -156,7 +156,7 @@ def test_two_server_processes_share_the_cap_and_a_killed_ones_slots_expire(
         assert [await _ws_refused(s) for s in [*on_first, on_second]] == [False, False, False]
         assert await _ws_refused(await _ws_open(second, world.learner_session)) is True
 
-        # The first server dies without closing anything: its two slots expire (TTL 3 s) while
+        # The first server dies without closing anything: its two slots expire (TTL 6 s) while
         # the second server's socket keeps renewing its own.
         assert first.process is not None
         first.process.send_signal(signal.SIGKILL)
