@@ -193,6 +193,9 @@ class HomePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page):
             row = by_url_path.get(prefix)
             specific = _joined_specific(row) if row is not None else None
             if specific is None:
+                if current is self:
+                    # Nothing below home has this path: Wagtail's own route answers (a 404).
+                    return super().route(request, path_components)
                 return current.route(request, path_components[level:])
             if isinstance(current, ContainerRoutingMixin) and not current.live:
                 raise Http404("This page is not published.")

@@ -109,3 +109,10 @@ def test_lesson_page_queries_anonymous_and_enrolled(tree: Tree, client: Client, 
     html = response.content.decode()
     assert "Text of Functions." in html and "You completed this lesson." in html
     assert LESSON_ENROLLED_QUERIES <= 8
+
+
+@pytest.mark.parametrize("path", ["/no-such-page/", "/courses/no-such-course/", "/courses/python-basics/no-such-lesson/"])
+def test_unknown_paths_below_home_are_404(tree: Tree, client: Any, path: str) -> None:
+    # The one-query route hands a path it cannot find back to Wagtail's own route (a 404),
+    # never to itself again (a RecursionError on PostgreSQL before the fix).
+    assert client.get(path).status_code == 404
