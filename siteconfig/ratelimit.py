@@ -79,6 +79,9 @@ UNAVAILABLE_RETRY_SECONDS = 30
 REDIS_TIMEOUT_SECONDS = 1.0
 # How long a process waits for the embedded store's write lock before calling it unavailable.
 LOCAL_LOCK_TIMEOUT_SECONDS = 5.0
+# Pause between attempts to set the embedded store's file up while another process does.
+SETUP_RETRY_SECONDS = 0.01
+_SETUP_LOCK = threading.Lock()
 
 
 # --- rules and decisions ---------------------------------------------------------------------------
@@ -357,9 +360,22 @@ class LocalStore:
             connection = sqlite3.connect(
                 self.path, timeout=LOCAL_LOCK_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
             )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.executescript(self._SCHEMA)
+            # Switching to WAL and creating the tables can answer "database is locked" at once
+            # (SQLite's busy handler does not cover them) while another thread or process does the
+            # same: one at a time in this process, and retried for a bounded time across processes.
+            deadline = time.monotonic() + LOCAL_LOCK_TIMEOUT_SECONDS
+            with _SETUP_LOCK:
+                while True:
+                    try:
+                        connection.execute("PRAGMA journal_mode=WAL")
+                        connection.execute("PRAGMA synchronous=NORMAL")
+                        connection.executescript(self._SCHEMA)
+                        break
+                    except sqlite3.OperationalError as exc:
+                        if "locked" not in str(exc) or time.monotonic() > deadline:
+                            connection.close()
+                            raise
+                        time.sleep(SETUP_RETRY_SECONDS)
             self._local.connection = connection
         return connection
 
