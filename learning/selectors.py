@@ -43,6 +43,7 @@ from django.db.models import (
 from django.http import HttpRequest
 from wagtail.models import Page
 
+from courses.lesson_kinds import of_active_kinds
 from courses.models import CoursePage, LessonPage
 from learning import access
 from learning.models import Enrollment, LessonProgress, Notification
@@ -101,7 +102,8 @@ def compute_progress(
 
 def published_lesson_ids(*, course: Page) -> list[int]:
     """Ids of a course's published lessons in course (tree) order. One query."""
-    return list(LessonPage.objects.live().child_of(course).order_by("path").values_list("pk", flat=True))
+    lessons = of_active_kinds(LessonPage.objects.live().child_of(course), course.pk)
+    return list(lessons.order_by("path").values_list("pk", flat=True))
 
 
 def learner_course_progress(*, user_id: int, course: Page) -> CourseProgress:
