@@ -107,9 +107,13 @@ class DashboardCertificateName(SlotFragment):
     template_name = "certificates/slots/side.html"
     query_budget = 1
 
-    def get_context(self, request: HttpRequest | None, target: Any, prepared: Any) -> dict[str, Any] | None:
-        """The name in force (one query)."""
+    def prepare(self, request: HttpRequest | None, targets: Sequence[Any]) -> str | None:
+        """The name in force for the viewer (one query)."""
         user = _viewer(request)
-        if user is None:
+        return services.name_on_certificates(user) if user is not None else None
+
+    def get_context(self, request: HttpRequest | None, target: Any, prepared: Any) -> dict[str, Any] | None:
+        """Nothing for visitors."""
+        if prepared is None:
             return None
-        return {"name_in_force": services.name_on_certificates(user)}
+        return {"name_in_force": prepared}
