@@ -13,7 +13,12 @@ from django_q.brokers import Broker
 from academy.plugins import activation
 from learning.models import Enrollment, Notification
 from plugins.certificates import services, tasks
-from plugins.certificates.models import Certificate, CertificateName, CertificatePdf, CourseCertificateSettings
+from plugins.certificates.models import (
+    Certificate,
+    CertificateName,
+    CertificatePdf,
+    CourseCertificateSettings,
+)
 from realtime.models import Event
 from tests.plugins.certificates.conftest import BASE_URL, complete_course, read_pdf
 from tests.tasks.conftest import queued_tasks, run_queued_tasks
