@@ -45,9 +45,10 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
         return ratelimit.refusal_response(request, decision, message="Too many certificate look-ups from your network.")
     wanted = code.strip().lower()[:CODE_INPUT_MAX]
     certificate = Certificate.objects.filter(code=wanted).only(*VERIFY_FIELDS).first()
-    if certificate is None:
-        raise Http404("No certificate has this code.")
-    response = render(request, "certificates/verify.html", {"certificate": certificate})
+    # Found or not, the same template renders the answer (a 404 says only that no certificate has
+    # this code), so both take the same path.
+    status = 200 if certificate is not None else 404
+    response = render(request, "certificates/verify.html", {"certificate": certificate}, status=status)
     add_never_cache_headers(response)
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"

@@ -17,7 +17,10 @@ from learning import services as learning_services
 from learning.models import Enrollment
 from tests.courses.helpers import Tree, make_tree
 
-# The queue and worker fixtures of the background-work tests.
+# Fixtures of other packages' tests: the queue and worker (background work), the realtime world
+# and channel layer, and headless Chromium.
+from tests.realtime.conftest import layer, world  # noqa: F401
+from tests.realtime.test_browser import browser  # noqa: F401
 from tests.tasks.conftest import broker_name, queue, worker_factory  # noqa: F401
 
 IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -16,9 +16,9 @@ from playwright.sync_api import Browser
 from learning import services as learning_services
 from plugins.certificates import tasks
 from plugins.certificates.models import Certificate
-from tests.realtime.conftest import MEMORY_LAYER, World, layer, world  # noqa: F401  (fixtures)
+from tests.realtime.conftest import MEMORY_LAYER, World
 from tests.realtime.support import Uvicorn
-from tests.realtime.test_browser import WAIT_MS, _learner_context, browser  # noqa: F401  (fixture)
+from tests.realtime.test_browser import WAIT_MS, _learner_context
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +35,7 @@ def server(world: World, settings: Any, tmp_path: Path) -> Iterator[Uvicorn]:
 
 
 def test_certificate_link_appears_on_the_open_course_page_when_the_task_finishes(
-    world: World, server: Uvicorn, browser: Browser  # noqa: F811
+    world: World, server: Uvicorn, browser: Browser
 ) -> None:
     context = _learner_context(browser, server, world)
     page = context.new_page()

@@ -4,14 +4,13 @@ project's ASGI application, on the embedded layer with the outbox relay and on c
 
 from __future__ import annotations
 
-
 import pytest
 
 from learning import services as learning_services
 from plugins.certificates import services, tasks
 from plugins.certificates.models import Certificate
 from realtime.selectors import latest_event_id
-from tests.realtime.conftest import World, layer, world  # noqa: F401  (fixtures)
+from tests.realtime.conftest import World
 from tests.realtime.support import adb, communicator, receive_event, resume, run
 
 pytestmark = pytest.mark.usefixtures("layer")

@@ -77,6 +77,14 @@ def test_verify_unknown_or_malformed_code_is_404(certificate: Certificate, code:
     assert certificate.learner_name not in response.content.decode()
 
 
+def test_verify_unknown_code_page_says_not_found(certificate: Certificate) -> None:
+    response = Client().get(f"/certificates/{'f' * 32}/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert 'data-status="unknown"' in html
+    assert "No certificate has this code." in html
+
+
 def test_verify_looks_a_known_and_an_unknown_code_up_with_the_same_one_query(
     certificate: Certificate, django_assert_num_queries: Any
 ) -> None:
