@@ -54,7 +54,8 @@ def _certificate(pk: int) -> Certificate:
 def index(request: HttpRequest) -> HttpResponse:
     """Every certificate, newest first; search by code, name, username, email or course."""
     _require_view(request)
-    query = request.GET.get("q", "").strip()[:SEARCH_MAX]
+    # No NUL bytes: PostgreSQL refuses them in text.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX]
     status = request.GET.get("status", "")
     rows = Certificate.objects.select_related("user").order_by("-issued_at", "-pk")
     if query:

@@ -300,6 +300,8 @@ def certificate_revoke(*, certificate: Certificate | int, by: Any, reason: str) 
     reason = " ".join(str(reason or "").split())
     if not reason:
         raise InvalidInput("Give the reason for revoking the certificate.")
+    if any(unicodedata.category(ch) == "Cc" for ch in reason):
+        raise InvalidInput("The reason contains characters that cannot be stored.")
     if len(reason) > REASON_MAX_LENGTH:
         raise InvalidInput(f"The reason can be at most {REASON_MAX_LENGTH} characters long.")
     with transaction.atomic():

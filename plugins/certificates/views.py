@@ -11,6 +11,8 @@ cached and asks browsers to send no Referer (the code is in the URL) and robots 
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,9 +30,17 @@ from plugins.certificates.models import CODE_LENGTH, Certificate, CertificateNam
 VERIFY_DOOR = "certificate_verify"
 VERIFY_RULE = "certificate_verify_address"
 ratelimit.register_door(VERIFY_DOOR, fail_open=True)
-# Codes are 32 characters; anything much longer is cut before it reaches the database.
-CODE_INPUT_MAX = CODE_LENGTH * 2
+# What a code may look like (any case); anything else is looked up as "" (which matches no
+# certificate), so a malformed code takes the same path as an unknown one and never reaches the
+# database as it is (PostgreSQL refuses a NUL byte in text).
+CODE_INPUT = re.compile(rf"[a-z2-7]{{1,{CODE_LENGTH * 2}}}")
 VERIFY_FIELDS = ("code", "status", "learner_name", "course_title", "completed_on")
+
+
+def _wanted(code: str) -> str:
+    """The code to look up: lower case if it looks like a code, else "" (matches nothing)."""
+    candidate = code.strip().lower()
+    return candidate if CODE_INPUT.fullmatch(candidate) else ""
 
 
 def _verify_limit(request: HttpRequest) -> ratelimit.Limit:
@@ -43,8 +53,7 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
     decision = ratelimit.check([_verify_limit(request)], door=VERIFY_DOOR)
     if not decision.allowed:
         return ratelimit.refusal_response(request, decision, message="Too many certificate look-ups from your network.")
-    wanted = code.strip().lower()[:CODE_INPUT_MAX]
-    certificate = Certificate.objects.filter(code=wanted).only(*VERIFY_FIELDS).first()
+    certificate = Certificate.objects.filter(code=_wanted(code)).only(*VERIFY_FIELDS).first()
     # Found or not, the same template renders the answer (a 404 says only that no certificate has
     # this code), so both take the same path.
     status = 200 if certificate is not None else 404
@@ -59,7 +68,7 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def download(request: HttpRequest, code: str) -> HttpResponse:
     """The PDF, for its owner (while valid) and staff; everyone else gets a 404."""
-    certificate = Certificate.objects.filter(code=code[:CODE_INPUT_MAX]).first()
+    certificate = Certificate.objects.filter(code=_wanted(code)).first()
     user = request.user
     is_owner = certificate is not None and certificate.user_id == user.pk
     if certificate is None or not (is_owner or user.is_staff):

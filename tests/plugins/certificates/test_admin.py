@@ -36,6 +36,7 @@ def admin_client(manager: Any) -> Client:
 
 
 def test_listing_and_detail_show_the_certificate(admin_client: Client, certificate: Certificate) -> None:
+    assert admin_client.get("/admin/certificates/", {"q": "ada\x00"}).status_code == 200
     listing = admin_client.get("/admin/certificates/", {"q": "lovelace"})
     assert listing.status_code == 200
     assert f'data-certificate-id="{certificate.pk}"' in listing.content.decode()
@@ -76,7 +77,7 @@ def test_revoke_with_reason_is_audited_notified_pushed_and_verified_as_revoked(
     assert 'data-status="revoked"' in Client().get(f"/certificates/{certificate.code}/").content.decode()
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "x" * 1001])
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 1001, "bad\x00byte"])
 def test_revoke_without_a_reason_or_with_a_huge_one_changes_nothing(
     admin_client: Client, certificate: Certificate, reason: str
 ) -> None:

@@ -164,8 +164,9 @@ def test_download_while_being_prepared_is_404(tree: Any, learner: Any) -> None:
     assert _client(learner).get(f"/p/certificates/{pending.code}/download/").status_code == 404
 
 
-def test_download_unknown_code_is_404(learner: Any, db: None) -> None:
-    assert _client(learner).get(f"/p/certificates/{'e' * 32}/download/").status_code == 404
+@pytest.mark.parametrize("code", ["e" * 32, "nul%00byte", "x" * 300])
+def test_download_unknown_or_malformed_code_is_404(learner: Any, db: None, code: str) -> None:
+    assert _client(learner).get(f"/p/certificates/{code}/download/").status_code == 404
 
 
 # --- name on certificates -------------------------------------------------------------------
