@@ -212,3 +212,26 @@ def test_completed_on_is_the_enrollments_completion_date(tree: Any, learner: Any
         completed_at=timezone.make_aware(timezone.datetime(2026, 3, 14, 12, 0))
     )
     assert _issued(learner, tree.python).completed_on == date(2026, 3, 14)
+
+
+def test_issue_missing_certificates_enqueues_recent_completions_without_one_where_certificates_are_on(
+    tree: Any, learner: Any, other_learner: Any, queue: Broker, django_capture_on_commit_callbacks: Any
+) -> None:
+    lost = complete_course(learner, tree.python)  # its issue task was lost
+    old = complete_course(other_learner, tree.python)
+    queue.purge_queue()
+    now = timezone.now()
+    Enrollment.objects.filter(pk=lost.pk).update(completed_at=now - timezone.timedelta(hours=1))
+    Enrollment.objects.filter(pk=old.pk).update(completed_at=now - timezone.timedelta(days=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.issue_missing_certificates(stalled_seconds=600) == 1
+    assert [task["kwargs"] for task in queued_tasks(queue)] == [{"user_id": learner.pk, "course_id": tree.python.pk}]
+    run_queued_tasks(queue)
+    assert list(Certificate.objects.values_list("user_id", flat=True)) == [learner.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.issue_missing_certificates(stalled_seconds=600) == 0
+    with django_capture_on_commit_callbacks(execute=True):  # the cached activation table is dropped
+        activation.set_state("certificates", "off", course_id=tree.python.pk)
+    Enrollment.objects.filter(pk=old.pk).update(completed_at=now - timezone.timedelta(hours=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.issue_missing_certificates(stalled_seconds=600) == 0
