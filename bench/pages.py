@@ -65,10 +65,12 @@ def profile_pages(content: bench_site.Content, learners: dict[int, str]) -> None
 
     demo = content.courses[0]
     pages = [
+        ("trivial view, anonymous", TRIVIAL_PATH, ""),
         ("catalog, anonymous", "/courses/", ""),
         ("lesson page, anonymous", demo.lesson_urls[0], ""),
         ("lesson page, enrolled", demo.lesson_urls[0], learners[1]),
-        ("dashboard, largest learner", "/dashboard/", learners[max(learners)]),
+        ("dashboard, 1 enrollment", "/dashboard/", learners[1]),
+        *[(f"dashboard, {count} enrollments", "/dashboard/", learners[count]) for count in sorted(learners) if count > 1],
     ]
     for name, path, session_key in pages:
         client = Client(HTTP_HOST=bench_site.HOST)
@@ -102,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_site.setup_django(env)
         bench_site.seed_demo()
         content = bench_site.add_courses(opts.courses - 3, lessons=1)
-        learners = {count: bench_site.make_learner(f"learner{count}", content.courses[:count])[1] for count in (1, 100)}
+        learners = {count: bench_site.make_learner(f"learner{count}", content.courses[:count])[1]
+                    for count in (1, 100, 1000) if count <= content.course_count}
         try:
             profile_pages(content, learners)
         finally:
