@@ -14,6 +14,7 @@ from wagtail import hooks
 from wagtail.images import get_image_model
 from wagtail.models import Page
 
+from courses.lesson_kinds import of_active_kinds
 from courses.models import CATALOG_PAGE_SIZE, CourseIndexPage, CoursePage, LessonPage
 
 P = TypeVar("P", bound=Page)
@@ -176,8 +177,8 @@ def catalog_tags(*, index_page: CourseIndexPage) -> QuerySet[Tag]:
 
 
 def course_lessons(*, course: CoursePage) -> QuerySet[LessonPage]:
-    """A course's published lessons in the editor's tree order."""
-    return LessonPage.objects.live().child_of(course).order_by("path")
+    """A course's published lessons (of the kinds active in it) in the editor's tree order."""
+    return of_active_kinds(LessonPage.objects.live().child_of(course), course.pk).order_by("path")
 
 
 class LessonNavigation(TypedDict):

@@ -51,6 +51,7 @@ from django.utils.functional import cached_property
 from django.utils.http import RFC3986_SUBDELIMS
 from wagtail.models import Page, Site
 
+from courses.lesson_kinds import of_active_kinds
 from courses.models import CoursePage, LessonPage
 from learning import access
 from learning.models import Enrollment, LessonProgress, Notification
@@ -114,7 +115,8 @@ def compute_progress(
 
 def published_lesson_ids(*, course: Page) -> list[int]:
     """Ids of a course's published lessons in course (tree) order. One query."""
-    return list(LessonPage.objects.live().child_of(course).order_by("path").values_list("pk", flat=True))
+    lessons = of_active_kinds(LessonPage.objects.live().child_of(course), course.pk)
+    return list(lessons.order_by("path").values_list("pk", flat=True))
 
 
 def learner_course_progress(*, user_id: int, course: Page) -> CourseProgress:

@@ -27,15 +27,15 @@ from django.db.models import Q, Subquery
 from django.utils import timezone
 from wagtail.log_actions import log
 
+from courses.lesson_kinds import inactive_kind_type_ids
 from courses.models import CoursePage, LessonPage
-from learning import access
+from learning import access, events
 from learning.events import (
     CourseCompletedPayload,
     EnrollmentPayload,
     LessonCompletedPayload,
     NotificationCreatedPayload,
     NotificationReadPayload,
-    emit,
 )
 from learning.models import Enrollment, LessonProgress, Notification
 from learning.selectors import (
@@ -135,6 +135,12 @@ class NotEnrolled(Forbidden):
     """Progress needs an active enrollment in the lesson's course."""
 
     default_message = "Enroll in this course to record your progress."
+
+
+class CompletionNotAllowed(Conflict):
+    """The lesson's kind does not allow completing it yet (e.g. a quiz not passed)."""
+
+    default_message = "This lesson is completed another way."
 
 
 class NotificationNotFound(NotFound):
@@ -289,9 +295,9 @@ def enrollment_request(
         else:
             enrollment.save()
         payload = _enrollment_payload(enrollment)
-        emit("enrollment_requested", payload)
+        events.enrollment_requested.emit(payload)
         if enrollment.status == Enrollment.Status.ACTIVE:
-            emit("enrollment_activated", payload)
+            events.enrollment_activated.emit(payload)
     return EnrollmentResult(enrollment=enrollment, created=created, changed=True)
 
 
@@ -361,7 +367,7 @@ def enrollment_approve(*, enrollment: Enrollment | int, by: Any) -> EnrollmentRe
         locked.decided_by = by
         locked.save()
         _audit(locked, "learning.enrollment.approve", by=by, previous=previous)
-        emit("enrollment_activated", _enrollment_payload(locked))
+        events.enrollment_activated.emit(_enrollment_payload(locked))
     return EnrollmentResult(enrollment=locked, created=False, changed=True)
 
 
@@ -393,7 +399,7 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
         locked.save()
         if staff_decision:
             _audit(locked, "learning.enrollment.cancel", by=by, previous=previous)
-        emit("enrollment_cancelled", _enrollment_payload(locked))
+        events.enrollment_cancelled.emit(_enrollment_payload(locked))
     return EnrollmentResult(enrollment=locked, created=False, changed=True)
 
 
@@ -407,8 +413,8 @@ class _LessonInCourse:
     lessons: list[LessonPage]  # the course's published lessons in order (link fields only)
 
 
-# Columns a lesson link needs (the view's redirect and JSON); bodies are never loaded here.
-_LESSON_LINK_FIELDS = ("id", "title", "url_path", "path", "depth")
+# Columns a lesson link needs (the view's redirect and JSON) and its kind; never the body.
+_LESSON_LINK_FIELDS = ("id", "title", "url_path", "path", "depth", "content_type_id")
 
 
 def _live_lesson(lesson: Any) -> _LessonInCourse:
@@ -435,7 +441,22 @@ def _live_lesson(lesson: Any) -> _LessonInCourse:
     course_id = lessons[0].live_course_id if lessons else None  # type: ignore[attr-defined]
     if course_id is None:
         raise LessonNotAvailable()
+    hidden = inactive_kind_type_ids(course_id)
+    if hidden:  # lesson kinds of plugins switched off for this course
+        if found.content_type_id in hidden:
+            raise LessonNotAvailable()
+        lessons = [item for item in lessons if item.content_type_id not in hidden]
     return _LessonInCourse(lesson=found, course_id=course_id, lessons=lessons)
+
+
+def _check_completion_gate(lesson: LessonPage, user: Any) -> None:
+    """Ask the lesson's kind whether ``user`` may complete it (core lessons: always; no query)."""
+    kind = lesson.specific_class
+    if kind is None or kind.completion_gate is LessonPage.completion_gate:
+        return
+    reason = lesson.specific.completion_gate(user)
+    if reason:
+        raise CompletionNotAllowed(reason)
 
 
 def _validated_position(position: Any, *, completed: bool) -> int | None:
@@ -478,6 +499,8 @@ def lesson_progress_record(
             if enrollment is not None and enrollment.status == Enrollment.Status.PENDING_APPROVAL:
                 raise NotEnrolled("Your enrollment is waiting for approval.")
             raise NotEnrolled()
+        if completed:
+            _check_completion_gate(live_lesson, user)
         now = timezone.now()
         # The learner's rows in this course, and this lesson's row wherever it was recorded (a
         # lesson moved from another course keeps its row). The enrollment row is locked, so no
@@ -521,8 +544,7 @@ def lesson_progress_record(
         enrollment.save(update_fields=[*CACHED_PROGRESS_FIELDS, "last_activity_at", "status", "completed_at", "updated_at"])
         next_lesson = next((item for item in found.lessons if item.pk == course_progress.next_lesson_id), None)
         if newly_completed:
-            emit(
-                "lesson_completed",
+            events.lesson_completed.emit(
                 LessonCompletedPayload(
                     user_id=user.pk,
                     lesson_id=live_lesson.pk,
@@ -535,8 +557,7 @@ def lesson_progress_record(
                 ),
             )
         if course_newly_completed:
-            emit(
-                "course_completed",
+            events.course_completed.emit(
                 CourseCompletedPayload(
                     user_id=user.pk, course_id=course_id, enrollment_id=enrollment.pk, completed_at=_iso(now)
                 ),
@@ -579,8 +600,7 @@ def notification_create(*, user: Any, kind: str, title: str, body: str = "", lin
     with transaction.atomic():
         notification = Notification.objects.create(user_id=user.pk, kind=kind, title=title, body=body or "", link=link)
         _forget_unread_count(user.pk)
-        emit(
-            "notification_created",
+        events.notification_created.emit(
             NotificationCreatedPayload(
                 notification_id=notification.pk,
                 user_id=user.pk,
@@ -648,8 +668,7 @@ def notification_mark_read(*, user: Any, notification_ids: Iterable[int] | None 
         Notification.objects.filter(pk__in=marked, read_at__isnull=True).update(read_at=timezone.now())
         _forget_unread_count(user.pk)
         remaining = owned.filter(read_at__isnull=True).count()
-        emit(
-            "notification_read",
+        events.notification_read.emit(
             NotificationReadPayload(user_id=user.pk, notification_ids=marked, unread_count=remaining),
         )
     return len(marked)
