@@ -1,6 +1,7 @@
-"""The site's URLs plus ``/bench/trivial/`` (see ``bench._server_settings``)."""
+"""The site's URLs plus ``/bench/trivial/`` and ``/bench/chrome/`` (see ``bench._server_settings``)."""
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import include, path
 
 
@@ -9,4 +10,14 @@ def trivial(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b"ok", content_type="text/plain")
 
 
-urlpatterns = [path("bench/trivial/", trivial), path("", include("siteconfig.urls"))]
+def chrome(request: HttpRequest) -> HttpResponse:
+    """The site's frame (``base.html``) around no content: the floor of every logged-in page
+    (session, user, header badge, live-update cursor, CSRF token)."""
+    return render(request, "base.html")
+
+
+urlpatterns = [
+    path("bench/trivial/", trivial),
+    path("bench/chrome/", chrome),
+    path("", include("siteconfig.urls")),
+]

@@ -3,8 +3,10 @@
 Every selector decides its joins here, in one place, and runs a fixed number of queries whatever
 the number of enrollments, lessons or notifications:
 
-- ``dashboard`` : 2 queries (enrollments with their course and lessons, recent notifications
-  with the unread count as a window aggregate) + Wagtail's site root paths (cached, 1 query cold).
+- ``dashboard`` : one page of ``DASHBOARD_PAGE_SIZE`` enrollment cards in 5 queries (the
+  enrollment count, the page's rows as values with course and next lesson joined, the resume
+  candidates, the access rules of their pages, recent notifications with the unread count as a
+  window aggregate) + Wagtail's site root paths (cached, 1 query cold); 2 without enrollments.
 - ``course_state`` : 0 queries for anonymous visitors, 2 for an enrolled learner (the
   enrollment, the completed lesson ids); without access, Django's permission lookup for the
   staff check (2 queries for non-superusers, cached on the user and shared with Wagtail's
