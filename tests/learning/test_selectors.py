@@ -69,7 +69,7 @@ def test_dashboard_queries_fixed_at_any_enrollment_count(
     with django_assert_num_queries(DASHBOARD_QUERIES_WARM):
         assert client.get("/dashboard/").status_code == 200
     with django_assert_num_queries(DASHBOARD_QUERIES_WARM):
-        last = client.get(f"/dashboard/?page={count}")  # past the end: the last page
+        last = client.get(f"/dashboard/?page={count}")  # past the end (from 13 on) shows the last page
     last_page = -(-count // selectors.DASHBOARD_PAGE_SIZE)
     assert last.context["enrollments_page"].number == last_page
     assert [card.course_id for card in last.context["enrollments_page"].object_list] == [
