@@ -132,3 +132,12 @@ def test_dashboard_side_shows_the_name_in_force_and_links_the_setting(learner: A
     other = make_user("zed")
     assert "<strong>Augusta Ada King</strong>" in render_slot("dashboard.side", request=_request(learner))
     assert "<strong>zed</strong>" in render_slot("dashboard.side", request=_request(other))
+
+
+def test_dashboard_page_shows_the_certificate_on_its_card_and_the_name_on_the_side(tree: Any, learner: Any) -> None:
+    certificate = _issued(learner, tree.python)
+    client = Client()
+    client.force_login(learner)
+    html = client.get("/dashboard/").content.decode()
+    assert f'href="/p/certificates/{certificate.code}/download/" data-certificate-download' in html
+    assert "<strong>Ada Lovelace</strong>" in html
