@@ -9,8 +9,9 @@
 - **Summary panel** on the admin home page: active learners and pending approvals.
 
 Registered by ``learning/wagtail_hooks.py``. Editors see what their group's permissions allow,
-and only enrollments of courses the access policy lets them see (``access.admin_course_filter``:
-a course behind a login, group or password restriction they do not pass is left out of the
+and only enrollments of courses the access policy lets them see as staff
+(``access.staff_course_filter``: Wagtail page permissions on the course decide whose learners
+an editor sees, superusers see all; and a course behind a login, group or password restriction they do not pass is left out of the
 lists, the course filter, the CSV export and every per-enrollment page; the admin has no page
 session, so password-restricted courses are for superusers). Staff never approve or cancel
 their own enrollment. Their decisions are in Wagtail's audit log: Reports > Site history, and
@@ -57,13 +58,13 @@ def can_manage_enrollments(user: Any) -> bool:
 
 def visible_enrollments(user: Any, rows: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
     """``rows`` limited to courses the access policy lets ``user`` see in the admin."""
-    return rows.filter(access.admin_course_filter(access.viewer(user)))
+    return rows.filter(access.staff_course_filter(access.viewer(user)))
 
 
 def course_visible(user: Any, obj: Enrollment) -> bool:
     """Whether ``user`` may see the course of enrollment ``obj`` in the admin (no query per row:
     the hidden paths are computed once per request)."""
-    return access.admin_may_see(access.viewer(user), obj.course)
+    return access.may_see_learners(access.viewer(user), obj.course)
 
 
 # Spreadsheet applications run a cell starting with one of these as a formula (CSV injection).
@@ -83,7 +84,7 @@ class VisibleCourseListFilter(RelatedFieldListFilter):
 
     def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
         """Visible courses, by title."""
-        courses = CoursePage.objects.filter(access.admin_course_filter(access.viewer(request.user), prefix=""))
+        courses = CoursePage.objects.filter(access.staff_course_filter(access.viewer(request.user), prefix=""))
         return list(courses.order_by("title").values_list("pk", "title"))
 
 
@@ -491,5 +492,6 @@ class LearningSummaryPanel(Component):
     def get_context_data(self, parent_context: Any) -> dict[str, Any]:
         """The counts (one query) and the listing URLs."""
         context = super().get_context_data(parent_context)
-        context.update(summary=selectors.admin_summary(), enrollments_url=self.enrollments_url)
+        visible = access.staff_course_filter(access.viewer(parent_context["request"].user))
+        context.update(summary=selectors.admin_summary(visible=visible), enrollments_url=self.enrollments_url)
         return context
