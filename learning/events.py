@@ -123,9 +123,9 @@ def dispatch(name: str, payload: Any) -> None:
 def emit(name: str, payload: Any) -> None:
     """Send event ``name`` once the current transaction commits (at once outside one).
 
-    Inside a request the receivers run after its response is sent (``learning.middleware``), in
+    Inside a request the receivers run after its response is sent (``academy.middleware``), in
     the order the events were committed.
     """
-    from learning.middleware import run_after_response
+    from academy.middleware import run_after_response
 
     transaction.on_commit(lambda: run_after_response(lambda: dispatch(name, payload)), robust=True)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from siteconfig.env import env_bool, env_int, env_list, env_rate, env_str
+from academy.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime data of the embedded mode (SQLite file, uploads, cache, collected static files).
@@ -43,6 +43,7 @@ WAGTAILADMIN_BASE_URL = ACADEMY_BASE_URL
 WAGTAIL_SITE_NAME = env_str("ACADEMY_SITE_NAME", "Academy")
 
 INSTALLED_APPS = [
+    "academy",
     "siteconfig",
     "courses",
     "learning",
@@ -460,7 +461,7 @@ if TASK_BROKER == "orm":
 # puts them on the Django-Q2 queue (after commit), so an editor's publish never waits on them.
 TASKS = {
     "default": {
-        "BACKEND": env_str("ACADEMY_DJANGO_TASKS_BACKEND", "siteconfig.tasks_backend.DjangoQBackend"),
+        "BACKEND": env_str("ACADEMY_DJANGO_TASKS_BACKEND", "academy.tasks.DjangoQBackend"),
     }
 }
 
@@ -569,9 +570,9 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "courses.pagecache.AnonymousPageCacheMiddleware"
 )
 # Domain-event receivers of a request (pushes, notifications, counts) run once its response is
-# sent (learning.middleware): a request only pays for what its response needs.
+# sent (academy.middleware): a request only pays for what its response needs.
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("courses.pagecache.AnonymousPageCacheMiddleware") + 1, "learning.middleware.AfterResponseMiddleware"
+    MIDDLEWARE.index("courses.pagecache.AnonymousPageCacheMiddleware") + 1, "academy.middleware.AfterResponseMiddleware"
 )
 # Purges go through Wagtail's frontend-cache backends: ours (in-process, at once) and, when
 # ACADEMY_FRONTEND_CACHE_URL names a Varnish-style proxy, an HTTP PURGE through Wagtail's queue.

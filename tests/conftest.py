@@ -83,7 +83,7 @@ def _isolated_cache() -> Iterator[None]:
 
 
 def _reset_rate_limits() -> None:
-    from siteconfig import ratelimit
+    from academy import ratelimit
 
     with contextlib.suppress(ratelimit.LimiterUnavailable):
         ratelimit.reset()

@@ -1,4 +1,4 @@
-"""Operational records of the project: idempotency keys of side effects done by tasks.
+"""Operational records shared by every app: idempotency keys of side effects done by tasks.
 
 A task may be delivered more than once (the ORM broker re-delivers a task whose worker died,
 and a retry runs a task again), so side effects that must happen once -- an email, a fan-out of
@@ -18,7 +18,7 @@ class EmailDelivery(models.Model):
 
     ``task`` and ``task_kwargs`` name the task that sends it, so a delivery left ``pending`` (its
     task lost with a killed worker on the Redis broker, or a failure the broker did not retry)
-    is enqueued again by the reconciler (``learning.emails.requeue_stalled_deliveries``).
+    is enqueued again by the reconciler (``academy.email.requeue_stalled_deliveries``).
     """
 
     class Status(models.TextChoices):
@@ -43,6 +43,8 @@ class EmailDelivery(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+        # Moved from the siteconfig app; the table keeps its name (no data migration).
+        db_table = "siteconfig_emaildelivery"
         verbose_name_plural = "email deliveries"
         indexes = [models.Index(fields=["status", "created_at"], name="emaildelivery_status_created")]
 
@@ -59,6 +61,7 @@ class SideEffectRecord(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+        db_table = "siteconfig_sideeffectrecord"
 
     def __str__(self) -> str:
         return self.key
