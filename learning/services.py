@@ -299,6 +299,7 @@ def enrollment_request(
 AUDIT_ACTIONS = {
     "learning.enrollment.approve": ("Approve enrollment", "Approved the enrollment"),
     "learning.enrollment.cancel": ("Cancel enrollment", "Cancelled the enrollment"),
+    "learning.enrollment.add": ("Enroll by staff", "Enrolled the learner"),
 }
 
 
@@ -395,6 +396,50 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
             _audit(locked, "learning.enrollment.cancel", by=by, previous=previous)
         emit("enrollment_cancelled", _enrollment_payload(locked))
     return EnrollmentResult(enrollment=locked, created=False, changed=True)
+
+
+def enrollment_add(*, user: Any, course: CoursePage | int, by: Any) -> EnrollmentResult:
+    """Enroll ``user`` in a published course as a staff decision (manual or bulk enrollment).
+
+    The learner gets access at once, also in an approval course (staff decided): a new row,
+    a pending or cancelled one becomes active (``changed=True``); an active or completed one is
+    left alone (``changed=False``: "already enrolled"). Needs ``learning.change_enrollment``;
+    never for the staff member themself. Race-safe like ``enrollment_request``. Audited
+    (``learning.enrollment.add``); ``enrollment_activated`` after commit. Raises ``Forbidden``,
+    ``OwnEnrollment`` (403), ``CourseNotAvailable`` (404) and ``InvalidInput`` (400: an
+    inactive or missing learner).
+    """
+    _require_manager(by)
+    if user is None or getattr(user, "pk", None) is None or not user.is_active:
+        raise InvalidInput("That learner does not exist or is deactivated.")
+    if user.pk == by.pk:
+        raise OwnEnrollment("You cannot enroll yourself from the staff tools.")
+    with transaction.atomic():
+        live = _live_course(course)
+        existing = Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=live.pk).first()
+        if existing is not None and existing.has_access:
+            return EnrollmentResult(enrollment=existing, created=False)
+        created = existing is None
+        enrollment = existing or Enrollment(user_id=user.pk, course_id=live.pk)
+        enrollment.course = live
+        previous = enrollment.status if existing else ""
+        _grant_access(enrollment, now=timezone.now())
+        enrollment.decided_by = by
+        if created:
+            try:
+                with transaction.atomic():
+                    enrollment.save(force_insert=True)
+            except IntegrityError:
+                winner = Enrollment.objects.filter(user_id=user.pk, course_id=live.pk).first()
+                if winner is None:
+                    raise
+                return EnrollmentResult(enrollment=winner, created=False)
+        else:
+            enrollment.save()
+        enrollment.user = user
+        _audit(enrollment, "learning.enrollment.add", by=by, previous=previous)
+        emit("enrollment_activated", _enrollment_payload(enrollment))
+    return EnrollmentResult(enrollment=enrollment, created=created, changed=True)
 
 
 # --- Lesson progress ---------------------------------------------------------------------------

@@ -1,0 +1,230 @@
+"""Course staff tools in the Wagtail admin, reached from a course page (header button "Learners"):
+
+- ``/admin/learning/courses/<id>/learners/``: the course's learners with status, progress,
+  last activity and a tick per lesson; search and filters (status, not started, stuck); a
+  form to enroll one learner and a button to unenroll one.
+- ``.../learners/<enrollment id>/``: one learner's timeline (enrolled, approvals, lessons).
+- ``.../analytics/``: the lesson funnel, enrollments and completions over time, median time
+  to complete and where learners stop, as SVG charts with the numbers beside them; CSV export.
+
+Who may open them is the access policy's ``may_see_learners`` (Wagtail page permissions on the
+course, superusers all); writes also need ``may_manage_learners`` and go through
+``learning.services``. Refusals are 403 (someone else's course) and 404 (no such course).
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from courses.models import CoursePage
+from learning import access, charts, services, staff_selectors
+from learning.admin_views import export_cell
+from learning.models import Enrollment
+
+LEARNERS_PER_PAGE = 50
+# Page numbers beyond this are not served (a list this long is searched, not paged through).
+MAX_PAGE_NUMBER = 10_000
+FILTERS = [
+    ("", "Everyone"),
+    *Enrollment.Status.choices,
+    (staff_selectors.NOT_STARTED, "Not started"),
+    (staff_selectors.STUCK, "No activity for 7 days"),
+]
+# Days shown in the "over time" charts.
+TIMELINE_DAYS = 60
+
+
+def _course_for(request: HttpRequest, course_id: int, *, manage: bool = False) -> CoursePage:
+    """The course, if ``request.user`` may see (or, with ``manage``, manage) its learners."""
+    course = CoursePage.objects.filter(pk=course_id).first()
+    if course is None:
+        raise Http404("No such course.")
+    who = access.viewer(request.user)
+    allowed = access.may_manage_learners(who, course) if manage else access.may_see_learners(who, course)
+    if not allowed:
+        raise PermissionDenied("You may not see the learners of this course.")
+    return course
+
+
+def _int(raw: str | None, default: int) -> int:
+    try:
+        value = int(raw or default)
+    except ValueError:
+        return default
+    return value if 0 < value <= MAX_PAGE_NUMBER else default
+
+
+def learners(request: HttpRequest, course_id: int) -> HttpResponse:
+    """The course's learners: one row each with a tick per lesson; search, filter, paginate."""
+    course = _course_for(request, course_id)
+    search = request.GET.get("q", "")[: staff_selectors.SEARCH_MAX_LENGTH]
+    status = request.GET.get("status", "")
+    if status not in {value for value, _label in FILTERS}:
+        status = ""
+    rows = staff_selectors.course_learners(course_id=course.pk, search=search, status=status)
+    page = Paginator(rows, LEARNERS_PER_PAGE).get_page(_int(request.GET.get("p"), 1))
+    enrollments = list(page.object_list)
+    lessons = staff_selectors.course_lessons(course=course)
+    done = staff_selectors.completed_lessons_of(course_id=course.pk, user_ids=[row.user_id for row in enrollments])
+    table = [
+        {
+            "enrollment": row,
+            "name": staff_selectors.learner_name(row.user),
+            "ticks": [lesson.id in done.get(row.user_id, ()) for lesson in lessons],
+        }
+        for row in enrollments
+    ]
+    who = access.viewer(request.user)
+    return render(request, "learning/admin/course_learners.html", {
+        "course": course,
+        "lessons": lessons,
+        "table": table,
+        "page": page,
+        "search": search,
+        "status": status,
+        "filters": FILTERS,
+        "can_manage": access.may_manage_learners(who, course),
+        "urls": course_urls(course.pk),
+    })
+
+
+def learner_detail(request: HttpRequest, course_id: int, enrollment_id: int) -> HttpResponse:
+    """One learner in one course: progress, lesson by lesson, and their timeline."""
+    course = _course_for(request, course_id)
+    enrollment = Enrollment.objects.select_related("user", "decided_by").filter(pk=enrollment_id, course_id=course.pk).first()
+    if enrollment is None:
+        raise Http404("No such learner in this course.")
+    lessons = staff_selectors.course_lessons(course=course)
+    done = staff_selectors.completed_lessons_of(course_id=course.pk, user_ids=[enrollment.user_id])
+    return render(request, "learning/admin/course_learner.html", {
+        "course": course,
+        "enrollment": enrollment,
+        "name": staff_selectors.learner_name(enrollment.user),
+        "lessons": [(lesson, lesson.id in done.get(enrollment.user_id, ())) for lesson in lessons],
+        "timeline": staff_selectors.learner_timeline(enrollment=enrollment),
+        "can_manage": access.may_manage_learners(access.viewer(request.user), course),
+        "urls": course_urls(course.pk),
+    })
+
+
+@require_POST
+def enroll(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Enroll one user (by username or email) through ``enrollment_add``."""
+    course = _course_for(request, course_id, manage=True)
+    identifier = (request.POST.get("learner") or "").strip()[:254]
+    users = get_user_model().objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))[:2]
+    found = list(users) if identifier else []
+    if len(found) != 1:
+        messages.error(request, f"No single user has the username or email “{identifier}”." if identifier
+                       else "Type a username or an email address.")
+        return redirect(course_urls(course.pk)["learners"])
+    try:
+        result = services.enrollment_add(user=found[0], course=course, by=request.user)
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(course_urls(course.pk)["learners"])
+    name = staff_selectors.learner_name(found[0])
+    if result.changed:
+        messages.success(request, f"{name} is now enrolled in {course.title}.")
+    else:
+        messages.info(request, f"{name} was already enrolled in {course.title}.")
+    return redirect(course_urls(course.pk)["learners"])
+
+
+@require_POST
+def unenroll(request: HttpRequest, course_id: int, enrollment_id: int) -> HttpResponse:
+    """Cancel one learner's enrollment (a staff decision, audited, the learner is told)."""
+    course = _course_for(request, course_id, manage=True)
+    enrollment = Enrollment.objects.select_related("user").filter(pk=enrollment_id, course_id=course.pk).first()
+    if enrollment is None:
+        raise Http404("No such learner in this course.")
+    try:
+        result = services.enrollment_cancel(enrollment=enrollment.pk, by=request.user, as_staff=True)
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(course_urls(course.pk)["learners"])
+    name = staff_selectors.learner_name(enrollment.user)
+    if result.changed:
+        messages.success(request, f"{name} was unenrolled from {course.title}; their progress is kept.")
+    else:
+        messages.info(request, f"{name} was already unenrolled.")
+    return redirect(course_urls(course.pk)["learners"])
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def analytics(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Charts and numbers of one course; ``?export=csv`` downloads the lesson funnel."""
+    course = _course_for(request, course_id)
+    data = staff_selectors.course_analytics(course=course)
+    if request.GET.get("export") == "csv":
+        writer = csv.writer(_Echo())
+        header = ["Lesson number", "Lesson", "Published", "Reached", "Completed", "Stopped here"]
+        lines = [header] + [
+            [row.lesson.number, row.lesson.title, "yes" if row.lesson.live else "no", row.reached, row.completed,
+             row.stopped_here]
+            for row in data.funnel
+        ]
+        response = StreamingHttpResponse(
+            (writer.writerow([export_cell(cell, "csv") for cell in line]) for line in lines), content_type="text/csv"
+        )
+        response["Content-Disposition"] = f'attachment; filename="course-{course.pk}-lessons.csv"'
+        return response
+    categories = [f"{row.lesson.number}. {row.lesson.title}" for row in data.funnel]
+    funnel_chart = charts.bar_chart(
+        title=f"Lesson funnel of {course.title}",
+        categories=categories,
+        series=[
+            charts.Series("Reached", [row.reached for row in data.funnel]),
+            charts.Series("Completed", [row.completed for row in data.funnel]),
+            charts.Series("Stopped here", [row.stopped_here for row in data.funnel]),
+        ],
+    )
+    recent_enrollments = data.enrollments_by_day[-TIMELINE_DAYS:]
+    recent_completions = data.completions_by_day[-TIMELINE_DAYS:]
+    return render(request, "learning/admin/course_analytics.html", {
+        "course": course,
+        "data": data,
+        "funnel_chart": funnel_chart,
+        "enrollments_chart": charts.column_chart(
+            title="Enrollments per day", labels=[day.isoformat() for day, _n in recent_enrollments],
+            values=[n for _day, n in recent_enrollments],
+        ),
+        "completions_chart": charts.column_chart(
+            title="Completions per day", labels=[day.isoformat() for day, _n in recent_completions],
+            values=[n for _day, n in recent_completions],
+        ),
+        "recent_enrollments": recent_enrollments,
+        "recent_completions": recent_completions,
+        "urls": course_urls(course.pk),
+    })
+
+
+def course_urls(course_id: int) -> dict[str, str]:
+    """The staff tools' URLs of one course."""
+    return {
+        name: reverse(f"learning_staff:{name}", args=[course_id])
+        for name in ("learners", "enroll", "analytics")
+    }
+
+
+urlpatterns = [
+    path("courses/<int:course_id>/learners/", learners, name="learners"),
+    path("courses/<int:course_id>/learners/enroll/", enroll, name="enroll"),
+    path("courses/<int:course_id>/learners/<int:enrollment_id>/", learner_detail, name="learner"),
+    path("courses/<int:course_id>/learners/<int:enrollment_id>/unenroll/", unenroll, name="unenroll"),
+    path("courses/<int:course_id>/analytics/", analytics, name="analytics"),
+]
