@@ -310,6 +310,8 @@ class CoursePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page)
     ]
     parent_page_types = ["courses.CourseIndexPage"]
     subpage_types = ["courses.LessonPage"]
+    # The admin lists a course's lessons in course order (numbered by learning.wagtail_hooks).
+    admin_default_ordering = "ord"
 
     class Meta:
         verbose_name = "course"
@@ -356,6 +358,12 @@ class LessonPage(SharedCacheMixin, RoutedPageMixin, Page):
     search_fields = [*Page.search_fields, index.SearchField("summary"), index.SearchField("body")]
     parent_page_types = ["courses.CoursePage"]
     subpage_types: list[str] = []
+
+    def get_admin_display_title(self) -> str:
+        """The title, numbered ("2. Functions") where the admin's listing annotated the number."""
+        number = getattr(self, "lesson_number", None)
+        title = super().get_admin_display_title()
+        return f"{number}. {title}" if number else title
 
     class Meta:
         verbose_name = "lesson"

@@ -78,6 +78,7 @@ class CourseContentPublishedPayload(TypedDict):
     url: str
     revision_id: int | None
     first_publication: bool
+    notify: bool  # False: the editor chose "minor change: don't notify learners"
 
 
 class SessionsEndedPayload(TypedDict):

@@ -139,7 +139,10 @@ def push_notification_read(sender: str, payload: events.NotificationReadPayload,
 
 @receiver(events.course_content_published, dispatch_uid="realtime.course_content_published")
 def push_course_content(sender: str, payload: events.CourseContentPublishedPayload, **kwargs: Any) -> None:
-    """A lesson's first publication -> lesson.published; any other publish -> course.updated."""
+    """A lesson's first publication -> lesson.published; any other publish -> course.updated.
+    A minor change (``notify`` false) pushes nothing: no banner, no toast."""
+    if not payload.get("notify", True):
+        return
     group = groups.course(payload["course_id"])
     if payload["page_type"] == "lesson" and payload["first_publication"]:
         lesson = LessonPublishedData(

@@ -9,6 +9,7 @@ from wagtail.signals import page_published
 
 from courses.models import CoursePage, LessonPage
 from learning.events import CourseContentPublishedPayload, emit
+from learning.publishing import quiet_publish
 
 
 @receiver(page_published, dispatch_uid="learning.course_content_published")
@@ -28,5 +29,6 @@ def on_page_published(sender: type, instance: Any, revision: Any = None, **kwarg
         url=instance.url or "",
         revision_id=getattr(revision, "pk", None),
         first_publication=instance.first_published_at == instance.last_published_at,
+        notify=not quiet_publish(),
     )
     emit("course_content_published", payload)
