@@ -72,6 +72,7 @@ FAIL_OPEN: dict[str, bool] = {
     "signup": True,
     "websocket": True,
     "api": True,
+    "course_message": True,  # staff writing to their learners (learning.messaging)
 }
 # Retry-After of a refusal because the store is down: a short outage is the common case.
 UNAVAILABLE_RETRY_SECONDS = 30

@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
@@ -32,9 +32,9 @@ from wagtail.actions.delete_page import DeletePageAction
 from wagtail.models import Page
 
 from courses.models import CoursePage
-from learning import access, charts, services, staff_selectors
+from learning import access, bulk, charts, messaging, services, staff_selectors
 from learning.admin_views import export_cell
-from learning.models import Enrollment
+from learning.models import BulkEnrollment, CourseMessage, Enrollment
 
 LEARNERS_PER_PAGE = 50
 # Page numbers beyond this are not served (a list this long is searched, not paged through).
@@ -45,6 +45,11 @@ FILTERS = [
     (staff_selectors.NOT_STARTED, "Not started"),
     (staff_selectors.STUCK, "No activity for 7 days"),
 ]
+# Recipients named in a message's preview, and sent messages listed.
+PREVIEW_RECIPIENTS = 20
+MESSAGES_LISTED = 20
+# Recent uploads listed on the bulk enrollment page.
+BULK_JOBS_LISTED = 10
 # Days shown in the "over time" charts.
 TIMELINE_DAYS = 60
 
@@ -218,6 +223,86 @@ def analytics(request: HttpRequest, course_id: int) -> HttpResponse:
     })
 
 
+# --- Bulk enrollment ----------------------------------------------------------------------------
+
+
+def bulk_upload(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Upload a CSV of email addresses to enroll (or unenroll); the work runs as a task."""
+    course = _course_for(request, course_id, manage=True)
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = "Choose a CSV file."
+        elif upload.size > bulk.MAX_UPLOAD_BYTES:
+            error = f"The file is larger than {bulk.MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+        else:
+            try:
+                job = bulk.bulk_enrollment_create(
+                    course=course, by=request.user, upload=upload.read(), mode=request.POST.get("mode", "enroll")
+                )
+            except services.ServiceError as exc:
+                error = exc.message
+            else:
+                return redirect("learning_staff:bulk_job", course.pk, job.pk)
+    jobs = BulkEnrollment.objects.filter(course=course).select_related("created_by")[:BULK_JOBS_LISTED]
+    return render(request, "learning/admin/bulk_upload.html", {
+        "course": course, "error": error, "jobs": jobs, "max_rows": bulk.MAX_ROWS, "urls": course_urls(course.pk),
+    }, status=400 if error else 200)
+
+
+def bulk_job(request: HttpRequest, course_id: int, job_id: int) -> HttpResponse:
+    """A bulk job's progress bar and, when done, its report; ``?format=json`` for polling."""
+    course = _course_for(request, course_id)
+    job = BulkEnrollment.objects.filter(pk=job_id, course=course).first()
+    if job is None:
+        raise Http404("No such upload.")
+    report = job.report or {}
+    counts = {key: len(report.get(key, [])) for key in ("added", "already", "invited", "removed", "not_enrolled", "invalid")}
+    if request.GET.get("format") == "json":
+        return JsonResponse({
+            "status": job.status, "processed": job.processed_rows, "total": job.total_rows,
+            "percent": job.percent, "counts": counts,
+        })
+    return render(request, "learning/admin/bulk_job.html", {
+        "course": course, "job": job, "report": report, "counts": counts, "urls": course_urls(course.pk),
+    })
+
+
+# --- Messages to learners --------------------------------------------------------------------------
+
+
+def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Write to the course's learners (all or a filtered subset): preview, then send."""
+    course = _course_for(request, course_id, manage=True)
+    values = {key: request.POST.get(key, "") for key in ("audience", "subject", "body")}
+    error = ""
+    preview = None
+    if request.method == "POST":
+        if request.POST.get("action") == "send":
+            try:
+                message = messaging.course_message_create(
+                    course=course, by=request.user, audience_key=values["audience"],
+                    subject=values["subject"], body=values["body"],
+                )
+            except services.ServiceError as exc:
+                error = exc.message
+            else:
+                messages.success(request, f"Your message is on its way to {message.recipient_count} learner{'s' if message.recipient_count != 1 else ''}.")
+                return redirect("learning_staff:message", course.pk)
+        else:
+            recipients = messaging.audience(course_id=course.pk, audience=values["audience"])
+            preview = {
+                "count": recipients.count(),
+                "names": [staff_selectors.learner_name(row.user) for row in recipients[:PREVIEW_RECIPIENTS]],
+            }
+    sent = CourseMessage.objects.filter(course=course).select_related("sender")[:MESSAGES_LISTED]
+    return render(request, "learning/admin/course_message.html", {
+        "course": course, "values": values, "error": error, "preview": preview, "sent": sent,
+        "audiences": messaging.AUDIENCES, "preview_limit": PREVIEW_RECIPIENTS, "urls": course_urls(course.pk),
+    }, status=400 if error else 200)
+
+
 # --- Editors' own drafts ---------------------------------------------------------------------------
 
 
@@ -255,7 +340,7 @@ def course_urls(course_id: int) -> dict[str, str]:
     """The staff tools' URLs of one course."""
     return {
         name: reverse(f"learning_staff:{name}", args=[course_id])
-        for name in ("learners", "enroll", "analytics")
+        for name in ("learners", "enroll", "analytics", "bulk", "message")
     }
 
 
@@ -265,5 +350,8 @@ urlpatterns = [
     path("courses/<int:course_id>/learners/<int:enrollment_id>/", learner_detail, name="learner"),
     path("courses/<int:course_id>/learners/<int:enrollment_id>/unenroll/", unenroll, name="unenroll"),
     path("courses/<int:course_id>/analytics/", analytics, name="analytics"),
+    path("courses/<int:course_id>/bulk/", bulk_upload, name="bulk"),
+    path("courses/<int:course_id>/bulk/<int:job_id>/", bulk_job, name="bulk_job"),
+    path("courses/<int:course_id>/message/", compose_message, name="message"),
     path("drafts/<int:page_id>/delete/", delete_own_draft, name="delete_draft"),
 ]

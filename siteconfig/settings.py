@@ -341,6 +341,8 @@ RATELIMIT_LOGIN_ADDRESS = env_rate("ACADEMY_LIMIT_LOGIN_ADDRESS", "20/15m")
 RATELIMIT_SIGNUP_ADDRESS = env_rate("ACADEMY_LIMIT_SIGNUP_ADDRESS", "10/h")
 # Password-reset requests per email address (silently not sent past it) and per client address.
 RATELIMIT_RESET_EMAIL = env_rate("ACADEMY_LIMIT_RESET_EMAIL", "5/h")
+# Messages a staff member may send to a course's learners (learning.messaging).
+RATELIMIT_COURSE_MESSAGES = env_rate("ACADEMY_LIMIT_COURSE_MESSAGES", "10/h")
 RATELIMIT_RESET_ADDRESS = env_rate("ACADEMY_LIMIT_RESET_ADDRESS", "20/h")
 # Open WebSockets per user, across processes; a slot of a process that died expires after TTL.
 RATELIMIT_SOCKETS_PER_USER = env_int("ACADEMY_LIMIT_SOCKETS_PER_USER", 20)
