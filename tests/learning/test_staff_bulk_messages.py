@@ -11,7 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from learning import bulk, messaging, services, tasks
-from learning.models import BulkEnrollment, CourseMessage, CourseMessageRecipient, Enrollment, Invitation, Notification
+from learning.models import (
+    BulkEnrollment,
+    CourseMessage,
+    CourseMessageRecipient,
+    Enrollment,
+    Invitation,
+    Notification,
+)
 from tests.courses.helpers import Tree, logged_in
 from tests.learning.conftest import make_user
 from tests.learning.staff_world import course_editor, outcome
