@@ -81,6 +81,20 @@ class CourseContentPublishedPayload(TypedDict):
     notify: bool  # False: the editor chose "minor change: don't notify learners"
 
 
+class LearnerActivityPayload(TypedDict):
+    """learner_activity: a learner recorded progress on a lesson (read some of it, or completed
+    it); feeds the staff's live class view."""
+
+    user_id: int
+    course_id: int
+    lesson_id: int
+    completed: bool  # the lesson became complete in this call
+    completed_lessons: int
+    total_lessons: int
+    percent: int
+    at: str
+
+
 class SessionsEndedPayload(TypedDict):
     """sessions_ended: every login session of a user ended (open sockets must close now)."""
 
@@ -97,6 +111,7 @@ notification_created = Signal()
 notification_read = Signal()
 course_content_published = Signal()
 sessions_ended = Signal()
+learner_activity = Signal()
 
 EVENTS: dict[str, Signal] = {
     "enrollment_requested": enrollment_requested,
@@ -108,6 +123,7 @@ EVENTS: dict[str, Signal] = {
     "notification_read": notification_read,
     "course_content_published": course_content_published,
     "sessions_ended": sessions_ended,
+    "learner_activity": learner_activity,
 }
 
 

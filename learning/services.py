@@ -32,6 +32,7 @@ from learning import access
 from learning.events import (
     CourseCompletedPayload,
     EnrollmentPayload,
+    LearnerActivityPayload,
     LessonCompletedPayload,
     NotificationCreatedPayload,
     NotificationReadPayload,
@@ -501,7 +502,8 @@ def lesson_progress_record(
     ``position`` (0-100, percent read) records where the learner stopped. A completed lesson
     never goes back to incomplete. When every *published* lesson of the course is complete the
     enrollment becomes completed. After commit: ``lesson_completed`` when the lesson became
-    complete in this call, ``course_completed`` when the course did. Race-safe: the enrollment
+    complete in this call, ``course_completed`` when the course did, and ``learner_activity``
+    every time (the staff's live class view). Race-safe: the enrollment
     row is locked, so concurrent calls send each event once and leave one progress row.
 
     The access policy (``learning.access``, with ``session`` for password restrictions) must
@@ -586,6 +588,14 @@ def lesson_progress_record(
                     user_id=user.pk, course_id=course_id, enrollment_id=enrollment.pk, completed_at=_iso(now)
                 ),
             )
+        emit(
+            "learner_activity",
+            LearnerActivityPayload(
+                user_id=user.pk, course_id=course_id, lesson_id=live_lesson.pk, completed=newly_completed,
+                completed_lessons=course_progress.completed_lessons, total_lessons=course_progress.total_lessons,
+                percent=course_progress.percent, at=_iso(now),
+            ),
+        )
     return ProgressResult(
         progress=progress,
         newly_completed=newly_completed,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
@@ -233,3 +233,66 @@ def learner_name(user: Any) -> str:
     """A learner as staff read them: "Full Name (username)" or the username."""
     full = user.get_full_name()
     return f"{full} ({user.get_username()})" if full else user.get_username()
+
+
+# --- Live class --------------------------------------------------------------------------------
+
+# Learners active within this many minutes count as "in class now".
+IN_CLASS_MINUTES = 15
+# How many learners each live list shows (the rest are counted).
+LIVE_LIST_LIMIT = 100
+RECENT_COMPLETIONS = 20
+
+
+@dataclass(frozen=True)
+class LiveClass:
+    """The live class view's first picture (then updated by class.activity frames)."""
+
+    lessons: list[LessonColumn]
+    in_class: list[Enrollment]  # active recently, with resume_lesson = where they are
+    recent_completions: list[LessonProgress]
+    stuck: list[Enrollment]  # on their current lesson for longer than the median
+    median_lesson_minutes: float | None
+
+
+def live_class(*, course: CoursePage, now: datetime | None = None) -> LiveClass:
+    """Who is in which lesson now, the latest lesson completions, and who has been on one
+    lesson longer than the course's median time per lesson. Five queries."""
+    now = now or timezone.now()
+    lessons = course_lessons(course=course)
+    durations = [
+        (done - started).total_seconds() / 60
+        for started, done in LessonProgress.objects.filter(course_id=course.pk, completed_at__isnull=False)
+        .values_list("created_at", "completed_at")
+    ]
+    median = round(statistics.median(durations), 1) if durations else None
+    in_class = list(
+        Enrollment.objects.filter(
+            course_id=course.pk, status__in=Enrollment.ACCESS_STATUSES,
+            last_activity_at__gte=now - timedelta(minutes=IN_CLASS_MINUTES),
+        ).select_related("user", "resume_lesson").only(
+            "id", "user_id", "status", "last_activity_at", "progress_percent", "resume_lesson_id",
+            "user__username", "user__first_name", "user__last_name", "resume_lesson__title",
+        ).order_by("-last_activity_at")[:LIVE_LIST_LIMIT]
+    )
+    recent = list(
+        LessonProgress.objects.filter(course_id=course.pk, completed_at__isnull=False)
+        .select_related("user", "lesson").only(
+            "id", "completed_at", "user__username", "user__first_name", "user__last_name", "lesson__title",
+        ).order_by("-completed_at")[:RECENT_COMPLETIONS]
+    )
+    stuck: list[Enrollment] = []
+    if median is not None:
+        cutoff = now - timedelta(minutes=median)
+        stuck = list(
+            Enrollment.objects.filter(
+                course_id=course.pk, status=Enrollment.Status.ACTIVE,
+                resume_lesson__progress__user_id=F("user_id"),
+                resume_lesson__progress__completed_at__isnull=True,
+                resume_lesson__progress__created_at__lt=cutoff,
+            ).select_related("user", "resume_lesson").only(
+                "id", "user_id", "last_activity_at", "resume_lesson_id",
+                "user__username", "user__first_name", "user__last_name", "resume_lesson__title",
+            ).order_by("last_activity_at")[:LIVE_LIST_LIMIT]
+        )
+    return LiveClass(lessons=lessons, in_class=in_class, recent_completions=recent, stuck=stuck, median_lesson_minutes=median)

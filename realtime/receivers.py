@@ -184,6 +184,42 @@ def close_cancelled_course_sockets(sender: str, payload: events.EnrollmentPayloa
     publish(group=group, event_type="course.access_revoked", data={})
 
 
+class ClassActivityData(TypedDict):
+    """class.activity: a learner recorded progress on a lesson (the staff's live class view)."""
+
+    user_id: int
+    name: str
+    lesson_id: int
+    completed: bool
+    completed_lessons: int
+    total_lessons: int
+    percent: int
+    at: str
+
+
+@receiver(events.learner_activity, dispatch_uid="realtime.class_activity")
+def push_class_activity(sender: str, payload: events.LearnerActivityPayload, **kwargs: Any) -> None:
+    """learner_activity -> class.activity to the course's staff sockets (one query: the
+    learner's name; the live class page knows the lesson titles)."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=payload["user_id"]).only("username", "first_name", "last_name").first()
+    if user is None:
+        return
+    full = user.get_full_name()
+    data = ClassActivityData(
+        user_id=payload["user_id"],
+        name=f"{full} ({user.get_username()})" if full else user.get_username(),
+        lesson_id=payload["lesson_id"],
+        completed=payload["completed"],
+        completed_lessons=payload["completed_lessons"],
+        total_lessons=payload["total_lessons"],
+        percent=payload["percent"],
+        at=payload["at"],
+    )
+    publish(group=groups.course_staff(payload["course_id"]), event_type="class.activity", data=data)
+
+
 @receiver(user_logged_out, dispatch_uid="realtime.session_ended")
 def close_logged_out_sockets(sender: type, request: Any = None, user: Any = None, **kwargs: Any) -> None:
     """Logout -> session.ended to that session's sockets (stored, so the relay carries it too)."""

@@ -10,6 +10,7 @@ websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path("ws/progress/", consumers.ProgressConsumer.as_asgi()),
     path("ws/notifications/", consumers.NotificationsConsumer.as_asgi()),
     path("ws/courses/<int:course_id>/", consumers.CourseConsumer.as_asgi()),
+    path("ws/staff/courses/<int:course_id>/", consumers.CourseStaffConsumer.as_asgi()),
     # Keep last (routes added later, e.g. plugins' /ws/p/<label>/, go before it): every other
     # path is closed with 4404 instead of an HTTP 500 from the router.
     re_path(r"", consumers.NotFoundConsumer.as_asgi()),
