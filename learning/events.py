@@ -89,6 +89,7 @@ class LearnerActivityPayload(TypedDict):
     course_id: int
     lesson_id: int
     completed: bool  # the lesson became complete in this call
+    resume_lesson_id: int | None  # where the learner is now (the next lesson once this one is done)
     completed_lessons: int
     total_lessons: int
     percent: int

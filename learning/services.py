@@ -592,6 +592,7 @@ def lesson_progress_record(
             "learner_activity",
             LearnerActivityPayload(
                 user_id=user.pk, course_id=course_id, lesson_id=live_lesson.pk, completed=newly_completed,
+                resume_lesson_id=course_progress.resume_lesson_id,
                 completed_lessons=course_progress.completed_lessons, total_lessons=course_progress.total_lessons,
                 percent=course_progress.percent, at=_iso(now),
             ),

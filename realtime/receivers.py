@@ -191,6 +191,7 @@ class ClassActivityData(TypedDict):
     name: str
     lesson_id: int
     completed: bool
+    resume_lesson_id: int | None
     completed_lessons: int
     total_lessons: int
     percent: int
@@ -212,6 +213,7 @@ def push_class_activity(sender: str, payload: events.LearnerActivityPayload, **k
         name=f"{full} ({user.get_username()})" if full else user.get_username(),
         lesson_id=payload["lesson_id"],
         completed=payload["completed"],
+        resume_lesson_id=payload["resume_lesson_id"],
         completed_lessons=payload["completed_lessons"],
         total_lessons=payload["total_lessons"],
         percent=payload["percent"],

@@ -23,7 +23,8 @@
   }
 
   function apply(data) {
-    var target = column(data.lesson_id);
+    var target = column(data.resume_lesson_id || data.lesson_id);
+    var done = column(data.lesson_id);
     var item = root.querySelector('[data-live-learners] li[data-user-id="' + data.user_id + '"]');
     if (!item) {
       item = document.createElement("li");
@@ -35,7 +36,7 @@
     recount();
     if (data.completed && feed) {
       var entry = document.createElement("li");
-      var title = target ? target.querySelector("[data-lesson-title]").getAttribute("data-lesson-title") : "a lesson";
+      var title = done ? done.querySelector("[data-lesson-title]").getAttribute("data-lesson-title") : "a lesson";
       entry.textContent = new Date(data.at).toLocaleTimeString() + " " + data.name + " completed " + title;
       feed.insertBefore(entry, feed.firstChild);
     }

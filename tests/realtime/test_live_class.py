@@ -39,6 +39,7 @@ def test_staff_stream_pushes_class_activity_with_exact_payload(world: World) -> 
             "id": frame["id"],
             "data": {
                 "user_id": world.learner.pk, "name": "ada", "lesson_id": lesson.pk, "completed": True,
+                "resume_lesson_id": world.site.lessons[1].pk,
                 "completed_lessons": 1, "total_lessons": 3, "percent": 33,
                 "at": result.progress.completed_at.isoformat(),
             },
