@@ -205,3 +205,62 @@ def test_analytics_selector_queries_are_fixed(tree: Tree, enrolled: dict[str, En
     with CaptureQueriesContext(connection) as queries:
         staff_selectors.course_analytics(course=tree.python)
     assert len(queries) == 5
+
+
+def _bulk_learners(tree: Tree, count: int) -> None:
+    """``count`` learners in Python basics with progress rows spread over its lessons (bulk
+    inserts: the point is the selectors' cost, not the services')."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from learning.models import LessonProgress
+
+    user_model = get_user_model()
+    user_model.objects.bulk_create([user_model(username=f"load{i}", email=f"load{i}@example.com") for i in range(count)], batch_size=2000)
+    users = list(user_model.objects.filter(username__startswith="load").order_by("pk").values_list("pk", flat=True))
+    now = timezone.now()
+    enrollments, progress = [], []
+    for index, user_id in enumerate(users):
+        done = index % 4  # 0..3 lessons completed
+        start = now - timedelta(days=index % 30, hours=2)
+        enrollments.append(Enrollment(
+            user_id=user_id, course=tree.python, status=Enrollment.Status.COMPLETED if done == 3 else Enrollment.Status.ACTIVE,
+            activated_at=start, completed_at=start + timedelta(hours=1) if done == 3 else None,
+            completed_lessons=done, total_lessons=3, progress_percent=done * 100 // 3, last_activity_at=start,
+        ))
+        for lesson in tree.lessons[: done + 1]:
+            finished = lesson in tree.lessons[:done]
+            progress.append(LessonProgress(
+                user_id=user_id, lesson=lesson, course=tree.python, completed_at=start + timedelta(minutes=20) if finished else None,
+            ))
+    Enrollment.objects.bulk_create(enrollments, batch_size=2000)
+    LessonProgress.objects.bulk_create(progress, batch_size=2000)
+
+
+@pytest.mark.parametrize("count", [10, pytest.param(10_000, marks=pytest.mark.postgres)])
+def test_analytics_and_learner_list_queries_at_scale(tree: Tree, staff: Any, count: int) -> None:
+    """Exact query counts at 10 and 10,000 enrollments (the timings are printed for the notes)."""
+    import time
+
+    _bulk_learners(tree, count)
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as queries:
+        data = staff_selectors.course_analytics(course=tree.python)
+    analytics_seconds = time.perf_counter() - started
+    assert len(queries) == 5
+    assert data.enrollments == count
+    assert data.funnel[0].reached == count  # everyone opened lesson 1
+    assert data.completed == len([i for i in range(count) if i % 4 == 3])
+    client = logged_in(staff)
+    client.get(learners_url(tree.python))
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as page_queries:
+        assert client.get(learners_url(tree.python)).status_code == 200
+    list_seconds = time.perf_counter() - started
+    with CaptureQueriesContext(connection) as live_queries:
+        staff_selectors.live_class(course=tree.python)
+    assert len(live_queries) == 5
+    print(f"\n{count} enrollments: analytics {len(queries)} queries {analytics_seconds * 1000:.0f} ms; "
+          f"learner list page {len(page_queries)} queries {list_seconds * 1000:.0f} ms; live class {len(live_queries)} queries")
