@@ -1,11 +1,16 @@
-"""AppConfig of the ground floor (its models: once-only side-effect records)."""
+"""AppConfig of the ground floor."""
 
 from django.apps import AppConfig
 
 
 class AcademyConfig(AppConfig):
-    """Shared plumbing: task records, the plugin machinery and its management commands."""
+    """Shared plumbing: once-only records, plugin activation, the plugin machinery's checks and
+    admin screens, and the ``startplugin`` command."""
 
     name = "academy"
     verbose_name = "Academy core"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register the plugin system checks."""
+        from academy.plugins import checks  # noqa: F401

@@ -8,7 +8,8 @@ from django.dispatch import receiver
 from wagtail.signals import page_published
 
 from courses.models import CoursePage, LessonPage
-from learning.events import CourseContentPublishedPayload, emit
+from learning import events
+from learning.events import CourseContentPublishedPayload
 from learning.publishing import quiet_publish
 
 
@@ -31,4 +32,4 @@ def on_page_published(sender: type, instance: Any, revision: Any = None, **kwarg
         first_publication=instance.first_published_at == instance.last_published_at,
         notify=not quiet_publish(),
     )
-    emit("course_content_published", payload)
+    events.course_content_published.emit(payload)
