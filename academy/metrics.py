@@ -44,6 +44,10 @@ LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 UNMATCHED_ROUTE = "(unmatched)"
 # Route label of an anonymous page served from the page cache (answered before URL resolution).
 PAGE_CACHE_ROUTE = "(page cache)"
+# Route label of a page served by Wagtail (its catch-all pattern says nothing).
+WAGTAIL_PAGE_ROUTE = "(wagtail page)"
+# Paths answered by a middleware before URL resolution, labelled by themselves.
+FIXED_PATHS = frozenset({"/metrics", "/healthz"})
 
 HTTP_REQUESTS = Counter(
     "academy_http_requests_total", "HTTP requests answered, by route pattern, method and status.",
@@ -112,7 +116,11 @@ def route_of(request: Any, response: Any) -> str:
     """The bounded route label of a request: its URL pattern, or a fixed name."""
     match = getattr(request, "resolver_match", None)
     if match is not None:
+        if match.url_name == "wagtail_serve":
+            return WAGTAIL_PAGE_ROUTE
         return str(match.route) or "/"
+    if request.path in FIXED_PATHS:
+        return str(request.path)
     if response.get("X-Cache") == "hit":
         return PAGE_CACHE_ROUTE
     return UNMATCHED_ROUTE

@@ -125,6 +125,11 @@ ACADEMY_WEB_THREADS = env_int("ACADEMY_WEB_THREADS", 8)
 ACADEMY_WEB_QUEUE_LIMIT = env_int("ACADEMY_WEB_QUEUE_LIMIT", 200)
 ACADEMY_WEB_QUEUE_TIMEOUT = float(env_str("ACADEMY_WEB_QUEUE_TIMEOUT", "2"))
 ACADEMY_WEB_RETRY_AFTER = env_int("ACADEMY_WEB_RETRY_AFTER", 5)
+# Seconds run_academy gives its processes to finish requests and tasks after SIGTERM or Ctrl-C
+# before it kills them (compose's stop_grace_period must be longer).
+ACADEMY_SHUTDOWN_GRACE = env_int("ACADEMY_SHUTDOWN_GRACE", 25)
+if ACADEMY_SHUTDOWN_GRACE < 1:
+    raise ImproperlyConfigured("ACADEMY_SHUTDOWN_GRACE must be at least 1 second")
 if ACADEMY_WEB_THREADS < 1 or ACADEMY_WEB_QUEUE_LIMIT < 0 or ACADEMY_WEB_QUEUE_TIMEOUT <= 0:
     raise ImproperlyConfigured(
         "ACADEMY_WEB_THREADS must be >= 1, ACADEMY_WEB_QUEUE_LIMIT >= 0, ACADEMY_WEB_QUEUE_TIMEOUT > 0"
