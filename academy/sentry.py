@@ -57,7 +57,14 @@ def scrub_text(text: str) -> str:
     """Mask email addresses, bearer/basic credentials and ``secret=value`` pairs in a string."""
     text = EMAIL_PATTERN.sub(EMAIL_MASK, text)
     text = BEARER_PATTERN.sub(lambda match: f"{match.group(1)} {FILTERED}", text)
-    return SECRET_PAIR_PATTERN.sub(lambda match: f"{match.group(1)}{match.group(2)}{FILTERED}", text)
+    return SECRET_PAIR_PATTERN.sub(_mask_pair, text)
+
+
+def _mask_pair(match: re.Match[str]) -> str:
+    # Idempotent: a value masked before (breadcrumbs pass the scrubber twice) stays as it is.
+    if match.group(3).strip("[]") == FILTERED.strip("[]"):
+        return match.group(0)
+    return f"{match.group(1)}{match.group(2)}{FILTERED}"
 
 
 def scrub(value: Any) -> Any:
@@ -128,7 +135,7 @@ def init_sentry(
     from sentry_sdk.integrations.logging import LoggingIntegration, ignore_logger
     from sentry_sdk.integrations.redis import RedisIntegration
 
-    # Django-Q2's monitor logs every failed task as an error; TaskErrorReporter reports the
+    # No personal data by default (the SDK default); Django-Q2's monitor logs every failed task as an error; TaskErrorReporter reports the
     # exception itself, with the task's name, so the log line would be a second event.
     ignore_logger("django-q")
     sentry_sdk.init(
@@ -141,7 +148,6 @@ def init_sentry(
             LoggingIntegration(),
         ],
         traces_sampler=traces_sampler(traces_sample_rate),
-        send_default_pii=False,
         include_local_variables=False,
         before_send=scrub_event,
         before_send_transaction=scrub_event,
