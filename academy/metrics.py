@@ -37,6 +37,9 @@ from prometheus_client.registry import Collector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METRICS_PATH = "/metrics"
+if os.environ.get(MULTIPROC_ENV):
+    # Label-less metrics open their sample file at import: the folder must exist by then.
+    os.makedirs(os.environ[MULTIPROC_ENV], exist_ok=True)
 
 # Request latency buckets (seconds): from a cached page (~1 ms) to the queue timeout and beyond.
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
