@@ -210,3 +210,22 @@ def test_token_matches_only_the_bearer_token() -> None:
 )
 def test_websocket_stream_label_is_bounded(path: str, stream: str) -> None:
     assert websocket_stream(path) == stream
+
+
+def test_grafana_dashboard_and_scrape_config_name_only_real_metrics() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "monitoring"
+    dashboard = json.loads((docs / "grafana-academy.json").read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    used = {re.sub(r"_(bucket|count|sum)$", "", name) for expr in expressions for name in re.findall(r"academy_[a-z_]+", expr)}
+    scrape = yaml.safe_load((docs / "prometheus.yml").read_text())
+
+    assert used == set(METRIC_NAMES)
+    assert [(job["job_name"], job["dns_sd_configs"][0]["port"]) for job in scrape["scrape_configs"]] == [
+        ("academy-web", 9100), ("academy-worker", 9100),
+    ]
