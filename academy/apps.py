@@ -1,22 +1,24 @@
-"""AppConfig of the ground floor (its models: once-only side-effect records)."""
+"""AppConfig of the ground floor."""
 
 from django.apps import AppConfig
 
 
 class AcademyConfig(AppConfig):
-    """Shared plumbing: task records, the plugin machinery and its management commands."""
+    """Shared plumbing: once-only records, plugin activation, the plugin machinery's checks and
+    admin screens, and the ``startplugin`` command."""
 
     name = "academy"
     verbose_name = "Academy core"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Follow every task through Django-Q2's signals: the request id travels with it
-        (``academy.logging``) and it is counted (``academy.metrics``)."""
+        """Register the plugin system checks, and follow every task through Django-Q2's signals:
+        the request id travels with it (``academy.logging``) and it is counted (``academy.metrics``)."""
         from django_q.signals import post_execute, post_execute_in_worker, pre_enqueue, pre_execute
 
         from academy import logging as academy_logging
         from academy import metrics
+        from academy.plugins import checks  # noqa: F401
 
         pre_enqueue.connect(academy_logging.task_carry_request_id, dispatch_uid="academy-task-request-id")
         pre_enqueue.connect(metrics.count_task_queued, dispatch_uid="academy-task-queued")

@@ -188,11 +188,6 @@ def count_task_retry(sender: Any, task: dict[str, Any], **kwargs: Any) -> None:
         TASKS_RETRIED.labels(task=task_label(task)).inc()
 
 
-def count_event(sender: Any, **kwargs: Any) -> None:
-    """A receiver on every domain event: ``sender`` is the event's name."""
-    EVENTS.labels(event=str(sender)).inc()
-
-
 # --- the task queue, read when scraped ---------------------------------------------------------------
 
 

@@ -12,14 +12,10 @@ class SiteConfigConfig(AppConfig):
     def ready(self) -> None:
         """Connect the receiver that turns "no database connection in time" into a 503 and the
         login limits' receiver (a successful login is forgiven), and register the deployment
-        checks (production refuses the demo logins). Count every domain event in the metrics."""
+        checks (production refuses the demo logins)."""
         from django.core.signals import got_request_exception
 
-        from academy.metrics import count_event
-        from learning.events import EVENTS
         from siteconfig import checks, login_limits  # noqa: F401
         from siteconfig.capacity import mark_overloaded_request
 
         got_request_exception.connect(mark_overloaded_request, dispatch_uid="academy-overload")
-        for name, event in EVENTS.items():
-            event.connect(count_event, dispatch_uid=f"academy-metrics-{name}")

@@ -13,6 +13,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from academy.plugins.urls import plugin_api_urlpatterns, plugin_urlpatterns
 from learning import accounts
 from siteconfig import health
 
@@ -25,6 +26,9 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
     path("", include("learning.urls")),
+    # Plugins: their pages under /p/<label>/, their API under /api/v1/p/<label>/.
+    *plugin_urlpatterns(),
+    path("api/v1/", include(plugin_api_urlpatterns())),
 ]
 
 if settings.ACADEMY_SERVE_MEDIA:

@@ -98,6 +98,14 @@ def _isolated_rate_limits() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _checked_events(settings: object) -> None:
+    """Every domain event sent in a test is checked against its payload's TypedDict (a wrong
+    payload fails the test), in this process and in the servers and workers it starts."""
+    settings.ACADEMY_CHECK_EVENTS = True  # type: ignore[attr-defined]
+    os.environ["ACADEMY_CHECK_EVENTS"] = "1"
+
+
+@pytest.fixture(autouse=True)
 def _media_root(tmp_path_factory: pytest.TempPathFactory, settings: object) -> None:
     """Uploaded files of a test go to a temporary folder, never to var/media."""
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))  # type: ignore[attr-defined]
