@@ -6,6 +6,7 @@ The id's journey through a real worker process is in tests/siteconfig/test_opera
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -26,6 +27,13 @@ from tests.tasks.conftest import queued_tasks
 @pytest.fixture
 def json_lines() -> Iterator[io.StringIO]:
     """What the root logger writes, formatted as production does (JSON, request-id filter)."""
+    with captured_json() as stream:
+        yield stream
+
+
+@contextlib.contextmanager
+def captured_json() -> Iterator[io.StringIO]:
+    """Capture the root logger's records as production JSON lines while the block runs."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(academy_logging.JsonFormatter())
@@ -147,4 +155,49 @@ def test_worker_binds_the_task_request_id_while_it_runs(json_lines: io.StringIO)
     assert [(line["message"], line["request_id"], line["task"]) for line in lines] == [
         ("task tests.tasks.worker_funcs.healthy started", "req-worker-01", "tests.tasks.worker_funcs.healthy"),
         ("task tests.tasks.worker_funcs.healthy succeeded", "req-worker-01", "tests.tasks.worker_funcs.healthy"),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_push_logs_the_request_id_that_caused_it(json_lines: io.StringIO) -> None:
+    from realtime.publish import publish
+
+    token = academy_logging.bind_request_id("req-push-00001")
+    try:
+        event = publish(group="test.group", event_type="notification.created", data={"id": 1})
+    finally:
+        academy_logging.reset_request_id(token)
+
+    lines = [line for line in parsed(json_lines) if line["logger"] == "realtime.publish"]
+    assert [(line["message"], line["request_id"]) for line in lines] == [
+        (f"push notification.created #{event.pk} to test.group", "req-push-00001"),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_consumer_lines_carry_the_handshake_request_id(settings: Any) -> None:
+    from channels.testing import WebsocketCommunicator
+
+    # Imported before capturing: its django.setup() configures logging afresh.
+    from siteconfig.asgi import application
+    from tests.realtime.support import receive_close, run
+
+    settings.ACADEMY_TRUST_REQUEST_ID = True
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    codes: list[int] = []
+
+    async def scenario() -> None:
+        comm = WebsocketCommunicator(application, "/ws/notifications/", headers=[
+            (b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1"), (b"x-request-id", b"req-socket-0001"),
+        ])
+        await comm.connect()
+        codes.append(await receive_close(comm))
+
+    with captured_json() as json_lines:
+        run(scenario)
+
+    lines = [line for line in parsed(json_lines) if line["logger"] == "realtime.consumers"]
+    assert codes == [4401]
+    assert [(line["message"], line["request_id"]) for line in lines] == [
+        ("websocket /ws/notifications/ refused with 4401", "req-socket-0001"),
     ]
