@@ -451,8 +451,10 @@ def test_sigterm_worker_past_the_grace_kills_the_task_and_it_runs_again_once(
     assert task_log.read_text() == "start\n"
     assert queued_slow_tasks() == 1  # still on the queue: nothing lost
     second = academies("--no-web", ACADEMY_SHUTDOWN_GRACE="30", **settings_env).start(wait_for_port=False)
+    # The monitor records the success, then acknowledges (removes) the queued row.
     wait_until(
-        lambda: Success.objects.filter(func="tests.tasks.worker_funcs.slow").exists(), "the task to run again", second.log
+        lambda: Success.objects.filter(func="tests.tasks.worker_funcs.slow").exists() and queued_slow_tasks() == 0,
+        "the task to run again and leave the queue", second.log,
     )
     assert task_log.read_text() == "start\nstart\nend\n"
     assert Success.objects.filter(func="tests.tasks.worker_funcs.slow").count() == 1
