@@ -11,6 +11,7 @@ COPY siteconfig siteconfig
 COPY courses courses
 COPY learning learning
 COPY realtime realtime
+COPY plugins plugins
 COPY templates templates
 COPY static static
 COPY manage.py ./

@@ -95,3 +95,14 @@ def test_docker_compose_config_accepts_the_file() -> None:
         env={"PATH": "/usr/local/bin:/usr/bin:/bin", "DJANGO_SECRET_KEY": "x" * 50, "POSTGRES_PASSWORD": "pw"},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_image_has_every_package_the_project_installs() -> None:
+    import tomllib
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\S+) \1$", dockerfile, flags=re.M))
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in patterns}
+
+    assert packages - copied == set()
