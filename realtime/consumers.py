@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import deque
 from typing import Any
@@ -28,6 +29,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from academy.ratelimit import SocketSlot
 from realtime import conf, groups, selectors
 from realtime.relay import relay
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -137,6 +140,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def refuse(self, code: int) -> None:
         """Accept only to close with ``code`` (a refused handshake cannot carry a close code)."""
         self.closing = True
+        # With the handshake's request id (academy.logging.RequestIdASGIMiddleware).
+        logger.info("websocket %s refused with %s", self.scope.get("path"), code)
         await self.accept()
         await self.close(code=code)
 
