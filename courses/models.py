@@ -311,6 +311,9 @@ class CoursePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page)
     parent_page_types = ["courses.CourseIndexPage"]
     subpage_types = ["courses.LessonPage"]
 
+    #: Editors switch plugins per course page (``academy.plugins``).
+    plugin_scope: ClassVar[bool] = True
+
     class Meta:
         verbose_name = "course"
 

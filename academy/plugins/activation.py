@@ -85,10 +85,11 @@ def active_plugins(course_id: int | None = None) -> list[PluginConfig]:
     return [plugin for plugin in plugins() if current.is_active(plugin, course_id)]
 
 
-def set_state(label: str, state: str | None, *, course_id: int | None = None, user: Any = None) -> None:
+def set_state(label: str, state: str | None, *, course_id: int | None = None, user: Any = None) -> Any:
     """Record an editor's choice (``None`` removes a course override: "as the site says").
 
     Site-wide states are ``on``, ``optin`` and ``off``; a course takes ``on`` or ``off``.
+    Returns the stored ``PluginActivation`` row (None when an override was removed).
     """
     from academy.models import PluginActivation
 
@@ -97,15 +98,19 @@ def set_state(label: str, state: str | None, *, course_id: int | None = None, us
         raise ValueError(f"state must be one of {sorted(allowed)}")
     if get_plugin(label) is None:
         raise LookupError(f"no installed plugin {label!r}")
+    row = None
     with transaction.atomic():
-        rows = PluginActivation.objects.filter(plugin=label, course_id=course_id)
         if state is None:
-            rows.delete()
+            PluginActivation.objects.filter(plugin=label, course_id=course_id).delete()
         else:
-            PluginActivation.objects.update_or_create(
+            row, _ = PluginActivation.objects.update_or_create(
                 plugin=label, course_id=course_id, defaults={"state": state, "changed_by": user}
             )
+        # Forget the table now (this transaction reads its own write) and again after commit (a
+        # request that cached the old table meanwhile), then tell the page cache.
+        cache.delete(CACHE_KEY)
         transaction.on_commit(lambda: _changed(course_id), robust=True)
+    return row
 
 
 def _changed(course_id: int | None) -> None:
