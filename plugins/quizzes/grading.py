@@ -153,7 +153,7 @@ def parse_answers(questions: Iterable[Any], raw: Mapping[str, Any]) -> dict[str,
     for number, (question_id, block) in enumerate(blocks.items(), start=1):
         answer = raw.get(question_id)
         label = f"Question {number}"
-        if answer is None or answer == "" or answer == []:
+        if answer is None or answer == "" or (isinstance(answer, list) and all(item == "" for item in answer)):
             errors[question_id] = f"{label}: answer this question."
             continue
         kind, value = block.block_type, block.value

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -23,6 +23,14 @@ from plugins.quizzes.models import QuizAttempt, QuizLessonPage
 #: Form fields carrying answers are named ``q-<question id>``.
 ANSWER_PREFIX = "q-"
 FALLBACK_URL = "/dashboard/"
+# Largest id the database stores (bigint); a longer number in a URL is a 404, not an overflow.
+MAX_ID = 2**63 - 1
+
+
+def _checked_id(value: int) -> int:
+    if not 0 < value <= MAX_ID:
+        raise Http404("No such quiz or attempt.")
+    return value
 
 
 def answers_from_form(data: Any) -> dict[str, list[str]]:
@@ -44,9 +52,9 @@ def _error(request: HttpRequest, exc: ServiceError, *, back: str | None = None) 
 
 
 @require_POST
-def start(request: HttpRequest, quiz_id: str) -> HttpResponse:
+def start(request: HttpRequest, quiz_id: int) -> HttpResponse:
     """POST: start an attempt at quiz ``quiz_id`` (or go back to the open one)."""
-    pk = int(quiz_id)
+    pk = _checked_id(quiz_id)
     quiz = QuizLessonPage.objects.live().filter(pk=pk).first()
     if not request.user.is_authenticated:
         return redirect_to_login(_quiz_url(request, quiz))
@@ -60,9 +68,9 @@ def start(request: HttpRequest, quiz_id: str) -> HttpResponse:
 
 
 @require_POST
-def submit(request: HttpRequest, attempt_id: str) -> HttpResponse:
+def submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
     """POST ``q-<question id>`` fields: submit attempt ``attempt_id`` for grading."""
-    pk = int(attempt_id)
+    pk = _checked_id(attempt_id)
     if not request.user.is_authenticated:
         return redirect_to_login(FALLBACK_URL)
     try:
