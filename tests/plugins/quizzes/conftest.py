@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import django_tasks.signals  # noqa: F401  (resets django-tasks' backends when TASKS changes)
 import pytest
 
+from academy.events import EVENTS
 from learning.services import enrollment_request
 from plugins.quizzes.models import QuizLessonPage
 from tests.courses.helpers import Tree, make_tree
@@ -43,3 +45,18 @@ def enrolled(learner: Any, tree: Tree) -> Any:
     """``learner``, enrolled (active) in Python basics."""
     enrollment_request(user=learner, course=tree.python)
     return learner
+
+
+@pytest.fixture
+def captured_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Every domain event sent during the test, as ``(name, payload)`` in order."""
+    events: list[tuple[str, dict[str, Any]]] = []
+
+    def capture(sender: str, payload: dict[str, Any], **kwargs: Any) -> None:
+        events.append((sender, payload))
+
+    for name, signal in EVENTS.items():
+        signal.connect(capture, weak=False, dispatch_uid=f"tests.quizzes.capture.{name}")
+    yield events
+    for name, signal in EVENTS.items():
+        signal.disconnect(dispatch_uid=f"tests.quizzes.capture.{name}")
