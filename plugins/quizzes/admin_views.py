@@ -84,9 +84,10 @@ class QuizAttemptAdmin(ModelAdmin):
     list_filter = (("quiz", VisibleQuizListFilter), ("course", VisibleCourseListFilter), "passed")
     search_fields = ("user__username", "user__email", "user__first_name", "user__last_name", "quiz__title")
     list_per_page = 100
+    # Text columns: Wagtail's export shows 0 and False as "-" (then made "'-" by the formula guard).
     list_export = (
-        "learner", "email", "quiz_title", "course_title", "number", "score", "max_score", "percent", "passed",
-        "started_at", "submitted_at",
+        "learner", "email", "quiz_title", "course_title", "number", "points", "max_points", "percent_text",
+        "result", "started_at", "submitted_at",
     )
     export_filename = "quiz-results"
     inspect_view_fields = (
@@ -122,6 +123,24 @@ class QuizAttemptAdmin(ModelAdmin):
             return "not submitted"
         return f"{obj.percent}% ({obj.score} of {obj.max_score})"
 
+    def points(self, obj: QuizAttempt) -> str:
+        """Points scored (empty before submitting)."""
+        return "" if obj.score is None else str(obj.score)
+
+    def max_points(self, obj: QuizAttempt) -> str:
+        """Points available (empty before submitting)."""
+        return "" if obj.max_score is None else str(obj.max_score)
+
+    def percent_text(self, obj: QuizAttempt) -> str:
+        """The score in percent (empty before submitting)."""
+        return "" if obj.percent is None else str(obj.percent)
+
+    def result(self, obj: QuizAttempt) -> str:
+        """passed, not passed, or not submitted."""
+        if obj.submitted_at is None:
+            return "not submitted"
+        return "passed" if obj.passed else "not passed"
+
     learner.short_description = "Learner"  # type: ignore[attr-defined]
     email.short_description = "Email"  # type: ignore[attr-defined]
     quiz_title.short_description = "Quiz"  # type: ignore[attr-defined]
@@ -129,3 +148,7 @@ class QuizAttemptAdmin(ModelAdmin):
     course_title.short_description = "Course"  # type: ignore[attr-defined]
     score_label.short_description = "Score"  # type: ignore[attr-defined]
     score_label.admin_order_field = "percent"  # type: ignore[attr-defined]
+    points.short_description = "Points"  # type: ignore[attr-defined]
+    max_points.short_description = "Max points"  # type: ignore[attr-defined]
+    percent_text.short_description = "Percent"  # type: ignore[attr-defined]
+    result.short_description = "Result"  # type: ignore[attr-defined]
