@@ -55,6 +55,8 @@ class Event(Signal, Generic[P]):
 
     def emit(self, payload: P) -> None:
         """Send the event once the current transaction commits (at once outside one)."""
+        if getattr(settings, "ACADEMY_CHECK_EVENTS", False):
+            check_payload(self, payload)  # in the sender's stack, so a wrong payload fails there
         transaction.on_commit(lambda: run_after_response(lambda: self.dispatch(payload)), robust=True)
 
     def dispatch(self, payload: P) -> None:

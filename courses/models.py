@@ -399,13 +399,24 @@ class LessonPage(SharedCacheMixin, RoutedPageMixin, Page):
 
         return super().can_create_at(parent) and kind_is_active(cls, parent.pk)
 
+    @property
+    def course_path(self) -> str:
+        """The tree path of the lesson's course (its parent): the one lesson -> course lookup."""
+        return self.path[: -self.steplen]
+
+    def get_template(self, request: HttpRequest, *args: Any, **kwargs: Any) -> str | list[str]:
+        """A lesson kind's own template (``<app>/<model>.html`` or ``template``) when it has one,
+        else the core lesson page's."""
+        own = super().get_template(request, *args, **kwargs)
+        return own if type(self) is LessonPage else [own, "courses/lesson_page.html"]
+
     def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         """A lesson kind switched off for its course is not served (404); its data is kept."""
         from courses.lesson_kinds import kind_is_active, kind_plugin
 
         if kind_plugin(type(self)) is not None:
             routed = self.routed_ancestors or []
-            course_id = routed[-1].pk if routed else self.get_parent().pk
+            course_id = routed[-1].pk if routed else CoursePage.objects.only("pk").get(path=self.course_path).pk
             if not kind_is_active(type(self), course_id):
                 raise Http404("This kind of lesson is switched off for the course.")
         return super().serve(request, *args, **kwargs)

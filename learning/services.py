@@ -16,6 +16,7 @@ send ``lesson_completed`` and ``course_completed`` exactly once.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,14 +39,14 @@ from learning.events import (
     NotificationReadPayload,
 )
 from learning.models import Enrollment, LessonProgress, Notification
-from learning.selectors import (
+from learning.progress import (
     CACHED_PROGRESS_FIELDS,
     CourseProgress,
     apply_progress,
     compute_progress,
     published_lesson_ids,
-    unread_count_cache_key,
 )
+from learning.selectors import unread_count_cache_key
 
 logger = logging.getLogger(__name__)
 
@@ -429,7 +430,7 @@ def _live_lesson(lesson: Any) -> _LessonInCourse:
     found = LessonPage.objects.live().filter(pk=lesson_id).only(*_LESSON_LINK_FIELDS).first()
     if found is None:
         raise LessonNotAvailable()
-    course_path = found.path[: -found.steplen]
+    course_path = found.course_path
     live_course = CoursePage.objects.live().filter(path=course_path).values("pk")[:1]
     lessons = list(
         LessonPage.objects.live()
@@ -572,6 +573,38 @@ def lesson_progress_record(
         next_lesson=next_lesson,
         course_newly_completed=course_newly_completed,
     )
+
+
+def refresh_progress_cache(*, course_id: int) -> int:
+    """Recompute the cached progress of every enrollment in a course; return how many changed.
+
+    Called (through a task) when course content is published or unpublished: lesson totals,
+    percents and next lessons change for everyone. Three queries plus one bulk update. It
+    only refreshes the cached read model; it never changes an enrollment's status nor sends
+    events (a learner's completion is decided by ``lesson_progress_record``).
+    """
+    course = CoursePage.objects.filter(pk=course_id).first()
+    if course is None:
+        return 0
+    lesson_ids = published_lesson_ids(course=course)
+    per_user: dict[int, list[int]] = defaultdict(list)
+    last_touched: dict[int, int] = {}
+    rows = LessonProgress.objects.filter(course_id=course_id).order_by("user_id", "-updated_at", "-pk")
+    for user_id, lesson_id, completed_at in rows.values_list("user_id", "lesson_id", "completed_at"):
+        last_touched.setdefault(user_id, lesson_id)
+        if completed_at is not None:
+            per_user[user_id].append(lesson_id)
+    changed: list[Enrollment] = []
+    for enrollment in Enrollment.objects.filter(course_id=course_id):
+        progress = compute_progress(
+            lesson_ids=lesson_ids,
+            completed_ids=per_user.get(enrollment.user_id, ()),
+            last_touched_id=last_touched.get(enrollment.user_id),
+        )
+        if apply_progress(enrollment, progress):
+            changed.append(enrollment)
+    Enrollment.objects.bulk_update(changed, CACHED_PROGRESS_FIELDS, batch_size=500)
+    return len(changed)
 
 
 # --- Notifications -----------------------------------------------------------------------------

@@ -36,8 +36,7 @@ from academy.schedules import ScheduledTask
 from courses.models import CoursePage
 from learning import access
 from learning.models import Enrollment, Notification
-from learning.selectors import refresh_progress_cache
-from learning.services import notification_create, notification_prune_read
+from learning.services import notification_create, notification_prune_read, refresh_progress_cache
 
 logger = logging.getLogger(__name__)
 
