@@ -267,3 +267,17 @@ def test_editing_the_quiz_keeps_open_and_past_attempts_as_they_were(enrolled: An
     graded.refresh_from_db()
     assert (graded.score, graded.passed) == (4, True)
     assert (result.score, result.pass_mark, result.passed) == (4, 75, True)
+
+
+def test_graded_attempt_event_payload(
+    enrolled: Any, quiz: QuizLessonPage, tree: Tree, captured_events: list[tuple[str, dict[str, Any]]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    attempt = quiz_attempt_start(user=enrolled, quiz=quiz.pk).attempt
+    with django_capture_on_commit_callbacks(execute=True):
+        quiz_attempt_submit(user=enrolled, attempt=attempt.pk, answers=RIGHT)
+    assert [name for name, _payload in captured_events] == ["lesson_completed", "quizzes_attempt_graded"]
+    assert captured_events[1][1] == {
+        "attempt_id": attempt.pk, "quiz_id": quiz.pk, "course_id": tree.python.pk, "user_id": enrolled.pk,
+        "number": 1, "score": 4, "max_score": 4, "passed": True,
+    }
