@@ -564,10 +564,11 @@ class AdminSummary(TypedDict):
     pending_approvals: int
 
 
-def admin_summary() -> AdminSummary:
-    """Active learners (distinct), active enrollments and pending approvals. One query."""
+def admin_summary(*, visible: Q | None = None) -> AdminSummary:
+    """Active learners (distinct), active enrollments and pending approvals, in the enrollments
+    ``visible`` keeps (a filter from ``access.staff_course_filter``; all when None). One query."""
     status = Enrollment.Status
-    counts = Enrollment.objects.aggregate(
+    counts = Enrollment.objects.filter(visible or Q()).aggregate(
         active_learners=Count("user_id", distinct=True, filter=Q(status=status.ACTIVE)),
         active_enrollments=Count("pk", filter=Q(status=status.ACTIVE)),
         pending_approvals=Count("pk", filter=Q(status=status.PENDING_APPROVAL)),
