@@ -276,8 +276,9 @@ def test_graded_attempt_event_payload(
     attempt = quiz_attempt_start(user=enrolled, quiz=quiz.pk).attempt
     with django_capture_on_commit_callbacks(execute=True):
         quiz_attempt_submit(user=enrolled, attempt=attempt.pk, answers=RIGHT)
-    assert [name for name, _payload in captured_events] == ["lesson_completed", "quizzes_attempt_graded"]
-    assert captured_events[1][1] == {
+    names = [name for name, _payload in captured_events]
+    assert (names.count("lesson_completed"), names.count("quizzes_attempt_graded")) == (1, 1)
+    assert dict(captured_events)["quizzes_attempt_graded"] == {
         "attempt_id": attempt.pk, "quiz_id": quiz.pk, "course_id": tree.python.pk, "user_id": enrolled.pk,
         "number": 1, "score": 4, "max_score": 4, "passed": True,
     }
