@@ -121,15 +121,26 @@ class ContainerRoutingMixin:
 
 
 def _joined_specific(row: Page) -> Page | None:
-    """The specific page of ``row`` when the route's query joined its table, else None."""
+    """The specific page of ``row`` when the route's query joined its table, else None.
+
+    A page type that subclasses a joined one (a plugin's lesson kind subclassing LessonPage) is
+    loaded with one query of its own, so it keeps the route's known ancestors (no ancestor or
+    view-restriction queries later) like the core types do.
+    """
     specific_class = row.specific_class
     name = specific_class._meta.model_name if specific_class else None
     if name not in _ROUTE_JOINED_TYPES:
+        if specific_class is not None and issubclass(specific_class, _route_joined_models()):
+            return specific_class._default_manager.filter(pk=row.pk).first()
         return None
     try:
         return getattr(row, name)
     except models.ObjectDoesNotExist:
         return None
+
+
+def _route_joined_models() -> tuple[type[Page], ...]:
+    return (CourseIndexPage, CoursePage, LessonPage)
 
 
 # Page types whose own table the route joins (reverse one-to-one names of their page_ptr).

@@ -4,6 +4,7 @@ through entry points), refusal of broken and incompatible plugins, exclusion, an
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from academy.plugins.discovery import candidates
 from tests.academy.plugin_support import ROOT, child_env, manage, site_with_plugins
 
 
@@ -40,7 +42,10 @@ def test_broken_and_incompatible_plugins_are_refused_by_name_and_can_be_excluded
         "shell", "-c", "from academy.plugins.registry import plugins; print([p.label for p in plugins()])",
         env=child_env(site, tmp_path / "data", ACADEMY_PLUGINS_EXCLUDE="broken,future,echo"),
     )
-    assert listed.stdout.strip().splitlines()[-1] == "[]"
+    # Only first-party plugins (plugins/<name>/) are left: none of the excluded test packages.
+    labels = set(ast.literal_eval(listed.stdout.strip().splitlines()[-1]))
+    assert labels & {"echo", "broken", "future"} == set()
+    assert labels == {name for name, _module in candidates(Path(ROOT) / "plugins")}
 
 
 def test_startplugin_refuses_bad_names_and_existing_folders(tmp_path: Path) -> None:

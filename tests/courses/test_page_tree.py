@@ -6,6 +6,7 @@ from django.urls import reverse
 from wagtail.models import Page
 from wagtail.test.utils import WagtailPageTestCase
 
+from courses.lesson_kinds import lesson_kinds
 from courses.models import CourseIndexPage, CoursePage, HomePage, LessonPage
 from tests.courses.helpers import lesson_form_data, make_lesson, make_tree
 
@@ -27,7 +28,9 @@ class PageTreeRulesTests(WagtailPageTestCase):
         self.assertCanNotCreateAt(HomePage, CoursePage)
         self.assertCanNotCreateAt(CoursePage, CoursePage)
         self.assertCanNotCreateAt(LessonPage, CoursePage)
-        self.assertAllowedSubpageTypes(CoursePage, {LessonPage})
+        # Lessons of every kind: core's and the installed plugins' lesson kinds.
+        self.assertAllowedSubpageTypes(CoursePage, set(lesson_kinds()))
+        self.assertIn(LessonPage, lesson_kinds())
 
     def test_lesson_allowed_only_under_a_course(self) -> None:
         self.assertCanCreateAt(CoursePage, LessonPage)
