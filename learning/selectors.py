@@ -40,6 +40,8 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.expressions import OuterRef
+from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
 from wagtail.models import Page
 
@@ -244,8 +246,8 @@ def learner_enrollments(*, user_id: int) -> QuerySet[Enrollment]:
         Enrollment.objects.filter(user_id=user_id)
         .select_related("course", "next_lesson", "resume_lesson")
         .only(
-            "id", "user_id", "status", "requested_at", "activated_at", "completed_at", "last_activity_at",
-            "completed_lessons", "total_lessons", "progress_percent",
+            "id", "user_id", "status", "requested_at", "activated_at", "completed_at", "cancelled_at",
+            "last_activity_at", "completed_lessons", "total_lessons", "progress_percent",
             *[f"course__{name}" for name in _LINK_FIELDS], "course__summary",
             *link_fields,
         )
@@ -300,23 +302,17 @@ def cached_unread_notification_count(*, user_id: int) -> int:
     return count
 
 
-def dashboard(*, user_id: int, request: HttpRequest | None = None, who: access.Viewer | None = None) -> Dashboard:
-    """The learner dashboard: every enrollment with its progress, notifications, where to resume.
+def enrollment_rows(
+    enrollments: Sequence[Enrollment], *, who: access.Viewer, request: HttpRequest | None = None
+) -> list[DashboardEnrollment]:
+    """Rows of a learner's enrollments (from :func:`learner_enrollments`) as the dashboard and
+    the API show them. One query (the courses' and lessons' rules; plus the learner's groups
+    when a group restriction applies) whatever the number of rows.
 
     Lesson links appear only where the access policy lets the learner read the course now (an
-    access status, the course and lesson published and not closed by a view restriction), so a
-    course that became private lists no lesson titles. ``who`` is the learner with their session
-    (loaded from ``user_id`` when not given: one more query).
-
-    Three queries (enrollments, the courses' and lessons' rules, notifications; plus the
-    learner's groups when a group restriction applies, and Wagtail's cached site root paths),
-    whatever the number of enrollments.
+    access status, the course and lesson published and not closed by a view restriction), and
+    the course link only while the learner may see the course.
     """
-    if who is None:
-        from django.contrib.auth import get_user_model
-
-        who = access.viewer(get_user_model().objects.get(pk=user_id))
-    enrollments = list(learner_enrollments(user_id=user_id))
     linked = [page for row in enrollments for page in (row.course, row.next_lesson, row.resume_lesson) if page]
     rules = access.page_rules([page.path for page in linked])
 
@@ -348,6 +344,26 @@ def dashboard(*, user_id: int, request: HttpRequest | None = None, who: access.V
                 last_activity_at=enrollment.last_activity_at,
             )
         )
+    return rows
+
+
+def dashboard(*, user_id: int, request: HttpRequest | None = None, who: access.Viewer | None = None) -> Dashboard:
+    """The learner dashboard: every enrollment with its progress, notifications, where to resume.
+
+    Lesson links appear only where the access policy lets the learner read the course now (an
+    access status, the course and lesson published and not closed by a view restriction), so a
+    course that became private lists no lesson titles. ``who`` is the learner with their session
+    (loaded from ``user_id`` when not given: one more query).
+
+    Three queries (enrollments, the courses' and lessons' rules, notifications; plus the
+    learner's groups when a group restriction applies, and Wagtail's cached site root paths),
+    whatever the number of enrollments.
+    """
+    if who is None:
+        from django.contrib.auth import get_user_model
+
+        who = access.viewer(get_user_model().objects.get(pk=user_id))
+    rows = enrollment_rows(list(learner_enrollments(user_id=user_id)), who=who, request=request)
     notifications, unread = recent_notifications(user_id=user_id)
     resumable = [
         row for row in rows
@@ -466,6 +482,85 @@ def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage) -> Lesson
     )
 
 
+# --- Lists that paginate at the database (the API) ---------------------------------------------
+
+
+def visible_courses(*, who: access.Viewer, refused: Sequence[str] | None = None) -> QuerySet[CoursePage]:
+    """The published courses ``who`` may see (``access.visible_pages_filter``), in catalog (tree)
+    order, with their instructor joined and their tags prefetched. Bodies are not loaded.
+
+    Evaluating a slice of it: one query for the rows and one for their tags; building it costs
+    the access policy's restriction query unless ``refused`` is given.
+    """
+    return (
+        CoursePage.objects.filter(access.visible_pages_filter(who, refused=refused))
+        .select_related("instructor")
+        .prefetch_related("tags")
+        .defer("description")
+        .order_by("path")
+    )
+
+
+def visible_lessons(
+    *, who: access.Viewer, course_id: int | None = None, refused: Sequence[str] | None = None
+) -> QuerySet[LessonPage]:
+    """The published lessons ``who`` may see (rules 1 and 2 of the access policy on the lesson,
+    its course and above), in course order, each with ``course_id`` annotated. Bodies are not
+    loaded. A slice of it is one query; building it costs the restriction query unless
+    ``refused`` is given."""
+    course_of = Page.objects.filter(
+        path=Substr(OuterRef("path"), 1, Length(OuterRef("path")) - Page.steplen)
+    ).values("pk")[:1]
+    lessons = (
+        LessonPage.objects.filter(access.visible_pages_filter(who, refused=refused))
+        .annotate(course_id=Subquery(course_of))
+        .defer("body")
+        .order_by("path")
+    )
+    if course_id is not None:
+        course_path = CoursePage.objects.filter(pk=course_id).values("path")[:1]
+        lessons = lessons.filter(path__startswith=Subquery(course_path))
+    return lessons
+
+
+def enrollments_by_course(*, user_id: int, course_ids: Iterable[int]) -> dict[int, Enrollment]:
+    """The learner's enrollments in ``course_ids``, by course id. One query (none for no ids)."""
+    ids = list(course_ids)
+    if not ids:
+        return {}
+    rows = Enrollment.objects.filter(user_id=user_id, course_id__in=ids).only(
+        "id", "course_id", "status", "completed_lessons", "total_lessons", "progress_percent",
+    )
+    return {row.course_id: row for row in rows}
+
+
+def completed_lesson_ids(*, user_id: int, lesson_ids: Iterable[int]) -> set[int]:
+    """Which of ``lesson_ids`` the learner completed. One query (none for no ids)."""
+    ids = list(lesson_ids)
+    if not ids:
+        return set()
+    return set(
+        LessonProgress.objects.filter(user_id=user_id, lesson_id__in=ids, completed_at__isnull=False)
+        .values_list("lesson_id", flat=True)
+    )
+
+
+def learner_notifications(*, user_id: int, unread_only: bool = False) -> QuerySet[Notification]:
+    """The learner's notifications, newest first (a slice is one indexed query)."""
+    rows = Notification.objects.filter(user_id=user_id)
+    if unread_only:
+        rows = rows.filter(read_at__isnull=True)
+    return rows.order_by("-pk")
+
+
+def learner_progress(*, user_id: int, course_id: int | None = None) -> QuerySet[LessonProgress]:
+    """The learner's lesson progress rows, newest first (a slice is one indexed query)."""
+    rows = LessonProgress.objects.filter(user_id=user_id)
+    if course_id is not None:
+        rows = rows.filter(course_id=course_id)
+    return rows.order_by("-pk")
+
+
 # --- Realtime payloads -------------------------------------------------------------------------
 
 
@@ -560,16 +655,23 @@ __all__ = [
     "admin_summary",
     "apply_progress",
     "cached_unread_notification_count",
+    "completed_lesson_ids",
     "compute_progress",
     "course_progress_report",
     "course_state",
     "dashboard",
     "enrollment_for",
+    "enrollment_rows",
+    "enrollments_by_course",
     "learner_course_progress",
+    "learner_notifications",
+    "learner_progress",
     "lesson_state",
     "progress_data",
     "published_lesson_ids",
     "recent_notifications",
     "refresh_progress_cache",
     "unread_notification_count",
+    "visible_courses",
+    "visible_lessons",
 ]

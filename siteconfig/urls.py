@@ -9,11 +9,13 @@ from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from learning import accounts
+from learning.api import errors as api_errors
 from siteconfig import health
 
 urlpatterns = [
@@ -24,6 +26,11 @@ urlpatterns = [
     # Django's own admin, for staff only: the task queue's monitors (queued, failed, scheduled).
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
+    # The REST API (learning/api/urls.py is the v1 URLconf; plugin routers go there, under p/).
+    path("api/v1/", include("learning.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/", api_errors.not_found),
     path("", include("learning.urls")),
 ]
 
