@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -81,7 +82,7 @@ def token_create(*, user: Any, name: str, expires_in_days: int | None = None) ->
     now = timezone.now()
     with transaction.atomic():
         # Lock the user's row so two concurrent requests cannot both pass the count.
-        type(user).objects.select_for_update().filter(pk=user.pk).exists()
+        get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
         if PersonalAccessToken.objects.filter(user_id=user.pk).count() >= MAX_TOKENS_PER_USER:
             raise TokenError(f"You hold {MAX_TOKENS_PER_USER} tokens already; revoke one first.")
         token = PersonalAccessToken.objects.create(
