@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -80,6 +81,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Any other path under /api/: a 404 in the same shape (not the site's HTML page)."""
+    """Any other path under /api/: a 404 in the same shape (not the site's HTML page), whatever
+    the method (it writes nothing, so no CSRF check)."""
     return JsonResponse(error_body("not_found", "There is no API endpoint at this address."), status=404)

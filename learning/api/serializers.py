@@ -240,21 +240,12 @@ class NotificationSerializer(serializers.Serializer):
 
 
 class MarkReadSerializer(serializers.Serializer):
-    """Either ``ids`` (some notifications) or ``all: true`` (every unread one)."""
+    """Some of the caller's notifications, by id."""
 
     ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
-        min_length=1, max_length=services.MAX_NOTIFICATION_IDS, required=False,
+        min_length=1, max_length=services.MAX_NOTIFICATION_IDS,
     )
-    all = serializers.BooleanField(default=False)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Exactly one of the two."""
-        if attrs.get("all") and "ids" in attrs:
-            raise serializers.ValidationError("Send either ids or all=true, not both.")
-        if not attrs.get("all") and "ids" not in attrs:
-            raise serializers.ValidationError("Send ids (a list of notification ids) or all=true.")
-        return attrs
 
 
 class MarkReadResultSerializer(serializers.Serializer):

@@ -29,6 +29,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("progress/", views.ProgressView.as_view(), name="progress"),
     path("notifications/", views.NotificationListView.as_view(), name="notifications"),
     path("notifications/read/", views.NotificationReadView.as_view(), name="notifications-read"),
+    path("notifications/read-all/", views.NotificationReadAllView.as_view(), name="notifications-read-all"),
     path("me/", views.MeView.as_view(), name="me"),
 ]
 

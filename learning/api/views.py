@@ -62,13 +62,23 @@ class ApiView(GenericAPIView):
     cursor_ordering = "-pk"
     serializer_class = serializers.ErrorSerializer  # each method declares its own in the schema
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """After authentication, permissions and throttles: each query parameter at most once
+        (a repeated one is ambiguous input, 400)."""
+        super().initial(request, *args, **kwargs)
+        repeated = {key: ["Give this parameter once."] for key, values in request.query_params.lists() if len(values) > 1}
+        if repeated:
+            raise drf_serializers.ValidationError(repeated)
+
     def page_of(self, queryset: Any) -> list[Any]:
         """One page of ``queryset`` (one query)."""
         return list(self.paginate_queryset(queryset) or [])
 
 
 def _query(request: Request, serializer_class: type[drf_serializers.Serializer]) -> dict[str, Any]:
-    params = serializer_class(data=request.query_params)
+    """The validated query parameters (400 on bad ones). A plain dict, not the QueryDict: DRF
+    reads an empty form value of an optional field as "absent", but ``?level=`` is not a level."""
+    params = serializer_class(data=request.query_params.dict())
     params.is_valid(raise_exception=True)
     return dict(params.validated_data)
 
@@ -375,6 +385,11 @@ class NotificationListView(ApiView):
         return self.get_paginated_response(serializers.NotificationSerializer(self.page_of(rows), many=True).data)
 
 
+def _marked(request: Request, ids: list[int] | None) -> Response:
+    marked = services.notification_mark_read(user=request.user, notification_ids=ids)
+    return Response({"marked": marked, "unread_count": selectors.unread_notification_count(user_id=request.user.pk)})
+
+
 class NotificationReadView(ApiView):
     permission_classes = [IsAuthenticated]
     throttle_scope = "notifications"
@@ -382,13 +397,22 @@ class NotificationReadView(ApiView):
     @extend_schema(operation_id="notifications_mark_read", request=serializers.MarkReadSerializer,
                    responses={200: serializers.MarkReadResultSerializer})
     def post(self, request: Request) -> Response:
-        """Mark some (``ids``) or all (``all: true``) of the caller's notifications read. An id
-        that is not the caller's is a 404 and nothing is marked."""
+        """Mark some of the caller's notifications read. An id that is not the caller's is a 404
+        and nothing is marked."""
         body = serializers.MarkReadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        ids = None if body.validated_data["all"] else body.validated_data["ids"]
-        marked = services.notification_mark_read(user=request.user, notification_ids=ids)
-        return Response({"marked": marked, "unread_count": selectors.unread_notification_count(user_id=request.user.pk)})
+        return _marked(request, body.validated_data["ids"])
+
+
+class NotificationReadAllView(ApiView):
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "notifications"
+
+    @extend_schema(operation_id="notifications_mark_all_read", request=None,
+                   responses={200: serializers.MarkReadResultSerializer})
+    def post(self, request: Request) -> Response:
+        """Mark every unread notification of the caller read."""
+        return _marked(request, None)
 
 
 # --- Me -------------------------------------------------------------------------------------------

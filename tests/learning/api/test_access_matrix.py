@@ -1,4 +1,4 @@
-"""The API's access matrix: 8 kinds of caller x 14 endpoints = 112 exact outcomes, and no
+"""The API's access matrix: 8 kinds of caller x 15 endpoints = 120 exact outcomes, and no
 response to anyone but the owner carries the owner's private data.
 
 The owner ("ada") is active in the open course (first lesson complete) and pending in the
@@ -71,19 +71,20 @@ ENDPOINTS: dict[str, Endpoint] = {
     "complete": _post("/api/v1/progress/", {"lesson_id": "lesson1"}),
     "notifications": _get("/api/v1/notifications/"),
     "mark_read": _post("/api/v1/notifications/read/", {"ids": ["note"]}),
+    "read_all": _post("/api/v1/notifications/read-all/"),
     "me": _get("/api/v1/me/"),
 }
 
 EXPECTED = """
-role            courses course lessons lesson enrollments enrollment enroll approve cancel progress_list complete notifications mark_read me
-anonymous       200:2   200    200:4   locked 401         401        401    401     401    401           401      401           401       401
-owner           200:2   200    200:4   body   200:2       200        200    403     200    200:1         200      200:2         200       200
-other           200:2   200    200:4   locked 200:0       404        201    404     404    200:0         403      200:1         404       200
-editor          200:2   200    200:4   body   200:0       404        201    404     404    200:0         403      200:0         404       200
-staff           200:2   200    200:4   body   200:0       200        201    200     200    200:0         403      200:0         404       200
-token           200:2   200    200:4   body   200:2       200        200    403     200    200:1         200      200:2         200       200
-token_expiring  200:2   200    200:4   body   200:2       200        200    403     200    200:1         200      200:2         200       200
-token_expired   401     401    401     401    401         401        401    401     401    401           401      401           401       401
+role            courses course lessons lesson enrollments enrollment enroll approve cancel progress_list complete notifications mark_read read_all  me
+anonymous       200:2   200    200:4   locked 401         401        401    401     401    401           401      401           401       401       401
+owner           200:2   200    200:4   body   200:2       200        200    403     200    200:1         200      200:2         200       200       200
+other           200:2   200    200:4   locked 200:0       404        201    404     404    200:0         403      200:1         404       200       200
+editor          200:2   200    200:4   body   200:0       404        201    404     404    200:0         403      200:0         404       200       200
+staff           200:2   200    200:4   body   200:0       200        201    200     200    200:0         403      200:0         404       200       200
+token           200:2   200    200:4   body   200:2       200        200    403     200    200:1         200      200:2         200       200       200
+token_expiring  200:2   200    200:4   body   200:2       200        200    403     200    200:1         200      200:2         200       200       200
+token_expired   401     401    401     401    401         401        401    401     401    401           401      401           401       401       401
 """
 
 
@@ -154,4 +155,4 @@ def test_every_endpoint_for_every_caller(world: World) -> None:
                 leaks.append(f"{role} {name}")
     assert measured == expected()
     assert leaks == []
-    assert sum(len(row) for row in measured.values()) == 112
+    assert sum(len(row) for row in measured.values()) == 120

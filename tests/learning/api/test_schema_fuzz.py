@@ -9,12 +9,16 @@ rates are raised so the run measures the API, not the throttle (throttling has i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, settings
+from django.db import close_old_connections
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from learning import services, tokens
 from tests.courses.helpers import make_tree
@@ -27,13 +31,20 @@ HIGH_RATE = "1000000/hour"
 
 
 @pytest.fixture
-def api_schema(db: None, settings: Any) -> Any:
-    """The schema, loaded from the app itself, over a small published site."""
+def api_schema(db: None, settings: Any) -> Iterator[Any]:
+    """The schema, loaded from the app itself (Django's WSGI handler on the test database)."""
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {scope: HIGH_RATE for scope in settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]},
     }
-    return schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+    # As Django's test client does: a request must not close the test's database connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -49,20 +60,39 @@ def learner_token(db: None) -> str:
     return tokens.token_create(user=user, name="fuzz").secret
 
 
-schema = schemathesis.pytest.from_fixture("api_schema")
 FUZZ_SETTINGS = settings(
-    max_examples=CASES_PER_OPERATION, deadline=None, derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+    max_examples=CASES_PER_OPERATION, deadline=None, derandomize=True, database=None,
+    suppress_health_check=list(HealthCheck),
 )
 
 
-@schema.parametrize()
-@FUZZ_SETTINGS
-def test_api_as_anonymous(case: Any, learner_token: str) -> None:
-    case.call_and_validate()
+def fuzz(schema: Any, headers: dict[str, str]) -> tuple[int, list[str]]:
+    """Run every operation in both generation modes (valid and invalid input); return how many
+    cases ran and the failures (operation, mode: the check that failed)."""
+    cases = 0
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @FUZZ_SETTINGS
+            def check(case: Any) -> None:
+                nonlocal cases
+                cases += 1
+                case.call_and_validate(headers=headers)
+
+            try:
+                check()
+            except Exception as exc:
+                failures.append(f"{operation.label} {mode.value}: {exc}")
+    return cases, failures
 
 
-@schema.parametrize()
-@FUZZ_SETTINGS
-def test_api_as_token_learner(case: Any, learner_token: str) -> None:
-    case.call_and_validate(headers={"Authorization": f"Bearer {learner_token}"})
+@pytest.mark.parametrize("caller", ["anonymous", "token learner"])
+def test_schema_fuzz_finds_no_5xx_and_no_schema_violation(api_schema: Any, learner_token: str, caller: str) -> None:
+    headers = {"Authorization": f"Bearer {learner_token}"} if caller == "token learner" else {}
+    cases, failures = fuzz(api_schema, headers)
+    print(f"schemathesis {caller}: {cases} cases")
+    assert failures == []
+    assert cases >= 2 * len(list(api_schema.get_all_operations()))

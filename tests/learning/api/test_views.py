@@ -245,12 +245,13 @@ def test_notifications_newest_first_unread_filter_and_mark_read(learner: Any) ->
     assert response.json() == {"marked": 1, "unread_count": 2}
     unread = client.get("/api/v1/notifications/?unread=true").json()["results"]
     assert [row["id"] for row in unread] == [notes[2].pk, notes[1].pk]
-    assert client.post("/api/v1/notifications/read/", {"all": True}, format="json").json() == {"marked": 2, "unread_count": 0}
+    assert client.post("/api/v1/notifications/read-all/").json() == {"marked": 2, "unread_count": 0}
+    assert client.post("/api/v1/notifications/read-all/").json() == {"marked": 0, "unread_count": 0}
 
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"ids": []}, {"ids": ["x"]}, {"ids": [0]}, {"all": True, "ids": [1]}, {"all": "nope"}, {"ids": "1"},
+    [{}, {"ids": []}, {"ids": ["x"]}, {"ids": [0]}, {"ids": [None]}, {"all": True}, {"ids": "1"}, {"ids": {"1": 1}},
      {"ids": list(range(1, services.MAX_NOTIFICATION_IDS + 2))}],
 )
 def test_mark_read_bad_input_is_400(learner: Any, body: dict[str, Any]) -> None:
@@ -349,7 +350,7 @@ def test_write_throttle_is_scoped_and_answers_429_in_the_error_shape(tree: Tree,
         ]
         refused = client.post("/api/v1/enrollments/", {"course_id": tree.python.pk}, format="json")
         reads = client.get("/api/v1/enrollments/").status_code
-        other_scope = client.post("/api/v1/notifications/read/", {"all": True}, format="json").status_code
+        other_scope = client.post("/api/v1/notifications/read-all/").status_code
     assert statuses == [201, 200]
     assert error(refused) == (429, "throttled")
     assert 3500 <= int(refused["Retry-After"]) <= 3600
