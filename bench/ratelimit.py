@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.test import RequestFactory, override_settings
     from rest_framework.throttling import SimpleRateThrottle
 
-    from siteconfig import ratelimit
+    from academy import ratelimit
 
     class StockThrottle(SimpleRateThrottle):
         rate = "1000000/hour"

@@ -7,7 +7,7 @@ Pages hold content and routing only; reads that a page needs go through ``course
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -311,8 +311,18 @@ class CoursePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page)
     parent_page_types = ["courses.CourseIndexPage"]
     subpage_types = ["courses.LessonPage"]
 
+    #: Editors switch plugins per course page (``academy.plugins``).
+    plugin_scope: ClassVar[bool] = True
+
     class Meta:
         verbose_name = "course"
+
+    @classmethod
+    def clean_subpage_models(cls) -> list[type[Page]]:
+        """Lessons of every kind (plugins' lesson page types too) go under a course."""
+        from courses.lesson_kinds import lesson_kinds
+
+        return lesson_kinds()
 
     @property
     def requires_approval(self) -> bool:
@@ -357,8 +367,48 @@ class LessonPage(SharedCacheMixin, RoutedPageMixin, Page):
     parent_page_types = ["courses.CoursePage"]
     subpage_types: list[str] = []
 
+    #: Whether learners finish it with "Mark as complete" (a quiz is finished by passing it).
+    offers_mark_complete: ClassVar[bool] = True
+
     class Meta:
         verbose_name = "lesson"
+
+    def completion_gate(self, user: Any) -> str | None:
+        """Why ``user`` may not complete this lesson now, or None when they may.
+
+        The progress service asks before it records a completion. Core lessons always allow it;
+        a lesson kind overrides this (a quiz: only after a passing attempt).
+        """
+        return None
+
+    @classmethod
+    def can_create_at(cls, parent: Page) -> bool:
+        """Wagtail's rule, and a plugin's lesson kind only under a course where it is active."""
+        from courses.lesson_kinds import kind_is_active
+
+        return super().can_create_at(parent) and kind_is_active(cls, parent.pk)
+
+    @property
+    def course_path(self) -> str:
+        """The tree path of the lesson's course (its parent): the one lesson -> course lookup."""
+        return self.path[: -self.steplen]
+
+    def get_template(self, request: HttpRequest, *args: Any, **kwargs: Any) -> str | list[str]:
+        """A lesson kind's own template (``<app>/<model>.html`` or ``template``) when it has one,
+        else the core lesson page's."""
+        own = super().get_template(request, *args, **kwargs)
+        return own if type(self) is LessonPage else [own, "courses/lesson_page.html"]
+
+    def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        """A lesson kind switched off for its course is not served (404); its data is kept."""
+        from courses.lesson_kinds import kind_is_active, kind_plugin
+
+        if kind_plugin(type(self)) is not None:
+            routed = self.routed_ancestors or []
+            course_id = routed[-1].pk if routed else CoursePage.objects.only("pk").get(path=self.course_path).pk
+            if not kind_is_active(type(self), course_id):
+                raise Http404("This kind of lesson is switched off for the course.")
+        return super().serve(request, *args, **kwargs)
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Add the course, the lesson's number and its previous and next lessons."""

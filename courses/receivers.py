@@ -35,6 +35,7 @@ from wagtail.images import get_image_model
 from wagtail.models import Page, PageViewRestriction, ReferenceIndex
 from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
+from academy.plugins.activation import activation_changed
 from courses import pagecache
 from courses.models import CoursePage, CourseTag, Instructor, LessonPage
 from courses.selectors import RESTRICTED_PAGES_CACHE_KEY
@@ -166,3 +167,15 @@ def on_restriction_changed(sender: type, instance: PageViewRestriction, **kwargs
     page = Page.objects.filter(pk=instance.page_id).first()
     if page is not None:
         purge_page(page)
+
+
+@receiver(activation_changed, dispatch_uid="courses.pagecache.plugin_activation")
+def on_plugin_activation_changed(sender: type, course_id: int | None, **kwargs: Any) -> None:
+    """A plugin switched for a course shows or hides its fragments and lessons there: purge the
+    course, its lessons and the listings; switched site-wide, it may show on every page."""
+    if course_id is None:
+        pages: list[Page] = list(Page.objects.filter(depth__gt=1))
+    else:
+        course = Page.objects.filter(pk=course_id).first()
+        pages = _touched_by(course) if course is not None else []
+    pagecache.purge_urls(_urls(pages))

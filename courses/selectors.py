@@ -14,6 +14,7 @@ from wagtail import hooks
 from wagtail.images import get_image_model
 from wagtail.models import Page
 
+from courses.lesson_kinds import of_active_kinds
 from courses.models import CATALOG_PAGE_SIZE, CourseIndexPage, CoursePage, LessonPage
 
 P = TypeVar("P", bound=Page)
@@ -88,9 +89,9 @@ def _matching_ids(
     words = terms.split()
     hits = [
         lesson for lesson in lessons
-        if lesson.path[: -lesson.steplen] in readable_paths or _matches_public_text(lesson, words)
+        if lesson.course_path in readable_paths or _matches_public_text(lesson, words)
     ]
-    lesson_course_paths = list(dict.fromkeys(lesson.path[: -lesson.steplen] for lesson in hits))
+    lesson_course_paths = list(dict.fromkeys(lesson.course_path for lesson in hits))
     matches = dict(courses.filter(Q(pk__in=ranked_ids) | Q(path__in=lesson_course_paths)).values_list("pk", "path"))
     by_path = {path: pk for pk, path in matches.items()}
     ordered = [pk for pk in ranked_ids if pk in matches]
@@ -176,8 +177,8 @@ def catalog_tags(*, index_page: CourseIndexPage) -> QuerySet[Tag]:
 
 
 def course_lessons(*, course: CoursePage) -> QuerySet[LessonPage]:
-    """A course's published lessons in the editor's tree order."""
-    return LessonPage.objects.live().child_of(course).order_by("path")
+    """A course's published lessons (of the kinds active in it) in the editor's tree order."""
+    return of_active_kinds(LessonPage.objects.live().child_of(course), course.pk).order_by("path")
 
 
 class LessonNavigation(TypedDict):
@@ -197,7 +198,7 @@ def lesson_navigation(*, lesson: LessonPage, course: CoursePage | None = None) -
     Two queries; one when the caller already has the ``course`` (the route loaded it).
     """
     if course is None:
-        course = CoursePage.objects.get(path=lesson.path[: -lesson.steplen])
+        course = CoursePage.objects.get(path=lesson.course_path)
     lessons = list(course_lessons(course=course))
     position = next((i for i, item in enumerate(lessons) if item.pk == lesson.pk), None)
     if position is None:

@@ -29,10 +29,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from wagtail.admin.views.account import PasswordResetView as WagtailPasswordResetView
 
+from academy import ratelimit
+from academy.tasks import enqueue
 from learning import tokens
 from learning.sessions import session_record, sessions_end_all
-from siteconfig import ratelimit
-from siteconfig.tasks_backend import enqueue
 
 
 class SignupForm(UserCreationForm):

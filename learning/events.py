@@ -1,20 +1,18 @@
-"""Domain events: Django signals sent after the writing transaction commits.
+"""Domain events of learning: their payloads and their definitions.
 
-Definitions only (receivers live in ``receivers.py`` of each app or plugin). Every event has a
-TypedDict payload; receivers get it as the ``payload`` keyword argument and the event name as
-``sender``. Dispatch is ``send_robust``: a failing receiver is logged (and reported to Sentry)
-and never breaks the request or the other receivers.
+Definitions only (receivers live in ``receivers.py`` of each app or plugin). Each event is an
+:class:`academy.events.Event` bound to its TypedDict payload: ``lesson_completed.emit(payload)``
+sends it after the writing transaction commits; receivers get ``payload`` as a keyword argument
+and the event name as ``sender``. A failing receiver is logged (and reported to Sentry) and
+never breaks the request or the other receivers; a plugin's receivers run only where the plugin
+is active (for the payload's ``course_id``, or site-wide for events without one).
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any, TypedDict
+from typing import TypedDict
 
-from django.db import transaction
-from django.dispatch import Signal
-
-logger = logging.getLogger(__name__)
+from academy.events import Event
 
 
 class EnrollmentPayload(TypedDict):
@@ -87,45 +85,12 @@ class SessionsEndedPayload(TypedDict):
     reason: str  # "password_changed", "deactivated" or "logout_everywhere"
 
 
-enrollment_requested = Signal()
-enrollment_activated = Signal()
-enrollment_cancelled = Signal()
-lesson_completed = Signal()
-course_completed = Signal()
-notification_created = Signal()
-notification_read = Signal()
-course_content_published = Signal()
-sessions_ended = Signal()
-
-EVENTS: dict[str, Signal] = {
-    "enrollment_requested": enrollment_requested,
-    "enrollment_activated": enrollment_activated,
-    "enrollment_cancelled": enrollment_cancelled,
-    "lesson_completed": lesson_completed,
-    "course_completed": course_completed,
-    "notification_created": notification_created,
-    "notification_read": notification_read,
-    "course_content_published": course_content_published,
-    "sessions_ended": sessions_ended,
-}
-
-
-def dispatch(name: str, payload: Any) -> None:
-    """Send event ``name`` now, to every receiver, logging (never raising) receiver errors."""
-    signal = EVENTS[name]
-    for receiver, result in signal.send_robust(sender=name, payload=payload):
-        if isinstance(result, Exception):
-            logger.error(
-                "receiver %r of event %s failed", receiver, name, exc_info=(type(result), result, result.__traceback__)
-            )
-
-
-def emit(name: str, payload: Any) -> None:
-    """Send event ``name`` once the current transaction commits (at once outside one).
-
-    Inside a request the receivers run after its response is sent (``learning.middleware``), in
-    the order the events were committed.
-    """
-    from learning.middleware import run_after_response
-
-    transaction.on_commit(lambda: run_after_response(lambda: dispatch(name, payload)), robust=True)
+enrollment_requested = Event("enrollment_requested", EnrollmentPayload)
+enrollment_activated = Event("enrollment_activated", EnrollmentPayload)
+enrollment_cancelled = Event("enrollment_cancelled", EnrollmentPayload)
+lesson_completed = Event("lesson_completed", LessonCompletedPayload)
+course_completed = Event("course_completed", CourseCompletedPayload)
+notification_created = Event("notification_created", NotificationCreatedPayload)
+notification_read = Event("notification_read", NotificationReadPayload)
+course_content_published = Event("course_content_published", CourseContentPublishedPayload)
+sessions_ended = Event("sessions_ended", SessionsEndedPayload)

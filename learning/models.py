@@ -41,7 +41,7 @@ class Enrollment(models.Model):
         help_text="The staff member who approved or cancelled the enrollment.",
     )
     # Cached read model of the learner's progress (kept by learning.services on every progress
-    # write and by learning.selectors.refresh_progress_cache when course content is published),
+    # write and by learning.services.refresh_progress_cache when course content is published),
     # so the dashboard and admin reports read it in one query whatever the enrollment count.
     completed_lessons = models.PositiveIntegerField(default=0)
     total_lessons = models.PositiveIntegerField(default=0)

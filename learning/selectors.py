@@ -13,16 +13,15 @@ the number of enrollments, lessons or notifications:
   permission lookup without access).
 
 Per-learner progress of a course is cached on ``Enrollment`` (completed/total/percent, next and
-resume lessons). ``learning.services`` keeps it current on every progress write;
-``refresh_progress_cache`` recomputes a whole course when its content is published.
+resume lessons); the arithmetic is in ``learning.progress``. ``learning.services`` keeps it
+current on every progress write and recomputes a whole course when its content is published.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -48,6 +47,7 @@ from wagtail.models import Page
 from courses.models import CoursePage, LessonPage
 from learning import access
 from learning.models import Enrollment, LessonProgress, Notification
+from learning.progress import compute_progress
 
 logger = logging.getLogger(__name__)
 
@@ -55,119 +55,6 @@ logger = logging.getLogger(__name__)
 DASHBOARD_NOTIFICATION_LIMIT = 10
 # Columns a lesson or course link needs (title and URL); the rest (bodies) is never loaded.
 _LINK_FIELDS = ("id", "title", "url_path", "path", "depth")
-
-
-# --- Progress arithmetic (pure) ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CourseProgress:
-    """A learner's progress through the published lessons of one course."""
-
-    completed_lessons: int
-    total_lessons: int
-    percent: int
-    next_lesson_id: int | None
-    resume_lesson_id: int | None
-    completed_ids: frozenset[int] = field(default_factory=frozenset)
-
-    @property
-    def is_complete(self) -> bool:
-        """Whether every published lesson is complete (a course without lessons never is)."""
-        return self.total_lessons > 0 and self.completed_lessons == self.total_lessons
-
-
-def compute_progress(
-    *, lesson_ids: Sequence[int], completed_ids: Iterable[int], last_touched_id: int | None = None
-) -> CourseProgress:
-    """Progress over ``lesson_ids`` (published lessons in course order).
-
-    Completed lessons that are no longer published do not count. The percent is rounded down,
-    so 100 means every lesson is done. The next lesson is the first unfinished one in course
-    order; the resume lesson is the one the learner last touched if it is unfinished, else the
-    next lesson.
-    """
-    done = frozenset(completed_ids) & frozenset(lesson_ids)
-    total = len(lesson_ids)
-    next_id = next((pk for pk in lesson_ids if pk not in done), None)
-    if last_touched_id in lesson_ids and last_touched_id not in done:
-        resume_id: int | None = last_touched_id
-    else:
-        resume_id = next_id
-    percent = (len(done) * 100) // total if total else 0
-    return CourseProgress(
-        completed_lessons=len(done), total_lessons=total, percent=percent,
-        next_lesson_id=next_id, resume_lesson_id=resume_id, completed_ids=done,
-    )
-
-
-def published_lesson_ids(*, course: Page) -> list[int]:
-    """Ids of a course's published lessons in course (tree) order. One query."""
-    return list(LessonPage.objects.live().child_of(course).order_by("path").values_list("pk", flat=True))
-
-
-def learner_course_progress(*, user_id: int, course: Page) -> CourseProgress:
-    """Live-computed progress of one learner in one course. Two queries."""
-    lesson_ids = published_lesson_ids(course=course)
-    rows = LessonProgress.objects.filter(user_id=user_id, course_id=course.pk).order_by("-updated_at", "-pk")
-    completed: list[int] = []
-    last_touched: int | None = None
-    for lesson_id, completed_at in rows.values_list("lesson_id", "completed_at"):
-        if last_touched is None:
-            last_touched = lesson_id
-        if completed_at is not None:
-            completed.append(lesson_id)
-    return compute_progress(lesson_ids=lesson_ids, completed_ids=completed, last_touched_id=last_touched)
-
-
-def refresh_progress_cache(*, course_id: int) -> int:
-    """Recompute the cached progress of every enrollment in a course; return how many changed.
-
-    Called (through a task) when course content is published or unpublished: lesson totals,
-    percents and next lessons change for everyone. Three queries plus one bulk update. It
-    only refreshes the cached read model; it never changes an enrollment's status nor sends
-    events (a learner's completion is decided by ``lesson_progress_record``).
-    """
-    course = CoursePage.objects.filter(pk=course_id).first()
-    if course is None:
-        return 0
-    lesson_ids = published_lesson_ids(course=course)
-    per_user: dict[int, list[int]] = defaultdict(list)
-    last_touched: dict[int, int] = {}
-    rows = LessonProgress.objects.filter(course_id=course_id).order_by("user_id", "-updated_at", "-pk")
-    for user_id, lesson_id, completed_at in rows.values_list("user_id", "lesson_id", "completed_at"):
-        last_touched.setdefault(user_id, lesson_id)
-        if completed_at is not None:
-            per_user[user_id].append(lesson_id)
-    changed: list[Enrollment] = []
-    for enrollment in Enrollment.objects.filter(course_id=course_id):
-        progress = compute_progress(
-            lesson_ids=lesson_ids,
-            completed_ids=per_user.get(enrollment.user_id, ()),
-            last_touched_id=last_touched.get(enrollment.user_id),
-        )
-        if apply_progress(enrollment, progress):
-            changed.append(enrollment)
-    Enrollment.objects.bulk_update(changed, CACHED_PROGRESS_FIELDS, batch_size=500)
-    return len(changed)
-
-
-CACHED_PROGRESS_FIELDS = ["completed_lessons", "total_lessons", "progress_percent", "next_lesson", "resume_lesson"]
-
-
-def apply_progress(enrollment: Enrollment, progress: CourseProgress) -> bool:
-    """Copy ``progress`` into the enrollment's cached fields (unsaved); return whether any changed."""
-    values = {
-        "completed_lessons": progress.completed_lessons,
-        "total_lessons": progress.total_lessons,
-        "progress_percent": progress.percent,
-        "next_lesson_id": progress.next_lesson_id,
-        "resume_lesson_id": progress.resume_lesson_id,
-    }
-    changed = any(getattr(enrollment, name) != value for name, value in values.items())
-    for name, value in values.items():
-        setattr(enrollment, name, value)
-    return changed
 
 
 # --- URLs without per-page lookups -------------------------------------------------------------
@@ -646,31 +533,25 @@ def admin_summary() -> AdminSummary:
 
 
 __all__ = [
-    "CourseProgress",
     "CourseState",
     "Dashboard",
     "DashboardEnrollment",
     "LessonState",
     "ProgressData",
     "admin_summary",
-    "apply_progress",
     "cached_unread_notification_count",
     "completed_lesson_ids",
-    "compute_progress",
     "course_progress_report",
     "course_state",
     "dashboard",
     "enrollment_for",
     "enrollment_rows",
     "enrollments_by_course",
-    "learner_course_progress",
     "learner_notifications",
     "learner_progress",
     "lesson_state",
     "progress_data",
-    "published_lesson_ids",
     "recent_notifications",
-    "refresh_progress_cache",
     "unread_notification_count",
     "visible_courses",
     "visible_lessons",

@@ -16,6 +16,7 @@ send ``lesson_completed`` and ``course_completed`` exactly once.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,25 +28,25 @@ from django.db.models import Q, Subquery
 from django.utils import timezone
 from wagtail.log_actions import log
 
+from courses.lesson_kinds import inactive_kind_type_ids
 from courses.models import CoursePage, LessonPage
-from learning import access
+from learning import access, events
 from learning.events import (
     CourseCompletedPayload,
     EnrollmentPayload,
     LessonCompletedPayload,
     NotificationCreatedPayload,
     NotificationReadPayload,
-    emit,
 )
 from learning.models import Enrollment, LessonProgress, Notification
-from learning.selectors import (
+from learning.progress import (
     CACHED_PROGRESS_FIELDS,
     CourseProgress,
     apply_progress,
     compute_progress,
     published_lesson_ids,
-    unread_count_cache_key,
 )
+from learning.selectors import unread_count_cache_key
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,12 @@ class NotEnrolled(Forbidden):
     """Progress needs an active enrollment in the lesson's course."""
 
     default_message = "Enroll in this course to record your progress."
+
+
+class CompletionNotAllowed(Conflict):
+    """The lesson's kind does not allow completing it yet (e.g. a quiz not passed)."""
+
+    default_message = "This lesson is completed another way."
 
 
 class NotificationNotFound(NotFound):
@@ -289,9 +296,9 @@ def enrollment_request(
         else:
             enrollment.save()
         payload = _enrollment_payload(enrollment)
-        emit("enrollment_requested", payload)
+        events.enrollment_requested.emit(payload)
         if enrollment.status == Enrollment.Status.ACTIVE:
-            emit("enrollment_activated", payload)
+            events.enrollment_activated.emit(payload)
     return EnrollmentResult(enrollment=enrollment, created=created, changed=True)
 
 
@@ -361,7 +368,7 @@ def enrollment_approve(*, enrollment: Enrollment | int, by: Any) -> EnrollmentRe
         locked.decided_by = by
         locked.save()
         _audit(locked, "learning.enrollment.approve", by=by, previous=previous)
-        emit("enrollment_activated", _enrollment_payload(locked))
+        events.enrollment_activated.emit(_enrollment_payload(locked))
     return EnrollmentResult(enrollment=locked, created=False, changed=True)
 
 
@@ -393,7 +400,7 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
         locked.save()
         if staff_decision:
             _audit(locked, "learning.enrollment.cancel", by=by, previous=previous)
-        emit("enrollment_cancelled", _enrollment_payload(locked))
+        events.enrollment_cancelled.emit(_enrollment_payload(locked))
     return EnrollmentResult(enrollment=locked, created=False, changed=True)
 
 
@@ -407,8 +414,8 @@ class _LessonInCourse:
     lessons: list[LessonPage]  # the course's published lessons in order (link fields only)
 
 
-# Columns a lesson link needs (the view's redirect and JSON); bodies are never loaded here.
-_LESSON_LINK_FIELDS = ("id", "title", "url_path", "path", "depth")
+# Columns a lesson link needs (the view's redirect and JSON) and its kind; never the body.
+_LESSON_LINK_FIELDS = ("id", "title", "url_path", "path", "depth", "content_type_id")
 
 
 def _live_lesson(lesson: Any) -> _LessonInCourse:
@@ -423,7 +430,7 @@ def _live_lesson(lesson: Any) -> _LessonInCourse:
     found = LessonPage.objects.live().filter(pk=lesson_id).only(*_LESSON_LINK_FIELDS).first()
     if found is None:
         raise LessonNotAvailable()
-    course_path = found.path[: -found.steplen]
+    course_path = found.course_path
     live_course = CoursePage.objects.live().filter(path=course_path).values("pk")[:1]
     lessons = list(
         LessonPage.objects.live()
@@ -435,7 +442,22 @@ def _live_lesson(lesson: Any) -> _LessonInCourse:
     course_id = lessons[0].live_course_id if lessons else None  # type: ignore[attr-defined]
     if course_id is None:
         raise LessonNotAvailable()
+    hidden = inactive_kind_type_ids(course_id)
+    if hidden:  # lesson kinds of plugins switched off for this course
+        if found.content_type_id in hidden:
+            raise LessonNotAvailable()
+        lessons = [item for item in lessons if item.content_type_id not in hidden]
     return _LessonInCourse(lesson=found, course_id=course_id, lessons=lessons)
+
+
+def _check_completion_gate(lesson: LessonPage, user: Any) -> None:
+    """Ask the lesson's kind whether ``user`` may complete it (core lessons: always; no query)."""
+    kind = lesson.specific_class
+    if kind is None or kind.completion_gate is LessonPage.completion_gate:
+        return
+    reason = lesson.specific.completion_gate(user)
+    if reason:
+        raise CompletionNotAllowed(reason)
 
 
 def _validated_position(position: Any, *, completed: bool) -> int | None:
@@ -478,6 +500,8 @@ def lesson_progress_record(
             if enrollment is not None and enrollment.status == Enrollment.Status.PENDING_APPROVAL:
                 raise NotEnrolled("Your enrollment is waiting for approval.")
             raise NotEnrolled()
+        if completed:
+            _check_completion_gate(live_lesson, user)
         now = timezone.now()
         # The learner's rows in this course, and this lesson's row wherever it was recorded (a
         # lesson moved from another course keeps its row). The enrollment row is locked, so no
@@ -521,8 +545,7 @@ def lesson_progress_record(
         enrollment.save(update_fields=[*CACHED_PROGRESS_FIELDS, "last_activity_at", "status", "completed_at", "updated_at"])
         next_lesson = next((item for item in found.lessons if item.pk == course_progress.next_lesson_id), None)
         if newly_completed:
-            emit(
-                "lesson_completed",
+            events.lesson_completed.emit(
                 LessonCompletedPayload(
                     user_id=user.pk,
                     lesson_id=live_lesson.pk,
@@ -535,8 +558,7 @@ def lesson_progress_record(
                 ),
             )
         if course_newly_completed:
-            emit(
-                "course_completed",
+            events.course_completed.emit(
                 CourseCompletedPayload(
                     user_id=user.pk, course_id=course_id, enrollment_id=enrollment.pk, completed_at=_iso(now)
                 ),
@@ -551,6 +573,38 @@ def lesson_progress_record(
         next_lesson=next_lesson,
         course_newly_completed=course_newly_completed,
     )
+
+
+def refresh_progress_cache(*, course_id: int) -> int:
+    """Recompute the cached progress of every enrollment in a course; return how many changed.
+
+    Called (through a task) when course content is published or unpublished: lesson totals,
+    percents and next lessons change for everyone. Three queries plus one bulk update. It
+    only refreshes the cached read model; it never changes an enrollment's status nor sends
+    events (a learner's completion is decided by ``lesson_progress_record``).
+    """
+    course = CoursePage.objects.filter(pk=course_id).first()
+    if course is None:
+        return 0
+    lesson_ids = published_lesson_ids(course=course)
+    per_user: dict[int, list[int]] = defaultdict(list)
+    last_touched: dict[int, int] = {}
+    rows = LessonProgress.objects.filter(course_id=course_id).order_by("user_id", "-updated_at", "-pk")
+    for user_id, lesson_id, completed_at in rows.values_list("user_id", "lesson_id", "completed_at"):
+        last_touched.setdefault(user_id, lesson_id)
+        if completed_at is not None:
+            per_user[user_id].append(lesson_id)
+    changed: list[Enrollment] = []
+    for enrollment in Enrollment.objects.filter(course_id=course_id):
+        progress = compute_progress(
+            lesson_ids=lesson_ids,
+            completed_ids=per_user.get(enrollment.user_id, ()),
+            last_touched_id=last_touched.get(enrollment.user_id),
+        )
+        if apply_progress(enrollment, progress):
+            changed.append(enrollment)
+    Enrollment.objects.bulk_update(changed, CACHED_PROGRESS_FIELDS, batch_size=500)
+    return len(changed)
 
 
 # --- Notifications -----------------------------------------------------------------------------
@@ -579,8 +633,7 @@ def notification_create(*, user: Any, kind: str, title: str, body: str = "", lin
     with transaction.atomic():
         notification = Notification.objects.create(user_id=user.pk, kind=kind, title=title, body=body or "", link=link)
         _forget_unread_count(user.pk)
-        emit(
-            "notification_created",
+        events.notification_created.emit(
             NotificationCreatedPayload(
                 notification_id=notification.pk,
                 user_id=user.pk,
@@ -648,8 +701,7 @@ def notification_mark_read(*, user: Any, notification_ids: Iterable[int] | None 
         Notification.objects.filter(pk__in=marked, read_at__isnull=True).update(read_at=timezone.now())
         _forget_unread_count(user.pk)
         remaining = owned.filter(read_at__isnull=True).count()
-        emit(
-            "notification_read",
+        events.notification_read.emit(
             NotificationReadPayload(user_id=user.pk, notification_ids=marked, unread_count=remaining),
         )
     return len(marked)

@@ -23,7 +23,8 @@ from django.db import transaction
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from learning.events import SessionsEndedPayload, emit
+from learning import events
+from learning.events import SessionsEndedPayload
 from learning.models import LoginSession
 
 # Saves naming only other fields (``last_login`` on every login) need no check.
@@ -52,7 +53,7 @@ def sessions_end_all(*, user: Any, current_session_key: str | None = None) -> in
         for key in sorted(keys):
             store(key).delete()
         LoginSession.objects.filter(user_id=user.pk).delete()
-        emit("sessions_ended", SessionsEndedPayload(user_id=user.pk, reason="logout_everywhere"))
+        events.sessions_ended.emit(SessionsEndedPayload(user_id=user.pk, reason="logout_everywhere"))
     return len(keys)
 
 
@@ -103,7 +104,7 @@ def end_sessions_on_credentials_change(sender: type, instance: Any, raw: bool = 
     reason = getattr(instance, _ENDED_REASON, "")
     if reason:
         setattr(instance, _ENDED_REASON, "")
-        emit("sessions_ended", SessionsEndedPayload(user_id=instance.pk, reason=reason))
+        events.sessions_ended.emit(SessionsEndedPayload(user_id=instance.pk, reason=reason))
 
 
 __all__ = ["prune_login_sessions", "session_record", "sessions_end_all"]

@@ -1,13 +1,13 @@
 """Background tasks of the learning core, run by the Django-Q2 worker.
 
 Thin wrappers: they take ids (never model instances, never secrets), load the objects, and call
-services, selectors or :mod:`learning.emails`. An object deleted meanwhile (user, enrollment,
+services, selectors or :mod:`academy.email`. An object deleted meanwhile (user, enrollment,
 page) ends the task quietly with a log line: retrying cannot bring it back. Any other error is
 raised, so the broker retries the task (up to ``Q_CLUSTER["max_attempts"]``) and keeps the
 failure for inspection. Every task is safe to run twice.
 
 Receivers (``learning/receivers/background.py``) and views enqueue these through
-:func:`siteconfig.tasks_backend.enqueue`; ``SCHEDULES`` declares the periodic ones
+:func:`academy.tasks.enqueue`; ``SCHEDULES`` declares the periodic ones
 (``manage.py setup_schedules``).
 """
 
@@ -30,14 +30,13 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from wagtail.models import Page
 
+from academy.email import absolute_url, requeue_stalled_deliveries, send_once
+from academy.models import SideEffectRecord
+from academy.schedules import ScheduledTask
 from courses.models import CoursePage
 from learning import access
-from learning.emails import absolute_url, requeue_stalled_deliveries, send_once
 from learning.models import Enrollment, Notification
-from learning.selectors import refresh_progress_cache
-from learning.services import notification_create, notification_prune_read
-from siteconfig.models import SideEffectRecord
-from siteconfig.schedules import ScheduledTask
+from learning.services import notification_create, notification_prune_read, refresh_progress_cache
 
 logger = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from academy.ratelimit import SocketSlot
 from realtime import conf, groups, selectors
 from realtime.relay import relay
-from siteconfig.ratelimit import SocketSlot
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403

@@ -1,6 +1,6 @@
 """Domain events -> live pushes. Connected by ``RealtimeConfig.ready()``.
 
-Domain events are dispatched after their transaction commits (``learning.events.emit``), so each
+Domain events are dispatched after their transaction commits (``Event.emit``), so each
 receiver here stores and sends its event through ``publish()`` at once. Payload shapes are the
 WebSocket contract in the team notes; each has a TypedDict below.
 """

@@ -1,4 +1,4 @@
-"""WebSocket URL routes (mounted by ``siteconfig.asgi``)."""
+"""WebSocket URL routes of core (composed with plugins' routes by ``siteconfig.asgi``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path("ws/progress/", consumers.ProgressConsumer.as_asgi()),
     path("ws/notifications/", consumers.NotificationsConsumer.as_asgi()),
     path("ws/courses/<int:course_id>/", consumers.CourseConsumer.as_asgi()),
-    # Keep last (routes added later, e.g. plugins' /ws/p/<label>/, go before it): every other
-    # path is closed with 4404 instead of an HTTP 500 from the router.
-    re_path(r"", consumers.NotFoundConsumer.as_asgi()),
 ]
+
+# Mounted last by siteconfig.asgi (after plugins' /ws/p/<label>/): every other path is closed
+# with 4404 instead of an HTTP 500 from the router.
+not_found_route = re_path(r"", consumers.NotFoundConsumer.as_asgi())

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from academy.schedules import ScheduledTask
 from realtime import conf
 from realtime.models import Event
-from siteconfig.schedules import ScheduledTask
 
 SCHEDULES = [ScheduledTask(name="prune-outbox", func="realtime.tasks.prune_outbox", minutes=60)]
 

@@ -21,8 +21,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from realtime.routing import websocket_urlpatterns  # noqa: E402
+from academy.plugins.urls import plugin_websocket_urlpatterns  # noqa: E402
+from realtime.routing import not_found_route, websocket_urlpatterns  # noqa: E402
 from siteconfig import capacity  # noqa: E402
+
+# Core's streams, then each plugin's under /ws/p/<label>/, then 4404 for everything else.
+websocket_routes = [*websocket_urlpatterns, *plugin_websocket_urlpatterns(), not_found_route]
 
 capacity.current_gate = capacity.AdmissionGate(
     WSGIMiddleware(django_wsgi_app, workers=settings.ACADEMY_WEB_THREADS),  # type: ignore[arg-type]
@@ -36,7 +40,7 @@ application = ProtocolTypeRouter(
     {
         "http": capacity.current_gate,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            AuthMiddlewareStack(URLRouter(websocket_routes))
         ),
     }
 )

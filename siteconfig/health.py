@@ -56,7 +56,7 @@ def check_channel_layer() -> None:
 
 def check_task_broker() -> None:
     """Ask the configured Django-Q2 broker whether it answers (and can count its queue)."""
-    from siteconfig.tasks_backend import task_broker_status
+    from academy.tasks import task_broker_status
 
     status = task_broker_status()
     if not status.ok:

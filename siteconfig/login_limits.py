@@ -29,7 +29,7 @@ from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
-from siteconfig import ratelimit
+from academy import ratelimit
 
 # The attribute a login request carries once it was checked: (limits, decision).
 _ATTEMPT = "_login_limit_attempt"

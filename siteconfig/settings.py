@@ -16,7 +16,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from siteconfig.env import env_bool, env_int, env_list, env_rate, env_str
+from academy import __version__
+from academy.env import env_bool, env_int, env_list, env_rate, env_str
+from academy.plugins.discovery import discover as discover_plugins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime data of the embedded mode (SQLite file, uploads, cache, collected static files).
@@ -43,10 +45,12 @@ WAGTAILADMIN_BASE_URL = ACADEMY_BASE_URL
 WAGTAIL_SITE_NAME = env_str("ACADEMY_SITE_NAME", "Academy")
 
 INSTALLED_APPS = [
+    "academy",
     "siteconfig",
     "courses",
     "learning",
     "realtime",
+    # Plugins (plugins/<name>/ and the `academy.plugins` entry points) are inserted here, below.
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -74,6 +78,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
 ]
+
+# --- Plugins ---------------------------------------------------------------------------------
+# Found at start-up: first-party plugins in plugins/<name>/, outside ones through the entry-point
+# group `academy.plugins`; ACADEMY_PLUGINS_EXCLUDE (comma-separated names or labels) leaves some
+# out. A broken or incompatible plugin is refused and named by the system check academy.E100.
+_plugins = discover_plugins(BASE_DIR / "plugins", exclude=env_list("ACADEMY_PLUGINS_EXCLUDE"), core_version=__version__)
+INSTALLED_APPS[INSTALLED_APPS.index("realtime") + 1 : INSTALLED_APPS.index("realtime") + 1] = _plugins.apps
+ACADEMY_PLUGINS_REFUSED: list[tuple[str, str]] = [(r.plugin, r.reason) for r in _plugins.refused]
+# Check every domain event's payload against its TypedDict when sent (on in the test suite).
+ACADEMY_CHECK_EVENTS = env_bool("ACADEMY_CHECK_EVENTS", default=False)
 
 MIDDLEWARE = [
     "siteconfig.health.HealthzMiddleware",
@@ -487,7 +501,7 @@ if TASK_BROKER == "orm":
 # puts them on the Django-Q2 queue (after commit), so an editor's publish never waits on them.
 TASKS = {
     "default": {
-        "BACKEND": env_str("ACADEMY_DJANGO_TASKS_BACKEND", "siteconfig.tasks_backend.DjangoQBackend"),
+        "BACKEND": env_str("ACADEMY_DJANGO_TASKS_BACKEND", "academy.tasks.DjangoQBackend"),
     }
 }
 
@@ -596,9 +610,9 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "courses.pagecache.AnonymousPageCacheMiddleware"
 )
 # Domain-event receivers of a request (pushes, notifications, counts) run once its response is
-# sent (learning.middleware): a request only pays for what its response needs.
+# sent (academy.middleware): a request only pays for what its response needs.
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("courses.pagecache.AnonymousPageCacheMiddleware") + 1, "learning.middleware.AfterResponseMiddleware"
+    MIDDLEWARE.index("courses.pagecache.AnonymousPageCacheMiddleware") + 1, "academy.middleware.AfterResponseMiddleware"
 )
 # Purges go through Wagtail's frontend-cache backends: ours (in-process, at once) and, when
 # ACADEMY_FRONTEND_CACHE_URL names a Varnish-style proxy, an HTTP PURGE through Wagtail's queue.

@@ -4,7 +4,7 @@ DRF's own throttles keep a list of timestamps in the cache with a get-then-set (
 can both read "99" and both let a request through) and read X-Forwarded-For their own way.
 These keep DRF's interface (``scope``, ``THROTTLE_RATES``, ``wait()`` for Retry-After) and
 count in the limiter: one atomic sliding window shared by every process, the client address
-from :func:`siteconfig.ratelimit.client_address`. The API fails open when the store is down.
+from :func:`academy.ratelimit.client_address`. The API fails open when the store is down.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from siteconfig import ratelimit
+from academy import ratelimit
 
 
 class LimiterRateThrottle(SimpleRateThrottle):

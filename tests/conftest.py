@@ -83,7 +83,7 @@ def _isolated_cache() -> Iterator[None]:
 
 
 def _reset_rate_limits() -> None:
-    from siteconfig import ratelimit
+    from academy import ratelimit
 
     with contextlib.suppress(ratelimit.LimiterUnavailable):
         ratelimit.reset()
@@ -95,6 +95,14 @@ def _isolated_rate_limits() -> Iterator[None]:
     _reset_rate_limits()
     yield
     _reset_rate_limits()
+
+
+@pytest.fixture(autouse=True)
+def _checked_events(settings: object) -> None:
+    """Every domain event sent in a test is checked against its payload's TypedDict (a wrong
+    payload fails the test), in this process and in the servers and workers it starts."""
+    settings.ACADEMY_CHECK_EVENTS = True  # type: ignore[attr-defined]
+    os.environ["ACADEMY_CHECK_EVENTS"] = "1"
 
 
 @pytest.fixture(autouse=True)

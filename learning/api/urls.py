@@ -1,17 +1,14 @@
-"""The v1 URLconf, mounted at ``/api/v1/`` by siteconfig.urls. One module: core routes, then the
-place where plugin routers go.
+"""The core v1 URLconf, mounted at ``/api/v1/`` by siteconfig.urls.
 
-Plugins (issue 10): each active plugin's ``api.py`` is mounted under ``p/<label>/`` by appending
-to ``urlpatterns`` below the core routes (``plugin_path`` builds the entry), so a plugin can never
-shadow a core route. Paths under /api/ that match nothing are answered by siteconfig.urls with
-the JSON 404 of ``learning.api.errors.not_found``, after this module.
+Plugins' routers (their ``api.py``) are mounted by siteconfig.urls under ``/api/v1/p/<label>/``
+right after these routes (``academy.plugins.urls.plugin_api_urlpatterns``), so a plugin can never
+shadow a core route; ``p/`` is theirs, core never uses it. Paths under /api/ that match nothing
+get the JSON 404 of ``learning.api.errors.not_found``, after both.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, path
 
 from learning.api import views
 
@@ -32,14 +29,3 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("notifications/read-all/", views.NotificationReadAllView.as_view(), name="notifications-read-all"),
     path("me/", views.MeView.as_view(), name="me"),
 ]
-
-# --- Plugin routers: /api/v1/p/<label>/ ------------------------------------------------------------
-PLUGIN_PREFIX = "p/"
-
-
-def plugin_path(label: str, urlconf: Any) -> URLResolver:
-    """The entry mounting a plugin's API URLconf (its ``api.py`` module) under ``p/<label>/``."""
-    return path(f"{PLUGIN_PREFIX}{label}/", include(urlconf))
-
-
-# The wiring (siteconfig) appends ``plugin_path(label, module)`` here for each active plugin.

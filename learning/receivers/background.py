@@ -11,6 +11,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from academy.tasks import enqueue
 from learning.events import (
     CourseCompletedPayload,
     CourseContentPublishedPayload,
@@ -21,7 +22,6 @@ from learning.events import (
     enrollment_requested,
 )
 from learning.models import Enrollment
-from siteconfig.tasks_backend import enqueue
 
 
 @receiver(enrollment_requested, dispatch_uid="learning.background.enrollment_requested")

@@ -8,7 +8,8 @@ from django.dispatch import receiver
 from wagtail.signals import page_published
 
 from courses.models import CoursePage, LessonPage
-from learning.events import CourseContentPublishedPayload, emit
+from learning import events
+from learning.events import CourseContentPublishedPayload
 
 
 @receiver(page_published, dispatch_uid="learning.course_content_published")
@@ -29,4 +30,4 @@ def on_page_published(sender: type, instance: Any, revision: Any = None, **kwarg
         revision_id=getattr(revision, "pk", None),
         first_publication=instance.first_published_at == instance.last_published_at,
     )
-    emit("course_content_published", payload)
+    events.course_content_published.emit(payload)

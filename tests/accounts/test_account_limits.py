@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_q.brokers import Broker
 
-from tests.siteconfig.ratelimit_support import STORES, dead_redis_url, use_store
+from tests.academy.ratelimit_support import STORES, dead_redis_url, use_store
 from tests.tasks.conftest import queued_tasks
 from tests.tasks.content import make_learner
 

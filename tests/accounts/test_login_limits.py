@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.siteconfig.ratelimit_support import STORES, dead_redis_url, use_store
+from tests.academy.ratelimit_support import STORES, dead_redis_url, use_store
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 
+from tests.academy.ratelimit_support import STORES
 from tests.realtime.support import PATIENCE, Uvicorn
-from tests.siteconfig.ratelimit_support import STORES
 
 PASSWORD = "correct-horse-battery-9"
 

@@ -159,11 +159,11 @@ def test_password_reset_answers_even_when_the_broker_is_down(
     monkeypatch.setattr(Conf, "DJANGO_REDIS", None)
     monkeypatch.setattr(Conf, "REDIS", "redis://127.0.0.1:1/0?socket_connect_timeout=1")
 
-    with caplog.at_level("ERROR", logger="siteconfig.tasks_backend"), django_capture_on_commit_callbacks(execute=True):
+    with caplog.at_level("ERROR", logger="academy.tasks"), django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("password_reset"), {"email": "ada@example.com"})
 
     assert response.status_code == 302
     assert response["Location"] == reverse("password_reset_done")
-    assert [r.getMessage().split(" {")[0] for r in caplog.records if r.name == "siteconfig.tasks_backend"] == [
+    assert [r.getMessage().split(" {")[0] for r in caplog.records if r.name == "academy.tasks"] == [
         "could not enqueue task learning.tasks.send_password_reset_email"
     ]

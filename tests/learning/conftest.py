@@ -10,7 +10,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
-from learning.events import EVENTS
+from academy.events import EVENTS
+from learning import events as _learning_events  # noqa: F401  (defines them)
 from tests.courses.helpers import Tree, make_tree
 
 IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

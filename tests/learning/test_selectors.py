@@ -13,6 +13,7 @@ from django.utils import timezone
 from courses.models import CoursePage, LessonPage
 from learning import access, selectors, services
 from learning.models import Enrollment, Notification
+from learning.progress import compute_progress
 from tests.courses.helpers import Tree
 from tests.learning.bulk import bulk_courses
 
@@ -167,8 +168,8 @@ def test_admin_summary_counts(tree: Tree, learner: Any, other_learner: Any) -> N
 
 
 def test_compute_progress_ignores_unpublished_and_rounds_down() -> None:
-    progress = selectors.compute_progress(lesson_ids=[1, 2, 3], completed_ids=[1, 99], last_touched_id=99)
+    progress = compute_progress(lesson_ids=[1, 2, 3], completed_ids=[1, 99], last_touched_id=99)
     assert (progress.completed_lessons, progress.total_lessons, progress.percent) == (1, 3, 33)
     assert (progress.next_lesson_id, progress.resume_lesson_id, progress.is_complete) == (2, 2, False)
-    empty = selectors.compute_progress(lesson_ids=[], completed_ids=[])
+    empty = compute_progress(lesson_ids=[], completed_ids=[])
     assert (empty.percent, empty.next_lesson_id, empty.is_complete) == (0, None, False)

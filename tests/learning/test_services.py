@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from learning import services
 from learning.models import Enrollment, LessonProgress, Notification
-from learning.selectors import refresh_progress_cache
+from learning.services import refresh_progress_cache
 from tests.courses.helpers import Tree, make_lesson
 
 pytestmark = pytest.mark.django_db

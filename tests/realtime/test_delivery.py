@@ -15,12 +15,12 @@ from channels_redis.core import RedisChannelLayer
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from academy.schedules import declared_schedules
 from realtime import groups
 from realtime.models import Event
 from realtime.publish import publish
 from realtime.selectors import events_after, latest_event_id
 from realtime.tasks import SCHEDULES, prune_outbox
-from siteconfig.schedules import declared_schedules
 from tests.realtime.conftest import World, redis_layer
 from tests.realtime.support import PrivateRedis, adb, communicator, receive_event, resume, run
 

@@ -14,11 +14,11 @@ import websockets
 from django.conf import settings as django_settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from academy import ratelimit
 from realtime.consumers import CLOSE_RATE_LIMITED
-from siteconfig import ratelimit
+from tests.academy.ratelimit_support import STORES, dead_redis_url, use_store
 from tests.realtime.conftest import World, redis_layer
 from tests.realtime.support import PATIENCE, Uvicorn, communicator, receive_close, run
-from tests.siteconfig.ratelimit_support import STORES, dead_redis_url, use_store
 
 
 @pytest.fixture(params=STORES)

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
-from tests.siteconfig.ratelimit_support import STORES, dead_redis_url, use_store
+from tests.academy.ratelimit_support import STORES, dead_redis_url, use_store
 
 
 class TinyView(APIView):

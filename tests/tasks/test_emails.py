@@ -11,10 +11,10 @@ import pytest
 from django.core.mail import get_connection
 from django.utils import timezone
 
+from academy.email import EmailInProgress, message_id_for
+from academy.models import EmailDelivery
 from learning import tasks
-from learning.emails import EmailInProgress, message_id_for
 from learning.models import Enrollment
-from siteconfig.models import EmailDelivery
 from tests.tasks.conftest import SmtpServer, queued_tasks, run_queued_tasks
 from tests.tasks.content import build_course, make_enrollment, make_learner
 
@@ -295,7 +295,7 @@ def test_reconciler_gives_up_after_max_attempts_with_a_warning(
     Enrollment.objects.filter(pk=enrollment.pk).update(status=Enrollment.Status.CANCELLED)  # the task now skips
 
     results = []
-    with caplog.at_level(logging.INFO, logger="learning.emails"):
+    with caplog.at_level(logging.INFO, logger="academy.email"):
         for _ in range(4):
             _age(delivery, 121)
             with django_capture_on_commit_callbacks(execute=True):

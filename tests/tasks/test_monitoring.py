@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_q.conf import Conf
 
-from siteconfig.tasks_backend import BrokerStatus, task_broker_status
+from academy.tasks import BrokerStatus, task_broker_status
 from tests.tasks.content import make_learner
 
 pytestmark = pytest.mark.django_db

@@ -9,11 +9,11 @@ import pytest
 from django.db import transaction
 from django_q.brokers import Broker
 
+from learning import events
 from learning.events import (
     CourseCompletedPayload,
     CourseContentPublishedPayload,
     EnrollmentPayload,
-    emit,
 )
 from tests.tasks.conftest import queued_tasks
 
@@ -35,7 +35,7 @@ def test_enrollment_requested_for_approval_enqueues_the_request_email(
     queue: Broker, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        emit("enrollment_requested", _enrollment("pending_approval"))
+        events.enrollment_requested.emit(_enrollment("pending_approval"))
 
     assert _queued(queue) == [
         ("learning.tasks.send_enrollment_email", {"enrollment_id": 7, "event": "requested"})
@@ -46,7 +46,7 @@ def test_enrollment_requested_on_an_open_course_enqueues_nothing(
     queue: Broker, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        emit("enrollment_requested", _enrollment("active"))
+        events.enrollment_requested.emit(_enrollment("active"))
 
     assert _queued(queue) == []
 
@@ -55,7 +55,7 @@ def test_enrollment_activated_enqueues_the_welcome_email(
     queue: Broker, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        emit("enrollment_activated", _enrollment("active"))
+        events.enrollment_activated.emit(_enrollment("active"))
 
     assert _queued(queue) == [
         ("learning.tasks.send_enrollment_email", {"enrollment_id": 7, "event": "activated"})
@@ -67,7 +67,7 @@ def test_course_completed_enqueues_the_congratulations_email(
 ) -> None:
     payload = CourseCompletedPayload(user_id=3, course_id=11, enrollment_id=7, completed_at="2026-01-01T00:00:00+00:00")
     with django_capture_on_commit_callbacks(execute=True):
-        emit("course_completed", payload)
+        events.course_completed.emit(payload)
 
     assert _queued(queue) == [("learning.tasks.send_course_completed_email", {"enrollment_id": 7})]
 
@@ -80,7 +80,7 @@ def test_course_content_published_enqueues_cache_refresh_and_broadcast(
         revision_id=40, first_publication=False,
     )
     with django_capture_on_commit_callbacks(execute=True):
-        emit("course_content_published", payload)
+        events.course_content_published.emit(payload)
 
     assert _queued(queue) == [
         ("learning.tasks.refresh_course_progress", {"course_id": 11}),
@@ -94,7 +94,7 @@ def test_nothing_is_enqueued_when_the_transaction_rolls_back(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         try:
             with transaction.atomic():
-                emit("enrollment_activated", _enrollment("active"))
+                events.enrollment_activated.emit(_enrollment("active"))
                 raise RuntimeError("the service failed")
         except RuntimeError:
             pass

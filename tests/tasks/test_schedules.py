@@ -19,8 +19,8 @@ from django.utils import timezone
 from django_q.brokers import Broker
 from django_q.models import Schedule
 
+from academy.schedules import declared_schedules
 from learning import tasks
-from siteconfig.schedules import declared_schedules
 from tests.tasks.conftest import PATIENCE_SECONDS, ROOT, queued_tasks
 from tests.tasks.content import build_course
 

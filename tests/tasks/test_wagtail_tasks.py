@@ -11,8 +11,8 @@ from django_q.brokers import Broker
 from django_tasks import task_backends
 from wagtail.models import ReferenceIndex
 
+from academy.tasks import DjangoQBackend, run_django_task
 from courses.models import CoursePage, Instructor
-from siteconfig.tasks_backend import DjangoQBackend, run_django_task
 from tests.tasks.conftest import queued_tasks, run_queued_tasks
 from tests.tasks.content import build_course
 
@@ -47,11 +47,11 @@ def test_publishing_queues_the_search_index_update_and_the_worker_applies_it(
     queued = [
         (task["func"], task["kwargs"]["module_path"], task["kwargs"]["args"])
         for task in queued_tasks(queue)
-        if task["func"] == "siteconfig.tasks_backend.run_django_task"
+        if task["func"] == "academy.tasks.run_django_task"
     ]
-    assert ("siteconfig.tasks_backend.run_django_task", "modelsearch.tasks.insert_or_update_object_task",
+    assert ("academy.tasks.run_django_task", "modelsearch.tasks.insert_or_update_object_task",
             ["courses", "coursepage", str(course.pk)]) in queued
-    assert ("siteconfig.tasks_backend.run_django_task", "wagtail.tasks.update_reference_index_task",
+    assert ("academy.tasks.run_django_task", "wagtail.tasks.update_reference_index_task",
             ["courses", "coursepage", str(course.pk)]) in queued
 
     run_queued_tasks(queue)
@@ -81,11 +81,11 @@ def test_reference_index_is_updated_by_the_queued_task(
 def test_a_queued_index_update_for_a_deleted_page_ends_quietly(
     queue: Broker, django_capture_on_commit_callbacks: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="siteconfig.tasks_backend"):
+    with caplog.at_level(logging.INFO, logger="academy.tasks"):
         result = run_django_task("modelsearch.tasks.insert_or_update_object_task", ["courses", "coursepage", "999999"], {})
 
     assert result is None
-    assert [r.getMessage() for r in caplog.records if r.name == "siteconfig.tasks_backend"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "academy.tasks"] == [
         "task modelsearch.tasks.insert_or_update_object_task('courses', 'coursepage', '999999') skipped: "
         "CoursePage matching query does not exist."
     ]

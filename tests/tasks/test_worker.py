@@ -28,9 +28,9 @@ from django_q.brokers import Broker
 from django_q.models import Failure, OrmQ, Success
 from django_q.tasks import async_task
 
+from academy.models import EmailDelivery
 from learning.services import enrollment_request
 from learning.tasks import resend_stalled_emails
-from siteconfig.models import EmailDelivery
 from tests.tasks.conftest import SmtpServer, WorkerProcess, wait_for
 from tests.tasks.content import build_course, make_learner
 

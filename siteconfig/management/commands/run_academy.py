@@ -72,7 +72,7 @@ class Command(BaseCommand):
                     "--host", host, "--port", str(port), "--workers", str(web_workers),
                     "--no-access-log", "--ws-max-size", str(WS_MAX_FRAME_BYTES),
                     # The client address is the socket's peer unless ACADEMY_NUM_PROXIES says
-                    # otherwise (siteconfig.ratelimit.client_address); uvicorn's own rewriting
+                    # otherwise (academy.ratelimit.client_address); uvicorn's own rewriting
                     # would let any local client pick its address with X-Forwarded-For.
                     "--no-proxy-headers",
                 ]

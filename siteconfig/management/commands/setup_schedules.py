@@ -1,7 +1,7 @@
 """``manage.py setup_schedules``: create or update the periodic tasks, idempotently.
 
 Every installed app (core or plugin) may declare ``SCHEDULES`` in its ``tasks.py``: a list of
-:class:`siteconfig.schedules.ScheduledTask`. Running this twice leaves one Django-Q2 schedule per
+:class:`academy.schedules.ScheduledTask`. Running this twice leaves one Django-Q2 schedule per
 name; schedules that an app no longer declares are removed.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from siteconfig.schedules import sync_schedules
+from academy.schedules import sync_schedules
 
 
 class Command(BaseCommand):

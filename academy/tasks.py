@@ -137,7 +137,7 @@ class DjangoQBackend(BaseTaskBackend):
             worker_ids=[],
         )
         enqueue(
-            "siteconfig.tasks_backend.run_django_task",
+            "academy.tasks.run_django_task",
             task_name=f"django-tasks {task.name} {result.id}"[:TASK_NAME_MAX_LENGTH],
             module_path=task.module_path,
             args=list(args),

@@ -12,10 +12,10 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
-from siteconfig import ratelimit
-from siteconfig.env import env_rate, parse_rate
-from siteconfig.ratelimit import Decision, Limit, Rate, client_address
-from tests.siteconfig.ratelimit_support import (
+from academy import ratelimit
+from academy.env import env_rate, parse_rate
+from academy.ratelimit import Decision, Limit, Rate, client_address
+from tests.academy.ratelimit_support import (
     STORES,
     PersistentRedis,
     PrivateRedis,

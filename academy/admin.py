@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from siteconfig.models import EmailDelivery
+from academy.models import EmailDelivery
 
 
 @admin.register(EmailDelivery)

@@ -58,7 +58,7 @@ from django.shortcuts import render
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from siteconfig.env import parse_rate
+from academy.env import parse_rate
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Rate:
 
     @classmethod
     def parse(cls, text: str) -> Rate:
-        """``Rate.parse("5/15m") == Rate(5, 900.0)`` (see :func:`siteconfig.env.parse_rate`)."""
+        """``Rate.parse("5/15m") == Rate(5, 900.0)`` (see :func:`academy.env.parse_rate`)."""
         return cls(*_parse_cached(text))
 
 

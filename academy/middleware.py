@@ -1,6 +1,6 @@
 """Run a request's domain-event receivers once its response has been sent.
 
-``learning.events.emit`` sends events after the writing transaction commits. Inside a request
+``Event.emit`` (``academy.events``) sends events after the writing transaction commits. Inside a request
 that would still be inside the request: pushes, notifications and counts would make the learner
 wait. This middleware opens a queue for the request; events committed while it is open are
 dispatched, in commit order, when the response is closed (the server calls ``close()`` after the

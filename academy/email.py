@@ -31,7 +31,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from siteconfig.models import EmailDelivery
+from academy.models import EmailDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def requeue_stalled_deliveries(*, stalled_seconds: float | None = None, max_requ
     if max_requeues is None:
         max_requeues = int(settings.Q_CLUSTER["max_attempts"])  # type: ignore[call-overload]
     # Imported here: the task plumbing is not needed to render or send a single email.
-    from siteconfig.tasks_backend import enqueue
+    from academy.tasks import enqueue
 
     now = timezone.now()
     cutoff = now - timedelta(seconds=stalled_seconds)

@@ -1,4 +1,4 @@
-"""Operational records of the project: idempotency keys of side effects done by tasks.
+"""Records shared by every app: idempotency keys of side effects done by tasks, plugin activation.
 
 A task may be delivered more than once (the ORM broker re-delivers a task whose worker died,
 and a retry runs a task again), so side effects that must happen once -- an email, a fan-out of
@@ -7,6 +7,7 @@ notifications -- record a key here, in the same database as the rest of the data
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -18,7 +19,7 @@ class EmailDelivery(models.Model):
 
     ``task`` and ``task_kwargs`` name the task that sends it, so a delivery left ``pending`` (its
     task lost with a killed worker on the Redis broker, or a failure the broker did not retry)
-    is enqueued again by the reconciler (``learning.emails.requeue_stalled_deliveries``).
+    is enqueued again by the reconciler (``academy.email.requeue_stalled_deliveries``).
     """
 
     class Status(models.TextChoices):
@@ -43,6 +44,8 @@ class EmailDelivery(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+        # Moved from the siteconfig app; the table keeps its name (no data migration).
+        db_table = "siteconfig_emaildelivery"
         verbose_name_plural = "email deliveries"
         indexes = [models.Index(fields=["status", "created_at"], name="emaildelivery_status_created")]
 
@@ -59,6 +62,44 @@ class SideEffectRecord(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+        db_table = "siteconfig_sideeffectrecord"
 
     def __str__(self) -> str:
         return self.key
+
+
+class PluginActivation(models.Model):
+    """An editor's choice for one plugin, site-wide (``course`` empty) or for one course page.
+
+    Site-wide ``state``: ``on`` (active in every course unless a course switches it off),
+    ``optin`` (off unless a course switches it on) or ``off`` (disabled everywhere). For a course:
+    ``on`` or ``off``; no row means "as the site says". Read through
+    :mod:`academy.plugins.activation` (cached); a plugin's data is kept when it is switched off.
+    """
+
+    class State(models.TextChoices):
+        ON = "on", "On"
+        OPT_IN = "optin", "Off unless a course switches it on"
+        OFF = "off", "Off"
+
+    plugin = models.CharField(max_length=100)
+    course = models.ForeignKey(
+        "wagtailcore.Page", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    state = models.CharField(max_length=8, choices=State.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plugin", "course"], name="pluginactivation_one_per_course"),
+            models.UniqueConstraint(
+                fields=["plugin"], condition=models.Q(course__isnull=True), name="pluginactivation_one_per_site"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = f"course {self.course_id}" if self.course_id else "site"
+        return f"{self.plugin} {self.state} ({where})"

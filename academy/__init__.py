@@ -1,0 +1,16 @@
+"""Academy's ground floor: plumbing every app and plugin may import, importing no app above it.
+
+- ``academy.tasks``: enqueue a Django-Q2 task after commit; the django-tasks backend.
+- ``academy.schedules``: periodic tasks declared by apps (``tasks.SCHEDULES``).
+- ``academy.models``: once-only side-effect records (emails, other effects).
+- ``academy.ratelimit``: sliding-window limits on Redis or an embedded store.
+- ``academy.middleware``: work that runs after the response is sent.
+- ``academy.events``: typed, course-scoped domain events.
+- ``academy.plugins``: plugin discovery, activation, template slots and the contract test kit.
+
+The floors, bottom to top: ``academy``, ``courses``, ``learning``, ``realtime``, ``plugins/*``,
+``siteconfig`` (settings, urls, asgi, wsgi: the only place that wires everything together).
+"""
+
+# The core version plugins declare compatibility with (``min_core_version``); pyproject reads it.
+__version__ = "0.2.0"

@@ -1,0 +1,121 @@
+"""Wagtail admin screens of the plugins: the site-wide list (Settings > Plugins) and a course's
+plugins (a header button on course pages). Changes take effect at once, without a deploy or a
+publish, and are written to Wagtail's audit log (Reports > Site history, the page's history).
+
+- Site-wide: superusers, or users with ``academy.change_pluginactivation``.
+- A course: whoever may edit that course page (Wagtail's page permissions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from wagtail.log_actions import log
+from wagtail.models import Page
+
+from academy.plugins import activation
+from academy.plugins.registry import plugins
+
+SITE_PERMISSION = "academy.change_pluginactivation"
+#: Audit-log actions: (label, message).
+LOG_ACTIONS = {
+    "academy.plugin_site_state": ("Plugin switched (site-wide)", "Plugin switched site-wide"),
+    "academy.plugin_course_state": ("Plugin switched for a course", "Plugin switched for this course"),
+}
+
+
+def can_manage_site_plugins(user: Any) -> bool:
+    """Whether ``user`` may switch plugins site-wide."""
+    return bool(user.is_superuser or user.has_perm(SITE_PERMISSION))
+
+
+def is_plugin_scope(page: Page) -> bool:
+    """Whether plugins are switched per page for ``page`` (course pages say so)."""
+    return bool(getattr(page.specific_class, "plugin_scope", False))
+
+
+def site_plugins(request: HttpRequest) -> HttpResponse:
+    """List installed (and refused) plugins; switch each on, opt-in or off site-wide."""
+    if not can_manage_site_plugins(request.user):
+        raise PermissionDenied
+    from django.conf import settings
+
+    current = activation.table()
+    installed = plugins()
+    if request.method == "POST":
+        changed = []
+        for plugin in installed:
+            wanted = request.POST.get(f"state-{plugin.label}")
+            if wanted is None or wanted == current.site_state(plugin):
+                continue
+            if wanted not in {"on", "optin", "off"}:
+                messages.error(request, f"{plugin.display_name}: choose On, Opt-in or Off.")
+                return redirect("academy_plugins")
+            row = activation.set_state(plugin.label, wanted, user=request.user)
+            log(instance=row, action="academy.plugin_site_state", user=request.user,
+                data={"plugin": plugin.label, "state": wanted}, content_changed=False)
+            changed.append(plugin.display_name)
+        if changed:
+            messages.success(request, f"Saved: {', '.join(changed)}.")
+        return redirect("academy_plugins")
+    rows = [{"plugin": p, "state": current.site_state(p)} for p in installed]
+    return TemplateResponse(
+        request,
+        "academy/admin/site_plugins.html",
+        {"rows": rows, "refused": getattr(settings, "ACADEMY_PLUGINS_REFUSED", []), "states": _site_choices()},
+    )
+
+
+def course_plugins(request: HttpRequest, page_id: int) -> HttpResponse:
+    """Switch each per-course plugin on, off, or "as the site says" for one course."""
+    page = get_object_or_404(Page, pk=page_id)
+    if not is_plugin_scope(page) or not page.permissions_for_user(request.user).can_edit():
+        raise PermissionDenied
+    current = activation.table()
+    per_course = [p for p in plugins() if p.per_course]
+    if request.method == "POST":
+        overrides = current.courses.get(page.pk, {})
+        changed = []
+        for plugin in per_course:
+            wanted = request.POST.get(f"state-{plugin.label}")
+            if wanted is None:
+                continue
+            if wanted not in {"default", "on", "off"}:
+                messages.error(request, f"{plugin.display_name}: choose Site default, On or Off.")
+                return redirect("academy_course_plugins", page_id=page.pk)
+            before = {True: "on", False: "off"}.get(overrides.get(plugin.label), "default")  # type: ignore[call-overload]
+            if wanted == before:
+                continue
+            activation.set_state(plugin.label, None if wanted == "default" else wanted, course_id=page.pk, user=request.user)
+            log(instance=page.specific, action="academy.plugin_course_state", user=request.user,
+                data={"plugin": plugin.label, "state": wanted}, content_changed=False)
+            changed.append(plugin.display_name)
+        if changed:
+            messages.success(request, f"Saved for {page.title}: {', '.join(changed)}.")
+        return redirect("academy_course_plugins", page_id=page.pk)
+    rows = []
+    for plugin in per_course:
+        override = current.courses.get(page.pk, {}).get(plugin.label)
+        rows.append({
+            "plugin": plugin,
+            "choice": {True: "on", False: "off"}.get(override, "default"),  # type: ignore[call-overload]
+            "site_state": current.site_state(plugin),
+            "active": current.is_active(plugin, page.pk),
+        })
+    return TemplateResponse(
+        request,
+        "academy/admin/course_plugins.html",
+        {"page": page, "rows": rows, "edit_url": reverse("wagtailadmin_pages:edit", args=[page.pk])},
+    )
+
+
+def _site_choices() -> list[tuple[str, str]]:
+    from academy.models import PluginActivation
+
+    return list(PluginActivation.State.choices)

@@ -1,0 +1,101 @@
+"""Mount plugins' URL, API and WebSocket contributions (called by siteconfig's urls and asgi).
+
+- ``<plugin>/urls.py`` (``urlpatterns``) under ``/p/<label>/``, namespace ``<label>``;
+- ``<plugin>/api.py`` (``urlpatterns``, e.g. a DRF router's) under ``/api/v1/p/<label>/``;
+- ``<plugin>/routing.py`` (``websocket_urlpatterns``) under ``/ws/p/<label>/``.
+
+A plugin switched off site-wide answers 404 on its URLs and closes its sockets with 4404.
+Per-course checks are the plugin's own (``activation.is_active(label, course_id=...)``), since
+only it knows which course a URL is about.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.http import Http404
+from django.urls import URLPattern, URLResolver, include, path
+
+from academy.plugins import activation
+from academy.plugins.registry import PluginConfig, contribution, plugins
+
+
+def _gate_view(view: Callable[..., Any], label: str) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def gated(request: Any, *args: Any, **kwargs: Any) -> Any:
+        if not activation.is_active(label):
+            raise Http404("This feature is switched off.")
+        return view(request, *args, **kwargs)
+
+    return gated
+
+
+def _gated(patterns: list[URLPattern | URLResolver], label: str) -> list[URLPattern | URLResolver]:
+    gated: list[URLPattern | URLResolver] = []
+    for entry in patterns:
+        if isinstance(entry, URLPattern):
+            gated.append(URLPattern(entry.pattern, _gate_view(entry.callback, label), entry.default_args, entry.name))
+        else:
+            gated.append(entry)  # nested includes: the plugin's own includes are gated by their views
+    return gated
+
+
+def _patterns(plugin: PluginConfig, module: str, attribute: str) -> list[Any] | None:
+    found = contribution(plugin, module)
+    return list(getattr(found, attribute, [])) if found is not None else None
+
+
+def plugin_urlpatterns() -> list[URLResolver]:
+    """``/p/<label>/`` for every plugin with a ``urls.py`` (namespace: the label)."""
+    mounted: list[URLResolver] = []
+    for plugin in plugins():
+        patterns = _patterns(plugin, "urls", "urlpatterns")
+        if patterns is not None:
+            mounted.append(path(f"p/{plugin.label}/", include((_gated(patterns, plugin.label), plugin.label))))
+    return mounted
+
+
+def plugin_api_urlpatterns() -> list[URLResolver]:
+    """``p/<label>/`` for every plugin with an ``api.py`` (mounted under ``/api/v1/``)."""
+    mounted: list[URLResolver] = []
+    for plugin in plugins():
+        patterns = _patterns(plugin, "api", "urlpatterns")
+        if patterns is not None:
+            namespace = f"api-{plugin.label}"
+            mounted.append(path(f"p/{plugin.label}/", include((_gated(patterns, plugin.label), namespace))))
+    return mounted
+
+
+class _SiteGate:
+    """ASGI wrapper: close a plugin's socket with 4404 while the plugin is off site-wide."""
+
+    def __init__(self, app: Any, label: str) -> None:
+        self.app, self.label = app, label
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if not await sync_to_async(activation.is_active)(self.label):
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 4404})
+            return
+        await self.app(scope, receive, send)
+
+
+def plugin_websocket_urlpatterns() -> list[URLResolver]:
+    """``ws/p/<label>/`` for every plugin with a ``routing.py``."""
+    from channels.routing import URLRouter
+
+    mounted: list[URLResolver] = []
+    for plugin in plugins():
+        patterns = _patterns(plugin, "routing", "websocket_urlpatterns")
+        if patterns is not None:
+            gated = [
+                URLPattern(entry.pattern, _SiteGate(entry.callback, plugin.label), entry.default_args, entry.name)
+                if isinstance(entry, URLPattern)
+                else entry
+                for entry in patterns
+            ]
+            mounted.append(path(f"ws/p/{plugin.label}/", URLRouter(gated)))  # type: ignore[arg-type]
+    return mounted

@@ -1,0 +1,4 @@
+from django.db import models
+
+class Oops(models.Model)
+    pass

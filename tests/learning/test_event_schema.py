@@ -1,0 +1,77 @@
+"""Every domain event, sent by the real code paths, matches its payload's TypedDict (zulip-style:
+each event is checked against its schema), and the check refuses a wrong payload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from academy.events import EVENTS, PayloadError, check_payload
+from learning import events, services
+from learning.sessions import sessions_end_all
+from plugins.testing import build_world
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_event_sent_by_core_matches_its_schema(django_capture_on_commit_callbacks: Any) -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def capture(sender: str, payload: dict[str, Any], **kwargs: Any) -> None:
+        sent.append((sender, payload))
+
+    for event in EVENTS.values():
+        event.connect(capture, weak=False, dispatch_uid=f"schema-test.{event.name}")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            world = build_world(learners=2)  # enrollment_requested, enrollment_activated
+        learner, other = world.learners
+        with django_capture_on_commit_callbacks(execute=True):
+            for lesson in world.lessons:  # lesson_completed x3, course_completed
+                services.lesson_progress_record(user=learner, lesson=lesson.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.notification_create(user=learner, kind="announcement", title="Hello")
+        with django_capture_on_commit_callbacks(execute=True):
+            services.notification_mark_read(user=learner)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.enrollment_cancel(enrollment=world.enrollments[-1].pk, by=other)
+        with django_capture_on_commit_callbacks(execute=True):
+            world.lessons[0].specific.save_revision().publish()
+        with django_capture_on_commit_callbacks(execute=True):
+            sessions_end_all(user=other)
+    finally:
+        for event in EVENTS.values():
+            event.disconnect(dispatch_uid=f"schema-test.{event.name}")
+
+    assert {name for name, _ in sent} == set(EVENTS)
+    for name, payload in sent:
+        check_payload(EVENTS[name], payload)
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ({"user_id": 1}, "missing keys"),
+        ({"user_id": 1, "reason": "x", "extra": 1}, "unexpected keys"),
+        ({"user_id": "1", "reason": "x"}, "user_id='1'"),
+        ({"user_id": True, "reason": "x"}, "user_id=True"),
+        ({"user_id": 1, "reason": None}, "reason=None"),
+        ([("user_id", 1)], "must be a dict"),
+    ],
+)
+def test_a_wrong_payload_is_refused_where_it_is_sent(payload: Any, problem: str) -> None:
+    with pytest.raises(PayloadError, match=problem):
+        events.sessions_ended.emit(payload)
+
+
+def test_optional_and_list_fields_are_checked() -> None:
+    good = {"user_id": 1, "notification_ids": [1, 2], "unread_count": 0}
+    check_payload(events.notification_read, good)
+    with pytest.raises(PayloadError, match="notification_ids"):
+        check_payload(events.notification_read, {**good, "notification_ids": [1, "2"]})
+    base = {"user_id": 1, "lesson_id": 2, "course_id": 3, "enrollment_id": 4, "completed_lessons": 1,
+            "total_lessons": 2, "percent": 50}
+    check_payload(events.lesson_completed, {**base, "next_lesson_id": None})
+    with pytest.raises(PayloadError, match="next_lesson_id"):
+        check_payload(events.lesson_completed, {**base, "next_lesson_id": "5"})
