@@ -6,10 +6,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
+COPY academy academy
 COPY siteconfig siteconfig
 COPY courses courses
 COPY learning learning
 COPY realtime realtime
+COPY plugins plugins
 COPY templates templates
 COPY static static
 COPY manage.py ./
@@ -20,4 +22,6 @@ RUN pip install . \
 USER academy
 
 EXPOSE 8000
+# run_academy supervises uvicorn (and, without --no-worker, the task worker): SIGTERM drains
+# requests, closes WebSockets with 1012 and stops tasks within ACADEMY_SHUTDOWN_GRACE seconds.
 CMD ["python", "manage.py", "run_academy", "--no-worker", "--host", "0.0.0.0", "--port", "8000"]

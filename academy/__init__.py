@@ -6,6 +6,9 @@
 - ``academy.ratelimit``: sliding-window limits on Redis or an embedded store.
 - ``academy.middleware``: work that runs after the response is sent.
 - ``academy.events``: typed, course-scoped domain events.
+- ``academy.metrics``, ``academy.logging``, ``academy.sentry``: Prometheus metrics of every
+  process, JSON logs with the request id that follows a request into its tasks and pushes, and
+  Sentry with scrubbers (docs/deploy.md).
 - ``academy.plugins``: plugin discovery, activation, template slots and the contract test kit.
 
 The floors, bottom to top: ``academy``, ``courses``, ``learning``, ``realtime``, ``plugins/*``,

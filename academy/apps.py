@@ -12,5 +12,16 @@ class AcademyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the plugin system checks."""
+        """Register the plugin system checks, and follow every task through Django-Q2's signals:
+        the request id travels with it (``academy.logging``) and it is counted (``academy.metrics``)."""
+        from django_q.signals import post_execute, post_execute_in_worker, pre_enqueue, pre_execute
+
+        from academy import logging as academy_logging
+        from academy import metrics
         from academy.plugins import checks  # noqa: F401
+
+        pre_enqueue.connect(academy_logging.task_carry_request_id, dispatch_uid="academy-task-request-id")
+        pre_enqueue.connect(metrics.count_task_queued, dispatch_uid="academy-task-queued")
+        pre_execute.connect(academy_logging.task_started, dispatch_uid="academy-task-started")
+        post_execute_in_worker.connect(academy_logging.task_finished, dispatch_uid="academy-task-finished")
+        post_execute.connect(metrics.count_task_retry, dispatch_uid="academy-task-retry")

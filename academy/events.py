@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 
+from academy.metrics import EVENTS as EVENTS_DISPATCHED
 from academy.middleware import run_after_response
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Event(Signal, Generic[P]):
         """Send the event now to every receiver that should hear it, logging receiver errors."""
         if getattr(settings, "ACADEMY_CHECK_EVENTS", False):
             check_payload(self, payload)
+        EVENTS_DISPATCHED.labels(event=self.name).inc()
         course_id = payload.get("course_id") if isinstance(payload, Mapping) else None
         if not self.receivers:
             return

@@ -10,6 +10,7 @@ events are dispatched at once, as before. Each event is still dispatched exactly
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -25,12 +26,17 @@ _after_response: ContextVar[list[Callable[[], None]] | None] = ContextVar("acade
 
 
 def run_after_response(work: Callable[[], None]) -> None:
-    """Run ``work`` after the current response is sent, or now when no request is open."""
+    """Run ``work`` after the current response is sent, or now when no request is open.
+
+    Deferred work runs in a copy of the request's context, so what it logs or queues still
+    carries the request's id (``academy.logging``).
+    """
     queue = _after_response.get()
     if queue is None:
         work()
     else:
-        queue.append(work)
+        context = contextvars.copy_context()
+        queue.append(lambda: context.run(work))
 
 
 def _drain(queue: list[Callable[[], None]]) -> None:

@@ -59,6 +59,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from academy.env import parse_rate
+from academy.metrics import RATELIMIT_REFUSALS
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ FAIL_OPEN: dict[str, bool] = {
     "signup": True,
     "websocket": True,
     "api": True,
+    "course_message": True,  # staff writing to their learners (learning.messaging)
 }
 # Retry-After of a refusal because the store is down: a short outage is the common case.
 UNAVAILABLE_RETRY_SECONDS = 30
@@ -509,8 +511,12 @@ def check(limits: Sequence[Limit], *, door: str, count: bool = True) -> Decision
     except LimiterUnavailable as exc:
         allowed = FAIL_OPEN[door]
         logger.warning("rate limiter unavailable, %s fails %s: %s", door, "open" if allowed else "closed", exc)
+        if not allowed:
+            RATELIMIT_REFUSALS.labels(door=door).inc()
         return Decision(allowed=allowed, retry_after=UNAVAILABLE_RETRY_SECONDS, unavailable=True)
     if wait > 0:
+        if count:
+            RATELIMIT_REFUSALS.labels(door=door).inc()
         return Decision(allowed=False, retry_after=wait)
     return Decision(allowed=True, token=token if count else "")
 
@@ -576,6 +582,7 @@ class SocketSlot:
             logger.warning("rate limiter unavailable, websocket fails open: %s", exc)
             held = FAIL_OPEN["websocket"]
         if not held:
+            RATELIMIT_REFUSALS.labels(door="websocket").inc()
             return None
         slot._heartbeat = asyncio.ensure_future(slot._renew_forever())
         return slot

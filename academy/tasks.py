@@ -10,13 +10,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.brokers import get_broker
@@ -81,8 +82,26 @@ def task_broker_status() -> BrokerStatus:
     return BrokerStatus(ok=True, broker=name, detail="ok", queued=queued)
 
 
+def _serialise(module_path: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Make a second copy of the same task (same function, same object) wait for the first.
+
+    Wagtail queues an index update per save, so a page created and autosaved within
+    milliseconds gets two updates that race on "insert unless present" (an IntegrityError in
+    the worker's log, though the index ends up right). One transaction per task, and on
+    PostgreSQL a transaction-scoped advisory lock keyed by the task and its arguments; SQLite
+    takes its write lock when the transaction begins (``transaction_mode: IMMEDIATE``).
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(repr((module_path, args, sorted(kwargs.items()))).encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def run_django_task(module_path: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    """Worker side of :class:`DjangoQBackend`: import the django-tasks task and run it.
+    """Worker side of :class:`DjangoQBackend`: import the django-tasks task and run it, one
+    copy at a time per task and arguments (``_serialise``).
 
     An object that was deleted between enqueue and run (a page removed before its index update)
     is not an error worth retrying: it is logged and the task ends.
@@ -90,7 +109,9 @@ def run_django_task(module_path: str, args: list[Any], kwargs: dict[str, Any]) -
     target = import_string(module_path)
     call: Callable[..., Any] = target.call if isinstance(target, Task) else target
     try:
-        return call(*args, **kwargs)
+        with transaction.atomic():
+            _serialise(module_path, args, kwargs)
+            return call(*args, **kwargs)
     except ObjectDoesNotExist as exc:
         logger.info("task %s%r skipped: %s", module_path, tuple(args), exc)
         return None

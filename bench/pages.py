@@ -4,8 +4,9 @@ Production settings (``DJANGO_DEBUG=0``; PostgreSQL + Redis when ``DATABASE_URL`
 are set, the embedded SQLite + file cache otherwise), the demo content plus generated courses.
 The server under test is ``manage.py run_academy`` (uvicorn, Django's WSGI handler on a thread
 pool) with one web process; the floor is the same project under gunicorn's sync worker (one
-process). wrk is the client, in its own process on loopback: one connection for latency (p50,
-p99), ten for throughput. Every ratio is measured in this run, on this machine.
+process). ``/bench/chrome/`` (``base.html`` around no content, logged in) is measured too: what
+every logged-in page costs before its own content. wrk is the client, in its own process on
+loopback: one connection for latency (p50, p99), ten for throughput. Every ratio is measured in this run, on this machine.
 
 Targets (issue 8): the trivial view under our server >= 0.5x its throughput under the WSGI
 server; cached anonymous pages >= 0.6x the trivial view's throughput; the dashboard with 100
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 
 from bench import print_table
 from bench import site as bench_site
-from bench.site import TRIVIAL_PATH, WrkResult, wrk
+from bench.site import CHROME_PATH, TRIVIAL_PATH, WrkResult, wrk
 
 THROUGHPUT_CONNECTIONS = 10
 
@@ -65,10 +66,13 @@ def profile_pages(content: bench_site.Content, learners: dict[int, str]) -> None
 
     demo = content.courses[0]
     pages = [
+        ("trivial view, anonymous", TRIVIAL_PATH, ""),
+        ("logged-in floor: base.html, no content", CHROME_PATH, learners[1]),
         ("catalog, anonymous", "/courses/", ""),
         ("lesson page, anonymous", demo.lesson_urls[0], ""),
         ("lesson page, enrolled", demo.lesson_urls[0], learners[1]),
-        ("dashboard, largest learner", "/dashboard/", learners[max(learners)]),
+        ("dashboard, 1 enrollment", "/dashboard/", learners[1]),
+        *[(f"dashboard, {count} enrollments", "/dashboard/", learners[count]) for count in sorted(learners) if count > 1],
     ]
     for name, path, session_key in pages:
         client = Client(HTTP_HOST=bench_site.HOST)
@@ -102,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_site.setup_django(env)
         bench_site.seed_demo()
         content = bench_site.add_courses(opts.courses - 3, lessons=1)
-        learners = {count: bench_site.make_learner(f"learner{count}", content.courses[:count])[1] for count in (1, 100)}
+        learners = {count: bench_site.make_learner(f"learner{count}", content.courses[:count])[1]
+                    for count in (1, 100, 1000) if count <= content.course_count}
         try:
             profile_pages(content, learners)
         finally:
@@ -151,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             ("catalog /courses/, logged in", f"{academy.url}/courses/", enrolled),
             ("course page, enrolled", f"{academy.url}{demo.url}", enrolled),
             ("lesson page, enrolled", f"{academy.url}{demo.lesson_urls[0]}", enrolled),
+            ("logged-in floor: base.html, no content", f"{academy.url}{CHROME_PATH}", enrolled),
             *[(f"dashboard, {count} enrollment{'s' if count > 1 else ''}", f"{academy.url}/dashboard/", cookie)
               for count, cookie in learners.items()],
         ]

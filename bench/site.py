@@ -28,6 +28,8 @@ from bench import ROOT, free_port
 
 HOST = "127.0.0.1"
 TRIVIAL_PATH = "/bench/trivial/"
+# base.html around no content, for a logged-in learner: the floor of every logged-in page.
+CHROME_PATH = "/bench/chrome/"
 # Header the page cache sets on anonymous page responses (hit or miss).
 CACHE_HEADER = "X-Cache"
 SERVER_START_PATIENCE = 120.0

@@ -310,6 +310,8 @@ class CoursePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page)
     ]
     parent_page_types = ["courses.CourseIndexPage"]
     subpage_types = ["courses.LessonPage"]
+    # The admin lists a course's lessons in course order (numbered by learning.wagtail_hooks).
+    admin_default_ordering = "ord"
 
     #: Editors switch plugins per course page (``academy.plugins``).
     plugin_scope: ClassVar[bool] = True
@@ -369,6 +371,12 @@ class LessonPage(SharedCacheMixin, RoutedPageMixin, Page):
 
     #: Whether learners finish it with "Mark as complete" (a quiz is finished by passing it).
     offers_mark_complete: ClassVar[bool] = True
+
+    def get_admin_display_title(self) -> str:
+        """The title, numbered ("2. Functions") where the admin's listing annotated the number."""
+        number = getattr(self, "lesson_number", None)
+        title = super().get_admin_display_title()
+        return f"{number}. {title}" if number else title
 
     class Meta:
         verbose_name = "lesson"

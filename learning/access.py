@@ -17,6 +17,11 @@ The rules, in order:
    status gives access (``Enrollment.ACCESS_STATUSES``) or staff/editor privilege (Wagtail admin
    access). Privilege never overrides rules 1 and 2, so a page Wagtail refuses stays refused.
 
+4. **Staff see learners** of the courses Wagtail's page permissions let them edit (change or
+   publish, granted on the course or above it), with a learning permission on enrollments;
+   superusers see every course's learners (``staff_course_paths``, ``may_see_learners``). The
+   admin's lists, exports, analytics and the live class stream all ask here.
+
 Queries: visibility of any number of pages is one query (the pages and their ancestors with
 their restrictions joined), plus one for the user's groups only when a group restriction
 applies to a non-superuser. Page aliases are not followed (courses and lessons are never aliased).
@@ -31,7 +36,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Length, Substr
-from wagtail.models import Page, PageViewRestriction
+from wagtail.models import GroupPagePermission, Page, PageViewRestriction
 
 from learning.models import Enrollment
 
@@ -374,6 +379,70 @@ def admin_may_see(who: Viewer, page: Page) -> bool:
     return not any(page.path.startswith(path) for path in admin_hidden_paths(who))
 
 
+# --- Staff: whose learners ------------------------------------------------------------------------
+
+# Wagtail page permissions that make a course "yours" as staff: who may edit or publish a course
+# (on it or on a page above it) may see and manage its learners.
+LEARNER_PAGE_PERMISSIONS = ("change_page", "publish_page")
+# Model permissions on enrollments: seeing learners needs one of them as well.
+VIEW_LEARNERS_PERMISSIONS = ("learning.view_enrollment", "learning.change_enrollment")
+MANAGE_LEARNERS_PERMISSION = "learning.change_enrollment"
+
+
+def staff_course_paths(who: Viewer) -> tuple[str, ...] | None:
+    """Tree paths below which ``who`` may see learners as staff: None for every course
+    (superusers), an empty tuple for none. A user needs a learning permission on enrollments
+    (``VIEW_LEARNERS_PERMISSIONS``) and a Wagtail page permission that lets them edit the course
+    (``LEARNER_PAGE_PERMISSIONS``, granted on the course or a page above it). One query for the
+    page grants (plus Django's cached permission lookup); remembered on the user for the request."""
+    if who.superuser:
+        return None
+    if not who.authenticated or not who.user.is_active:
+        return ()
+    cached = getattr(who.user, "_academy_staff_course_paths", None)
+    if cached is not None:
+        return cached
+    paths: tuple[str, ...] = ()
+    if any(who.user.has_perm(perm) for perm in VIEW_LEARNERS_PERMISSIONS):
+        rows = GroupPagePermission.objects.filter(
+            group__user=who.user, permission__codename__in=LEARNER_PAGE_PERMISSIONS,
+            permission__content_type__app_label="wagtailcore",
+        ).values_list("page__path", flat=True)
+        paths = tuple(sorted(set(rows)))
+    who.user._academy_staff_course_paths = paths
+    return paths
+
+
+def staff_course_filter(who: Viewer, *, prefix: str = "course__") -> Q:
+    """A filter (``prefix`` leads to the course) keeping the courses whose learners ``who`` may
+    see as staff: Wagtail page permissions on the course (``staff_course_paths``), and not behind
+    a view restriction ``who`` fails (``admin_course_filter``)."""
+    paths = staff_course_paths(who)
+    if paths is None:
+        return admin_course_filter(who, prefix=prefix)
+    if not paths:
+        return Q(**{f"{prefix}pk__in": []})
+    granted = Q()
+    for path in paths:
+        granted |= Q(**{f"{prefix}path__startswith": path})
+    return granted & admin_course_filter(who, prefix=prefix)
+
+
+def may_see_learners(who: Viewer, course: Page) -> bool:
+    """Whether ``who`` may see the learners of ``course`` (a list, a learner's timeline, the
+    analytics, the live class view). No query once the paths are known."""
+    paths = staff_course_paths(who)
+    if paths is not None and not any(course.path.startswith(path) for path in paths):
+        return False
+    return admin_may_see(who, course)
+
+
+def may_manage_learners(who: Viewer, course: Page) -> bool:
+    """Whether ``who`` may enroll, unenroll and message the learners of ``course``: may see them
+    and has ``learning.change_enrollment``."""
+    return may_see_learners(who, course) and bool(who.user.has_perm(MANAGE_LEARNERS_PERMISSION))
+
+
 __all__ = [
     "ACCESS_STATUSES",
     "CourseAccess",
@@ -388,10 +457,14 @@ __all__ = [
     "has_access_status",
     "is_privileged",
     "lesson_access",
+    "may_manage_learners",
+    "may_see_learners",
     "page_rules",
     "page_visibility",
     "readable_course_ids",
     "refused_paths",
+    "staff_course_filter",
+    "staff_course_paths",
     "viewer",
     "viewer_from_request",
     "visible_pages_filter",

@@ -34,6 +34,10 @@ from academy.tasks import enqueue
 from learning import tokens
 from learning.sessions import session_record, sessions_end_all
 
+# Where the sign-up view keeps a course invitation's token between the link and the form post.
+INVITE_SESSION_KEY = "academy_invite"
+INVITE_TOKEN_MAX_LENGTH = 64
+
 
 class SignupForm(UserCreationForm):
     """Username, email and password; the email must not belong to another account."""
@@ -67,6 +71,10 @@ def signup(request: HttpRequest) -> HttpResponse:
     """Create an account, log the new learner in and send them on (to ``next`` or the dashboard)."""
     if request.user.is_authenticated:
         return redirect(safe_next_url(request, "/dashboard/"))
+    invite = request.GET.get("invite", "")
+    if invite and len(invite) <= INVITE_TOKEN_MAX_LENGTH:
+        # Kept in the session: the sign-up form posts without it.
+        request.session[INVITE_SESSION_KEY] = invite
     if request.method == "POST":
         # Counted before the form is read: over the limit, nothing is validated or looked up.
         decision = ratelimit.check([ratelimit.limit("signup_address", ratelimit.client_address(request))], door="signup")
@@ -83,7 +91,14 @@ def signup(request: HttpRequest) -> HttpResponse:
             # A double click or a second tab won the race for the same username.
             form.add_error("username", "A user with that username already exists.")
         else:
+            token = request.session.pop(INVITE_SESSION_KEY, "")
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            if token:
+                from learning.bulk import invitation_accept
+
+                enrollment = invitation_accept(user=user, token=token)
+                if enrollment is not None:
+                    messages.success(request, f"Welcome! You are enrolled in {enrollment.course.title}.")
             return redirect(safe_next_url(request, "/dashboard/"))
     status = 400 if request.method == "POST" else 200
     return render(request, "registration/signup.html", {"form": form, "next": safe_next_url(request, "")}, status=status)

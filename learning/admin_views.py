@@ -9,8 +9,9 @@
 - **Summary panel** on the admin home page: active learners and pending approvals.
 
 Registered by ``learning/wagtail_hooks.py``. Editors see what their group's permissions allow,
-and only enrollments of courses the access policy lets them see (``access.admin_course_filter``:
-a course behind a login, group or password restriction they do not pass is left out of the
+and only enrollments of courses the access policy lets them see as staff
+(``access.staff_course_filter``: Wagtail page permissions on the course decide whose learners
+an editor sees, superusers see all; and a course behind a login, group or password restriction they do not pass is left out of the
 lists, the course filter, the CSV export and every per-enrollment page; the admin has no page
 session, so password-restricted courses are for superusers). Staff never approve or cancel
 their own enrollment. Their decisions are in Wagtail's audit log: Reports > Site history, and
@@ -20,22 +21,24 @@ get past Wagtail's admin login.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.admin import RelatedFieldListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import lookup_field, quote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import re_path
+from django.utils import timezone
 from django.utils.html import format_html
 from wagtail.admin.ui.components import Component
 from wagtail_modeladmin.helpers import AdminURLHelper, ButtonHelper, PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin, ModelAdminGroup
-from wagtail_modeladmin.views import HistoryView, IndexView, InstanceSpecificView
+from wagtail_modeladmin.views import HistoryView, IndexView, InspectView, InstanceSpecificView
 
 from courses.models import CoursePage
 from learning import access, selectors, services
@@ -57,13 +60,13 @@ def can_manage_enrollments(user: Any) -> bool:
 
 def visible_enrollments(user: Any, rows: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
     """``rows`` limited to courses the access policy lets ``user`` see in the admin."""
-    return rows.filter(access.admin_course_filter(access.viewer(user)))
+    return rows.filter(access.staff_course_filter(access.viewer(user)))
 
 
 def course_visible(user: Any, obj: Enrollment) -> bool:
     """Whether ``user`` may see the course of enrollment ``obj`` in the admin (no query per row:
     the hidden paths are computed once per request)."""
-    return access.admin_may_see(access.viewer(user), obj.course)
+    return access.may_see_learners(access.viewer(user), obj.course)
 
 
 # Spreadsheet applications run a cell starting with one of these as a formula (CSV injection).
@@ -78,12 +81,29 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
+def export_cell(value: Any, export_format: str) -> Any:
+    """A cell of an export: numbers stay numbers, times are the site's local time to the second
+    (ISO 8601 in CSV, a date-time cell in XLSX), nothing is empty text, text is formula-safe."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        moment = timezone.localtime(value) if timezone.is_aware(value) else value
+        moment = moment.replace(microsecond=0)
+        return moment.isoformat() if export_format == "csv" else moment.replace(tzinfo=None)
+    return spreadsheet_safe(value)
+
+
+def when(moment: datetime | None) -> str:
+    """A moment as staff read it: local time to the minute ("2026-11-29 16:20")."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "an unknown time"
+
+
 class VisibleCourseListFilter(RelatedFieldListFilter):
     """The course filter lists only the courses the user may see (titles are information too)."""
 
     def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
         """Visible courses, by title."""
-        courses = CoursePage.objects.filter(access.admin_course_filter(access.viewer(request.user), prefix=""))
+        courses = CoursePage.objects.filter(access.staff_course_filter(access.viewer(request.user), prefix=""))
         return list(courses.order_by("title").values_list("pk", "title"))
 
 
@@ -134,7 +154,7 @@ class EnrollmentButtonHelper(ButtonHelper):
             "url": self.url_helper.get_action_url(action, quote(obj.pk)),
             "label": label,
             "classname": self.finalise_classname(classnames),
-            "title": f"{label} this enrollment",
+            "title": f"{label} of {_learner_name(obj)} in {obj.course.title}",
         }
 
     def get_buttons_for_obj(
@@ -146,9 +166,9 @@ class EnrollmentButtonHelper(ButtonHelper):
         helper = self.permission_helper
         extra = list(classnames_add or [])
         if helper.user_can_approve_obj(self.request.user, obj):
-            buttons.append(self.action_button("approve", "Approve", obj, extra))
+            buttons.append(self.action_button("approve", "Approve enrollment", obj, extra))
         if helper.user_can_cancel_obj(self.request.user, obj):
-            buttons.append(self.action_button("cancel", "Cancel", obj, [*extra, "button-secondary", "no"]))
+            buttons.append(self.action_button("cancel", "Cancel enrollment", obj, [*extra, "button-secondary", "no"]))
         return buttons
 
 
@@ -176,9 +196,13 @@ class SafeLookupIndexView(IndexView):
     itself accepts; anything else is a malformed filter.
     """
 
+    def to_row_dict(self, item: Any) -> dict[str, Any]:
+        """The exported values as they are (modeladmin would turn 0 and None into "-")."""
+        return {field: lookup_field(field, item, self.model_admin)[2] for field in self.list_export}
+
     def preprocess_field_value(self, field: str, value: Any, export_format: str) -> Any:
-        """Wagtail's formatting, then formula-like text made inert."""
-        return spreadsheet_safe(super().preprocess_field_value(field, value, export_format))
+        """Numbers as numbers, local ISO times without microseconds, formula-safe text."""
+        return export_cell(value, export_format)
 
     def get_filters(self, request: HttpRequest) -> tuple[Any, ...]:
         """The declared filters, plus the checked equality parameters."""
@@ -245,12 +269,61 @@ def _check_filter_values(field: Any, values: str | list[str]) -> None:
             raise IncorrectLookupParameters(f"{value!r} is not a choice of {field.name}.")
 
 
-class EnrollmentActionView(InstanceSpecificView):
+def enrollment_in_words(enrollment: Enrollment) -> str:
+    """e.g. "Ada Lovelace (ada) in Python basics"."""
+    return f"{_learner_name(enrollment)} in {enrollment.course.title}"
+
+
+def stale_action_message(enrollment: Enrollment, action: str) -> str:
+    """What happened to an enrollment that an approve or cancel link no longer applies to."""
+    decider = enrollment.decided_by
+    by = f" by {decider.get_full_name() or decider.get_username()}" if decider is not None else ""
+    status = Enrollment.Status
+    if enrollment.status == status.CANCELLED:
+        what = f"was already cancelled{by} at {when(enrollment.cancelled_at)}"
+    elif enrollment.status == status.COMPLETED:
+        what = f"is already completed (at {when(enrollment.completed_at)})"
+    elif enrollment.status == status.ACTIVE and action == "approve":
+        what = (
+            f"was already approved{by} at {when(enrollment.activated_at)}" if decider is not None
+            else f"is already active (enrolled at {when(enrollment.activated_at)})"
+        )
+    else:
+        what = f"is {enrollment.get_status_display().lower()}"
+    return f"Nothing to do: the enrollment of {enrollment_in_words(enrollment)} {what}."
+
+
+class EnrollmentSubtitleMixin:
+    """Page subtitles name the learner and the course, never a raw id and status code."""
+
+    instance: Enrollment
+
+    def get_page_subtitle(self) -> str:
+        """e.g. "Ada Lovelace (ada) in Python basics"."""
+        return enrollment_in_words(self.instance)
+
+
+class EnrollmentActionView(EnrollmentSubtitleMixin, InstanceSpecificView):
     """Confirm (GET) then run (POST) an approve or cancel action through the services."""
 
     action = ""
     label = ""
     template_name = "learning/admin/enrollment_action.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """A link that went stale (a colleague decided first) says what happened and goes back
+        to the queue; a link the user may never follow is refused as before."""
+        if not self.check_action_permitted(request.user) and self.may_decide(request.user):
+            messages.warning(request, stale_action_message(self.instance, self.action))
+            return redirect(self.index_url)
+        return super().dispatch(request, *args, **kwargs)
+
+    def may_decide(self, user: Any) -> bool:
+        """Whether ``user`` could take this kind of decision on this enrollment in another state."""
+        return (
+            self.instance.user_id != user.pk and can_manage_enrollments(user)
+            and course_visible(user, self.instance)
+        )
 
     def check_action_permitted(self, user: Any) -> bool:
         """The status must allow the action and the user must have the change permission."""
@@ -289,18 +362,31 @@ class EnrollmentActionView(InstanceSpecificView):
             return redirect(self.index_url)
         enrollment = result.enrollment
         if result.changed:
-            messages.success(request, f"Enrollment of {enrollment.user} in {enrollment.course.title}: {enrollment.get_status_display()}.")
+            messages.success(
+                request, f"Enrollment of {enrollment_in_words(enrollment)}: {enrollment.get_status_display().lower()}."
+            )
         else:
-            messages.info(request, "Nothing to do: the enrollment was already in that state.")
+            messages.info(request, stale_action_message(enrollment, self.action))
         return redirect(self.index_url)
 
 
-class EnrollmentHistoryView(HistoryView):
+class EnrollmentHistoryView(EnrollmentSubtitleMixin, HistoryView):
     """The enrollment's audit trail (read-only), for those who may inspect it."""
 
     def check_action_permitted(self, user: Any) -> bool:
         """Same rule as the inspect page."""
         return bool(self.permission_helper.user_can_inspect_obj(user, self.instance))
+
+
+class EnrollmentInspectView(EnrollmentSubtitleMixin, InspectView):
+    """The enrollment's fields in words; a count of 0 reads 0, not "-"."""
+
+    def get_field_display_value(self, field_name: str, field: Any = None) -> Any:
+        """Wagtail's display, except that zero stays zero."""
+        value = getattr(self.instance, field_name, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value == 0:
+            return 0
+        return super().get_field_display_value(field_name, field)
 
 
 class ApproveEnrollmentView(EnrollmentActionView):
@@ -344,6 +430,7 @@ class EnrollmentAdmin(ModelAdmin):
     url_helper_class = NumericPkURLHelper
     index_view_class = SafeLookupIndexView
     history_view_class = EnrollmentHistoryView
+    inspect_view_class = EnrollmentInspectView
     list_display = ("learner", "course_title", "status_label", "progress", "requested_at", "last_activity_at")
     list_filter = ("status", ("course", VisibleCourseListFilter))
     search_fields = ("user__username", "user__email", "user__first_name", "user__last_name", "course__title")
@@ -434,7 +521,10 @@ class CourseProgressReportAdmin(ModelAdmin):
     list_filter = (("course", VisibleCourseListFilter), "status")
     search_fields = ("user__username", "user__email", "course__title")
     list_per_page = 100
-    list_export = ("learner", "email", "course_title", "status", "percent", "lessons", "last_activity_at", "requested_at")
+    list_export = (
+        "learner", "email", "course_title", "status_text", "percent_complete", "lessons_completed",
+        "lessons_total", "last_activity_at", "requested_at",
+    )
     export_filename = "progress-report"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Enrollment]:
@@ -461,12 +551,32 @@ class CourseProgressReportAdmin(ModelAdmin):
         """e.g. "2 of 5"."""
         return f"{obj.completed_lessons} of {obj.total_lessons}"
 
+    def status_text(self, obj: Enrollment) -> str:
+        """The status as people read it ("Pending approval"), for exports."""
+        return obj.get_status_display()
+
+    def percent_complete(self, obj: Enrollment) -> int:
+        """Percent complete as a number, for exports."""
+        return obj.progress_percent
+
+    def lessons_completed(self, obj: Enrollment) -> int:
+        """Lessons completed as a number, for exports."""
+        return obj.completed_lessons
+
+    def lessons_total(self, obj: Enrollment) -> int:
+        """Published lessons of the course as a number, for exports."""
+        return obj.total_lessons
+
     learner.short_description = "Learner"  # type: ignore[attr-defined]
     email.short_description = "Email"  # type: ignore[attr-defined]
     course_title.short_description = "Course"  # type: ignore[attr-defined]
     percent.short_description = "Percent complete"  # type: ignore[attr-defined]
     percent.admin_order_field = "progress_percent"  # type: ignore[attr-defined]
     lessons.short_description = "Lessons completed"  # type: ignore[attr-defined]
+    status_text.short_description = "Status"  # type: ignore[attr-defined]
+    percent_complete.short_description = "Percent complete"  # type: ignore[attr-defined]
+    lessons_completed.short_description = "Lessons completed"  # type: ignore[attr-defined]
+    lessons_total.short_description = "Lessons in the course"  # type: ignore[attr-defined]
 
 
 class LearningAdminGroup(ModelAdminGroup):
@@ -491,5 +601,6 @@ class LearningSummaryPanel(Component):
     def get_context_data(self, parent_context: Any) -> dict[str, Any]:
         """The counts (one query) and the listing URLs."""
         context = super().get_context_data(parent_context)
-        context.update(summary=selectors.admin_summary(), enrollments_url=self.enrollments_url)
+        visible = access.staff_course_filter(access.viewer(parent_context["request"].user))
+        context.update(summary=selectors.admin_summary(visible=visible), enrollments_url=self.enrollments_url)
         return context

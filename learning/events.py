@@ -76,6 +76,22 @@ class CourseContentPublishedPayload(TypedDict):
     url: str
     revision_id: int | None
     first_publication: bool
+    notify: bool  # False: the editor chose "minor change: don't notify learners"
+
+
+class LearnerActivityPayload(TypedDict):
+    """learner_activity: a learner recorded progress on a lesson (read some of it, or completed
+    it); feeds the staff's live class view."""
+
+    user_id: int
+    course_id: int
+    lesson_id: int
+    completed: bool  # the lesson became complete in this call
+    resume_lesson_id: int | None  # where the learner is now (the next lesson once this one is done)
+    completed_lessons: int
+    total_lessons: int
+    percent: int
+    at: str
 
 
 class SessionsEndedPayload(TypedDict):
@@ -94,3 +110,4 @@ notification_created = Event("notification_created", NotificationCreatedPayload)
 notification_read = Event("notification_read", NotificationReadPayload)
 course_content_published = Event("course_content_published", CourseContentPublishedPayload)
 sessions_ended = Event("sessions_ended", SessionsEndedPayload)
+learner_activity = Event("learner_activity", LearnerActivityPayload)

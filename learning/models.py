@@ -157,6 +157,115 @@ class LoginSession(models.Model):
         return f"session of {self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class BulkEnrollment(models.Model):
+    """A CSV of email addresses that staff uploaded to enroll (or unenroll) a course's learners.
+
+    A task (``learning.tasks.run_bulk_enrollment``) works through it in chunks, updating
+    ``processed_rows`` so the admin shows a progress bar, and leaves its result in ``report``:
+    ``{"added": [emails], "already": [emails], "invited": [emails], "removed": [emails],
+    "not_enrolled": [emails], "invalid": [[line, text, reason]]}``.
+    """
+
+    wagtail_reference_index_ignore = True
+
+    class Mode(models.TextChoices):
+        ENROLL = "enroll", "Enroll"
+        UNENROLL = "unenroll", "Unenroll"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    course = models.ForeignKey("courses.CoursePage", on_delete=models.CASCADE, related_name="bulk_enrollments")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.ENROLL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    source = models.TextField(help_text="The uploaded CSV, as text.")
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"bulk {self.mode} #{self.pk} in course {self.course_id}"
+
+    @property
+    def percent(self) -> int:
+        """How far the task got (0-100)."""
+        return 100 if self.status == self.Status.DONE else (self.processed_rows * 100 // self.total_rows if self.total_rows else 0)
+
+
+class Invitation(models.Model):
+    """An invitation to a course for an address without an account: its sign-up link carries
+    ``token``; signing up with that address through the link enrolls the new learner."""
+
+    wagtail_reference_index_ignore = True
+
+    email = models.EmailField()
+    course = models.ForeignKey("courses.CoursePage", on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["email", "course"], name="invitation_one_per_email_and_course")]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to course {self.course_id}"
+
+
+class CourseMessage(models.Model):
+    """A message staff sent to the learners of a course (all, or a filtered subset), and the
+    record of who it went to (``recipients``)."""
+
+    wagtail_reference_index_ignore = True
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+
+    course = models.ForeignKey("courses.CoursePage", on_delete=models.CASCADE, related_name="staff_messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    audience = models.CharField(max_length=30, help_text="The learner filter it was sent to.")
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    recipient_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} (course {self.course_id})"
+
+
+class CourseMessageRecipient(models.Model):
+    """One learner a course message went to: once per message and learner."""
+
+    wagtail_reference_index_ignore = True
+
+    message = models.ForeignKey(CourseMessage, on_delete=models.CASCADE, related_name="recipients")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    notification = models.ForeignKey(Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="message_once_per_learner")]
+
+    def __str__(self) -> str:
+        return f"message {self.message_id} to {self.user_id}"
+
+
 class CourseProgressReport(Enrollment):
     """Proxy of ``Enrollment`` for the admin's per-course progress report (read-only, CSV export)."""
 

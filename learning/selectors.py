@@ -3,8 +3,10 @@
 Every selector decides its joins here, in one place, and runs a fixed number of queries whatever
 the number of enrollments, lessons or notifications:
 
-- ``dashboard`` : 2 queries (enrollments with their course and lessons, recent notifications
-  with the unread count as a window aggregate) + Wagtail's site root paths (cached, 1 query cold).
+- ``dashboard`` : one page of ``DASHBOARD_PAGE_SIZE`` enrollment cards in 5 queries (the
+  enrollment count, the page's rows as values with course and next lesson joined, the resume
+  candidates, the access rules of their pages, recent notifications with the unread count as a
+  window aggregate) + Wagtail's site root paths (cached, 1 query cold); 2 without enrollments.
 - ``course_state`` : 0 queries for anonymous visitors, 2 for an enrolled learner (the
   enrollment, the completed lesson ids); without access, Django's permission lookup for the
   staff check (2 queries for non-superusers, cached on the user and shared with Wagtail's
@@ -20,13 +22,17 @@ current on every progress write and recomputes a whole course when its content i
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.paginator import Page as PaginatorPage
+from django.core.paginator import Paginator
 from django.db.models import (
     Case,
     Count,
@@ -42,7 +48,11 @@ from django.db.models import (
 from django.db.models.expressions import OuterRef
 from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
-from wagtail.models import Page
+from django.urls import NoReverseMatch, reverse
+from django.utils import translation
+from django.utils.functional import cached_property
+from django.utils.http import RFC3986_SUBDELIMS
+from wagtail.models import Page, Site
 
 from courses.models import CoursePage, LessonPage
 from learning import access
@@ -53,6 +63,11 @@ logger = logging.getLogger(__name__)
 
 # How many notifications the dashboard lists (the unread count covers all of them).
 DASHBOARD_NOTIFICATION_LIMIT = 10
+# Enrollment cards per dashboard page (``?page=``).
+DASHBOARD_PAGE_SIZE = 12
+# The resume link is chosen among this many most recently active enrollments: a bound on what
+# is read when the latest ones are closed to the learner by a view restriction.
+DASHBOARD_RESUME_CANDIDATES = 5
 # Columns a lesson or course link needs (title and URL); the rest (bodies) is never loaded.
 _LINK_FIELDS = ("id", "title", "url_path", "path", "depth")
 
@@ -98,9 +113,9 @@ def lesson_link(lesson: Page | None, request: HttpRequest | None = None) -> Less
 
 @dataclass(frozen=True)
 class DashboardEnrollment:
-    """One row of the learner dashboard."""
+    """One enrollment card of the learner dashboard."""
 
-    enrollment: Enrollment
+    enrollment_id: int
     course_id: int
     course_title: str
     course_url: str
@@ -112,34 +127,132 @@ class DashboardEnrollment:
     total_lessons: int
     percent: int
     next_lesson: LessonLink | None
-    resume_lesson: LessonLink | None
     last_activity_at: datetime | None
 
 
 @dataclass(frozen=True)
-class Dashboard:
-    """Everything the learner dashboard shows."""
+class DashboardResume:
+    """The dashboard's "pick up where you left off" link."""
 
-    enrollments: list[DashboardEnrollment]
+    course_id: int
+    course_title: str
+    resume_lesson: LessonLink
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the learner dashboard shows: one page of enrollment cards and the rest."""
+
+    enrollments_page: PaginatorPage  # object_list: the page's DashboardEnrollment cards
     notifications: list[Notification]
     unread_count: int
-    resume: DashboardEnrollment | None
+    resume: DashboardResume | None
+
+    @property
+    def enrollments(self) -> list[DashboardEnrollment]:
+        """The cards of this page, newest enrollment first."""
+        return list(self.enrollments_page.object_list)
+
+    @property
+    def enrollment_count(self) -> int:
+        """How many enrollments the learner has in all (every page)."""
+        return self.enrollments_page.paginator.count
+
+
+# Columns of a page link (title, URL and the path the access rules need), read as values: the
+# dashboard never instantiates a page (half of its time went there at 100 enrollments).
+_LINK_VALUES = ("id", "title", "url_path", "path")
+_CARD_VALUES = (
+    "id", "status", "course_id", "completed_lessons", "total_lessons", "progress_percent", "last_activity_at",
+    *[f"{relation}__{name}" for relation in ("course", "next_lesson") for name in _LINK_VALUES],
+)
+_RESUME_VALUES = (
+    "course_id", *[f"{relation}__{name}" for relation in ("course", "resume_lesson") for name in _LINK_VALUES],
+)
+
+
+def _site_root_paths(request: HttpRequest | None) -> list[Any]:
+    """Wagtail's site root paths (from its cache), memoised on ``request`` where Wagtail keeps them."""
+    if request is None:
+        return Site.get_site_root_paths()
+    try:
+        return request._wagtail_cached_site_root_paths  # type: ignore[attr-defined, no-any-return]
+    except AttributeError:
+        request._wagtail_cached_site_root_paths = Site.get_site_root_paths()  # type: ignore[attr-defined]
+        return request._wagtail_cached_site_root_paths  # type: ignore[attr-defined, no-any-return]
+
+
+class PageUrls:
+    """Page URLs from their ``url_path``, as :func:`page_url` gives them, with no page loaded.
+
+    Reverses Wagtail's serve view once instead of once per page (a ``reverse`` per link cost
+    more than the rest of a dashboard card): the page's path below its site root is quoted the
+    way ``reverse`` quotes it and appended to the serve view's root. Paths that Wagtail's serve
+    pattern would not match, and multilingual sites, take Wagtail's own per-page way.
+    """
+
+    _SERVE_PATH = re.compile(r"(?:[\w\-]+/)*")
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        self.request = request
+        self.root_paths = _site_root_paths(request)
+        self.single_site = len({root_path.site_id for root_path in self.root_paths}) == 1
+        self._serve_root: str | None = None
+
+    def _serve(self, relative: str) -> str | None:
+        if getattr(settings, "WAGTAIL_I18N_ENABLED", False) or not self._SERVE_PATH.fullmatch(relative):
+            try:
+                return reverse("wagtail_serve", args=(relative,))
+            except NoReverseMatch:
+                return None
+        if self._serve_root is None:
+            self._serve_root = reverse("wagtail_serve", args=("",))
+        return self._serve_root + quote(relative, safe=RFC3986_SUBDELIMS + "/~:@")
+
+    @cached_property
+    def _current_site_id(self) -> int | None:
+        site = Site.find_for_request(self.request) if self.request is not None else None
+        return site.pk if site else None
+
+    def url(self, url_path: str | None) -> str:
+        """The URL of the page at ``url_path`` ("" when it is not routable)."""
+        if not url_path:
+            return ""
+        relevant = [root for root in self.root_paths if url_path.startswith(root.root_path)]
+        if not relevant:
+            return ""
+        chosen = relevant[0]
+        if len({root.site_id for root in relevant}) > 1 and self.request is not None:
+            chosen = next((root for root in relevant if root.site_id == self._current_site_id), chosen)
+        if getattr(settings, "WAGTAIL_I18N_ENABLED", False):
+            with translation.override(chosen.language_code):
+                page_path = self._serve(url_path[len(chosen.root_path):])
+        else:
+            page_path = self._serve(url_path[len(chosen.root_path):])
+        if page_path is None:
+            return ""
+        if not getattr(settings, "WAGTAIL_APPEND_SLASH", True) and page_path != "/":
+            page_path = page_path.rstrip("/")
+        return page_path if self.single_site else f"{chosen.root_url}{page_path}"
 
 
 def learner_enrollments(*, user_id: int) -> QuerySet[Enrollment]:
-    """A learner's enrollments with their course and lessons joined (no bodies), newest first."""
-    link_fields = [f"{relation}__{name}" for relation in ("next_lesson", "resume_lesson") for name in _LINK_FIELDS]
-    return (
-        Enrollment.objects.filter(user_id=user_id)
-        .select_related("course", "next_lesson", "resume_lesson")
-        .only(
-            "id", "user_id", "status", "requested_at", "activated_at", "completed_at", "cancelled_at",
-            "last_activity_at", "completed_lessons", "total_lessons", "progress_percent",
-            *[f"course__{name}" for name in _LINK_FIELDS], "course__summary",
-            *link_fields,
-        )
-        .order_by("-requested_at", "-pk")
-    )
+    """A learner's enrollments, newest first (the dashboard's order)."""
+    return Enrollment.objects.filter(user_id=user_id).order_by("-requested_at", "-pk")
+
+
+def dashboard_page_number(raw: Any) -> int:
+    """The enrollment page asked for by ``?page=``: 1 when missing, malformed or below 1.
+
+    Numbers past the last page are clamped to it by the paginator.
+    """
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not _PAGE_NUMBER.fullmatch(text):
+        return 1
+    return max(1, int(text))
+
+
+_PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 def recent_notifications(*, user_id: int, limit: int = DASHBOARD_NOTIFICATION_LIMIT) -> tuple[list[Notification], int]:
@@ -189,75 +302,90 @@ def cached_unread_notification_count(*, user_id: int) -> int:
     return count
 
 
-def enrollment_rows(
-    enrollments: Sequence[Enrollment], *, who: access.Viewer, request: HttpRequest | None = None
-) -> list[DashboardEnrollment]:
-    """Rows of a learner's enrollments (from :func:`learner_enrollments`) as the dashboard and
-    the API show them. One query (the courses' and lessons' rules; plus the learner's groups
-    when a group restriction applies) whatever the number of rows.
+def dashboard(
+    *, user_id: int, request: HttpRequest | None = None, who: access.Viewer | None = None, page_number: int = 1,
+) -> Dashboard:
+    """The learner dashboard: one page of enrollment cards, notifications, where to resume.
 
-    Lesson links appear only where the access policy lets the learner read the course now (an
-    access status, the course and lesson published and not closed by a view restriction), and
-    the course link only while the learner may see the course.
-    """
-    linked = [page for row in enrollments for page in (row.course, row.next_lesson, row.resume_lesson) if page]
-    rules = access.page_rules([page.path for page in linked])
+    Cards come ``DASHBOARD_PAGE_SIZE`` to a page, newest enrollment first; ``page_number`` past
+    the last page gives the last page. Only the page's rows are read, as values (no model is
+    instantiated), with the course and next lesson joined. Lesson links appear only where the
+    access policy lets the learner read the course now (an access status, the course and lesson
+    published and not closed by a view restriction), so a course that became private lists no
+    lesson titles. The resume link is the most recently active of the learner's active courses
+    whose course and resume lesson they may read, among their ``DASHBOARD_RESUME_CANDIDATES``
+    most recently active (unpublished ones are left out in SQL). ``who`` is the learner with
+    their session (loaded from ``user_id`` when not given: one more query).
 
-    def visible(page: Page | None) -> bool:
-        return page is not None and rules.visibility(page.path, who).visible
-
-    rows: list[DashboardEnrollment] = []
-    for enrollment in enrollments:
-        course = enrollment.course
-        available = visible(course)
-        has_access = enrollment.has_access and available
-        rows.append(
-            DashboardEnrollment(
-                enrollment=enrollment,
-                course_id=course.pk,
-                course_title=course.title,
-                course_url=page_url(course, request) if available else "",
-                status=enrollment.status,
-                status_label=enrollment.get_status_display(),
-                has_access=has_access,
-                available=available,
-                completed_lessons=enrollment.completed_lessons,
-                total_lessons=enrollment.total_lessons,
-                percent=enrollment.progress_percent,
-                next_lesson=lesson_link(enrollment.next_lesson, request)
-                if has_access and visible(enrollment.next_lesson) else None,
-                resume_lesson=lesson_link(enrollment.resume_lesson, request)
-                if has_access and visible(enrollment.resume_lesson) else None,
-                last_activity_at=enrollment.last_activity_at,
-            )
-        )
-    return rows
-
-
-def dashboard(*, user_id: int, request: HttpRequest | None = None, who: access.Viewer | None = None) -> Dashboard:
-    """The learner dashboard: every enrollment with its progress, notifications, where to resume.
-
-    Lesson links appear only where the access policy lets the learner read the course now (an
-    access status, the course and lesson published and not closed by a view restriction), so a
-    course that became private lists no lesson titles. ``who`` is the learner with their session
-    (loaded from ``user_id`` when not given: one more query).
-
-    Three queries (enrollments, the courses' and lessons' rules, notifications; plus the
-    learner's groups when a group restriction applies, and Wagtail's cached site root paths),
-    whatever the number of enrollments.
+    Five queries whatever the number of enrollments (the count, the page's cards, the resume
+    candidates, the access rules of their pages, the notifications with the unread count;
+    plus the learner's groups when a group restriction applies, and Wagtail's cached site root
+    paths); none for the cards when the learner has no enrollment.
     """
     if who is None:
         from django.contrib.auth import get_user_model
 
         who = access.viewer(get_user_model().objects.get(pk=user_id))
-    rows = enrollment_rows(list(learner_enrollments(user_id=user_id)), who=who, request=request)
-    notifications, unread = recent_notifications(user_id=user_id)
-    resumable = [
-        row for row in rows
-        if row.status == Enrollment.Status.ACTIVE and row.resume_lesson is not None and row.last_activity_at
+    mine = learner_enrollments(user_id=user_id)
+    # Counted on the enrollment table alone; only the page's rows are joined and read.
+    page = Paginator(mine, DASHBOARD_PAGE_SIZE).get_page(page_number)
+    cards = list(page.object_list.values(*_CARD_VALUES))
+    resumable = list(
+        mine.filter(
+            status=Enrollment.Status.ACTIVE, last_activity_at__isnull=False,
+            course__live=True, resume_lesson__live=True,
+        )
+        .order_by("-last_activity_at", "-requested_at", "-pk")
+        .values(*_RESUME_VALUES)[:DASHBOARD_RESUME_CANDIDATES]
+    ) if cards else []
+    paths = [
+        row[f"{relation}__path"]
+        for rows, relations in ((cards, ("course", "next_lesson")), (resumable, ("course", "resume_lesson")))
+        for row in rows for relation in relations
     ]
-    resume = max(resumable, key=lambda row: row.last_activity_at) if resumable else None  # type: ignore[arg-type, return-value]
-    return Dashboard(enrollments=rows, notifications=notifications, unread_count=unread, resume=resume)
+    rules = access.page_rules([path for path in paths if path])
+    urls = PageUrls(request)
+
+    def visible(path: str | None) -> bool:
+        return path is not None and rules.visibility(path, who).visible
+
+    def link(row: dict[str, Any], relation: str) -> LessonLink:
+        return LessonLink(
+            id=row[f"{relation}__id"], title=row[f"{relation}__title"], url=urls.url(row[f"{relation}__url_path"]),
+        )
+
+    status_labels = dict(Enrollment.Status.choices)
+    rows: list[DashboardEnrollment] = []
+    for row in cards:
+        available = visible(row["course__path"])
+        has_access = row["status"] in Enrollment.ACCESS_STATUSES and available
+        rows.append(
+            DashboardEnrollment(
+                enrollment_id=row["id"],
+                course_id=row["course_id"],
+                course_title=row["course__title"],
+                course_url=urls.url(row["course__url_path"]) if available else "",
+                status=row["status"],
+                status_label=status_labels.get(row["status"], row["status"]),
+                has_access=has_access,
+                available=available,
+                completed_lessons=row["completed_lessons"],
+                total_lessons=row["total_lessons"],
+                percent=row["progress_percent"],
+                next_lesson=link(row, "next_lesson") if has_access and visible(row["next_lesson__path"]) else None,
+                last_activity_at=row["last_activity_at"],
+            )
+        )
+    page.object_list = rows
+    resume_row = next(
+        (row for row in resumable if visible(row["course__path"]) and visible(row["resume_lesson__path"])), None
+    )
+    resume = DashboardResume(
+        course_id=resume_row["course_id"], course_title=resume_row["course__title"],
+        resume_lesson=link(resume_row, "resume_lesson"),
+    ) if resume_row else None
+    notifications, unread = recent_notifications(user_id=user_id)
+    return Dashboard(enrollments_page=page, notifications=notifications, unread_count=unread, resume=resume)
 
 
 # --- Course and lesson pages -----------------------------------------------------------------
@@ -448,6 +576,77 @@ def learner_progress(*, user_id: int, course_id: int | None = None) -> QuerySet[
     return rows.order_by("-pk")
 
 
+@dataclass(frozen=True)
+class EnrollmentCard:
+    """A learner's enrollment as the API shows it, with the links the access policy allows."""
+
+    enrollment: Enrollment
+    course_id: int
+    course_title: str
+    course_url: str
+    status: str
+    has_access: bool  # may read the lessons now: an access status and the course visible
+    completed_lessons: int
+    total_lessons: int
+    percent: int
+    next_lesson: LessonLink | None
+    resume_lesson: LessonLink | None
+    last_activity_at: datetime | None
+
+
+def enrollments_with_links(*, user_id: int) -> QuerySet[Enrollment]:
+    """A learner's enrollments with their course and lessons joined (no bodies), newest first."""
+    link_fields = [f"{relation}__{name}" for relation in ("next_lesson", "resume_lesson") for name in _LINK_FIELDS]
+    return (
+        Enrollment.objects.filter(user_id=user_id)
+        .select_related("course", "next_lesson", "resume_lesson")
+        .only(
+            "id", "user_id", "status", "requested_at", "activated_at", "completed_at", "cancelled_at",
+            "last_activity_at", "completed_lessons", "total_lessons", "progress_percent",
+            *[f"course__{name}" for name in _LINK_FIELDS], *link_fields,
+        )
+        .order_by("-requested_at", "-pk")
+    )
+
+
+def enrollment_cards(
+    enrollments: Sequence[Enrollment], *, who: access.Viewer, request: HttpRequest | None = None
+) -> list[EnrollmentCard]:
+    """Enrollments (from :func:`enrollments_with_links`) with the links the policy allows, by the
+    dashboard's rule: lesson links only where the learner may read the course now (an access
+    status, course and lesson published and not closed by a view restriction), the course link
+    only while they may see the course. One query (the pages' rules; plus the learner's groups
+    when a group restriction applies) whatever the number of rows."""
+    linked = [page for row in enrollments for page in (row.course, row.next_lesson, row.resume_lesson) if page]
+    rules = access.page_rules([page.path for page in linked])
+
+    def visible(page: Page | None) -> bool:
+        return page is not None and rules.visibility(page.path, who).visible
+
+    cards: list[EnrollmentCard] = []
+    for enrollment in enrollments:
+        course = enrollment.course
+        available = visible(course)
+        has_access = enrollment.has_access and available
+        cards.append(EnrollmentCard(
+            enrollment=enrollment,
+            course_id=course.pk,
+            course_title=course.title,
+            course_url=page_url(course, request) if available else "",
+            status=enrollment.status,
+            has_access=has_access,
+            completed_lessons=enrollment.completed_lessons,
+            total_lessons=enrollment.total_lessons,
+            percent=enrollment.progress_percent,
+            next_lesson=lesson_link(enrollment.next_lesson, request)
+            if has_access and visible(enrollment.next_lesson) else None,
+            resume_lesson=lesson_link(enrollment.resume_lesson, request)
+            if has_access and visible(enrollment.resume_lesson) else None,
+            last_activity_at=enrollment.last_activity_at,
+        ))
+    return cards
+
+
 # --- Realtime payloads -------------------------------------------------------------------------
 
 
@@ -517,10 +716,11 @@ class AdminSummary(TypedDict):
     pending_approvals: int
 
 
-def admin_summary() -> AdminSummary:
-    """Active learners (distinct), active enrollments and pending approvals. One query."""
+def admin_summary(*, visible: Q | None = None) -> AdminSummary:
+    """Active learners (distinct), active enrollments and pending approvals, in the enrollments
+    ``visible`` keeps (a filter from ``access.staff_course_filter``; all when None). One query."""
     status = Enrollment.Status
-    counts = Enrollment.objects.aggregate(
+    counts = Enrollment.objects.filter(visible or Q()).aggregate(
         active_learners=Count("user_id", distinct=True, filter=Q(status=status.ACTIVE)),
         active_enrollments=Count("pk", filter=Q(status=status.ACTIVE)),
         pending_approvals=Count("pk", filter=Q(status=status.PENDING_APPROVAL)),
@@ -536,6 +736,7 @@ __all__ = [
     "CourseState",
     "Dashboard",
     "DashboardEnrollment",
+    "EnrollmentCard",
     "LessonState",
     "ProgressData",
     "admin_summary",
@@ -544,9 +745,10 @@ __all__ = [
     "course_progress_report",
     "course_state",
     "dashboard",
+    "enrollment_cards",
     "enrollment_for",
-    "enrollment_rows",
     "enrollments_by_course",
+    "enrollments_with_links",
     "learner_notifications",
     "learner_progress",
     "lesson_state",

@@ -34,6 +34,7 @@ from learning import access, events
 from learning.events import (
     CourseCompletedPayload,
     EnrollmentPayload,
+    LearnerActivityPayload,
     LessonCompletedPayload,
     NotificationCreatedPayload,
     NotificationReadPayload,
@@ -306,6 +307,7 @@ def enrollment_request(
 AUDIT_ACTIONS = {
     "learning.enrollment.approve": ("Approve enrollment", "Approved the enrollment"),
     "learning.enrollment.cancel": ("Cancel enrollment", "Cancelled the enrollment"),
+    "learning.enrollment.add": ("Enroll by staff", "Enrolled the learner"),
 }
 
 
@@ -404,6 +406,50 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
     return EnrollmentResult(enrollment=locked, created=False, changed=True)
 
 
+def enrollment_add(*, user: Any, course: CoursePage | int, by: Any) -> EnrollmentResult:
+    """Enroll ``user`` in a published course as a staff decision (manual or bulk enrollment).
+
+    The learner gets access at once, also in an approval course (staff decided): a new row,
+    a pending or cancelled one becomes active (``changed=True``); an active or completed one is
+    left alone (``changed=False``: "already enrolled"). Needs ``learning.change_enrollment``;
+    never for the staff member themself. Race-safe like ``enrollment_request``. Audited
+    (``learning.enrollment.add``); ``enrollment_activated`` after commit. Raises ``Forbidden``,
+    ``OwnEnrollment`` (403), ``CourseNotAvailable`` (404) and ``InvalidInput`` (400: an
+    inactive or missing learner).
+    """
+    _require_manager(by)
+    if user is None or getattr(user, "pk", None) is None or not user.is_active:
+        raise InvalidInput("That learner does not exist or is deactivated.")
+    if user.pk == by.pk:
+        raise OwnEnrollment("You cannot enroll yourself from the staff tools.")
+    with transaction.atomic():
+        live = _live_course(course)
+        existing = Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=live.pk).first()
+        if existing is not None and existing.has_access:
+            return EnrollmentResult(enrollment=existing, created=False)
+        created = existing is None
+        enrollment = existing or Enrollment(user_id=user.pk, course_id=live.pk)
+        enrollment.course = live
+        previous = enrollment.status if existing else ""
+        _grant_access(enrollment, now=timezone.now())
+        enrollment.decided_by = by
+        if created:
+            try:
+                with transaction.atomic():
+                    enrollment.save(force_insert=True)
+            except IntegrityError:
+                winner = Enrollment.objects.filter(user_id=user.pk, course_id=live.pk).first()
+                if winner is None:
+                    raise
+                return EnrollmentResult(enrollment=winner, created=False)
+        else:
+            enrollment.save()
+        enrollment.user = user
+        _audit(enrollment, "learning.enrollment.add", by=by, previous=previous)
+        events.enrollment_activated.emit(_enrollment_payload(enrollment))
+    return EnrollmentResult(enrollment=enrollment, created=created, changed=True)
+
+
 # --- Lesson progress ---------------------------------------------------------------------------
 
 
@@ -478,7 +524,8 @@ def lesson_progress_record(
     ``position`` (0-100, percent read) records where the learner stopped. A completed lesson
     never goes back to incomplete. When every *published* lesson of the course is complete the
     enrollment becomes completed. After commit: ``lesson_completed`` when the lesson became
-    complete in this call, ``course_completed`` when the course did. Race-safe: the enrollment
+    complete in this call, ``course_completed`` when the course did, and ``learner_activity``
+    every time (the staff's live class view). Race-safe: the enrollment
     row is locked, so concurrent calls send each event once and leave one progress row.
 
     The access policy (``learning.access``, with ``session`` for password restrictions) must
@@ -563,6 +610,14 @@ def lesson_progress_record(
                     user_id=user.pk, course_id=course_id, enrollment_id=enrollment.pk, completed_at=_iso(now)
                 ),
             )
+        events.learner_activity.emit(
+            LearnerActivityPayload(
+                user_id=user.pk, course_id=course_id, lesson_id=live_lesson.pk, completed=newly_completed,
+                resume_lesson_id=course_progress.resume_lesson_id,
+                completed_lessons=course_progress.completed_lessons, total_lessons=course_progress.total_lessons,
+                percent=course_progress.percent, at=_iso(now),
+            ),
+        )
     return ProgressResult(
         progress=progress,
         newly_completed=newly_completed,

@@ -200,6 +200,80 @@ def broadcast_course_update(*, page_id: int, course_id: int, revision_id: int | 
     return created
 
 
+def run_bulk_enrollment(*, job_id: int) -> str:
+    """Work through an uploaded CSV of addresses (``learning.bulk``): enroll, unenroll, invite."""
+    from learning.bulk import bulk_enrollment_run
+
+    job = bulk_enrollment_run(job_id=job_id)
+    if job is None:
+        _skip("run_bulk_enrollment", "job deleted", job_id=job_id)
+        return "skipped"
+    return job.status
+
+
+def send_invitation_email(*, invitation_id: int) -> str:
+    """Email an invitation's sign-up link (once per invitation)."""
+    from learning.models import Invitation
+
+    invitation = Invitation.objects.select_related("course", "invited_by").filter(pk=invitation_id).first()
+    if invitation is None or invitation.accepted_at is not None:
+        _skip("send_invitation_email", "invitation gone or accepted", invitation_id=invitation_id)
+        return "skipped"
+    inviter = invitation.invited_by
+    outcome = send_once(
+        key=f"invitation:{invitation.pk}",
+        template="course_invitation",
+        to=invitation.email,
+        context={
+            "email": invitation.email,
+            "course_title": invitation.course.title,
+            "inviter": (inviter.get_full_name() or inviter.get_username()) if inviter else "The course team",
+            "signup_url": absolute_url(f"{reverse('signup')}?invite={invitation.token}"),
+        },
+        task="learning.tasks.send_invitation_email",
+        task_kwargs={"invitation_id": invitation_id},
+    )
+    return outcome.value
+
+
+def deliver_course_message(*, message_id: int) -> int:
+    """Notify every recipient of a staff message (live) and queue their emails (``learning.messaging``)."""
+    from learning.messaging import course_message_deliver
+
+    return course_message_deliver(message_id=message_id)
+
+
+def send_course_message_email(*, recipient_id: int) -> str:
+    """Email one recipient a staff message (once per message and learner)."""
+    from learning.models import CourseMessageRecipient
+
+    recipient = (
+        CourseMessageRecipient.objects.select_related("user", "message__course", "message__sender")
+        .filter(pk=recipient_id).first()
+    )
+    if recipient is None or not recipient.user.email or not recipient.user.is_active:
+        _skip("send_course_message_email", "no active recipient", recipient_id=recipient_id)
+        return "skipped"
+    message = recipient.message
+    sender = message.sender
+    outcome = send_once(
+        key=f"course_message:{message.pk}:{recipient.user_id}",
+        template="course_message",
+        to=recipient.user.email,
+        context={
+            "user": recipient.user,
+            "subject": message.subject,
+            "body": message.body,
+            "sender": (sender.get_full_name() or sender.get_username()) if sender else "The course team",
+            "course_title": message.course.title,
+            "course_url": absolute_url(message.course.url or "/courses/"),
+        },
+        task="learning.tasks.send_course_message_email",
+        task_kwargs={"recipient_id": recipient_id},
+    )
+    return outcome.value
+
+
 def cleanup_expired_sessions() -> None:
     """Delete expired sessions (what ``manage.py clearsessions`` does), on a schedule, and the
     login-session records of sessions that are gone."""

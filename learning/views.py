@@ -149,13 +149,20 @@ def notifications_mark_read(request: HttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Every enrollment with progress, next lesson and status; notifications; where to resume."""
-    data = selectors.dashboard(user_id=request.user.pk, request=request, who=access.viewer_from_request(request))
+    """One page of enrollments (``?page=``) with progress and next lesson; notifications; resume.
+
+    A malformed or too small ``page`` shows the first page, one past the end the last page.
+    """
+    data = selectors.dashboard(
+        user_id=request.user.pk, request=request, who=access.viewer_from_request(request),
+        page_number=selectors.dashboard_page_number(request.GET.get("page")),
+    )
     return render(
         request,
         "learning/dashboard.html",
         {
             "dashboard": data,
+            "enrollments_page": data.enrollments_page,
             # Counted with the notification list: the context processor's lazy count stays unused.
             "unread_notification_count": data.unread_count,
         },

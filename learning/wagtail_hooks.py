@@ -1,18 +1,28 @@
 """Wagtail hooks of the learning core: the Learning menu, the home summary panel, the audit-log
-actions of staff decisions on enrollments, the access policy for documents and for search."""
+actions of staff decisions on enrollments, the access policy for documents and for search, and
+the course staff tools (``learning.staff_views``) with their "Learners" button on course pages."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib import messages
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse
+from django.templatetags.static import static
+from django.urls import include, path, reverse
+from django.utils.html import format_html
 from wagtail import hooks
+from wagtail.admin.action_menu import PublishMenuItem
+from wagtail.admin.widgets import Button
 from wagtail_modeladmin.helpers import AdminURLHelper
 from wagtail_modeladmin.options import modeladmin_register
 
+from courses.models import CoursePage, LessonPage
 from courses.selectors import READABLE_COURSES_HOOK
-from learning import access, documents
+from learning import access, documents, publishing, staff_views
 from learning.admin_views import LearningAdminGroup, LearningSummaryPanel, can_view_enrollments
 from learning.models import Enrollment
 from learning.services import AUDIT_ACTIONS
@@ -44,3 +54,89 @@ def serve_documents_to_readers(document: Any, request: HttpRequest) -> HttpRespo
 def readable_courses(*, user: Any, session: Mapping[str, Any] | None, courses: list[Any]) -> set[int]:
     """Catalog search reads lesson bodies only in the courses the access policy opens to ``user``."""
     return access.readable_course_ids(access.viewer(user, session), courses)
+
+
+@hooks.register("register_admin_urls")
+def register_staff_tool_urls() -> list[Any]:
+    """The course staff tools under /admin/learning/ (Wagtail requires admin access)."""
+    return [path("learning/", include((staff_views.urlpatterns, "learning_staff"), namespace="learning_staff"))]
+
+
+@hooks.register("register_page_header_buttons")
+def course_staff_buttons(page: Any, user: Any, view_name: str, next_url: str | None = None) -> list[Button]:
+    """"Learners" and "Analytics" on a course's admin pages, for those who may see its learners;
+    "Delete draft" on an editor's own never-published draft that Wagtail will not let them delete."""
+    buttons = []
+    if (
+        page.first_published_at is None and page.owner_id == user.pk
+        and not page.permissions_for_user(user).can_delete()
+        and staff_views.may_delete_own_draft(user, page)
+    ):
+        buttons.append(
+            Button("Delete draft", reverse("learning_staff:delete_draft", args=[page.pk]), icon_name="bin", priority=49)
+        )
+    if not isinstance(page.specific_deferred, CoursePage) or not access.may_see_learners(access.viewer(user), page):
+        return buttons
+    return [*buttons,
+        Button("Learners", reverse("learning_staff:learners", args=[page.pk]), icon_name="group", priority=5),
+        Button("Analytics", reverse("learning_staff:analytics", args=[page.pk]), icon_name="table", priority=6),
+    ]
+
+
+@hooks.register("insert_global_admin_css")
+def staff_tools_css() -> str:
+    """The staff tools' few styles (tabs, ticks, charts beside their tables)."""
+    return format_html('<link rel="stylesheet" href="{}">', static("css/academy-admin.css"))
+
+
+@hooks.register("construct_explorer_page_queryset")
+def number_course_lessons(parent_page: Any, pages: Any, request: HttpRequest) -> Any:
+    """A course's lessons carry their number in course order (``lesson_number``, shown by
+    ``LessonPage.get_admin_display_title``) in the admin's page listing, unless searching."""
+    if request.GET.get("q") or not isinstance(parent_page.specific_deferred, CoursePage):
+        return pages
+    return pages.annotate(lesson_number=Window(RowNumber(), order_by=F("path").asc()))
+
+
+class QuietPublishMenuItem(PublishMenuItem):
+    """"Publish: minor change, don't notify learners" in the page editor's action menu of
+    courses and lessons (a typo fix should not alert every enrolled learner)."""
+
+    label = "Publish: minor change, don't notify learners"
+    name = "action-publish-quiet"
+    template_name = "learning/admin/quiet_publish_item.html"
+    order = 15
+
+    def is_shown(self, context: dict[str, Any]) -> bool:
+        """Where Wagtail shows Publish, on course and lesson pages."""
+        page = context.get("page")
+        is_course_content = isinstance(getattr(page, "specific_deferred", page), (CoursePage, LessonPage))
+        return is_course_content and super().is_shown(context)
+
+    def get_context_data(self, parent_context: Any) -> dict[str, Any]:
+        """The button's value tells the edit view's hook to publish quietly."""
+        context = super().get_context_data(parent_context)
+        context["quiet_value"] = publishing.QUIET_PUBLISH_VALUE
+        return context
+
+
+@hooks.register("register_page_action_menu_item")
+def register_quiet_publish() -> QuietPublishMenuItem:
+    """The quiet publish choice."""
+    return QuietPublishMenuItem()
+
+
+@hooks.register("before_edit_page")
+@hooks.register("before_create_page")
+def remember_quiet_publish(request: HttpRequest, *args: Any) -> None:
+    """The publish of this request notifies learners unless the quiet button was used."""
+    publishing.mark_quiet_publish(request)
+
+
+@hooks.register("before_delete_page")
+def warn_before_deleting_learners(request: HttpRequest, page: Any) -> None:
+    """The delete confirmation says what deleting a course or lesson does to its learners."""
+    if request.method == "GET":
+        warning = publishing.impact_warning(publishing.learner_impact(page), "delete")
+        if warning:
+            messages.warning(request, warning)

@@ -43,7 +43,7 @@ from academy.plugins.discovery import REQUIRED_METADATA
 from academy.plugins.registry import PluginConfig, contribution, get_plugin
 from courses.lesson_kinds import kind_plugin, lesson_kinds
 from courses.models import CourseIndexPage, CoursePage, HomePage, LessonPage
-from learning import services
+from learning import selectors, services
 from learning.models import Enrollment
 
 
@@ -231,8 +231,12 @@ def _flatten(patterns: list[Any]) -> list[Any]:
 
 
 def _targets(slot: str, world: World, size: int) -> list[Any]:
-    if slot == "dashboard.card":
-        return list(Enrollment.objects.filter(course_id=world.course.pk).select_related("user").order_by("pk")[:size])
+    if slot == "dashboard.card":  # each learner's card of the course, as the dashboard shows it
+        cards = []
+        for learner in world.learners[:size]:
+            page = selectors.dashboard(user_id=learner.pk).enrollments_page
+            cards += [card for card in page.object_list if card.course_id == world.course.pk]
+        return cards
     if slot.startswith("lesson."):
         return [world.lessons[0]] * size
     if slot.startswith("course."):
@@ -241,7 +245,7 @@ def _targets(slot: str, world: World, size: int) -> list[Any]:
 
 
 def _course_of(target: Any, world: World) -> Any:
-    if isinstance(target, Enrollment):
+    if hasattr(target, "course_id"):
         return target.course_id
     if target is None:
         return None

@@ -1,4 +1,5 @@
-"""WebSocket consumers: /ws/progress/, /ws/notifications/, /ws/courses/<course_page_id>/.
+"""WebSocket consumers: /ws/progress/, /ws/notifications/, /ws/courses/<course_page_id>/ and the
+staff's /ws/staff/courses/<course_page_id>/.
 
 Thin: authorisation in ``connect()``, reads through ``database_sync_to_async``. Every socket
 listens to its stream's groups, to its login session's group (closed on logout) and to its
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import deque
 from typing import Any
@@ -27,6 +29,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from academy.ratelimit import SocketSlot
 from realtime import conf, groups, selectors
 from realtime.relay import relay
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -136,6 +140,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def refuse(self, code: int) -> None:
         """Accept only to close with ``code`` (a refused handshake cannot carry a close code)."""
         self.closing = True
+        # With the handshake's request id (academy.logging.RequestIdASGIMiddleware).
+        logger.info("websocket %s refused with %s", self.scope.get("path"), code)
         await self.accept()
         await self.close(code=code)
 
@@ -391,4 +397,23 @@ class CourseConsumer(LiveConsumer):
 
     async def lesson_published(self, message: dict[str, Any]) -> None:
         """lesson.published -> the socket."""
+        await self.forward(message)
+
+
+class CourseStaffConsumer(LiveConsumer):
+    """/ws/staff/courses/<course_page_id>/: the live class view's class.activity events, for the
+    course's staff only (``learning.access.may_see_learners``); everyone else is closed with 4403
+    (4404 for an unknown course), like the other streams."""
+
+    def stream_groups(self, user: Any) -> list[str]:
+        """The course's staff group."""
+        return [groups.course_staff(self.scope["url_route"]["kwargs"]["course_id"])]
+
+    async def authorize(self, user: Any) -> int:
+        """Staff of this course (Wagtail page permissions on it), superusers."""
+        course_id = self.scope["url_route"]["kwargs"]["course_id"]
+        return await database_sync_to_async(selectors.course_staff_stream_access)(user=user, course_id=course_id)
+
+    async def class_activity(self, message: dict[str, Any]) -> None:
+        """class.activity -> the socket."""
         await self.forward(message)

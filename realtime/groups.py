@@ -30,6 +30,11 @@ def course(course_id: int) -> str:
     return f"course.{int(course_id)}"
 
 
+def course_staff(course_id: int) -> str:
+    """One course's staff stream (the live class view): class.activity."""
+    return f"course.{int(course_id)}.staff"
+
+
 def course_member(course_id: int, user_id: int) -> str:
     """One learner's sockets on one course stream; told to close when their access ends."""
     return f"course.{int(course_id)}.member.{int(user_id)}"

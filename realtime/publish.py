@@ -35,6 +35,8 @@ def publish(*, group: str, event_type: str, data: Mapping[str, Any]) -> Event:
     up from the stored row when they reconnect.
     """
     event = Event.objects.create(group=group, type=event_type, data=dict(data))
+    # The line carries the id of the request or task that caused the push (academy.logging).
+    logger.info("push %s #%s to %s", event_type, event.pk, group)
     transaction.on_commit(lambda: _send(event), robust=True)
     return event
 

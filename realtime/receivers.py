@@ -139,7 +139,10 @@ def push_notification_read(sender: str, payload: events.NotificationReadPayload,
 
 @receiver(events.course_content_published, dispatch_uid="realtime.course_content_published")
 def push_course_content(sender: str, payload: events.CourseContentPublishedPayload, **kwargs: Any) -> None:
-    """A lesson's first publication -> lesson.published; any other publish -> course.updated."""
+    """A lesson's first publication -> lesson.published; any other publish -> course.updated.
+    A minor change (``notify`` false) pushes nothing: no banner, no toast."""
+    if not payload.get("notify", True):
+        return
     group = groups.course(payload["course_id"])
     if payload["page_type"] == "lesson" and payload["first_publication"]:
         lesson = LessonPublishedData(
@@ -179,6 +182,44 @@ def close_cancelled_course_sockets(sender: str, payload: events.EnrollmentPayloa
         return
     group = groups.course_member(payload["course_id"], payload["user_id"])
     publish(group=group, event_type="course.access_revoked", data={})
+
+
+class ClassActivityData(TypedDict):
+    """class.activity: a learner recorded progress on a lesson (the staff's live class view)."""
+
+    user_id: int
+    name: str
+    lesson_id: int
+    completed: bool
+    resume_lesson_id: int | None
+    completed_lessons: int
+    total_lessons: int
+    percent: int
+    at: str
+
+
+@receiver(events.learner_activity, dispatch_uid="realtime.class_activity")
+def push_class_activity(sender: str, payload: events.LearnerActivityPayload, **kwargs: Any) -> None:
+    """learner_activity -> class.activity to the course's staff sockets (one query: the
+    learner's name; the live class page knows the lesson titles)."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=payload["user_id"]).only("username", "first_name", "last_name").first()
+    if user is None:
+        return
+    full = user.get_full_name()
+    data = ClassActivityData(
+        user_id=payload["user_id"],
+        name=f"{full} ({user.get_username()})" if full else user.get_username(),
+        lesson_id=payload["lesson_id"],
+        completed=payload["completed"],
+        resume_lesson_id=payload["resume_lesson_id"],
+        completed_lessons=payload["completed_lessons"],
+        total_lessons=payload["total_lessons"],
+        percent=payload["percent"],
+        at=payload["at"],
+    )
+    publish(group=groups.course_staff(payload["course_id"]), event_type="class.activity", data=data)
 
 
 @receiver(user_logged_out, dispatch_uid="realtime.session_ended")

@@ -10,6 +10,7 @@ websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path("ws/progress/", consumers.ProgressConsumer.as_asgi()),
     path("ws/notifications/", consumers.NotificationsConsumer.as_asgi()),
     path("ws/courses/<int:course_id>/", consumers.CourseConsumer.as_asgi()),
+    path("ws/staff/courses/<int:course_id>/", consumers.CourseStaffConsumer.as_asgi()),
 ]
 
 # Mounted last by siteconfig.asgi (after plugins' /ws/p/<label>/): every other path is closed

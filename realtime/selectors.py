@@ -37,6 +37,18 @@ def course_stream_access(*, user: Any, course_id: int, session: Mapping[str, Any
     return ACCESS_OK if verdict.can_read else ACCESS_FORBIDDEN
 
 
+def course_staff_stream_access(*, user: Any, course_id: int) -> int:
+    """Whether ``user`` may follow the live class view of course ``course_id``, as a close code:
+    the access policy's ``may_see_learners``. An unknown course is 4404, a refusal 4403."""
+    from courses.models import CoursePage
+    from learning import access
+
+    course = CoursePage.objects.filter(pk=course_id).only("id", "path").first() if 0 < course_id <= MAX_PAGE_ID else None
+    if course is None:
+        return ACCESS_NOT_FOUND
+    return ACCESS_OK if access.may_see_learners(access.viewer(user), course) else ACCESS_FORBIDDEN
+
+
 def session_is_current(*, session_key: str | None, user: Any) -> bool:
     """Whether the login session is still the user's (not logged out, flushed or expired).
 

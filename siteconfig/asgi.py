@@ -21,6 +21,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from academy.logging import RequestIdASGIMiddleware  # noqa: E402
+from academy.metrics import WebSocketMetricsMiddleware  # noqa: E402
 from academy.plugins.urls import plugin_websocket_urlpatterns  # noqa: E402
 from realtime.routing import not_found_route, websocket_urlpatterns  # noqa: E402
 from siteconfig import capacity  # noqa: E402
@@ -39,9 +41,10 @@ capacity.current_gate = capacity.AdmissionGate(
 application = ProtocolTypeRouter(
     {
         "http": capacity.current_gate,
-        "websocket": AllowedHostsOriginValidator(
+        # Each connection gets a request id (its consumer's log lines) and is counted.
+        "websocket": RequestIdASGIMiddleware(WebSocketMetricsMiddleware(AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_routes))
-        ),
+        ))),
     }
 )
 

@@ -32,6 +32,8 @@ from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
+from academy.metrics import REQUESTS_SHED
+
 logger = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
@@ -115,6 +117,7 @@ class AdmissionGate:
             await self._send(send, 200, b'{"status": "ok"}', b"application/json")
             return
         if scope.get("path") == READYZ_PATH and self.saturated():
+            # The reason is ours to give (no internals): a balancer or operator sees why.
             await self._send(send, 503, b'{"status": "unavailable", "checks": {"capacity": {"ok": false, '
                              b'"error": "saturated: shedding requests"}}}', b"application/json")
             return
@@ -141,6 +144,7 @@ class AdmissionGate:
 
     async def _shed(self, send: Send) -> None:
         self.shed_total += 1
+        REQUESTS_SHED.inc()
         self._last_shed = time.monotonic()
         if self._page is None:
             self._page = overload_page(retry_after=self.retry_after)

@@ -1,8 +1,10 @@
 """Liveness (``/healthz``) and readiness (``/readyz``) endpoints for orchestrators.
 
 Liveness says the process answers; readiness checks every service a request may need: the
-database, the cache, the channel layer and the task broker. Each check is bounded and reports
-its own error, so one failing service is named in the JSON answer (status 503).
+database, the cache, the channel layer and the task broker. Each check is bounded; a failing
+one is named in the JSON answer (status 503). Timings, error text and the admission gate's
+counters are internals: only the metrics audience (``Authorization: Bearer
+<ACADEMY_METRICS_TOKEN>``) sees them; anyone else gets the status and each check's ok.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from academy.metrics import token_matches
 from siteconfig import capacity
 
 
@@ -121,4 +125,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
             "waiting": gate.waiting, "shed": gate.shed_total,
         }
     ready = all(result["ok"] for result in results.values())
+    if not token_matches(request.headers.get("Authorization"), settings.ACADEMY_METRICS_TOKEN):
+        results = {name: {"ok": result["ok"]} for name, result in results.items()}
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)

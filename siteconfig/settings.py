@@ -138,6 +138,11 @@ ACADEMY_WEB_THREADS = env_int("ACADEMY_WEB_THREADS", 8)
 ACADEMY_WEB_QUEUE_LIMIT = env_int("ACADEMY_WEB_QUEUE_LIMIT", 200)
 ACADEMY_WEB_QUEUE_TIMEOUT = float(env_str("ACADEMY_WEB_QUEUE_TIMEOUT", "2"))
 ACADEMY_WEB_RETRY_AFTER = env_int("ACADEMY_WEB_RETRY_AFTER", 5)
+# Seconds run_academy gives its processes to finish requests and tasks after SIGTERM or Ctrl-C
+# before it kills them (compose's stop_grace_period must be longer).
+ACADEMY_SHUTDOWN_GRACE = env_int("ACADEMY_SHUTDOWN_GRACE", 25)
+if ACADEMY_SHUTDOWN_GRACE < 1:
+    raise ImproperlyConfigured("ACADEMY_SHUTDOWN_GRACE must be at least 1 second")
 if ACADEMY_WEB_THREADS < 1 or ACADEMY_WEB_QUEUE_LIMIT < 0 or ACADEMY_WEB_QUEUE_TIMEOUT <= 0:
     raise ImproperlyConfigured(
         "ACADEMY_WEB_THREADS must be >= 1, ACADEMY_WEB_QUEUE_LIMIT >= 0, ACADEMY_WEB_QUEUE_TIMEOUT > 0"
@@ -380,6 +385,8 @@ RATELIMIT_LOGIN_ADDRESS = env_rate("ACADEMY_LIMIT_LOGIN_ADDRESS", "20/15m")
 RATELIMIT_SIGNUP_ADDRESS = env_rate("ACADEMY_LIMIT_SIGNUP_ADDRESS", "10/h")
 # Password-reset requests per email address (silently not sent past it) and per client address.
 RATELIMIT_RESET_EMAIL = env_rate("ACADEMY_LIMIT_RESET_EMAIL", "5/h")
+# Messages a staff member may send to a course's learners (learning.messaging).
+RATELIMIT_COURSE_MESSAGES = env_rate("ACADEMY_LIMIT_COURSE_MESSAGES", "10/h")
 RATELIMIT_RESET_ADDRESS = env_rate("ACADEMY_LIMIT_RESET_ADDRESS", "20/h")
 # Open WebSockets per user, across processes; a slot of a process that died expires after TTL.
 RATELIMIT_SOCKETS_PER_USER = env_int("ACADEMY_LIMIT_SOCKETS_PER_USER", 20)
@@ -521,34 +528,41 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite test database is a file next to the data, not an in-memory database.
     DATABASES["default"].setdefault("TEST", {"NAME": str(DATA_DIR / "test-academy.sqlite3")})
 
-# --- Logging, monitoring --------------------------------------------------------------------
+# --- Logging, monitoring (issue 13: academy/logging.py, academy/metrics.py, academy/sentry.py) ---
 
+# One JSON object per line in production, readable lines in development; both carry the
+# request id. ACADEMY_LOG_FORMAT=json|plain overrides.
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        # Django-Q2 logs as "django-q" (with a hyphen).
-        "django-q": {"level": env_str("ACADEMY_TASK_LOG_LEVEL", "INFO")},
-    },
-}
+LOG_FORMAT = env_str("ACADEMY_LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("ACADEMY_LOG_FORMAT must be 'json' or 'plain'")
+from academy.logging import logging_config  # noqa: E402
+
+LOGGING = logging_config(
+    json_lines=LOG_FORMAT == "json", level=LOG_LEVEL, task_level=env_str("ACADEMY_TASK_LOG_LEVEL", "INFO")
+)
+# An incoming X-Request-ID is kept only when a proxy in front sets it (clients cannot pick it).
+ACADEMY_TRUST_REQUEST_ID = env_bool("ACADEMY_TRUST_REQUEST_ID", default=NUM_PROXIES > 0)
+# /metrics on the web port needs "Authorization: Bearer <token>" (404 when unset);
+# ACADEMY_METRICS_LISTEN=host:port serves it without a token on a private address (run_academy).
+ACADEMY_METRICS_TOKEN = env_str("ACADEMY_METRICS_TOKEN")
+ACADEMY_METRICS_LISTEN = env_str("ACADEMY_METRICS_LISTEN")
+MIDDLEWARE.insert(0, "academy.logging.RequestLogMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("siteconfig.health.HealthzMiddleware") + 1, "academy.metrics.MetricsEndpointMiddleware")
 
 SENTRY_DSN = env_str("SENTRY_DSN")
 if SENTRY_DSN:
-    import sentry_sdk
+    from academy.sentry import init_sentry
 
-    sentry_sdk.init(
+    init_sentry(
         dsn=SENTRY_DSN,
         environment=env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production"),
+        release=env_str("SENTRY_RELEASE") or None,
         traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0.1")),
-        send_default_pii=False,
     )
+    # Failing tasks reach Sentry with their name (academy.sentry.TaskErrorReporter, found by
+    # Django-Q2 through the entry point "djangoq.errorreporters: academy_sentry").
+    Q_CLUSTER["error_reporter"] = {"academy_sentry": {}}
 
 # --- Security (production) ------------------------------------------------------------------
 
@@ -565,7 +579,11 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
+    # Preloading is a promise to browsers that cannot be taken back quickly: opt in.
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # check --deploy's W021 only says "preload is off", which is the choice made here.
+        SILENCED_SYSTEM_CHECKS.append("security.W021")
     if NUM_PROXIES:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     # The health probes are called over plain HTTP by the orchestrator.

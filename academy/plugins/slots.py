@@ -47,7 +47,10 @@ SLOTS: dict[str, str] = {
     "course.after_lessons": "course page, after the lesson list; target the CoursePage",
     "lesson.actions": "lesson page, beside 'Mark complete'; target the LessonPage",
     "lesson.after_body": "lesson page, after the lesson's body; target the LessonPage",
-    "dashboard.card": "each enrollment card of the dashboard; target the Enrollment, batch the page's enrollments",
+    "dashboard.card": (
+        "each enrollment card of the dashboard; target the card (learning.selectors.DashboardEnrollment:"
+        " enrollment_id, course_id, status...), batch the page's cards"
+    ),
     "dashboard.side": "the dashboard's side column; target None, site-wide",
 }
 

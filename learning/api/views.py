@@ -228,7 +228,7 @@ class EnrollmentFilters(drf_serializers.Serializer):
 
 
 def _enrollment_data(request: Request, enrollments: list[Enrollment]) -> list[dict[str, Any]]:
-    rows = selectors.enrollment_rows(enrollments, who=viewer(request), request=request._request)
+    rows = selectors.enrollment_cards(enrollments, who=viewer(request), request=request._request)
     return list(serializers.EnrollmentSerializer(rows, many=True).data)
 
 
@@ -268,7 +268,7 @@ class EnrollmentListView(ApiView):
         """The caller's enrollments, newest first, with progress and (while they give access)
         the next and resume lessons."""
         filters = _query(request, EnrollmentFilters)
-        rows = selectors.learner_enrollments(user_id=request.user.pk)
+        rows = selectors.enrollments_with_links(user_id=request.user.pk)
         if filters.get("status"):
             rows = rows.filter(status=filters["status"])
         return self.get_paginated_response(_enrollment_data(request, self.page_of(rows)))

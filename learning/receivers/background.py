@@ -46,8 +46,11 @@ def email_course_completed(sender: str, payload: CourseCompletedPayload, **kwarg
 
 @receiver(course_content_published, dispatch_uid="learning.background.course_content_published")
 def refresh_and_broadcast(sender: str, payload: CourseContentPublishedPayload, **kwargs: Any) -> None:
-    """Recompute the course's cached progress and notify its learners of the change."""
+    """Recompute the course's cached progress and notify its learners of the change (unless
+    the editor published it as a minor change)."""
     enqueue("learning.tasks.refresh_course_progress", course_id=payload["course_id"])
+    if not payload.get("notify", True):
+        return
     enqueue(
         "learning.tasks.broadcast_course_update",
         page_id=payload["page_id"],

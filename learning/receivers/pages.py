@@ -10,6 +10,7 @@ from wagtail.signals import page_published
 from courses.models import CoursePage, LessonPage
 from learning import events
 from learning.events import CourseContentPublishedPayload
+from learning.publishing import quiet_publish
 
 
 @receiver(page_published, dispatch_uid="learning.course_content_published")
@@ -29,5 +30,6 @@ def on_page_published(sender: type, instance: Any, revision: Any = None, **kwarg
         url=instance.url or "",
         revision_id=getattr(revision, "pk", None),
         first_publication=instance.first_published_at == instance.last_published_at,
+        notify=not quiet_publish(),
     )
     events.course_content_published.emit(payload)

@@ -44,3 +44,12 @@ def progress_bar(percent: int, completed: int, total: int) -> dict[str, int]:
 def is_complete_in(lesson_id: int, completed_ids: frozenset[int]) -> bool:
     """``{% if lesson.pk|is_complete_in:state.completed_ids %}``."""
     return lesson_id in completed_ids
+
+
+@register.simple_tag(name="learner_impact_warning")
+def learner_impact_warning_tag(page: Any, action: str) -> str:
+    """``{% learner_impact_warning page "unpublish" as warning %}``: what the action does to the
+    page's learners, in words ("" when it carries none). Used by the admin's confirmations."""
+    from learning.publishing import impact_warning, learner_impact
+
+    return impact_warning(learner_impact(page), action)

@@ -58,8 +58,11 @@ def editor(db: None) -> Any:
 
 @pytest.fixture
 def staff(db: None) -> Any:
-    """A staff member who may manage enrollments (admin access + learning.change/view_enrollment)."""
+    """A staff member who may manage enrollments (admin access + learning.change/view_enrollment)
+    and edits every page (Wagtail's Moderators group: page permissions on the whole tree), so
+    every course's learners are theirs."""
     user = make_user("sam", is_staff=True)
+    user.groups.add(Group.objects.get(name="Moderators"))
     user.user_permissions.add(
         Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
         Permission.objects.get(codename="change_enrollment", content_type__app_label="learning"),

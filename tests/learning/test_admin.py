@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
+from django.utils import timezone
 from wagtail.models import Page
 
 from learning import services
@@ -115,11 +116,15 @@ def test_progress_report_lists_and_exports_csv(tree: Tree, staff: Any, learner: 
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["Learner", "Email", "Course", "Status", "Percent Complete", "Lessons Completed",
-                       "Last Activity At", "Requested At"]
+                       "Lessons In The Course", "Last Activity At", "Requested At"]
     by_email = {row[1]: row for row in rows[1:]}
     assert sorted(by_email) == ["ada@example.com", "bob@example.com"]
-    assert by_email["ada@example.com"][2:6] == ["Python basics", "active", "33", "1 of 3"]
-    assert by_email["bob@example.com"][2:6] == ["Python basics", "active", "0", "0 of 3"]
+    # Finding 7: status labels, numbers as numbers (no "1 of 3" text), ISO times to the second.
+    assert by_email["ada@example.com"][2:7] == ["Python basics", "Active", "33", "1", "3"]
+    assert by_email["bob@example.com"][2:8] == ["Python basics", "Active", "0", "0", "3", ""]
+    enrolled = Enrollment.objects.get(user=learner).requested_at
+    assert by_email["ada@example.com"][8] == timezone.localtime(enrolled).replace(microsecond=0).isoformat()
+    assert "." not in by_email["ada@example.com"][7] and "T" in by_email["ada@example.com"][7]
 
 
 def test_progress_report_refused_without_permission(editor: Any) -> None:

@@ -34,14 +34,16 @@ TRANSACTION = 2
 # the one write of the lesson's progress row (1), the enrollment's cached progress (1).
 COMPLETION_IN_REQUEST = 8
 # After the response, a lesson: progress.updated is stored: the next lesson's link (1), the
+# outbox row (1); then class.activity for the course's staff: the learner's name (1), the
 # outbox row (1).
-LESSON_AFTER_RESPONSE = 2
+CLASS_ACTIVITY = 2
+LESSON_AFTER_RESPONSE = 2 + CLASS_ACTIVITY
 # The email task, queued: a row on the ORM broker (the embedded default), nothing on Redis.
 EMAIL_QUEUED = 1 if Conf.ORM else 0
 # After the response, the last lesson: progress.updated without a next lesson (1), the email
 # task, the course-completed notification: the enrollment (1), the notification (1, in its own
 # transaction), then its push: the unread count (1), the outbox row (1).
-COURSE_AFTER_RESPONSE = 5 + EMAIL_QUEUED + TRANSACTION
+COURSE_AFTER_RESPONSE = 5 + EMAIL_QUEUED + TRANSACTION + CLASS_ACTIVITY
 
 
 def _complete(user: Any, lesson_id: int) -> tuple[Any, list[dict[str, str]], list[dict[str, str]]]:
@@ -103,9 +105,9 @@ def test_completion_that_completes_the_course_runs_eight_queries_in_the_request(
     assert len(after) == COURSE_AFTER_RESPONSE, "\n".join(q["sql"] for q in after)
     assert Enrollment.objects.get(user=learner, course=site.course).status == Enrollment.Status.COMPLETED
     assert list(Notification.objects.values_list("kind", flat=True)) == ["course_completed"]
-    # In order: the progress push, then the notification's.
-    assert list(Event.objects.order_by("pk").values_list("type", flat=True))[-2:] == [
-        "progress.updated", "notification.created",
+    # In order: the progress push, then the notification's, then the staff's class activity.
+    assert list(Event.objects.order_by("pk").values_list("type", flat=True))[-3:] == [
+        "progress.updated", "notification.created", "class.activity",
     ]
 
 

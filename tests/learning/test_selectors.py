@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from wagtail.models import Page, PageViewRestriction, Site
 
 from courses.models import CoursePage, LessonPage
 from learning import access, selectors, services
@@ -22,11 +23,11 @@ pytestmark = pytest.mark.django_db
 ENROLLMENT_COUNTS = [1, 10, 100, 1000]
 NOTIFICATIONS = 12
 # Measured: see the module docstring of learning.selectors and the closing note of issue 3.
-# session, user, live-update cursor (outbox), site root paths, enrollments, access rules of the
-# courses and lessons (learning.access.page_rules), notifications
-DASHBOARD_QUERIES_COLD = 7
-DASHBOARD_QUERIES_WARM = 4  # user, enrollments, access rules, notifications
-DASHBOARD_SELECTOR_QUERIES = 3  # enrollments, access rules, notifications
+# session, user, live-update cursor (outbox), site root paths, then the selector's five
+DASHBOARD_QUERIES_COLD = 9
+DASHBOARD_QUERIES_WARM = 6  # user, then the selector's five
+# enrollment count, the page's cards, resume candidates, access rules of their pages, notifications
+DASHBOARD_SELECTOR_QUERIES = 5
 COURSE_PAGE_PANEL_QUERIES = 2  # the learner's enrollment, their completed lessons
 
 
@@ -61,11 +62,20 @@ def test_dashboard_queries_fixed_at_any_enrollment_count(
         response = client.get("/dashboard/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.count("data-enrollment ") == count
+    # One page of cards, newest enrollment first, whatever the number of enrollments.
+    assert html.count("data-enrollment ") == min(count, selectors.DASHBOARD_PAGE_SIZE)
     assert f'href="/courses/{courses[-1].slug}/{lessons[-1].slug}/"' in html
+    assert f'Your courses <span class="muted small">({count})</span>' in html
     assert html.count("data-notification-id=") == selectors.DASHBOARD_NOTIFICATION_LIMIT
     with django_assert_num_queries(DASHBOARD_QUERIES_WARM):
         assert client.get("/dashboard/").status_code == 200
+    with django_assert_num_queries(DASHBOARD_QUERIES_WARM):
+        last = client.get(f"/dashboard/?page={count}")  # past the end (from 13 on) shows the last page
+    last_page = -(-count // selectors.DASHBOARD_PAGE_SIZE)
+    assert last.context["enrollments_page"].number == last_page
+    assert [card.course_id for card in last.context["enrollments_page"].object_list] == [
+        course.pk for course in reversed(courses[: count - (last_page - 1) * selectors.DASHBOARD_PAGE_SIZE])
+    ]
 
 
 def course_page_queries(client: Any) -> int:
@@ -109,13 +119,44 @@ def test_dashboard_selector_contents(tree: Tree, learner: Any, django_assert_num
         "Python basics", "active", 33, 1, 3,
     )
     assert python.next_lesson == {"id": tree.lessons[1].pk, "title": "Functions", "url": "/courses/python-basics/functions/"}
-    assert python.resume_lesson == {"id": tree.lessons[2].pk, "title": "Modules", "url": "/courses/python-basics/modules/"}
-    assert (sql.status, sql.has_access, sql.next_lesson, sql.course_url) == (
-        "pending_approval", False, None, "/courses/databases-with-sql/",
+    assert (sql.status, sql.status_label, sql.has_access, sql.next_lesson, sql.course_url) == (
+        "pending_approval", "Pending approval", False, None, "/courses/databases-with-sql/",
     )
-    assert data.resume == python
+    assert data.resume == selectors.DashboardResume(
+        course_id=tree.python.pk, course_title="Python basics",
+        resume_lesson={"id": tree.lessons[2].pk, "title": "Modules", "url": "/courses/python-basics/modules/"},
+    )
+    assert (data.enrollment_count, data.enrollments_page.number, data.enrollments_page.has_other_pages()) == (2, 1, False)
     assert [note.title for note in data.notifications] == ["Read me"]
     assert data.unread_count == 1
+
+
+def test_dashboard_without_enrollments_reads_no_card(learner: Any, django_assert_num_queries: Any) -> None:
+    selectors.dashboard(user_id=learner.pk)  # warm the site root paths
+    with django_assert_num_queries(2):  # the enrollment count, the notifications
+        data = selectors.dashboard(user_id=learner.pk, who=access.viewer(learner))
+    assert (data.enrollments, data.enrollment_count, data.resume, data.unread_count) == ([], 0, None, 0)
+
+
+def test_dashboard_resume_is_the_latest_activity_the_learner_may_still_read(tree: Tree, learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    services.lesson_progress_record(user=learner, lesson=tree.lessons[1], completed=False, position=5)
+    courses, lessons = enroll_in_bulk(learner, tree, 3)
+    later = timezone.now() + timezone.timedelta(minutes=1)
+    Enrollment.objects.filter(course=courses[0]).update(last_activity_at=later)
+    Enrollment.objects.filter(course=courses[1]).update(last_activity_at=later + timezone.timedelta(minutes=1))
+    Enrollment.objects.filter(course=courses[2]).update(
+        status=Enrollment.Status.COMPLETED, last_activity_at=later + timezone.timedelta(minutes=2)
+    )
+    # Newest first: a completed course, a course behind a password, a course whose resume lesson
+    # is unpublished; then the one to resume.
+    PageViewRestriction.objects.create(page=courses[1], restriction_type=PageViewRestriction.PASSWORD, password="x")
+    Page.objects.filter(pk=lessons[0].pk).update(live=False)
+    data = selectors.dashboard(user_id=learner.pk)
+    assert data.resume == selectors.DashboardResume(
+        course_id=tree.python.pk, course_title="Python basics",
+        resume_lesson={"id": tree.lessons[1].pk, "title": "Functions", "url": "/courses/python-basics/functions/"},
+    )
 
 
 def test_recent_notifications_counts_unread_beyond_the_limit(learner: Any, other_learner: Any) -> None:
@@ -173,3 +214,26 @@ def test_compute_progress_ignores_unpublished_and_rounds_down() -> None:
     assert (progress.next_lesson_id, progress.resume_lesson_id, progress.is_complete) == (2, 2, False)
     empty = compute_progress(lesson_ids=[], completed_ids=[])
     assert (empty.percent, empty.next_lesson_id, empty.is_complete) == (0, None, False)
+
+
+def test_page_urls_match_wagtail_on_one_site_and_several(tree: Tree, rf: Any) -> None:
+    from tests.courses.helpers import make_lesson
+
+    unicode_lesson = make_lesson(tree.python, "Ünïcode", slug="ünïcode-lesson")
+    pages = [page.specific for page in Page.objects.filter(depth__gt=1).order_by("path")]
+
+    def same_as_wagtail(request: Any) -> None:
+        urls = selectors.PageUrls(request)
+        assert [urls.url(page.url_path) for page in pages] == [selectors.page_url(page, request) for page in pages]
+
+    same_as_wagtail(None)
+    same_as_wagtail(rf.get("/"))
+    assert selectors.PageUrls().url(unicode_lesson.url_path) == "/courses/python-basics/%C3%BCn%C3%AFcode-lesson/"
+    assert selectors.PageUrls().url("/elsewhere/page/") == ""
+    Site.objects.create(hostname="other.example", port=443, root_page=tree.catalog)
+    for host in ("testserver", "other.example"):
+        request = rf.get("/", HTTP_HOST=host)
+        same_as_wagtail(request)
+    assert selectors.PageUrls(rf.get("/", HTTP_HOST="other.example")).url(tree.python.url_path) == (
+        "https://other.example/python-basics/"
+    )

@@ -265,6 +265,56 @@ def test_dashboard_shows_enrollments_notifications_and_resume(tree: Tree, learne
     assert "data-notification-list" in html
 
 
+def enroll_in_many(user: Any, tree: Tree, count: int) -> list[Any]:
+    """``count`` active enrollments in generated one-lesson courses, oldest first."""
+    from tests.learning.bulk import bulk_courses
+
+    courses, _lessons = bulk_courses(tree.catalog, count)
+    for course in courses:
+        services.enrollment_request(user=user, course=course)
+    return courses
+
+
+def test_dashboard_pages_enrollments_newest_first(tree: Tree, learner: Any) -> None:
+    from learning.selectors import DASHBOARD_PAGE_SIZE
+
+    courses = enroll_in_many(learner, tree, DASHBOARD_PAGE_SIZE + 2)
+    client = logged_in(learner)
+    first = client.get("/dashboard/").content.decode()
+    assert re.findall(r'data-enrollment data-course-id="(\d+)"', first) == [
+        str(course.pk) for course in reversed(courses[2:])
+    ]
+    assert f'Your courses <span class="muted small">({DASHBOARD_PAGE_SIZE + 2})</span>' in first
+    assert '<span aria-current="page">Page 1 of 2</span>' in first
+    assert '<a href="?page=2" rel="next">Next</a>' in first
+    assert 'rel="prev"' not in first
+    second = client.get("/dashboard/?page=2").content.decode()
+    assert re.findall(r'data-enrollment data-course-id="(\d+)"', second) == [str(courses[1].pk), str(courses[0].pk)]
+    assert '<a href="?page=1" rel="prev">Previous</a>' in second
+    assert '<span aria-current="page">Page 2 of 2</span>' in second
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [("", 1), ("abc", 1), ("0", 1), ("-1", 1), ("1.5", 1), ("²", 1), (" 2 ", 2), ("3", 2), ("9" * 30, 1),
+     ("99999999", 2), ("%00", 1)],
+)
+def test_dashboard_bad_page_numbers_show_a_page(tree: Tree, learner: Any, raw: str, shown: int) -> None:
+    from learning.selectors import DASHBOARD_PAGE_SIZE
+
+    enroll_in_many(learner, tree, DASHBOARD_PAGE_SIZE + 1)
+    response = logged_in(learner).get("/dashboard/", {"page": raw})
+    assert response.status_code == 200
+    assert response.context["enrollments_page"].number == shown
+
+
+def test_dashboard_single_page_has_no_pager(tree: Tree, learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    html = logged_in(learner).get("/dashboard/").content.decode()
+    assert 'aria-label="Pages of your courses"' not in html
+    assert 'Your courses <span class="muted small">(1)</span>' in html
+
+
 def test_header_badge_counts_unread_on_other_pages(tree: Tree, learner: Any) -> None:
     notes_for(learner, 2)
     html = logged_in(learner).get("/courses/").content.decode()

@@ -216,6 +216,35 @@ def test_three_active_plugins_cost_a_fixed_number_of_queries(learners: int, djan
         page(client, world.course.url)
 
 
+def test_dashboard_cards_cost_one_query_per_fragment_however_many_cards(django_assert_num_queries: Any) -> None:
+    world = build_world(learners=2)
+    from learning.models import Enrollment
+
+    Enrollment.objects.filter(user=world.learners[1], course=world.other_course).delete()  # one card
+    counts = {}
+    for user in world.learners:
+        client = _logged_in(user)
+        activation.set_state("badge", "off")
+        page(client, "/dashboard/")
+        from django.db import connection, reset_queries
+        from django.test.utils import CaptureQueriesContext
+
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            html = page(client, "/dashboard/")
+        without = len(captured)
+        assert 'data-plugin="badge"' not in html
+        activation.set_state("badge", "on")
+        page(client, "/dashboard/")
+        reset_queries()
+        with CaptureQueriesContext(connection) as captured:
+            html = page(client, "/dashboard/")
+        counts[user.pk] = (without, len(captured), html.count('data-plugin="badge"'))
+    (two_without, two_with, two_cards), (one_without, one_with, one_cards) = counts.values()
+    assert (two_cards, one_cards) == (2, 1)
+    assert two_with == two_without + 1 and one_with == one_without + 1 and two_with == one_with
+
+
 class TestEchoContract(PluginContract):
     plugin_label = "echo"
 

@@ -36,8 +36,29 @@ def test_readyz_names_the_failing_service_with_503(client: Client, monkeypatch: 
     body = response.json()
     assert response.status_code == 503
     assert body["status"] == "unavailable"
-    assert body["checks"]["cache"] == {"ok": False, "error": "ConnectionError: cache server refused the connection"}
-    assert body["checks"]["database"]["ok"] is True
+    # The public answer names the failing check, never its error text or timings.
+    assert body["checks"] == {
+        "cache": {"ok": False}, "channel_layer": {"ok": True}, "database": {"ok": True}, "task_broker": {"ok": True},
+    }
+
+
+@pytest.mark.django_db
+def test_readyz_shows_errors_and_timings_to_the_metrics_audience_only(
+    client: Client, monkeypatch: pytest.MonkeyPatch, settings: object
+) -> None:
+    def broken_cache() -> None:
+        raise ConnectionError("cache server refused the connection at 10.0.0.9")
+
+    monkeypatch.setitem(health.CHECKS, "cache", broken_cache)
+    settings.ACADEMY_METRICS_TOKEN = "scrape-token-1"  # type: ignore[attr-defined]
+
+    wrong = client.get("/readyz", HTTP_AUTHORIZATION="Bearer not-the-token").json()
+    right = client.get("/readyz", HTTP_AUTHORIZATION="Bearer scrape-token-1").json()
+
+    assert wrong["checks"]["cache"] == {"ok": False}
+    assert "10.0.0.9" not in str(wrong)
+    assert right["checks"]["cache"] == {"ok": False, "error": "ConnectionError: cache server refused the connection at 10.0.0.9"}
+    assert sorted(right["checks"]["database"]) == ["ms", "ok"]
 
 
 def test_readyz_refuses_post(client: Client) -> None:

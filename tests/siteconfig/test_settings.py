@@ -40,6 +40,21 @@ def test_production_settings_pass_deploy_checks_without_warnings(tmp_path: Path)
     assert "System check identified no issues" in result.stdout
 
 
+@pytest.mark.parametrize(("preload", "expected"), [(None, "False"), ("1", "True")])
+def test_hsts_preload_is_opt_in_and_deploy_checks_stay_clean(tmp_path: Path, preload: str | None, expected: str) -> None:
+    env = {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-" + "x7Qp2" * 10,
+        "DJANGO_ALLOWED_HOSTS": "academy.example.com",
+        **({"DJANGO_HSTS_PRELOAD": preload} if preload else {}),
+    }
+    shown = _manage(["shell", "-c", "from django.conf import settings; print(settings.SECURE_HSTS_PRELOAD)"], env, tmp_path)
+    checked = _manage(["check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
+
+    assert shown.stdout.strip().splitlines()[-1] == expected, shown.stderr
+    assert checked.returncode == 0, checked.stderr
+
+
 def test_a_boolean_variable_with_a_typo_is_refused(tmp_path: Path) -> None:
     result = _manage(["check"], {"DJANGO_DEBUG": "maybe"}, tmp_path)
     assert result.returncode == 1

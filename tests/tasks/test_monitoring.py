@@ -18,7 +18,7 @@ QUEUE_PAGES = [
     "/django-admin/django_q/failure/",
     "/django-admin/django_q/success/",
     "/django-admin/django_q/schedule/",
-    "/django-admin/siteconfig/emaildelivery/",
+    "/django-admin/academy/emaildelivery/",
 ]
 
 

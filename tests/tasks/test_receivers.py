@@ -77,7 +77,7 @@ def test_course_content_published_enqueues_cache_refresh_and_broadcast(
 ) -> None:
     payload = CourseContentPublishedPayload(
         page_id=12, course_id=11, page_type="lesson", title="Loops", url="/courses/py/loops/",
-        revision_id=40, first_publication=False,
+        revision_id=40, first_publication=False, notify=True,
     )
     with django_capture_on_commit_callbacks(execute=True):
         events.course_content_published.emit(payload)
@@ -86,6 +86,19 @@ def test_course_content_published_enqueues_cache_refresh_and_broadcast(
         ("learning.tasks.refresh_course_progress", {"course_id": 11}),
         ("learning.tasks.broadcast_course_update", {"page_id": 12, "course_id": 11, "revision_id": 40}),
     ]
+
+
+def test_a_minor_change_refreshes_progress_and_notifies_nobody(
+    queue: Broker, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    payload = CourseContentPublishedPayload(
+        page_id=12, course_id=11, page_type="lesson", title="Loops", url="/courses/py/loops/",
+        revision_id=41, first_publication=False, notify=False,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        events.course_content_published.emit(payload)
+
+    assert _queued(queue) == [("learning.tasks.refresh_course_progress", {"course_id": 11})]
 
 
 def test_nothing_is_enqueued_when_the_transaction_rolls_back(

@@ -18,3 +18,20 @@ def healthy(log_path: str, number: int) -> int:
     with Path(log_path).open("a") as log:
         log.write(f"healthy {number}\n")
     return number
+
+
+def slow(log_path: str, seconds: float) -> str:
+    """Record the start, work for ``seconds``, record the end (a task in flight at shutdown)."""
+    import time
+
+    with Path(log_path).open("a") as log:
+        log.write("start\n")
+    time.sleep(seconds)
+    with Path(log_path).open("a") as log:
+        log.write("end\n")
+    return "done"
+
+
+def fails_with_secrets(email: str, password: str) -> None:
+    """Fail with personal data in the message (what a careless task might do)."""
+    raise ValueError(f"could not sign in {email}: password={password}")

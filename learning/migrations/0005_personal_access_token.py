@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('learning', '0003_login_session'),
+        ('learning', '0004_staff_tools'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

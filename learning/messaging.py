@@ -1,0 +1,116 @@
+"""Messages from staff to the learners of a course (all of them or a filtered subset).
+
+``course_message_create`` freezes the audience into one ``CourseMessageRecipient`` row per
+learner (the record of who it went to), counts against the sender's rate limit
+(``ACADEMY_LIMIT_COURSE_MESSAGES``) and queues ``learning.tasks.deliver_course_message``, which
+gives each recipient an in-app notification (pushed live by the realtime layer) once, and
+queues their email (sent once per message and learner, ``academy.email.send_once``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from academy import ratelimit
+from academy.tasks import enqueue
+from courses.models import CoursePage
+from learning import services, staff_selectors
+from learning.models import CourseMessage, CourseMessageRecipient, Enrollment, Notification
+
+SUBJECT_MAX = 200
+BODY_MAX = 5000
+# Who a message can go to: the learner list's filters, cancelled enrollments never.
+AUDIENCES = [
+    ("", "Every learner with access"),
+    (Enrollment.Status.ACTIVE, "Active (not completed)"),
+    (Enrollment.Status.COMPLETED, "Completed"),
+    (staff_selectors.NOT_STARTED, "Not started"),
+    (staff_selectors.STUCK, "No activity for 7 days"),
+    (Enrollment.Status.PENDING_APPROVAL, "Pending approval"),
+]
+
+
+def audience(*, course_id: int, audience: str) -> QuerySet[Enrollment]:
+    """The enrollments a message to ``audience`` goes to (active users only). One query."""
+    rows = staff_selectors.course_learners(course_id=course_id, status=audience).filter(user__is_active=True)
+    if not audience:
+        rows = rows.filter(status__in=Enrollment.ACCESS_STATUSES)
+    return rows.exclude(status=Enrollment.Status.CANCELLED)
+
+
+def _limit(by: Any) -> ratelimit.Limit:
+    return ratelimit.Limit("course_message", str(by.pk), ratelimit.Rate.parse(settings.RATELIMIT_COURSE_MESSAGES))
+
+
+def course_message_create(*, course: CoursePage, by: Any, audience_key: str, subject: str, body: str) -> CourseMessage:
+    """Record a message to the learners of ``course`` in ``audience_key`` and queue its delivery.
+
+    Raises ``InvalidInput`` (400: empty or too long texts, unknown audience, nobody in it),
+    ``Forbidden`` (403: no permission to manage enrollments) and ``RateLimited`` (429).
+    """
+    services._require_manager(by)
+    subject, body = (subject or "").strip(), (body or "").strip()
+    if audience_key not in {key for key, _label in AUDIENCES}:
+        raise services.InvalidInput("Choose who the message goes to.")
+    if not subject or len(subject) > SUBJECT_MAX:
+        raise services.InvalidInput(f"Write a subject of 1 to {SUBJECT_MAX} characters.")
+    if not body or len(body) > BODY_MAX:
+        raise services.InvalidInput(f"Write a message of 1 to {BODY_MAX} characters.")
+    user_ids = list(audience(course_id=course.pk, audience=audience_key).values_list("user_id", flat=True))
+    if not user_ids:
+        raise services.InvalidInput("Nobody is in that group of learners right now.")
+    decision = ratelimit.check([_limit(by)], door="course_message")
+    if not decision.allowed:
+        raise RateLimited(f"You sent many messages recently; try again in {ratelimit.wait_text(decision.retry_after)}.")
+    with transaction.atomic():
+        message = CourseMessage.objects.create(
+            course=course, sender=by, audience=audience_key, subject=subject, body=body, recipient_count=len(user_ids)
+        )
+        CourseMessageRecipient.objects.bulk_create(
+            [CourseMessageRecipient(message=message, user_id=user_id) for user_id in user_ids], batch_size=1000
+        )
+        enqueue("learning.tasks.deliver_course_message", message_id=message.pk)
+    return message
+
+
+class RateLimited(services.ServiceError):
+    """Too many messages from one staff member (429)."""
+
+    status_code = 429
+    default_message = "Too many messages; try again later."
+
+
+def course_message_deliver(*, message_id: int) -> int:
+    """Give every recipient of a message its notification (once) and queue its email.
+    Returns how many notifications this call created (0 when run again)."""
+    message = CourseMessage.objects.select_related("course").filter(pk=message_id).first()
+    if message is None:
+        return 0
+    created = 0
+    pending = CourseMessageRecipient.objects.filter(message=message, notification__isnull=True).select_related("user")
+    for recipient_id in pending.values_list("pk", flat=True).order_by("pk"):
+        with transaction.atomic():
+            recipient = (
+                CourseMessageRecipient.objects.select_for_update(of=("self",)).select_related("user")
+                .filter(pk=recipient_id, notification__isnull=True).first()
+            )
+            if recipient is None:
+                continue  # a concurrent copy of the task delivered it
+            notification = services.notification_create(
+                user=recipient.user,
+                kind=Notification.Kind.ANNOUNCEMENT,
+                title=f"{message.course.title}: {message.subject}"[:SUBJECT_MAX],
+                body=message.body,
+                link=message.course.url or "",
+            )
+            recipient.notification = notification
+            recipient.save(update_fields=["notification"])
+            enqueue("learning.tasks.send_course_message_email", recipient_id=recipient.pk)
+            created += 1
+    CourseMessage.objects.filter(pk=message.pk).update(status=CourseMessage.Status.SENT, sent_at=timezone.now())
+    return created

@@ -1,0 +1,362 @@
+"""Course staff tools in the Wagtail admin, reached from a course page (header button "Learners"):
+
+- ``/admin/learning/courses/<id>/learners/``: the course's learners with status, progress,
+  last activity and a tick per lesson; search and filters (status, not started, stuck); a
+  form to enroll one learner and a button to unenroll one.
+- ``.../learners/<enrollment id>/``: one learner's timeline (enrolled, approvals, lessons).
+- ``/admin/learning/drafts/<page id>/delete/``: an editor deletes a draft of their own that
+  was never published (with its draft subpages), which Wagtail's delete may refuse them.
+- ``.../analytics/``: the lesson funnel, enrollments and completions over time, median time
+  to complete and where learners stop, as SVG charts with the numbers beside them; CSV export.
+
+Who may open them is the access policy's ``may_see_learners`` (Wagtail page permissions on the
+course, superusers all); writes also need ``may_manage_learners`` and go through
+``learning.services``. Refusals are 403 (someone else's course) and 404 (no such course).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, path, reverse
+from django.views.decorators.http import require_POST
+from wagtail.actions.delete_page import DeletePageAction
+from wagtail.models import Page
+
+from courses.models import CoursePage
+from learning import access, bulk, charts, messaging, services, staff_selectors
+from learning.admin_views import export_cell
+from learning.models import BulkEnrollment, CourseMessage, Enrollment
+
+LEARNERS_PER_PAGE = 50
+# Page numbers beyond this are not served (a list this long is searched, not paged through).
+MAX_PAGE_NUMBER = 10_000
+FILTERS = [
+    ("", "Everyone"),
+    *Enrollment.Status.choices,
+    (staff_selectors.NOT_STARTED, "Not started"),
+    (staff_selectors.STUCK, "No activity for 7 days"),
+]
+# Recipients named in a message's preview, and sent messages listed.
+PREVIEW_RECIPIENTS = 20
+MESSAGES_LISTED = 20
+# Recent uploads listed on the bulk enrollment page.
+BULK_JOBS_LISTED = 10
+# Days shown in the "over time" charts.
+TIMELINE_DAYS = 60
+
+
+def _course_for(request: HttpRequest, course_id: int, *, manage: bool = False) -> CoursePage:
+    """The course, if ``request.user`` may see (or, with ``manage``, manage) its learners."""
+    course = CoursePage.objects.filter(pk=course_id).first()
+    if course is None:
+        raise Http404("No such course.")
+    who = access.viewer(request.user)
+    allowed = access.may_manage_learners(who, course) if manage else access.may_see_learners(who, course)
+    if not allowed:
+        raise PermissionDenied("You may not see the learners of this course.")
+    return course
+
+
+def _int(raw: str | None, default: int) -> int:
+    try:
+        value = int(raw or default)
+    except ValueError:
+        return default
+    return value if 0 < value <= MAX_PAGE_NUMBER else default
+
+
+def learners(request: HttpRequest, course_id: int) -> HttpResponse:
+    """The course's learners: one row each with a tick per lesson; search, filter, paginate."""
+    course = _course_for(request, course_id)
+    search = request.GET.get("q", "")[: staff_selectors.SEARCH_MAX_LENGTH]
+    status = request.GET.get("status", "")
+    if status not in {value for value, _label in FILTERS}:
+        status = ""
+    rows = staff_selectors.course_learners(course_id=course.pk, search=search, status=status)
+    page = Paginator(rows, LEARNERS_PER_PAGE).get_page(_int(request.GET.get("p"), 1))
+    enrollments = list(page.object_list)
+    lessons = staff_selectors.course_lessons(course=course)
+    done = staff_selectors.completed_lessons_of(course_id=course.pk, user_ids=[row.user_id for row in enrollments])
+    table = [
+        {
+            "enrollment": row,
+            "name": staff_selectors.learner_name(row.user),
+            "ticks": [lesson.id in done.get(row.user_id, ()) for lesson in lessons],
+        }
+        for row in enrollments
+    ]
+    who = access.viewer(request.user)
+    return render(request, "learning/admin/course_learners.html", {
+        "course": course,
+        "lessons": lessons,
+        "table": table,
+        "page": page,
+        "search": search,
+        "status": status,
+        "filters": FILTERS,
+        "can_manage": access.may_manage_learners(who, course),
+        "urls": course_urls(course.pk),
+    })
+
+
+def learner_detail(request: HttpRequest, course_id: int, enrollment_id: int) -> HttpResponse:
+    """One learner in one course: progress, lesson by lesson, and their timeline."""
+    course = _course_for(request, course_id)
+    enrollment = Enrollment.objects.select_related("user", "decided_by").filter(pk=enrollment_id, course_id=course.pk).first()
+    if enrollment is None:
+        raise Http404("No such learner in this course.")
+    lessons = staff_selectors.course_lessons(course=course)
+    done = staff_selectors.completed_lessons_of(course_id=course.pk, user_ids=[enrollment.user_id])
+    return render(request, "learning/admin/course_learner.html", {
+        "course": course,
+        "enrollment": enrollment,
+        "name": staff_selectors.learner_name(enrollment.user),
+        "lessons": [(lesson, lesson.id in done.get(enrollment.user_id, ())) for lesson in lessons],
+        "timeline": staff_selectors.learner_timeline(enrollment=enrollment),
+        "can_manage": access.may_manage_learners(access.viewer(request.user), course),
+        "urls": course_urls(course.pk),
+    })
+
+
+@require_POST
+def enroll(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Enroll one user (by username or email) through ``enrollment_add``."""
+    course = _course_for(request, course_id, manage=True)
+    identifier = (request.POST.get("learner") or "").strip()[:254]
+    users = get_user_model().objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))[:2]
+    found = list(users) if identifier else []
+    if len(found) != 1:
+        messages.error(request, f"No single user has the username or email “{identifier}”." if identifier
+                       else "Type a username or an email address.")
+        return redirect(course_urls(course.pk)["learners"])
+    try:
+        result = services.enrollment_add(user=found[0], course=course, by=request.user)
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(course_urls(course.pk)["learners"])
+    name = staff_selectors.learner_name(found[0])
+    if result.changed:
+        messages.success(request, f"{name} is now enrolled in {course.title}.")
+    else:
+        messages.info(request, f"{name} was already enrolled in {course.title}.")
+    return redirect(course_urls(course.pk)["learners"])
+
+
+@require_POST
+def unenroll(request: HttpRequest, course_id: int, enrollment_id: int) -> HttpResponse:
+    """Cancel one learner's enrollment (a staff decision, audited, the learner is told)."""
+    course = _course_for(request, course_id, manage=True)
+    enrollment = Enrollment.objects.select_related("user").filter(pk=enrollment_id, course_id=course.pk).first()
+    if enrollment is None:
+        raise Http404("No such learner in this course.")
+    try:
+        result = services.enrollment_cancel(enrollment=enrollment.pk, by=request.user, as_staff=True)
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(course_urls(course.pk)["learners"])
+    name = staff_selectors.learner_name(enrollment.user)
+    if result.changed:
+        messages.success(request, f"{name} was unenrolled from {course.title}; their progress is kept.")
+    else:
+        messages.info(request, f"{name} was already unenrolled.")
+    return redirect(course_urls(course.pk)["learners"])
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def analytics(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Charts and numbers of one course; ``?export=csv`` downloads the lesson funnel."""
+    course = _course_for(request, course_id)
+    data = staff_selectors.course_analytics(course=course)
+    if request.GET.get("export") == "csv":
+        writer = csv.writer(_Echo())
+        header = ["Lesson number", "Lesson", "Published", "Reached", "Completed", "Stopped here"]
+        lines = [header] + [
+            [row.lesson.number, row.lesson.title, "yes" if row.lesson.live else "no", row.reached, row.completed,
+             row.stopped_here]
+            for row in data.funnel
+        ]
+        response = StreamingHttpResponse(
+            (writer.writerow([export_cell(cell, "csv") for cell in line]) for line in lines), content_type="text/csv"
+        )
+        response["Content-Disposition"] = f'attachment; filename="course-{course.pk}-lessons.csv"'
+        return response
+    categories = [f"{row.lesson.number}. {row.lesson.title}" for row in data.funnel]
+    funnel_chart = charts.bar_chart(
+        title=f"Lesson funnel of {course.title}",
+        categories=categories,
+        series=[
+            charts.Series("Reached", [row.reached for row in data.funnel]),
+            charts.Series("Completed", [row.completed for row in data.funnel]),
+            charts.Series("Stopped here", [row.stopped_here for row in data.funnel]),
+        ],
+    )
+    recent_enrollments = data.enrollments_by_day[-TIMELINE_DAYS:]
+    recent_completions = data.completions_by_day[-TIMELINE_DAYS:]
+    return render(request, "learning/admin/course_analytics.html", {
+        "course": course,
+        "data": data,
+        "funnel_chart": funnel_chart,
+        "enrollments_chart": charts.column_chart(
+            title="Enrollments per day", labels=[day.isoformat() for day, _n in recent_enrollments],
+            values=[n for _day, n in recent_enrollments],
+        ),
+        "completions_chart": charts.column_chart(
+            title="Completions per day", labels=[day.isoformat() for day, _n in recent_completions],
+            values=[n for _day, n in recent_completions],
+        ),
+        "recent_enrollments": recent_enrollments,
+        "recent_completions": recent_completions,
+        "urls": course_urls(course.pk),
+    })
+
+
+# --- Bulk enrollment ----------------------------------------------------------------------------
+
+
+def bulk_upload(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Upload a CSV of email addresses to enroll (or unenroll); the work runs as a task."""
+    course = _course_for(request, course_id, manage=True)
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = "Choose a CSV file."
+        elif upload.size > bulk.MAX_UPLOAD_BYTES:
+            error = f"The file is larger than {bulk.MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+        else:
+            try:
+                job = bulk.bulk_enrollment_create(
+                    course=course, by=request.user, upload=upload.read(), mode=request.POST.get("mode", "enroll")
+                )
+            except services.ServiceError as exc:
+                error = exc.message
+            else:
+                return redirect("learning_staff:bulk_job", course.pk, job.pk)
+    jobs = BulkEnrollment.objects.filter(course=course).select_related("created_by")[:BULK_JOBS_LISTED]
+    return render(request, "learning/admin/bulk_upload.html", {
+        "course": course, "error": error, "jobs": jobs, "max_rows": bulk.MAX_ROWS, "urls": course_urls(course.pk),
+    }, status=400 if error else 200)
+
+
+def bulk_job(request: HttpRequest, course_id: int, job_id: int) -> HttpResponse:
+    """A bulk job's progress bar and, when done, its report; ``?format=json`` for polling."""
+    course = _course_for(request, course_id)
+    job = BulkEnrollment.objects.filter(pk=job_id, course=course).first()
+    if job is None:
+        raise Http404("No such upload.")
+    report = job.report or {}
+    counts = {key: len(report.get(key, [])) for key in ("added", "already", "invited", "removed", "not_enrolled", "invalid")}
+    if request.GET.get("format") == "json":
+        return JsonResponse({
+            "status": job.status, "processed": job.processed_rows, "total": job.total_rows,
+            "percent": job.percent, "counts": counts,
+        })
+    return render(request, "learning/admin/bulk_job.html", {
+        "course": course, "job": job, "report": report, "counts": counts, "urls": course_urls(course.pk),
+    })
+
+
+# --- Messages to learners --------------------------------------------------------------------------
+
+
+def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Write to the course's learners (all or a filtered subset): preview, then send."""
+    course = _course_for(request, course_id, manage=True)
+    values = {key: request.POST.get(key, "") for key in ("audience", "subject", "body")}
+    error = ""
+    preview = None
+    if request.method == "POST":
+        if request.POST.get("action") == "send":
+            try:
+                message = messaging.course_message_create(
+                    course=course, by=request.user, audience_key=values["audience"],
+                    subject=values["subject"], body=values["body"],
+                )
+            except services.ServiceError as exc:
+                error = exc.message
+            else:
+                messages.success(request, f"Your message is on its way to {message.recipient_count} learner{'s' if message.recipient_count != 1 else ''}.")
+                return redirect("learning_staff:message", course.pk)
+        else:
+            recipients = messaging.audience(course_id=course.pk, audience=values["audience"])
+            preview = {
+                "count": recipients.count(),
+                "names": [staff_selectors.learner_name(row.user) for row in recipients[:PREVIEW_RECIPIENTS]],
+            }
+    sent = CourseMessage.objects.filter(course=course).select_related("sender")[:MESSAGES_LISTED]
+    return render(request, "learning/admin/course_message.html", {
+        "course": course, "values": values, "error": error, "preview": preview, "sent": sent,
+        "audiences": messaging.AUDIENCES, "preview_limit": PREVIEW_RECIPIENTS, "urls": course_urls(course.pk),
+    }, status=400 if error else 200)
+
+
+# --- Editors' own drafts ---------------------------------------------------------------------------
+
+
+def may_delete_own_draft(user: Any, page: Page) -> bool:
+    """Whether ``user`` may delete ``page`` as their own stray draft: they may edit it, and it and
+    every page below it are theirs and were never published (Wagtail alone asks for the
+    bulk-delete permission when the draft has children, e.g. an abandoned course with lessons).
+    Two queries."""
+    if page.depth <= 2 or page.first_published_at is not None or page.live or page.owner_id != user.pk:
+        return False
+    if not page.permissions_for_user(user).can_edit():
+        return False
+    subtree = Page.objects.descendant_of(page, inclusive=True)
+    return not subtree.exclude(owner_id=user.pk, live=False, first_published_at__isnull=True).exists()
+
+
+def delete_own_draft(request: HttpRequest, page_id: int) -> HttpResponse:
+    """Confirm (GET) and delete (POST) a draft the editor owns that was never published."""
+    page = Page.objects.filter(pk=page_id).first()
+    if page is None:
+        raise Http404("No such page.")
+    if not may_delete_own_draft(request.user, page):
+        raise PermissionDenied("Only drafts you own that were never published can be deleted here.")
+    descendants = page.get_descendant_count()
+    if request.method == "POST":
+        parent_id = page.get_parent().pk
+        title = page.get_admin_display_title()
+        DeletePageAction(page.specific, user=request.user).execute(skip_permission_checks=True)
+        messages.success(request, f"Draft “{title}” deleted{f' with its {descendants} draft subpages' if descendants else ''}.")
+        return redirect("wagtailadmin_explore", parent_id)
+    return render(request, "learning/admin/delete_draft.html", {"page": page, "descendants": descendants})
+
+
+def course_urls(course_id: int) -> dict[str, str]:
+    """The staff tools' URLs of one course (the live class view, ``realtime_staff:live``, comes
+    from the realtime app when it is installed)."""
+    urls = {
+        name: reverse(f"learning_staff:{name}", args=[course_id])
+        for name in ("learners", "enroll", "analytics", "bulk", "message")
+    }
+    with contextlib.suppress(NoReverseMatch):
+        urls["live"] = reverse("realtime_staff:live", args=[course_id])
+    return urls
+
+
+urlpatterns = [
+    path("courses/<int:course_id>/learners/", learners, name="learners"),
+    path("courses/<int:course_id>/learners/enroll/", enroll, name="enroll"),
+    path("courses/<int:course_id>/learners/<int:enrollment_id>/", learner_detail, name="learner"),
+    path("courses/<int:course_id>/learners/<int:enrollment_id>/unenroll/", unenroll, name="unenroll"),
+    path("courses/<int:course_id>/analytics/", analytics, name="analytics"),
+    path("courses/<int:course_id>/bulk/", bulk_upload, name="bulk"),
+    path("courses/<int:course_id>/bulk/<int:job_id>/", bulk_job, name="bulk_job"),
+    path("courses/<int:course_id>/message/", compose_message, name="message"),
+    path("drafts/<int:page_id>/delete/", delete_own_draft, name="delete_draft"),
+]

@@ -1,0 +1,66 @@
+"""Who is who for the staff tools' permission matrix: editors of one course each, staff,
+a superuser, a learner and an anonymous visitor, over the small tree (Python basics = course A,
+Databases with SQL = course B)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.test import Client
+from wagtail.models import GroupPagePermission
+
+from tests.courses.helpers import Tree
+from tests.learning.conftest import make_user
+
+ROLES = ("editor_a", "editor_b", "staff", "superuser", "learner", "anonymous")
+
+
+def course_editor(username: str, course: Any) -> Any:
+    """A user whose group may edit and publish ``course`` only, with the learning permissions
+    editors have (view and change enrollments)."""
+    group = Group.objects.create(name=f"Editors of {course.title}")
+    group.permissions.add(
+        Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
+        Permission.objects.get(codename="view_enrollment", content_type__app_label="learning"),
+        Permission.objects.get(codename="change_enrollment", content_type__app_label="learning"),
+    )
+    for codename in ("add_page", "change_page", "publish_page"):
+        GroupPagePermission.objects.create(
+            group=group, page=course, permission=Permission.objects.get(codename=codename, content_type__app_label="wagtailcore")
+        )
+    user = make_user(username)
+    user.groups.add(group)
+    return get_user_model().objects.get(pk=user.pk)
+
+
+def staff_users(tree: Tree, staff: Any, learner: Any) -> dict[str, Any]:
+    """Every role of the matrix (None for the anonymous visitor)."""
+    return {
+        "editor_a": course_editor("alice_editor", tree.python),
+        "editor_b": course_editor("bruno_editor", tree.sql),
+        "staff": staff,
+        "superuser": get_user_model().objects.create_superuser("root", "root@example.com", "pw"),
+        "learner": learner,
+        "anonymous": None,
+    }
+
+
+def client_for(user: Any) -> Client:
+    """A client logged in as ``user`` (no session for None)."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def outcome(response: Any) -> str:
+    """"ok", "forbidden", "missing" or "login" (a redirect to a login page)."""
+    if response.status_code == 200:
+        return "ok"
+    if response.status_code == 302 and "login" in response["Location"]:
+        return "login"
+    if response.status_code == 302 and response["Location"].rstrip("/").endswith("/admin"):
+        return "forbidden"  # Wagtail turns a PermissionDenied into a redirect home with a message
+    return {403: "forbidden", 404: "missing"}.get(response.status_code, str(response.status_code))
