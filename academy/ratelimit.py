@@ -75,6 +75,17 @@ FAIL_OPEN: dict[str, bool] = {
     "api": True,
     "course_message": True,  # staff writing to their learners (learning.messaging)
 }
+
+
+def register_door(door: str, *, fail_open: bool) -> None:
+    """Name a further door (a plugin's) and whether it lets events through when the store is
+    down. Its rules are :class:`Limit` values the door builds with its own :class:`Rate`."""
+    known = FAIL_OPEN.get(door)
+    if known is not None and known != fail_open:
+        raise ValueError(f"door {door!r} is already registered with fail_open={known}")
+    FAIL_OPEN[door] = fail_open
+
+
 # Retry-After of a refusal because the store is down: a short outage is the common case.
 UNAVAILABLE_RETRY_SECONDS = 30
 # A stuck Redis must not hang a request: a check gives up (unavailable) after this.

@@ -67,8 +67,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
         Channels closes stale database connections before every message, a hop to the single
         sync thread that a fan-out to hundreds of sockets then waits on in turn. Every database
         access here goes through ``database_sync_to_async``, which does that itself.
+
+        A stored event (``id`` and ``frame``, from ``realtime.publish``) of a type this stream
+        has no handler for (a plugin's, e.g. ``certificates.issued`` on the progress stream) is
+        forwarded like core's: what was published to the stream's groups reaches the socket, and
+        the resume replay already sends every stored type.
         """
         handler = getattr(self, get_handler_name(message), None)
+        if handler is None and "id" in message and "frame" in message:
+            handler = self.forward
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)

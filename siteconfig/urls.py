@@ -14,7 +14,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
-from academy.plugins.urls import plugin_api_urlpatterns, plugin_urlpatterns
+from academy.plugins.urls import plugin_api_urlpatterns, plugin_root_urlpatterns, plugin_urlpatterns
 from learning import accounts
 from learning.api import errors as api_errors
 from siteconfig import health
@@ -54,4 +54,6 @@ if settings.ACADEMY_SERVE_MEDIA:
 
     urlpatterns += [re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$", serve_public_media)]
 
-urlpatterns += [path("", include(wagtail_urls))]
+# The few public root paths plugins declare in root_urls.py: after every core route, before
+# Wagtail's page serving (which catches the rest).
+urlpatterns += [*plugin_root_urlpatterns(), path("", include(wagtail_urls))]

@@ -2,7 +2,11 @@
 
 - ``<plugin>/urls.py`` (``urlpatterns``) under ``/p/<label>/``, namespace ``<label>``;
 - ``<plugin>/api.py`` (``urlpatterns``, e.g. a DRF router's) under ``/api/v1/p/<label>/``;
-- ``<plugin>/routing.py`` (``websocket_urlpatterns``) under ``/ws/p/<label>/``.
+- ``<plugin>/routing.py`` (``websocket_urlpatterns``) under ``/ws/p/<label>/``;
+- ``<plugin>/root_urls.py`` (``urlpatterns``) at the site root, namespace ``<label>-root``: for the
+  few public addresses a design fixes outside ``/p/`` (e.g. ``/certificates/<code>/``). They are
+  mounted after every core route and before Wagtail's page serving, so a plugin never shadows a
+  core URL; it can shadow a page with the same path (pick paths no page uses).
 
 A plugin switched off site-wide answers 404 on its URLs and closes its sockets with 4404.
 Per-course checks are the plugin's own (``activation.is_active(label, course_id=...)``), since
@@ -55,6 +59,16 @@ def plugin_urlpatterns() -> list[URLResolver]:
         patterns = _patterns(plugin, "urls", "urlpatterns")
         if patterns is not None:
             mounted.append(path(f"p/{plugin.label}/", include((_gated(patterns, plugin.label), plugin.label))))
+    return mounted
+
+
+def plugin_root_urlpatterns() -> list[URLResolver]:
+    """The site-root patterns of every plugin with a ``root_urls.py`` (namespace ``<label>-root``)."""
+    mounted: list[URLResolver] = []
+    for plugin in plugins():
+        patterns = _patterns(plugin, "root_urls", "urlpatterns")
+        if patterns is not None:
+            mounted.append(path("", include((_gated(patterns, plugin.label), f"{plugin.label}-root"))))
     return mounted
 
 

@@ -32,8 +32,10 @@ HOME_QUERIES = ROUTE - 1 + 4
 # Course page, anonymous: ROUTE + the published lessons (1) + the course's tags (1).
 COURSE_ANONYMOUS_QUERIES = ROUTE + 2
 # ... enrolled: + the user (1, the session is cached) + the enrollment (1) + the completed
-# lessons (1) + Wagtail's user bar asking for admin access (2: user and group permissions).
-COURSE_ENROLLED_QUERIES = COURSE_ANONYMOUS_QUERIES + 5
+# lessons (1) + Wagtail's user bar asking for admin access (2: user and group permissions)
+# + installed plugins' course.sidebar fragments: the certificates plugin's (the learner's
+# certificate for the course, 1).
+COURSE_ENROLLED_QUERIES = COURSE_ANONYMOUS_QUERIES + 5 + 1
 # Lesson page, anonymous: ROUTE + the course's published lessons (1); the course, the catalog
 # and the view-restriction check come from the route.
 LESSON_ANONYMOUS_QUERIES = ROUTE + 1

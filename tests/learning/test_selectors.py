@@ -24,8 +24,12 @@ ENROLLMENT_COUNTS = [1, 10, 100, 1000]
 NOTIFICATIONS = 12
 # Measured: see the module docstring of learning.selectors and the closing note of issue 3.
 # session, user, live-update cursor (outbox), site root paths, then the selector's five
-DASHBOARD_QUERIES_COLD = 9
-DASHBOARD_QUERIES_WARM = 6  # user, then the selector's five
+# Installed plugins' fragments on the page: the certificates plugin's dashboard.card (the
+# learner's certificates for the page's courses) and dashboard.side (their name on certificates).
+PLUGIN_FRAGMENT_QUERIES = 2
+# Cold, the plugins' activation table is read once too (then cached for every page).
+DASHBOARD_QUERIES_COLD = 9 + 1 + PLUGIN_FRAGMENT_QUERIES
+DASHBOARD_QUERIES_WARM = 6 + PLUGIN_FRAGMENT_QUERIES  # user, then the selector's five
 # enrollment count, the page's cards, resume candidates, access rules of their pages, notifications
 DASHBOARD_SELECTOR_QUERIES = 5
 COURSE_PAGE_PANEL_QUERIES = 2  # the learner's enrollment, their completed lessons

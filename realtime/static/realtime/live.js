@@ -8,6 +8,8 @@
  * - Updates the DOM contract of the templates (see the team notes): progress bars, counts, next
  *   lesson links, unread badges, notification lists, toasts, and an "updated" notice with a reload
  *   link on lesson pages (content is never swapped under the reader).
+ * - Dispatches every event frame as a DOM event "academy:live" ({type, id, data}) on document,
+ *   the seam for plugins' scripts (their own event types, e.g. "certificates.issued").
  * - Without WebSockets (blocked by a proxy, old browser) the page still works: forms post
  *   normally and a reload shows the current state; the indicator says live updates are off.
  */
@@ -312,6 +314,13 @@
         } catch (e) {
           if (window.console) console.error("live updates: handler failed", frame.type, e);
         }
+      }
+      // Every event frame also goes out as a DOM event, so a plugin's own script can react to
+      // its event types: document.addEventListener("academy:live", function (e) { e.detail.type }).
+      if (frame.type !== "error" && frame.type !== "pong") {
+        document.dispatchEvent(new CustomEvent("academy:live", {
+          detail: { type: frame.type, id: frame.id || 0, data: frame.data || {} }
+        }));
       }
     };
     socket.onclose = function (event) {
