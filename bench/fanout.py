@@ -308,8 +308,9 @@ async def run_bench(opts: argparse.Namespace, env: dict[str, str], fixtures: dic
         for lesson_id in fixtures["lesson_ids"]:
             t0 = time.perf_counter()
             response = await asyncio.to_thread(
-                http.post, f"http://127.0.0.1:{ports[1]}/learning/progress/", data={"lesson_id": lesson_id},
-                headers={"X-CSRFToken": csrf, "Accept": "application/json", "Origin": f"http://127.0.0.1:{ports[1]}"},
+                http.post, f"http://127.0.0.1:{ports[1]}/api/v1/progress/", json={"lesson_id": lesson_id},
+                headers={"X-CSRFToken": csrf, "Origin": f"http://127.0.0.1:{ports[1]}",
+                         "Referer": f"http://127.0.0.1:{ports[1]}/"},
                 timeout=30,
             )
             response.raise_for_status()

@@ -34,7 +34,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Length, Substr
 from wagtail.models import GroupPagePermission, Page, PageViewRestriction
 
 from learning.models import Enrollment
@@ -313,27 +314,52 @@ def readable_course_ids(who: Viewer, courses: Sequence[Page]) -> set[int]:
 # --- The admin ------------------------------------------------------------------------------------
 
 
-def admin_hidden_paths(who: Viewer) -> tuple[str, ...]:
-    """Paths of the pages whose view restriction ``who`` fails: everything below them is hidden
-    from ``who`` in the admin. The admin shows drafts (editors work on them), so only view
-    restrictions count here. One query (every page restriction: a short list), plus the user's
-    groups when one applies; remembered on the user for the rest of the request. Superusers
-    see everything."""
-    if who.superuser:
-        return ()
-    cached = getattr(who.user, "_academy_admin_hidden_paths", None)
-    if cached is not None:
-        return cached
+def refused_paths(who: Viewer) -> tuple[str, ...]:
+    """Paths of the pages whose view restriction ``who`` fails (rule 2): everything below them
+    is closed to ``who``. One query (every page restriction: a short list), plus the user's
+    groups when a group restriction applies to a non-superuser."""
     rows = PageViewRestriction.objects.values_list("id", "restriction_type", "page__path", "groups__id")
     by_id: dict[int, tuple[str, str, set[int]]] = {}
     for pk, kind, path, group_id in rows:
         _kind, _path, group_ids = by_id.setdefault(pk, (kind, path, set()))
         if group_id is not None:
             group_ids.add(group_id)
-    hidden = tuple(sorted(
+    return tuple(sorted(
         path for pk, (kind, path, group_ids) in by_id.items()
         if _refusal(_Restriction(pk, kind, frozenset(group_ids)), who) is not None
     ))
+
+
+def visible_pages_filter(who: Viewer, *, refused: Sequence[str] | None = None) -> Q:
+    """Rules 1 and 2 as a filter on a page queryset (courses, lessons): the pages ``who`` may
+    see, for lists that paginate at the database. The page is live, no page above it (below the
+    tree root) is a draft (a correlated subquery, no extra query) and no view restriction on it
+    or above it refuses ``who`` (``refused_paths``: one query, unless ``refused`` is given).
+    Gives the same answer as :func:`page_visibility` for each page (tested)."""
+    hidden = refused_paths(who) if refused is None else refused
+    draft_above = Page.objects.filter(
+        live=False,
+        depth__gte=_FIRST_SERVED_DEPTH,
+        depth__lt=OuterRef("depth"),
+        path=Substr(OuterRef("path"), 1, Length("path")),
+    )
+    condition = Q(live=True) & ~Exists(draft_above)
+    for path in hidden:
+        condition &= ~Q(path__startswith=path)
+    return condition
+
+
+def admin_hidden_paths(who: Viewer) -> tuple[str, ...]:
+    """Paths of the pages whose view restriction ``who`` fails: everything below them is hidden
+    from ``who`` in the admin. The admin shows drafts (editors work on them), so only view
+    restrictions count here (:func:`refused_paths`), remembered on the user for the rest of the
+    request. Superusers see everything."""
+    if who.superuser:
+        return ()
+    cached = getattr(who.user, "_academy_admin_hidden_paths", None)
+    if cached is not None:
+        return cached
+    hidden = refused_paths(who)
     if getattr(who.user, "pk", None) is not None:
         who.user._academy_admin_hidden_paths = hidden
     return hidden
@@ -436,8 +462,10 @@ __all__ = [
     "page_rules",
     "page_visibility",
     "readable_course_ids",
+    "refused_paths",
     "staff_course_filter",
     "staff_course_paths",
     "viewer",
     "viewer_from_request",
+    "visible_pages_filter",
 ]

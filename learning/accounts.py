@@ -31,6 +31,7 @@ from wagtail.admin.views.account import PasswordResetView as WagtailPasswordRese
 
 from academy import ratelimit
 from academy.tasks import enqueue
+from learning import tokens
 from learning.sessions import session_record, sessions_end_all
 
 # Where the sign-up view keeps a course invitation's token between the link and the form post.
@@ -202,3 +203,60 @@ def logout_everywhere(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.success(request, f"You were logged out everywhere ({ended} session{'s' if ended != 1 else ''}).")
     return redirect("login")
+
+
+# --- Personal access tokens (the API's token authentication) -------------------------------------
+
+EXPIRY_CHOICES = [("", "Never"), ("7", "7 days"), ("30", "30 days"), ("90", "90 days"), ("365", "1 year")]
+
+
+class TokenForm(forms.Form):
+    """Name and expiry of a new personal access token."""
+
+    name = forms.CharField(max_length=tokens.NAME_MAX, help_text="What the token is for, e.g. 'grading script'.")
+    expires_in_days = forms.TypedChoiceField(
+        choices=EXPIRY_CHOICES, coerce=int, empty_value=None, required=False, label="Expires after",
+    )
+
+
+@login_required
+def access_tokens(request: HttpRequest) -> HttpResponse:
+    """The account page's API tokens: list (name, start of the token, created, expiry, last use),
+    make one (POST: the new token is shown in this response only, never again) and revoke."""
+    form = TokenForm(request.POST or None)
+    new_token = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                new_token = tokens.token_create(
+                    user=request.user, name=form.cleaned_data["name"],
+                    expires_in_days=form.cleaned_data["expires_in_days"],
+                )
+            except tokens.TokenError as exc:
+                form.add_error(None, exc.message)
+        if new_token is None:
+            status = 400
+        else:
+            form = TokenForm()
+    response = render(
+        request,
+        "learning/tokens.html",
+        {"form": form, "new_token": new_token, "tokens": tokens.user_tokens(user_id=request.user.pk)},
+        status=status,
+    )
+    if new_token is not None:
+        # The page holds a secret: no cache (browser or proxy) may keep it.
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@login_required
+def access_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    """POST: delete one of the user's tokens (scripts using it get 401 at once)."""
+    if tokens.token_revoke(user=request.user, token_id=token_id):
+        messages.success(request, "Token revoked.")
+    else:
+        messages.info(request, "That token was already revoked.")
+    return redirect("access_tokens")

@@ -273,3 +273,28 @@ class CourseProgressReport(Enrollment):
         proxy = True
         verbose_name = "progress report row"
         verbose_name_plural = "progress report"
+
+
+class PersonalAccessToken(models.Model):
+    """A token a user made on their account page for scripts and apps calling the API.
+
+    Only a SHA-256 digest of the token is stored (the token is 256 random bits, so a fast hash
+    is enough: nothing to brute-force); the token itself is shown once, when it is made. Its
+    first characters (``prefix``) stay visible so the user can tell their tokens apart.
+    Revoking deletes the row. Writes go through ``learning.tokens``.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'grading script'.")
+    prefix = models.CharField(max_length=16, help_text="The token's first characters, to recognise it.")
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the token, hex.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="token_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) of {self.user_id}"

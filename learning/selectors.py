@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
@@ -45,6 +45,8 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.expressions import OuterRef
+from django.db.models.functions import Length, Substr
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -495,6 +497,156 @@ def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage) -> Lesson
     )
 
 
+# --- Lists that paginate at the database (the API) ---------------------------------------------
+
+
+def visible_courses(*, who: access.Viewer, refused: Sequence[str] | None = None) -> QuerySet[CoursePage]:
+    """The published courses ``who`` may see (``access.visible_pages_filter``), in catalog (tree)
+    order, with their instructor joined and their tags prefetched. Bodies are not loaded.
+
+    Evaluating a slice of it: one query for the rows and one for their tags; building it costs
+    the access policy's restriction query unless ``refused`` is given.
+    """
+    return (
+        CoursePage.objects.filter(access.visible_pages_filter(who, refused=refused))
+        .select_related("instructor")
+        .prefetch_related("tags")
+        .defer("description")
+        .order_by("path")
+    )
+
+
+def visible_lessons(
+    *, who: access.Viewer, course_id: int | None = None, refused: Sequence[str] | None = None
+) -> QuerySet[LessonPage]:
+    """The published lessons ``who`` may see (rules 1 and 2 of the access policy on the lesson,
+    its course and above), in course order, each with ``course_id`` annotated. Bodies are not
+    loaded. A slice of it is one query; building it costs the restriction query unless
+    ``refused`` is given."""
+    course_of = Page.objects.filter(
+        path=Substr(OuterRef("path"), 1, Length(OuterRef("path")) - Page.steplen)
+    ).values("pk")[:1]
+    lessons = (
+        LessonPage.objects.filter(access.visible_pages_filter(who, refused=refused))
+        .annotate(course_id=Subquery(course_of))
+        .defer("body")
+        .order_by("path")
+    )
+    if course_id is not None:
+        course_path = CoursePage.objects.filter(pk=course_id).values("path")[:1]
+        lessons = lessons.filter(path__startswith=Subquery(course_path))
+    return lessons
+
+
+def enrollments_by_course(*, user_id: int, course_ids: Iterable[int]) -> dict[int, Enrollment]:
+    """The learner's enrollments in ``course_ids``, by course id. One query (none for no ids)."""
+    ids = list(course_ids)
+    if not ids:
+        return {}
+    rows = Enrollment.objects.filter(user_id=user_id, course_id__in=ids).only(
+        "id", "course_id", "status", "completed_lessons", "total_lessons", "progress_percent",
+    )
+    return {row.course_id: row for row in rows}
+
+
+def completed_lesson_ids(*, user_id: int, lesson_ids: Iterable[int]) -> set[int]:
+    """Which of ``lesson_ids`` the learner completed. One query (none for no ids)."""
+    ids = list(lesson_ids)
+    if not ids:
+        return set()
+    return set(
+        LessonProgress.objects.filter(user_id=user_id, lesson_id__in=ids, completed_at__isnull=False)
+        .values_list("lesson_id", flat=True)
+    )
+
+
+def learner_notifications(*, user_id: int, unread_only: bool = False) -> QuerySet[Notification]:
+    """The learner's notifications, newest first (a slice is one indexed query)."""
+    rows = Notification.objects.filter(user_id=user_id)
+    if unread_only:
+        rows = rows.filter(read_at__isnull=True)
+    return rows.order_by("-pk")
+
+
+def learner_progress(*, user_id: int, course_id: int | None = None) -> QuerySet[LessonProgress]:
+    """The learner's lesson progress rows, newest first (a slice is one indexed query)."""
+    rows = LessonProgress.objects.filter(user_id=user_id)
+    if course_id is not None:
+        rows = rows.filter(course_id=course_id)
+    return rows.order_by("-pk")
+
+
+@dataclass(frozen=True)
+class EnrollmentCard:
+    """A learner's enrollment as the API shows it, with the links the access policy allows."""
+
+    enrollment: Enrollment
+    course_id: int
+    course_title: str
+    course_url: str
+    status: str
+    has_access: bool  # may read the lessons now: an access status and the course visible
+    completed_lessons: int
+    total_lessons: int
+    percent: int
+    next_lesson: LessonLink | None
+    resume_lesson: LessonLink | None
+    last_activity_at: datetime | None
+
+
+def enrollments_with_links(*, user_id: int) -> QuerySet[Enrollment]:
+    """A learner's enrollments with their course and lessons joined (no bodies), newest first."""
+    link_fields = [f"{relation}__{name}" for relation in ("next_lesson", "resume_lesson") for name in _LINK_FIELDS]
+    return (
+        Enrollment.objects.filter(user_id=user_id)
+        .select_related("course", "next_lesson", "resume_lesson")
+        .only(
+            "id", "user_id", "status", "requested_at", "activated_at", "completed_at", "cancelled_at",
+            "last_activity_at", "completed_lessons", "total_lessons", "progress_percent",
+            *[f"course__{name}" for name in _LINK_FIELDS], *link_fields,
+        )
+        .order_by("-requested_at", "-pk")
+    )
+
+
+def enrollment_cards(
+    enrollments: Sequence[Enrollment], *, who: access.Viewer, request: HttpRequest | None = None
+) -> list[EnrollmentCard]:
+    """Enrollments (from :func:`enrollments_with_links`) with the links the policy allows, by the
+    dashboard's rule: lesson links only where the learner may read the course now (an access
+    status, course and lesson published and not closed by a view restriction), the course link
+    only while they may see the course. One query (the pages' rules; plus the learner's groups
+    when a group restriction applies) whatever the number of rows."""
+    linked = [page for row in enrollments for page in (row.course, row.next_lesson, row.resume_lesson) if page]
+    rules = access.page_rules([page.path for page in linked])
+
+    def visible(page: Page | None) -> bool:
+        return page is not None and rules.visibility(page.path, who).visible
+
+    cards: list[EnrollmentCard] = []
+    for enrollment in enrollments:
+        course = enrollment.course
+        available = visible(course)
+        has_access = enrollment.has_access and available
+        cards.append(EnrollmentCard(
+            enrollment=enrollment,
+            course_id=course.pk,
+            course_title=course.title,
+            course_url=page_url(course, request) if available else "",
+            status=enrollment.status,
+            has_access=has_access,
+            completed_lessons=enrollment.completed_lessons,
+            total_lessons=enrollment.total_lessons,
+            percent=enrollment.progress_percent,
+            next_lesson=lesson_link(enrollment.next_lesson, request)
+            if has_access and visible(enrollment.next_lesson) else None,
+            resume_lesson=lesson_link(enrollment.resume_lesson, request)
+            if has_access and visible(enrollment.resume_lesson) else None,
+            last_activity_at=enrollment.last_activity_at,
+        ))
+    return cards
+
+
 # --- Realtime payloads -------------------------------------------------------------------------
 
 
@@ -584,16 +736,25 @@ __all__ = [
     "CourseState",
     "Dashboard",
     "DashboardEnrollment",
+    "EnrollmentCard",
     "LessonState",
     "ProgressData",
     "admin_summary",
     "cached_unread_notification_count",
+    "completed_lesson_ids",
     "course_progress_report",
     "course_state",
     "dashboard",
+    "enrollment_cards",
     "enrollment_for",
+    "enrollments_by_course",
+    "enrollments_with_links",
+    "learner_notifications",
+    "learner_progress",
     "lesson_state",
     "progress_data",
     "recent_notifications",
     "unread_notification_count",
+    "visible_courses",
+    "visible_lessons",
 ]

@@ -11,6 +11,8 @@ urlpatterns = [
     path("accounts/password_reset/", accounts.password_reset, name="password_reset"),
     path("accounts/password_change/", accounts.password_change, name="password_change"),
     path("accounts/logout-everywhere/", accounts.logout_everywhere, name="logout_everywhere"),
+    path("accounts/tokens/", accounts.access_tokens, name="access_tokens"),
+    path("accounts/tokens/<int:token_id>/revoke/", accounts.access_token_revoke, name="access_token_revoke"),
     path("accounts/", include("django.contrib.auth.urls")),
     # Learning core (views.py): the dashboard and the form posts of course and lesson pages.
     path("dashboard/", views.dashboard, name="dashboard"),

@@ -1,10 +1,10 @@
 """Learner views: enroll, complete a lesson, mark notifications read, the dashboard.
 
 Thin: parse and validate the request, call one service, answer. Form posts (which work without
-JavaScript) redirect back to a safe ``next`` URL with a message; a request that asks for JSON
-(``Accept: application/json``) gets the result as JSON instead. Bad input gets a clear 4xx
+JavaScript) redirect back to a safe ``next`` URL with a message. Bad input gets a clear 4xx page
 (400 malformed, 403 not allowed, 404 missing or not yours, 405 wrong method) and nothing is
-written.
+written. These views answer HTML only: scripts and apps use the REST API (``learning.api``), the
+one place that speaks JSON.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
@@ -26,14 +26,8 @@ from learning.accounts import safe_next_url
 MAX_ID = 2**63 - 1
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return request.headers.get("Accept", "").split(",")[0].strip() == "application/json"
-
-
 def _error(request: HttpRequest, status: int, message: str) -> HttpResponse:
-    """A 4xx answer: JSON for scripts, a small page for browsers."""
-    if _wants_json(request):
-        return JsonResponse({"error": message, "status": status}, status=status)
+    """A 4xx answer: a small page."""
     return render(request, "learning/error.html", {"status": status, "message": message}, status=status)
 
 
@@ -55,8 +49,6 @@ def _parse_id(raw: Any) -> int | None:
 
 
 def _anonymous(request: HttpRequest, default_next: str) -> HttpResponse:
-    if _wants_json(request):
-        return JsonResponse({"error": "Log in to continue.", "status": 401}, status=401)
     return redirect_to_login(safe_next_url(request, default_next))
 
 
@@ -73,13 +65,6 @@ def enroll(request: HttpRequest) -> HttpResponse:
     except services.ServiceError as exc:
         return _service_error(request, exc)
     enrollment = result.enrollment
-    if _wants_json(request):
-        status = 201 if result.created else 200
-        return JsonResponse(
-            {"enrollment_id": enrollment.pk, "course_id": enrollment.course_id, "status": enrollment.status,
-             "created": result.created},
-            status=status,
-        )
     if enrollment.status == enrollment.Status.PENDING_APPROVAL:
         messages.info(request, "Request sent. We will let you know as soon as staff approve it.")
     elif result.changed:
@@ -128,19 +113,6 @@ def lesson_complete(request: HttpRequest) -> HttpResponse:
     except services.ServiceError as exc:
         return _service_error(request, exc)
     next_lesson = selectors.lesson_link(result.next_lesson, request)
-    if _wants_json(request):
-        return JsonResponse(
-            {
-                "course_id": result.progress.course_id,
-                "lesson_id": result.progress.lesson_id,
-                "completed_lessons": result.completed_lessons,
-                "total_lessons": result.total_lessons,
-                "percent": result.percent,
-                "next_lesson": next_lesson,
-                "course_completed": result.course_completed,
-                "newly_completed": result.newly_completed,
-            }
-        )
     if result.course_newly_completed:
         messages.success(request, "Course complete. Congratulations!")
     elif result.newly_completed:
@@ -168,13 +140,9 @@ def notifications_mark_read(request: HttpRequest) -> HttpResponse:
             return _error(request, 400, "ids must be one or more notification numbers.")
         ids = [pk for pk in parsed if pk is not None]
     try:
-        marked = services.notification_mark_read(user=request.user, notification_ids=ids)
+        services.notification_mark_read(user=request.user, notification_ids=ids)
     except services.ServiceError as exc:
         return _service_error(request, exc)
-    if _wants_json(request):
-        return JsonResponse(
-            {"marked": marked, "unread_count": selectors.unread_notification_count(user_id=request.user.pk)}
-        )
     return redirect(safe_next_url(request, "/dashboard/"))
 
 

@@ -68,8 +68,8 @@ INSTALLED_APPS = [
     "taggit",
     "django_q",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -318,11 +318,16 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Number of reverse proxies in front of the app; 0 means X-Forwarded-For is never trusted.
 NUM_PROXIES = env_int("ACADEMY_NUM_PROXIES", 0)
 REST_FRAMEWORK = {
+    # Personal access tokens first: an anonymous call is answered 401 with
+    # "WWW-Authenticate: Bearer" (the session class alone would make it a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "learning.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only: no browsable API (its inline scripts are not for our CSP); /api/docs/ is the UI.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -330,17 +335,38 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("ACADEMY_THROTTLE_ANON", "100/hour"),
         "user": env_str("ACADEMY_THROTTLE_USER", "1000/hour"),
+        # Writes of one kind, per user (siteconfig.throttling.WriteRateThrottle).
+        "enrollments": env_str("ACADEMY_THROTTLE_ENROLLMENTS", "60/hour"),
+        "progress": env_str("ACADEMY_THROTTLE_PROGRESS", "600/hour"),
+        "notifications": env_str("ACADEMY_THROTTLE_NOTIFICATIONS", "300/hour"),
     },
     "NUM_PROXIES": NUM_PROXIES,
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "learning.api.pagination.CursorPagination",
+    "EXCEPTION_HANDLER": "learning.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "learning.api.schema.AcademyAutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Academy API",
+    "DESCRIPTION": (
+        "Courses, lessons, enrollments, progress and notifications. Authenticate with a personal "
+        "access token (Authorization: Bearer ..., made on /accounts/tokens/) or the browser session "
+        "(with the CSRF token on writes). Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. "
+        "Versioning policy: docs/api.md."
+    ),
     "VERSION": "1",
     # Document only our public API, not Wagtail's internal admin API views.
     "PREPROCESSING_HOOKS": ["siteconfig.api_schema.only_public_api"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Operations are tagged by their first path segment after this prefix (courses, lessons...).
+    "SCHEMA_PATH_PREFIX": r"/api/v1/",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from our own static files (drf-spectacular-sidecar): no CDN, offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl null: Swagger UI would otherwise load a badge from the public validator.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": False},
 }
 
 # --- Rate limits (issue 9) -----------------------------------------------------------------
@@ -373,6 +399,7 @@ for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     "siteconfig.throttling.AnonRateThrottle",
     "siteconfig.throttling.UserRateThrottle",
+    "siteconfig.throttling.WriteRateThrottle",
 ]
 # Login limits apply to every form that calls authenticate(): /accounts/login/, /admin/login/,
 # /django-admin/login/. The backend refuses a locked-out attempt before any password is checked;

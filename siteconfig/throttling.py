@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -77,3 +78,30 @@ class UserRateThrottle(LimiterRateThrottle):
         if request.user and request.user.is_authenticated:
             return str(request.user.pk)
         return None
+
+
+class WriteRateThrottle(LimiterRateThrottle):
+    """Writes (POST, PUT, PATCH, DELETE) of views with a ``throttle_scope``, per user (or client
+    address), at that scope's rate: stricter than the ``user`` rate, so a runaway script cannot
+    spend a whole hour's budget on writes. Reads and views without a scope pass."""
+
+    scope = "write"
+
+    def __init__(self) -> None:
+        # The rate depends on the view's scope: read in allow_request.
+        self.retry_after = None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        """Count a write of a scoped view against its scope's rate."""
+        scope = getattr(view, "throttle_scope", None)
+        if scope is None or request.method in SAFE_METHODS:
+            return True
+        self.scope = scope
+        self.rate = self.get_rate()
+        return super().allow_request(request, view)
+
+    def get_ident_for(self, request: Request) -> str | None:
+        """The user's id, or the client address of an anonymous caller."""
+        if request.user and request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        return f"addr:{ratelimit.client_address(request._request)}"

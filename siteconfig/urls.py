@@ -9,12 +9,14 @@ from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from academy.plugins.urls import plugin_api_urlpatterns, plugin_root_urlpatterns, plugin_urlpatterns
 from learning import accounts
+from learning.api import errors as api_errors
 from siteconfig import health
 
 urlpatterns = [
@@ -25,10 +27,17 @@ urlpatterns = [
     # Django's own admin, for staff only: the task queue's monitors (queued, failed, scheduled).
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
-    path("", include("learning.urls")),
-    # Plugins: their pages under /p/<label>/, their API under /api/v1/p/<label>/.
-    *plugin_urlpatterns(),
+    # The REST API: core v1 routes (learning/api/urls.py), then the plugins' API under
+    # /api/v1/p/<label>/ (after core: a plugin cannot shadow a core route), the schema and docs;
+    # any other path under /api/ is the API's JSON 404, not the site's HTML page.
+    path("api/v1/", include("learning.api.urls")),
     path("api/v1/", include(plugin_api_urlpatterns())),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/", api_errors.not_found),
+    path("", include("learning.urls")),
+    # Plugins: their pages under /p/<label>/.
+    *plugin_urlpatterns(),
 ]
 
 if settings.ACADEMY_SERVE_MEDIA:

@@ -63,7 +63,7 @@ def _learner_pages(tree: Tree) -> tuple[Client, list[str]]:
     client = logged_in(learner)
     services.enrollment_request(user=learner, course=tree.python)
     return client, ["/courses/", "/courses/python-basics/", "/courses/python-basics/variables/",
-                    "/courses/python-basics/everything/", "/dashboard/"]
+                    "/courses/python-basics/everything/", "/dashboard/", "/accounts/tokens/"]
 
 
 ANONYMOUS_PAGES = [

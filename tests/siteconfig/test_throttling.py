@@ -37,7 +37,8 @@ def store_kind(request: pytest.FixtureRequest, settings: Any, tmp_path: Path) ->
 def _rates(anon: str = "3/hour", user: str = "5/hour") -> Any:
     from django.conf import settings
 
-    return override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": anon, "user": user}})
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": anon, "user": user}
+    return override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates})
 
 
 def _get(user: Any = None, **meta: str) -> Any:
@@ -51,9 +52,15 @@ def test_default_throttles_are_the_limiters_with_the_seed_rates(settings: Any) -
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] == [
         "siteconfig.throttling.AnonRateThrottle",
         "siteconfig.throttling.UserRateThrottle",
+        "siteconfig.throttling.WriteRateThrottle",
     ]
-    assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] == {"anon": "100/hour", "user": "1000/hour"}
-    assert [type(t).__name__ for t in TinyView().get_throttles()] == ["AnonRateThrottle", "UserRateThrottle"]
+    assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] == {
+        "anon": "100/hour", "user": "1000/hour",
+        "enrollments": "60/hour", "progress": "600/hour", "notifications": "300/hour",
+    }
+    assert [type(t).__name__ for t in TinyView().get_throttles()] == [
+        "AnonRateThrottle", "UserRateThrottle", "WriteRateThrottle",
+    ]
 
 
 def test_anonymous_requests_are_throttled_per_client_address(store_kind: str) -> None:
@@ -66,7 +73,8 @@ def test_anonymous_requests_are_throttled_per_client_address(store_kind: str) ->
     assert statuses == [200, 200, 200]
     assert refused.status_code == 429
     assert 3600 - (time.monotonic() - first) - 1 <= int(refused["Retry-After"]) <= 3600
-    assert str(refused.data["detail"]).startswith("Request was throttled.")
+    assert refused.data["error"]["code"] == "throttled"
+    assert refused.data["error"]["message"].startswith("Request was throttled.")
     assert other.status_code == 200
 
 

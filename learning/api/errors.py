@@ -1,0 +1,88 @@
+"""One JSON error contract for the whole API: ``{"error": {"code", "message", "fields"}}``.
+
+``exception_handler`` (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``) turns every error a view can
+raise into that shape with the right status: the services' ``ServiceError`` (their status and
+a code named after the error class, e.g. ``not_enrolled``), DRF's own (validation 400,
+authentication 401, permission 403, 404, 405, 415, throttling 429 with ``Retry-After``) and
+Django's ``Http404`` / ``PermissionDenied``. ``code`` is stable and machine-readable,
+``message`` is for people, ``fields`` maps input fields to their problems (empty otherwise).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from learning.services import ServiceError
+
+_CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
+VALIDATION_MESSAGE = "The request is not valid."
+
+
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The body of every API error."""
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def service_error_code(exc: ServiceError) -> str:
+    """``CourseNotAvailable`` -> ``course_not_available``."""
+    return _CAMEL_BOUNDARY.sub("_", type(exc).__name__).lower()
+
+
+def _flatten(detail: Any) -> list[str]:
+    """Messages of one field, nested lists and dicts (list items) flattened with their path."""
+    if isinstance(detail, dict):
+        return [f"{key}: {message}" for key, value in detail.items() for message in _flatten(value)]
+    if isinstance(detail, list):
+        return [message for item in detail for message in _flatten(item)]
+    return [str(detail)]
+
+
+def _validation_body(detail: Any) -> dict[str, Any]:
+    if not isinstance(detail, dict):
+        messages = _flatten(detail)
+        return error_body("invalid", messages[0] if messages else VALIDATION_MESSAGE)
+    fields = {str(name): _flatten(value) for name, value in detail.items() if name != "non_field_errors"}
+    general = _flatten(detail.get("non_field_errors", []))
+    return error_body("invalid", general[0] if general else VALIDATION_MESSAGE, fields)
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        return codes
+    return exc.default_code
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler (status, ``Retry-After``, ``WWW-Authenticate``), then our body."""
+    if isinstance(exc, ServiceError):
+        return Response(error_body(service_error_code(exc), exc.message), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = _validation_body(exc.detail)
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        message = str(detail) if not isinstance(detail, list | dict) else (_flatten(detail) or [""])[0]
+        response.data = error_body(_code_of(exc), message)
+    return response
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other path under /api/: a 404 in the same shape (not the site's HTML page), whatever
+    the method (it writes nothing, so no CSRF check)."""
+    return JsonResponse(error_body("not_found", "There is no API endpoint at this address."), status=404)

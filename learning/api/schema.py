@@ -1,0 +1,58 @@
+"""OpenAPI generation (drf-spectacular): every operation documents its errors in the one
+error shape, and the bearer token scheme is named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+
+from learning.api.serializers import ErrorSerializer
+
+# Errors any operation may answer, and the extra ones of writes.
+COMMON_ERRORS = {
+    "400": "Invalid input: a query parameter, the cursor or the body (fields lists the problems).",
+    "401": "Not authenticated, or the token is invalid or expired.",
+    "403": "Not allowed (a view restriction, a missing permission, CSRF).",
+    "404": "Not found, or not yours.",
+    "406": "The Accept header asks for something other than JSON.",
+    "429": "Throttled; Retry-After says when to try again.",
+}
+WRITE_ERRORS = {
+    "409": "The object's state does not allow this.",
+    "415": "The body is not JSON.",
+}
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class AcademyAutoSchema(AutoSchema):
+    """drf-spectacular's schema with the error responses added to every operation."""
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        errors = dict(COMMON_ERRORS)
+        if self.method in WRITE_METHODS:
+            errors.update(WRITE_ERRORS)
+        for code, description in errors.items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    OpenApiResponse(response=ErrorSerializer, description=description), code, direction=direction
+                )
+        return responses
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Personal access tokens (``Authorization: Bearer acd_...``), made on the account page."""
+
+    target_class = "learning.api.authentication.TokenAuthentication"
+    name = "personalAccessToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        """An HTTP bearer scheme."""
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal access token from your account page (/accounts/tokens/).",
+        }

@@ -1,0 +1,31 @@
+"""The core v1 URLconf, mounted at ``/api/v1/`` by siteconfig.urls.
+
+Plugins' routers (their ``api.py``) are mounted by siteconfig.urls under ``/api/v1/p/<label>/``
+right after these routes (``academy.plugins.urls.plugin_api_urlpatterns``), so a plugin can never
+shadow a core route; ``p/`` is theirs, core never uses it. Paths under /api/ that match nothing
+get the JSON 404 of ``learning.api.errors.not_found``, after both.
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+
+from learning.api import views
+
+app_name = "api-v1"
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("courses/", views.CourseListView.as_view(), name="courses"),
+    path("courses/<int:course_id>/", views.CourseDetailView.as_view(), name="course"),
+    path("lessons/", views.LessonListView.as_view(), name="lessons"),
+    path("lessons/<int:lesson_id>/", views.LessonDetailView.as_view(), name="lesson"),
+    path("enrollments/", views.EnrollmentListView.as_view(), name="enrollments"),
+    path("enrollments/<int:enrollment_id>/", views.EnrollmentDetailView.as_view(), name="enrollment"),
+    path("enrollments/<int:enrollment_id>/approve/", views.EnrollmentApproveView.as_view(), name="enrollment-approve"),
+    path("enrollments/<int:enrollment_id>/cancel/", views.EnrollmentCancelView.as_view(), name="enrollment-cancel"),
+    path("progress/", views.ProgressView.as_view(), name="progress"),
+    path("notifications/", views.NotificationListView.as_view(), name="notifications"),
+    path("notifications/read/", views.NotificationReadView.as_view(), name="notifications-read"),
+    path("notifications/read-all/", views.NotificationReadAllView.as_view(), name="notifications-read-all"),
+    path("me/", views.MeView.as_view(), name="me"),
+]

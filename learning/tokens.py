@@ -1,0 +1,130 @@
+"""Personal access tokens: made and revoked by their owner, checked by the API's authentication.
+
+The only code that writes ``PersonalAccessToken`` rows. A token is ``acd_`` followed by 43
+URL-safe characters (32 random bytes); the database keeps its SHA-256 digest, so a leaked
+database holds no usable token. The token is returned once, by :func:`token_create`.
+``last_used_at`` is written at most once per ``LAST_USED_RESOLUTION`` per token, so a busy
+script does not write a row on every call (one conditional UPDATE per call decides).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from learning.models import PersonalAccessToken
+
+TOKEN_PREFIX = "acd_"
+TOKEN_BYTES = 32
+# Characters of the token kept visible (after TOKEN_PREFIX) so the owner can recognise it.
+VISIBLE_CHARACTERS = 6
+# The longest name and the most tokens one user may hold.
+NAME_MAX = PersonalAccessToken._meta.get_field("name").max_length
+MAX_TOKENS_PER_USER = 20
+# Longest expiry a token may be given, in days (and the choices the account page offers).
+MAX_EXPIRY_DAYS = 366
+# How stale last_used_at may get before a call writes it again.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Longest string that could be a token (longer Authorization values are refused unread).
+TOKEN_MAX_LENGTH = 100
+
+
+class TokenError(Exception):
+    """A token could not be made or used; ``message`` says why (shown to the user)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class TokenExpired(TokenError):
+    """The token exists but its expiry has passed."""
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just made: the row, and the token itself (shown once, never stored)."""
+
+    token: PersonalAccessToken
+    secret: str
+
+
+def digest_of(secret: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_create(*, user: Any, name: str, expires_in_days: int | None = None) -> NewToken:
+    """Make a token for ``user``, named ``name``, valid for ``expires_in_days`` (None: no expiry).
+
+    Raises ``TokenError`` for an empty or too long name, an expiry outside 1..MAX_EXPIRY_DAYS,
+    an anonymous or inactive user, or a user who already holds MAX_TOKENS_PER_USER tokens.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        raise TokenError("Log in to make a token.")
+    name = (name or "").strip()
+    if not name or len(name) > NAME_MAX:
+        raise TokenError(f"Give the token a name of 1 to {NAME_MAX} characters.")
+    if expires_in_days is not None and (
+        not isinstance(expires_in_days, int) or isinstance(expires_in_days, bool)
+        or not 1 <= expires_in_days <= MAX_EXPIRY_DAYS
+    ):
+        raise TokenError(f"A token expires after 1 to {MAX_EXPIRY_DAYS} days, or never.")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+    now = timezone.now()
+    with transaction.atomic():
+        # Lock the user's row so two concurrent requests cannot both pass the count.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+        if PersonalAccessToken.objects.filter(user_id=user.pk).count() >= MAX_TOKENS_PER_USER:
+            raise TokenError(f"You hold {MAX_TOKENS_PER_USER} tokens already; revoke one first.")
+        token = PersonalAccessToken.objects.create(
+            user_id=user.pk,
+            name=name,
+            prefix=secret[: len(TOKEN_PREFIX) + VISIBLE_CHARACTERS],
+            digest=digest_of(secret),
+            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        )
+    return NewToken(token=token, secret=secret)
+
+
+def token_revoke(*, user: Any, token_id: int) -> bool:
+    """Delete ``user``'s token ``token_id``; False when there is no such token of theirs."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    deleted, _by_model = PersonalAccessToken.objects.filter(user_id=user.pk, pk=token_id).delete()
+    return deleted > 0
+
+
+def user_tokens(*, user_id: int) -> list[PersonalAccessToken]:
+    """The user's tokens, newest first (the account page). One query."""
+    return list(PersonalAccessToken.objects.filter(user_id=user_id).order_by("-created_at", "-pk"))
+
+
+def token_authenticate(secret: str, *, now: datetime | None = None) -> tuple[Any, PersonalAccessToken]:
+    """The active user owning ``secret`` and the token; records the use.
+
+    Two queries: the token with its user, and a conditional UPDATE of ``last_used_at`` (which
+    writes only when the stored time is older than LAST_USED_RESOLUTION). Raises
+    ``TokenExpired`` past the expiry and ``TokenError`` for an unknown token or an inactive user.
+    """
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > TOKEN_MAX_LENGTH:
+        raise TokenError("Invalid token.")
+    now = now or timezone.now()
+    token = PersonalAccessToken.objects.select_related("user").filter(digest=digest_of(secret)).first()
+    if token is None or not token.user.is_active:
+        raise TokenError("Invalid token.")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise TokenExpired("This token has expired.")
+    stale = now - LAST_USED_RESOLUTION
+    PersonalAccessToken.objects.filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=token.pk
+    ).update(last_used_at=now)
+    return token.user, token
