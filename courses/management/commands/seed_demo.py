@@ -32,6 +32,7 @@ from wagtail.images import get_image_model
 from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Page, Site
 from wagtail.search import index
 
+from academy.plugins.registry import contribution, plugins
 from courses import demo_content as demo
 from courses.models import CourseIndexPage, CoursePage, HomePage, Instructor, LessonPage
 
@@ -199,6 +200,11 @@ class Command(BaseCommand):
             for spec in demo.COURSES:
                 self._sync_course(catalog, spec, images, documents, instructors)
             self._sync_editors_group(catalog)
+            # Plugins bring demo content of their own (a plugin's `demo.seed_demo`).
+            for plugin in plugins():
+                module = contribution(plugin, "demo")
+                if module is not None:
+                    module.seed_demo(catalog=catalog, stdout=self.stdout)
             # Wagtail queues its search-index updates on the task worker, which may not be
             # running yet: index the demo content now so the catalog search works at once.
             for obj in self.seeded:
