@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from academy.plugins import activation
 from courses.models import CoursePage, EnrollmentMode
 from courses.selectors import course_lessons, lesson_navigation
 from tests.courses.helpers import Tree, make_lesson
@@ -45,6 +46,7 @@ def test_lessons_follow_tree_order_and_skip_drafts(tree: Tree) -> None:
 
 def test_lesson_navigation_gives_number_and_neighbours(tree: Tree, django_assert_num_queries: object) -> None:
     middle = tree.lessons[1]
+    activation.table()  # plugins' lesson kinds are filtered by the cached activation table (warm)
     with django_assert_num_queries(2):  # type: ignore[operator]
         navigation = lesson_navigation(lesson=middle)
     assert navigation["course"].pk == tree.python.pk
