@@ -195,7 +195,7 @@ class PluginContract:
                 with CaptureQueriesContext(connection) as queries:
                     for target in targets:
                         slots.render_slot(cls.slot, request=request, target=target,
-                                          course=_course_of(target, world), batch=targets)
+                                          course=_course_of(target, world), batch=targets, only=cls)
                 counts.append(len(queries))
             assert counts[0] == counts[1], f"{cls.__qualname__}: {counts[0]} queries for 1 target, {counts[1]} for 10"
             assert counts[1] <= cls.query_budget, f"{cls.__qualname__}: {counts[1]} queries, budget {cls.query_budget}"

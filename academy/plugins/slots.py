@@ -101,11 +101,13 @@ def render_slot(
     target: Any = None,
     course: Any = None,
     batch: Sequence[Any] | None = None,
+    only: type[SlotFragment] | None = None,
 ) -> SafeString:
-    """Render every active fragment of ``slot`` for ``target``, joined; errors render nothing."""
+    """Render every active fragment of ``slot`` for ``target`` (or just ``only``), joined;
+    errors render nothing."""
     if slot not in SLOTS:
         raise ValueError(f"unknown slot {slot!r}")
-    found = _fragments.get(slot)
+    found = [only] if only is not None else _fragments.get(slot)
     if not found:
         return mark_safe("")
     memo: dict[Any, Any] = _request_memo(request)
