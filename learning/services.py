@@ -250,6 +250,23 @@ def _refuse(visibility: access.Visibility, *, missing: type[ServiceError], restr
         raise restricted()
 
 
+def _save_or_lose_race(enrollment: Enrollment, *, created: bool) -> Enrollment | None:
+    """Save ``enrollment`` (inserting a new one); when a concurrent request inserted the same
+    learner and course first, return that winner instead (the unique constraint decides)."""
+    if not created:
+        enrollment.save()
+        return None
+    try:
+        with transaction.atomic():
+            enrollment.save(force_insert=True)
+    except IntegrityError:
+        winner = Enrollment.objects.filter(user_id=enrollment.user_id, course_id=enrollment.course_id).first()
+        if winner is None:
+            raise
+        return winner
+    return None
+
+
 def enrollment_request(
     *, user: Any, course: CoursePage | int, session: Mapping[str, Any] | None = None
 ) -> EnrollmentResult:
@@ -284,18 +301,9 @@ def enrollment_request(
             apply_progress(enrollment, _progress_of(enrollment))
         else:
             _grant_access(enrollment, now=now)
-        if created:
-            try:
-                with transaction.atomic():
-                    enrollment.save(force_insert=True)
-            except IntegrityError:
-                # A concurrent request inserted the row first: it wins, we return it.
-                winner = Enrollment.objects.filter(user_id=user.pk, course_id=live.pk).first()
-                if winner is None:
-                    raise
-                return EnrollmentResult(enrollment=winner, created=False)
-        else:
-            enrollment.save()
+        winner = _save_or_lose_race(enrollment, created=created)
+        if winner is not None:
+            return EnrollmentResult(enrollment=winner, created=False)
         payload = _enrollment_payload(enrollment)
         events.enrollment_requested.emit(payload)
         if enrollment.status == Enrollment.Status.ACTIVE:
@@ -433,17 +441,9 @@ def enrollment_add(*, user: Any, course: CoursePage | int, by: Any) -> Enrollmen
         previous = enrollment.status if existing else ""
         _grant_access(enrollment, now=timezone.now())
         enrollment.decided_by = by
-        if created:
-            try:
-                with transaction.atomic():
-                    enrollment.save(force_insert=True)
-            except IntegrityError:
-                winner = Enrollment.objects.filter(user_id=user.pk, course_id=live.pk).first()
-                if winner is None:
-                    raise
-                return EnrollmentResult(enrollment=winner, created=False)
-        else:
-            enrollment.save()
+        winner = _save_or_lose_race(enrollment, created=created)
+        if winner is not None:
+            return EnrollmentResult(enrollment=winner, created=False)
         enrollment.user = user
         _audit(enrollment, "learning.enrollment.add", by=by, previous=previous)
         events.enrollment_activated.emit(_enrollment_payload(enrollment))
