@@ -102,6 +102,8 @@ class Course:
     url: str
     lesson_ids: list[int]
     lesson_urls: list[str]
+    # Lessons a learner completes with the "mark complete" button (a quiz completes by its result).
+    completable_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -129,7 +131,8 @@ def load_content() -> Content:
     from courses.models import CoursePage, LessonPage
 
     lessons: dict[str, list[LessonPage]] = {}
-    for lesson in LessonPage.objects.live().order_by("path").only("id", "path", "url_path", "depth", "title"):
+    fields = ("id", "path", "url_path", "depth", "title", "content_type")
+    for lesson in LessonPage.objects.live().order_by("path").only(*fields):
         lessons.setdefault(lesson.path[: -lesson.steplen], []).append(lesson)
     content = Content()
     for course in CoursePage.objects.live().order_by("path"):
@@ -137,6 +140,7 @@ def load_content() -> Content:
         content.courses.append(Course(
             pk=course.pk, url=course.get_url(), lesson_ids=[lesson.pk for lesson in mine],
             lesson_urls=[lesson.get_url() for lesson in mine],
+            completable_ids=[lesson.pk for lesson in mine if lesson.specific_class.offers_mark_complete],
         ))
     return content
 
