@@ -24,14 +24,23 @@ Purges go through Wagtail's frontend-cache invalidation (``WAGTAILFRONTENDCACHE`
 once after commit; any other backend configured there (a CDN, Varnish) gets the same URLs through
 Wagtail's own purge task. ``courses.receivers`` decides which pages a change touches.
 
+One render per entry: when many visitors miss the same entry at once (a cold start, the first
+requests after a publish), the first one renders it and holds a short *fill* marker in the cache;
+the others wait up to ``ACADEMY_PAGE_CACHE_FILL_WAIT`` seconds for its entry instead of rendering
+the same page side by side (which, on a full server, is what turned a cold catalog into 503s).
+When the renderer stores nothing (the response was not shareable) or takes longer, they render
+their own response.
+
 Response header ``X-Cache``: ``hit`` (served from the cache) or ``miss`` (looked up, rendered);
 absent when the request is not eligible (logged in, a session, POST, unknown parameters).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -58,6 +67,17 @@ _KEY_PREFIX = "pagecache"
 _REQUEST_FLAG = "_academy_shared_cache"
 _NOT_SHARED_CACHE_CONTROL = {"private", "no-store", "no-cache"}
 _ALLOWED_VARY = {"cookie"}
+
+
+# How often a request waiting for another one's render looks for the entry, and how long the
+# renderer's marker lives at most (it is deleted as soon as the render ends).
+FILL_POLL_SECONDS = 0.01
+FILL_MARKER_SECONDS = 10
+
+
+def fill_wait_seconds() -> float:
+    """How long a request waits for the render of the same entry by another request."""
+    return float(getattr(settings, "ACADEMY_PAGE_CACHE_FILL_WAIT", 2.0))
 
 
 def entry_seconds() -> int:
@@ -196,7 +216,7 @@ class AnonymousPageCacheMiddleware:
             markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
-        """Look up, else render and maybe store."""
+        """Look up; else wait for a render of the same entry in flight; else render and maybe store."""
         if self.is_async:
             return self.__acall__(request)
         host = _eligible_host(request)
@@ -205,20 +225,49 @@ class AnonymousPageCacheMiddleware:
         key, cached = _lookup(request, host)
         if cached is not None:
             return cached
-        response = self.get_response(request)
-        _store(request, response, key)
+        claimed = _claim_fill(key)
+        if key is not None and not claimed:
+            deadline = time.monotonic() + fill_wait_seconds()
+            while time.monotonic() < deadline:
+                time.sleep(FILL_POLL_SECONDS)
+                waiting, cached = _poll_fill(key)
+                if not waiting:
+                    break
+            if cached is not None:
+                return cached
+        try:
+            response = self.get_response(request)
+            _store(request, response, key)
+        finally:
+            if claimed:
+                _release_fill(key)
         return response
 
     async def __acall__(self, request: HttpRequest) -> Any:
-        """The same, for an async stack."""
+        """The same, for an async stack (waiting costs no thread)."""
         host = _eligible_host(request)
         if host is None:
             return await self.get_response(request)
-        key, cached = await sync_to_async(_lookup, thread_sensitive=False)(request, host)
+        in_thread = sync_to_async(thread_sensitive=False)
+        key, cached = await in_thread(_lookup)(request, host)
         if cached is not None:
             return cached
-        response = await self.get_response(request)
-        await sync_to_async(_store, thread_sensitive=False)(request, response, key)
+        claimed = await in_thread(_claim_fill)(key)
+        if key is not None and not claimed:
+            deadline = time.monotonic() + fill_wait_seconds()
+            while time.monotonic() < deadline:
+                await asyncio.sleep(FILL_POLL_SECONDS)
+                waiting, cached = await in_thread(_poll_fill)(key)
+                if not waiting:
+                    break
+            if cached is not None:
+                return cached
+        try:
+            response = await self.get_response(request)
+            await in_thread(_store)(request, response, key)
+        finally:
+            if claimed:
+                await in_thread(_release_fill)(key)
         return response
 
 
@@ -232,6 +281,47 @@ def _lookup(request: HttpRequest, host: str) -> tuple[str | None, HttpResponse |
     if cached is not None:
         cached.headers[CACHE_HEADER] = "hit"
     return key, cached
+
+
+def _fill_key(key: str) -> str:
+    return f"{key}:filling"
+
+
+def _claim_fill(key: str | None) -> bool:
+    """Whether this request renders the entry: no other request is rendering it now.
+
+    False when the cache cannot tell: the first poll fails as well and the request renders."""
+    if key is None:
+        return False
+    try:
+        return bool(cache.add(_fill_key(key), 1, FILL_MARKER_SECONDS))
+    except Exception:
+        logger.warning("page cache fill marker failed; rendering", exc_info=True)
+        return False
+
+
+def _poll_fill(key: str) -> tuple[bool, HttpResponse | None]:
+    """(still worth waiting, the stored response if it is there now).
+
+    Waiting stops when the entry is there, or when the renderer's marker is gone without an
+    entry (its response was not shareable, or it failed): then the waiter renders its own."""
+    marker = _fill_key(key)
+    try:
+        found = cache.get_many([key, marker])
+    except Exception:
+        return False, None
+    cached = _thaw(found[key]) if key in found else None
+    if cached is not None:
+        cached.headers[CACHE_HEADER] = "hit"
+        return False, cached
+    return marker in found, None
+
+
+def _release_fill(key: str) -> None:
+    try:
+        cache.delete(_fill_key(key))
+    except Exception:
+        logger.warning("page cache fill marker not released (it expires)", exc_info=True)
 
 
 def _store(request: HttpRequest, response: HttpResponse, key: str | None) -> None:

@@ -624,6 +624,8 @@ CONTENT_SECURITY_POLICY = {
 # It sits before the session middleware, so a hit costs no database query.
 ACADEMY_PAGE_CACHE = env_bool("ACADEMY_PAGE_CACHE", default=True)
 ACADEMY_PAGE_CACHE_SECONDS = env_int("ACADEMY_PAGE_CACHE_SECONDS", 600)
+# Visitors missing an entry another request is rendering wait this long for it (one render each).
+ACADEMY_PAGE_CACHE_FILL_WAIT = float(env_str("ACADEMY_PAGE_CACHE_FILL_WAIT", "2"))
 MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "courses.pagecache.AnonymousPageCacheMiddleware"
 )

@@ -5,6 +5,8 @@ Every test runs on the embedded default (the file cache) and on real Redis (djan
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -295,3 +297,95 @@ def test_logged_in_lesson_body_is_rendered_once_per_live_revision(tree: Tree) ->
     lesson.save_revision().publish()
     html = member.get("/courses/python-basics/variables/").content.decode()
     assert "Rewritten text." in html and "Text of Variables." not in html
+
+
+# --- One render per entry: concurrent misses wait for the render in flight ---------------------
+
+
+class CountingView:
+    """A shareable page that counts its renders; the first render waits for ``release``."""
+
+    def __init__(self, *, shareable: bool = True, fails: bool = False) -> None:
+        self.renders = 0
+        self.lock = threading.Lock()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.shareable = shareable
+        self.fails = fails
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with self.lock:
+            self.renders += 1
+            first = self.renders == 1
+        if first:
+            self.entered.set()
+            assert self.release.wait(30), "the test never released the first render"
+            if self.fails:
+                raise RuntimeError("the first render fails")
+        response = _shareable(request)
+        if not self.shareable:
+            response.set_cookie("seen", "1")
+        return response
+
+
+def _concurrent_misses(view: CountingView, followers: int) -> list[tuple[str | None, int]]:
+    """One request starts rendering; ``followers`` more ask for the same page while it renders."""
+    middleware = pagecache.AnonymousPageCacheMiddleware(view)
+    results: list[tuple[str | None, int]] = []
+
+    def visit() -> None:
+        try:
+            response = middleware(RequestFactory().get("/courses/"))
+            results.append((response.headers.get(CACHE), response.status_code))
+        except RuntimeError:
+            results.append(("raised", 500))
+
+    leader = threading.Thread(target=visit)
+    leader.start()
+    assert view.entered.wait(30)
+    others = [threading.Thread(target=visit) for _ in range(followers)]
+    for thread in others:
+        thread.start()
+    time.sleep(0.2)  # let them find the render in flight (a slower machine only proves less)
+    view.release.set()
+    for thread in [leader, *others]:
+        thread.join(60)
+    return results
+
+
+def test_concurrent_misses_of_one_page_render_it_once(db: None, settings: Any) -> None:
+    settings.ACADEMY_PAGE_CACHE_FILL_WAIT = 30
+    view = CountingView()
+    results = _concurrent_misses(view, followers=4)
+    assert view.renders == 1
+    assert sorted(results) == [("hit", 200)] * 4 + [("miss", 200)]
+
+
+def test_waiters_render_their_own_when_the_first_response_is_not_shareable(db: None, settings: Any) -> None:
+    settings.ACADEMY_PAGE_CACHE_FILL_WAIT = 30
+    view = CountingView(shareable=False)
+    results = _concurrent_misses(view, followers=3)
+    assert view.renders == 4
+    assert sorted(results) == [("miss", 200)] * 4
+    assert _fill_marker_of("/courses/") is None
+
+
+def test_waiters_render_their_own_when_the_first_render_fails(db: None, settings: Any) -> None:
+    settings.ACADEMY_PAGE_CACHE_FILL_WAIT = 30
+    view = CountingView(fails=True)
+    results = _concurrent_misses(view, followers=2)
+    served = sorted(results)[:2]
+    assert sorted(results)[2] == ("raised", 500)
+    # The waiters stop waiting and render; one may find the other's entry by then.
+    assert {state for state, _status in served} <= {"miss", "hit"} and {status for _state, status in served} == {200}
+    assert view.renders == 1 + sum(state == "miss" for state, _status in served)
+    assert _fill_marker_of("/courses/") is None
+
+
+def _fill_marker_of(path: str) -> Any:
+    from django.core.cache import cache
+
+    request = RequestFactory().get(path)
+    key, _cached = pagecache._lookup(request, request.get_host())
+    assert key is not None
+    return cache.get(pagecache._fill_key(key))
