@@ -1,4 +1,6 @@
-"""Run a request's domain-event receivers once its response has been sent.
+"""The request scope: work deferred until the response is sent, and values read once per request.
+
+**After the response.** Run a request's domain-event receivers once its response has been sent.
 
 ``Event.emit`` (``academy.events``) sends events after the writing transaction commits. Inside a request
 that would still be inside the request: pushes, notifications and counts would make the learner
@@ -6,6 +8,10 @@ wait. This middleware opens a queue for the request; events committed while it i
 dispatched, in commit order, when the response is closed (the server calls ``close()`` after the
 last byte; Django's test client does the same). Outside a request (tasks, shells, consumers)
 events are dispatched at once, as before. Each event is still dispatched exactly once.
+
+**Once per request.** :func:`request_cached` keeps a value for the rest of the request (a shared
+cache read that many fragments of one page ask for, such as the plugin activation table); outside
+a request it computes every time.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import contextvars
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
@@ -23,6 +29,27 @@ logger = logging.getLogger(__name__)
 
 # The open request's queue of deferred work (None outside a request).
 _after_response: ContextVar[list[Callable[[], None]] | None] = ContextVar("academy_after_response", default=None)
+# The open request's values read once (None outside a request).
+_request_values: ContextVar[dict[str, Any] | None] = ContextVar("academy_request_values", default=None)
+
+T = TypeVar("T")
+
+
+def request_cached(key: str, compute: Callable[[], T]) -> T:
+    """``compute()``'s value, computed once per request under ``key`` (every call outside one)."""
+    values = _request_values.get()
+    if values is None:
+        return compute()
+    if key not in values:
+        values[key] = compute()
+    return values[key]  # type: ignore[no-any-return]
+
+
+def forget_request_cached(key: str) -> None:
+    """Drop ``key`` from the current request's values (the request changed what it read)."""
+    values = _request_values.get()
+    if values is not None:
+        values.pop(key, None)
 
 
 def run_after_response(work: Callable[[], None]) -> None:
@@ -56,7 +83,8 @@ def _attach(response: HttpResponseBase, queue: list[Callable[[], None]]) -> None
 
 
 class AfterResponseMiddleware:
-    """Open the after-response queue for the request; drain it when the response closes."""
+    """Open the request scope: the after-response queue (drained when the response closes) and
+    the values read once per request."""
 
     sync_capable = True
     async_capable = True
@@ -72,21 +100,23 @@ class AfterResponseMiddleware:
         if self.is_async:
             return self.__acall__(request)
         queue: list[Callable[[], None]] = []
-        token = _after_response.set(queue)
+        token, values_token = _after_response.set(queue), _request_values.set({})
         try:
             response = self.get_response(request)
         finally:
             _after_response.reset(token)
+            _request_values.reset(values_token)
         _attach(response, queue)
         return response
 
     async def __acall__(self, request: HttpRequest) -> Any:
         """Async stack (the queue list is shared with the view's thread through the context)."""
         queue: list[Callable[[], None]] = []
-        token = _after_response.set(queue)
+        token, values_token = _after_response.set(queue), _request_values.set({})
         try:
             response = await self.get_response(request)
         finally:
             _after_response.reset(token)
+            _request_values.reset(values_token)
         _attach(response, queue)
         return response

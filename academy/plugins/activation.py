@@ -2,7 +2,8 @@
 
 The whole table of choices is small (plugins x courses that override the site), so it is read
 in one query, kept in the shared cache and dropped there whenever a choice changes; a request
-reads it at most once (``request``-level memo in the slot tag). Deciding costs no query.
+reads it from there at most once (``academy.middleware.request_cached``), however many fragments,
+lesson kinds and receivers ask. Deciding costs no query.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import Signal
 
+from academy.middleware import forget_request_cached, request_cached
 from academy.plugins.registry import PluginConfig, get_plugin, plugins
 
 CACHE_KEY = "academy:plugins:activation:v1"
@@ -59,7 +61,11 @@ def load_table() -> ActivationTable:
 
 
 def table() -> ActivationTable:
-    """The cached table (read from the database on a miss)."""
+    """The table as this request first read it (from the shared cache, the database on a miss)."""
+    return request_cached(CACHE_KEY, _shared_table)
+
+
+def _shared_table() -> ActivationTable:
     found = cache.get(CACHE_KEY)
     if isinstance(found, ActivationTable):
         return found
@@ -109,6 +115,7 @@ def set_state(label: str, state: str | None, *, course_id: int | None = None, us
         # Forget the table now (this transaction reads its own write) and again after commit (a
         # request that cached the old table meanwhile), then tell the page cache.
         cache.delete(CACHE_KEY)
+        forget_request_cached(CACHE_KEY)
         transaction.on_commit(lambda: _changed(course_id), robust=True)
     return row
 
@@ -117,4 +124,5 @@ def _changed(course_id: int | None) -> None:
     from academy.models import PluginActivation
 
     cache.delete(CACHE_KEY)
+    forget_request_cached(CACHE_KEY)
     activation_changed.send_robust(sender=PluginActivation, course_id=course_id)

@@ -111,9 +111,7 @@ def render_slot(
     if not found:
         return mark_safe("")
     memo: dict[Any, Any] = _request_memo(request)
-    current = memo.get("activation")
-    if current is None:
-        current = memo["activation"] = activation.table()
+    current = activation.table()
     course_id = getattr(course, "pk", course)
     parts: list[str] = []
     for cls in found:
