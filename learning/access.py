@@ -18,9 +18,11 @@ The rules, in order:
    access). Privilege never overrides rules 1 and 2, so a page Wagtail refuses stays refused.
 
 4. **Staff see learners** of the courses Wagtail's page permissions let them edit (change or
-   publish, granted on the course or above it), with a learning permission on enrollments;
-   superusers see every course's learners (``staff_course_paths``, ``may_see_learners``). The
-   admin's lists, exports, analytics and the live class stream all ask here.
+   publish, granted on the course or above it), with a learning permission on enrollments (or,
+   on a plugin's screen, the model permissions that plugin names, e.g. on its quiz results or
+   certificates); superusers see every course's learners (``staff_course_paths``,
+   ``may_see_learners``). The admin's lists, exports, analytics and the live class stream, and
+   the plugins' staff screens, all ask here.
 
 Queries: visibility of any number of pages is one query (the pages and their ancestors with
 their restrictions joined), plus one for the user's groups only when a group restriction
@@ -384,40 +386,52 @@ def admin_may_see(who: Viewer, page: Page) -> bool:
 # Wagtail page permissions that make a course "yours" as staff: who may edit or publish a course
 # (on it or on a page above it) may see and manage its learners.
 LEARNER_PAGE_PERMISSIONS = ("change_page", "publish_page")
-# Model permissions on enrollments: seeing learners needs one of them as well.
+# Model permissions on enrollments: seeing learners needs one of them as well (the staff rule's
+# default ``permissions``; a plugin's screen names its own).
 VIEW_LEARNERS_PERMISSIONS = ("learning.view_enrollment", "learning.change_enrollment")
 MANAGE_LEARNERS_PERMISSION = "learning.change_enrollment"
 
 
-def staff_course_paths(who: Viewer) -> tuple[str, ...] | None:
+def staff_course_paths(
+    who: Viewer, *, permissions: Sequence[str] = VIEW_LEARNERS_PERMISSIONS
+) -> tuple[str, ...] | None:
     """Tree paths below which ``who`` may see learners as staff: None for every course
-    (superusers), an empty tuple for none. A user needs a learning permission on enrollments
-    (``VIEW_LEARNERS_PERMISSIONS``) and a Wagtail page permission that lets them edit the course
-    (``LEARNER_PAGE_PERMISSIONS``, granted on the course or a page above it). One query for the
-    page grants (plus Django's cached permission lookup); remembered on the user for the request."""
+    (superusers), an empty tuple for none. A user needs one of the model ``permissions`` (by
+    default the learning permissions on enrollments, ``VIEW_LEARNERS_PERMISSIONS``; a plugin
+    passes its own, e.g. on its results) and a Wagtail page permission that lets them edit the
+    course (``LEARNER_PAGE_PERMISSIONS``, granted on the course or a page above it). One query for
+    the page grants (plus Django's cached permission lookup), none without a model permission;
+    remembered on the user for the request, per set of ``permissions``."""
     if who.superuser:
         return None
     if not who.authenticated or not who.user.is_active:
         return ()
-    cached = getattr(who.user, "_academy_staff_course_paths", None)
-    if cached is not None:
-        return cached
+    key = tuple(permissions)
+    memo: dict[tuple[str, ...], tuple[str, ...]] | None = getattr(who.user, "_academy_staff_course_paths", None)
+    if memo is None:
+        memo = {}
+        who.user._academy_staff_course_paths = memo
+    if key in memo:
+        return memo[key]
     paths: tuple[str, ...] = ()
-    if any(who.user.has_perm(perm) for perm in VIEW_LEARNERS_PERMISSIONS):
+    if any(who.user.has_perm(perm) for perm in key):
         rows = GroupPagePermission.objects.filter(
             group__user=who.user, permission__codename__in=LEARNER_PAGE_PERMISSIONS,
             permission__content_type__app_label="wagtailcore",
         ).values_list("page__path", flat=True)
         paths = tuple(sorted(set(rows)))
-    who.user._academy_staff_course_paths = paths
+    memo[key] = paths
     return paths
 
 
-def staff_course_filter(who: Viewer, *, prefix: str = "course__") -> Q:
+def staff_course_filter(
+    who: Viewer, *, prefix: str = "course__", permissions: Sequence[str] = VIEW_LEARNERS_PERMISSIONS
+) -> Q:
     """A filter (``prefix`` leads to the course) keeping the courses whose learners ``who`` may
-    see as staff: Wagtail page permissions on the course (``staff_course_paths``), and not behind
-    a view restriction ``who`` fails (``admin_course_filter``)."""
-    paths = staff_course_paths(who)
+    see as staff with one of the model ``permissions``: Wagtail page permissions on the course
+    (``staff_course_paths``), and not behind a view restriction ``who`` fails
+    (``admin_course_filter``)."""
+    paths = staff_course_paths(who, permissions=permissions)
     if paths is None:
         return admin_course_filter(who, prefix=prefix)
     if not paths:
@@ -428,10 +442,13 @@ def staff_course_filter(who: Viewer, *, prefix: str = "course__") -> Q:
     return granted & admin_course_filter(who, prefix=prefix)
 
 
-def may_see_learners(who: Viewer, course: Page) -> bool:
+def may_see_learners(
+    who: Viewer, course: Page, *, permissions: Sequence[str] = VIEW_LEARNERS_PERMISSIONS
+) -> bool:
     """Whether ``who`` may see the learners of ``course`` (a list, a learner's timeline, the
-    analytics, the live class view). No query once the paths are known."""
-    paths = staff_course_paths(who)
+    analytics, the live class view) as staff with one of the model ``permissions`` (see
+    ``staff_course_paths``). No query once the paths are known."""
+    paths = staff_course_paths(who, permissions=permissions)
     if paths is not None and not any(course.path.startswith(path) for path in paths):
         return False
     return admin_may_see(who, course)

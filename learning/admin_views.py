@@ -99,11 +99,15 @@ def when(moment: datetime | None) -> str:
 
 
 class VisibleCourseListFilter(RelatedFieldListFilter):
-    """The course filter lists only the courses the user may see (titles are information too)."""
+    """The course filter lists only the courses the user may see (titles are information too):
+    the staff rule with ``permissions`` (a plugin's list names its own)."""
+
+    permissions: tuple[str, ...] = access.VIEW_LEARNERS_PERMISSIONS
 
     def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
         """Visible courses, by title."""
-        courses = CoursePage.objects.filter(access.staff_course_filter(access.viewer(request.user), prefix=""))
+        who = access.viewer(request.user)
+        courses = CoursePage.objects.filter(access.staff_course_filter(who, prefix="", permissions=self.permissions))
         return list(courses.order_by("title").values_list("pk", "title"))
 
 

@@ -2,8 +2,13 @@
 history, and the staff actions revoke (with a reason) and reissue.
 
 Listing and reading need ``certificates.view_certificate`` (or change); acting needs
-``certificates.change_certificate`` (the services check it again). Actions are POST only; a
-refused or invalid one shows its message and changes nothing.
+``certificates.change_certificate`` (the services check it again). Either only reaches the
+certificates of the courses whose learners the access policy's staff rule lets the user see with
+one of those permissions (``access.staff_course_filter``: a Wagtail page permission on the course
+or above it; superusers see all): the list leaves the others out, and a certificate of another
+course is refused (403, as the core's staff tools refuse another course; 404 when there is no
+such certificate). Actions are POST only; a refused or invalid one shows its message and changes
+nothing.
 """
 
 from __future__ import annotations
@@ -20,18 +25,21 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from wagtail.models import ModelLogEntry
 
+from learning import access
 from learning.services import ServiceError
 from plugins.certificates import services
 from plugins.certificates.models import Certificate
 
 VIEW_PERMISSION = "certificates.view_certificate"
+# Who lists and reads certificates (of the courses the staff rule gives them): either permission.
+CERTIFICATE_PERMISSIONS = (VIEW_PERMISSION, services.MANAGE_PERMISSION)
 PAGE_SIZE = 50
 SEARCH_MAX = 200
 
 
 def can_view(user: Any) -> bool:
-    """Whether ``user`` may list and read certificates in the admin."""
-    return bool(user.has_perm(VIEW_PERMISSION) or user.has_perm(services.MANAGE_PERMISSION))
+    """Whether ``user`` may list and read certificates in the admin (of their courses)."""
+    return any(user.has_perm(permission) for permission in CERTIFICATE_PERMISSIONS)
 
 
 def can_manage(user: Any) -> bool:
@@ -44,20 +52,26 @@ def _require_view(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-def _certificate(pk: int) -> Certificate:
-    certificate = Certificate.objects.select_related("user", "revoked_by").filter(pk=pk).first()
+def _certificate(request: HttpRequest, pk: int) -> Certificate:
+    """The certificate, if its course is one whose certificates ``request.user`` may see."""
+    certificate = Certificate.objects.select_related("user", "revoked_by", "course").filter(pk=pk).first()
     if certificate is None:
         raise Http404("No such certificate.")
+    who = access.viewer(request.user)
+    if not access.may_see_learners(who, certificate.course, permissions=CERTIFICATE_PERMISSIONS):
+        raise PermissionDenied("You may not see the certificates of this course.")
     return certificate
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    """Every certificate, newest first; search by code, name, username, email or course."""
+    """The certificates of the user's courses, newest first; search by code, name, username,
+    email or course."""
     _require_view(request)
     # No NUL bytes: PostgreSQL refuses them in text.
     query = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX]
     status = request.GET.get("status", "")
-    rows = Certificate.objects.select_related("user").order_by("-issued_at", "-pk")
+    mine = access.staff_course_filter(access.viewer(request.user), permissions=CERTIFICATE_PERMISSIONS)
+    rows = Certificate.objects.select_related("user").filter(mine).order_by("-issued_at", "-pk")
     if query:
         rows = rows.filter(
             Q(code=query.lower()) | Q(learner_name__icontains=query) | Q(course_title__icontains=query)
@@ -74,7 +88,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One certificate: what it says, its state, its history, and the staff actions."""
     _require_view(request)
-    certificate = _certificate(pk)
+    certificate = _certificate(request, pk)
     history = ModelLogEntry.objects.for_instance(certificate).select_related("user").order_by("-timestamp")[:50]
     return render(request, "certificates/admin/detail.html", {
         "certificate": certificate,
@@ -88,7 +102,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     _require_view(request)
-    certificate = _certificate(pk)
+    certificate = _certificate(request, pk)
     try:
         if action == "revoke":
             services.certificate_revoke(certificate=certificate, by=request.user, reason=request.POST.get("reason", ""))

@@ -1,10 +1,12 @@
 """Wagtail admin: quiz results per quiz and per learner, with a formula-safe CSV export.
 
 Read-only (attempts are written by ``plugins.quizzes.services`` only). Listed for users with
-``quizzes.view_quizattempt`` or the progress report's ``learning.view_enrollment``, and only
-attempts in courses the access policy lets them see in the admin. Filter by quiz, course or
-result; search by learner; every exported cell goes through ``learning.admin_views``' formula
-guard.
+``quizzes.view_quizattempt`` or the progress report's ``learning.view_enrollment`` (or change),
+and only attempts of quizzes in the courses whose learners the access policy's staff rule lets
+them see with one of those permissions (``access.staff_course_filter``: a Wagtail page permission
+on the course or above it; superusers see all): the list, its quiz and course filters, the CSV
+export and each attempt's page. Filter by quiz, course or result; search by learner; every
+exported cell goes through ``learning.admin_views``' formula guard.
 """
 
 from __future__ import annotations
@@ -12,35 +14,44 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.admin import RelatedFieldListFilter
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from wagtail_modeladmin.helpers import PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin
 
 from learning import access
-from learning.admin_views import (
-    NumericPkURLHelper,
-    SafeLookupIndexView,
-    VisibleCourseListFilter,
-    can_view_enrollments,
-)
+from learning.admin_views import NumericPkURLHelper, SafeLookupIndexView, VisibleCourseListFilter
 from plugins.quizzes.models import QuizAttempt, QuizLessonPage
 
 VIEW_PERMISSION = "quizzes.view_quizattempt"
+# Who reads quiz results: this plugin's permission, or the progress report's (on enrollments).
+RESULTS_PERMISSIONS = (VIEW_PERMISSION, *access.VIEW_LEARNERS_PERMISSIONS)
 
 
 def can_view_results(user: Any) -> bool:
-    """Whether ``user`` may read quiz results."""
-    return bool(user.has_perm(VIEW_PERMISSION) or can_view_enrollments(user))
+    """Whether ``user`` may read quiz results (of the courses the staff rule gives them)."""
+    return any(user.has_perm(permission) for permission in RESULTS_PERMISSIONS)
+
+
+def visible_results(user: Any, *, prefix: str) -> Q:
+    """A filter (``prefix`` leads to a quiz page) keeping the quizzes in courses whose results
+    ``user`` may read: the staff rule with ``RESULTS_PERMISSIONS``."""
+    return access.staff_course_filter(access.viewer(user), prefix=prefix, permissions=RESULTS_PERMISSIONS)
 
 
 class VisibleQuizListFilter(RelatedFieldListFilter):
-    """The quiz filter lists only quizzes in courses the user may see."""
+    """The quiz filter lists only quizzes in courses whose results the user may read."""
 
     def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
         """Visible quizzes, by title."""
-        quizzes = QuizLessonPage.objects.filter(access.admin_course_filter(access.viewer(request.user), prefix=""))
+        quizzes = QuizLessonPage.objects.filter(visible_results(request.user, prefix=""))
         return list(quizzes.order_by("title").values_list("pk", "title"))
+
+
+class VisibleResultsCourseListFilter(VisibleCourseListFilter):
+    """The course filter lists only courses whose results the user may read."""
+
+    permissions = RESULTS_PERMISSIONS
 
 
 class ReadOnlyResultsPermissionHelper(PermissionHelper):
@@ -51,8 +62,11 @@ class ReadOnlyResultsPermissionHelper(PermissionHelper):
         return can_view_results(user)
 
     def user_can_inspect_obj(self, user: Any, obj: Any) -> bool:
-        """Readers, for an attempt in a course they may see."""
-        return can_view_results(user) and (obj.course is None or access.admin_may_see(access.viewer(user), obj.course))
+        """Readers, for an attempt at a quiz in a course whose results they may read (checked on
+        the quiz page, which sits in its course, as the list is)."""
+        return can_view_results(user) and access.may_see_learners(
+            access.viewer(user), obj.quiz, permissions=RESULTS_PERMISSIONS
+        )
 
     def user_can_create(self, user: Any) -> bool:
         """Attempts are started by learners only."""
@@ -81,7 +95,7 @@ class QuizAttemptAdmin(ModelAdmin):
     index_view_class = SafeLookupIndexView
     history_view_enabled = False
     list_display = ("learner", "quiz_title", "course_title", "number", "score_label", "passed", "started_at", "submitted_at")
-    list_filter = (("quiz", VisibleQuizListFilter), ("course", VisibleCourseListFilter), "passed")
+    list_filter = (("quiz", VisibleQuizListFilter), ("course", VisibleResultsCourseListFilter), "passed")
     search_fields = ("user__username", "user__email", "user__first_name", "user__last_name", "quiz__title")
     list_per_page = 100
     # Text columns: Wagtail's export shows 0 and False as "-" (then made "'-" by the formula guard).
@@ -96,9 +110,10 @@ class QuizAttemptAdmin(ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[QuizAttempt]:
-        """Attempts in courses the user may see, learner, quiz and course joined (one query)."""
+        """Attempts at quizzes in courses whose results the user may read, learner, quiz and
+        course joined (one query)."""
         rows = super().get_queryset(request).select_related("user", "quiz", "course").defer("questions")
-        return rows.filter(access.admin_course_filter(access.viewer(request.user), prefix="quiz__"))
+        return rows.filter(visible_results(request.user, prefix="quiz__"))
 
     def learner(self, obj: QuizAttempt) -> str:
         """Learner's name and username."""

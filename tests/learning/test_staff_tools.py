@@ -7,10 +7,14 @@ import io
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from wagtail.models import GroupPagePermission
 
-from learning import services, staff_selectors
+from courses.models import CoursePage
+from learning import access, services, staff_selectors
 from learning.models import Enrollment
 from tests.courses.helpers import Tree, logged_in
 from tests.learning.conftest import make_user
@@ -264,3 +268,33 @@ def test_analytics_and_learner_list_queries_at_scale(tree: Tree, staff: Any, cou
     assert len(live_queries) == 5
     print(f"\n{count} enrollments: analytics {len(queries)} queries {analytics_seconds * 1000:.0f} ms; "
           f"learner list page {len(page_queries)} queries {list_seconds * 1000:.0f} ms; live class {len(live_queries)} queries")
+
+
+@pytest.mark.parametrize("held_first", [True, False])
+def test_staff_rule_remembers_each_permission_set_on_its_own(tree: Tree, held_first: bool) -> None:
+    """One request, two callers naming different model permissions: each gets its own answer,
+    in either order, and asking again is free."""
+    group = Group.objects.create(name="Readers of Python basics")
+    group.permissions.add(Permission.objects.get(codename="view_enrollment", content_type__app_label="learning"))
+    GroupPagePermission.objects.create(
+        group=group, page=tree.python,
+        permission=Permission.objects.get(codename="change_page", content_type__app_label="wagtailcore"),
+    )
+    make_user("rita").groups.add(group)
+    who = access.viewer(get_user_model().objects.get(username="rita"))
+    held, missing = ("learning.view_enrollment",), ("learning.delete_enrollment",)
+    first, second = (held, missing) if held_first else (missing, held)
+    assert access.staff_course_paths(who, permissions=first) == ((tree.python.path,) if held_first else ())
+    assert access.staff_course_paths(who, permissions=second) == (() if held_first else (tree.python.path,))
+    with CaptureQueriesContext(connection) as queries:
+        assert access.staff_course_paths(who, permissions=held) == (tree.python.path,)
+        assert access.staff_course_paths(who, permissions=missing) == ()
+        assert access.may_see_learners(who, tree.python, permissions=held)
+        assert not access.may_see_learners(who, tree.python, permissions=missing)
+        assert not access.may_see_learners(who, tree.sql, permissions=held)
+    assert len(queries) == 1  # the view restrictions (may_see_learners' admin_may_see), once
+    visible = CoursePage.objects.filter(access.staff_course_filter(who, prefix="", permissions=held))
+    assert list(visible.values_list("pk", flat=True)) == [tree.python.pk]
+    assert not CoursePage.objects.filter(access.staff_course_filter(who, prefix="", permissions=missing)).exists()
+    # The default (a permission on enrollments) is a third set: rita holds view_enrollment.
+    assert access.staff_course_paths(who) == (tree.python.path,)

@@ -11,7 +11,8 @@ import pypdfium2
 import pytest
 import zxingcpp
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
+from wagtail.models import GroupPagePermission
 
 from learning import services as learning_services
 from learning.models import Enrollment
@@ -59,16 +60,31 @@ def other_learner(db: None) -> Any:
     return make_user("bob")
 
 
-@pytest.fixture
-def manager(db: None) -> Any:
-    """Staff who may manage certificates (admin access + certificates.change/view_certificate)."""
-    user = make_user("sam", is_staff=True)
-    user.user_permissions.add(
+def certificate_staff(username: str, *pages: Any, manage: bool = True) -> Any:
+    """Staff with admin access and ``certificates.view_certificate`` (and change, with
+    ``manage``), in a group that may edit ``pages`` (Wagtail page permissions: the staff rule
+    gives them the certificates of the courses at or below those pages; none without pages)."""
+    group = Group.objects.create(name=f"Certificate staff {username}")
+    codenames = ("view_certificate", "change_certificate") if manage else ("view_certificate",)
+    group.permissions.add(
         Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
-        Permission.objects.get(codename="change_certificate", content_type__app_label="certificates"),
-        Permission.objects.get(codename="view_certificate", content_type__app_label="certificates"),
+        *Permission.objects.filter(codename__in=codenames, content_type__app_label="certificates"),
     )
+    for page in pages:
+        GroupPagePermission.objects.create(
+            group=group, page=page,
+            permission=Permission.objects.get(codename="change_page", content_type__app_label="wagtailcore"),
+        )
+    user = make_user(username, is_staff=True)
+    user.groups.add(group)
     return User.objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def manager(tree: Tree) -> Any:
+    """Staff who may manage certificates (admin access + certificates.change/view_certificate)
+    and edit Python basics, so its certificates are theirs (not those of Databases with SQL)."""
+    return certificate_staff("sam", tree.python)
 
 
 def complete_course(user: Any, course: Any) -> Enrollment:

@@ -6,15 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django_q.brokers import Broker
 from wagtail.models import ModelLogEntry
 
+from learning import services as learning_services
 from learning.models import Notification
 from plugins.certificates import services, tasks
 from plugins.certificates.models import Certificate, CourseCertificateSettings
 from realtime.models import Event
-from tests.plugins.certificates.conftest import complete_course, make_user
+from tests.courses.helpers import logged_in
+from tests.learning.staff_world import outcome
+from tests.plugins.certificates.conftest import certificate_staff, complete_course, make_user
 from tests.tasks.conftest import queued_tasks, run_queued_tasks
 
 pytestmark = pytest.mark.django_db
@@ -132,14 +136,8 @@ def test_reissue_keeps_the_code_takes_the_new_name_and_notifies_when_rendered(
     )
 
 
-def test_staff_without_the_permission_cannot_revoke(certificate: Certificate) -> None:
-    from django.contrib.auth.models import Permission
-
-    viewer = make_user("vic", is_staff=True)
-    viewer.user_permissions.add(
-        Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
-        Permission.objects.get(codename="view_certificate", content_type__app_label="certificates"),
-    )
+def test_staff_without_the_permission_cannot_revoke(tree: Any, certificate: Certificate) -> None:
+    viewer = certificate_staff("vic", tree.python, manage=False)
     client = Client()
     client.force_login(viewer)
     assert client.get(f"/admin/certificates/{certificate.pk}/").status_code == 200
@@ -187,3 +185,72 @@ def test_editor_sets_a_courses_title_line_and_signature_in_the_admin(tree: Any) 
     assert (saved.course_id, saved.title_line, saved.signature_name) == (
         tree.python.pk, "Certificate of Achievement", "Grace Hopper",
     )
+
+
+@pytest.fixture
+def sql_certificate(tree: Any, other_learner: Any, certificate: Certificate) -> Certificate:
+    """Bob's certificate for Databases with SQL (course B; approved by a superuser), beside
+    Ada's for Python basics (course A, ``certificate``)."""
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    pending = learning_services.enrollment_request(user=other_learner, course=tree.sql).enrollment
+    learning_services.enrollment_approve(enrollment=pending, by=root)
+    complete_course(other_learner, tree.sql)
+    tasks.issue_certificate(user_id=other_learner.pk, course_id=tree.sql.pk)
+    return Certificate.objects.get(user=other_learner)
+
+
+def _listed(client: Client, **params: str) -> list[int]:
+    html = client.get("/admin/certificates/", params).content.decode()
+    return sorted(pk for pk in Certificate.objects.values_list("pk", flat=True) if f'data-certificate-id="{pk}"' in html)
+
+
+def _untouched(certificate: Certificate) -> bool:
+    fresh = Certificate.objects.get(pk=certificate.pk)
+    logged = ModelLogEntry.objects.filter(object_id=str(certificate.pk), content_type__model="certificate").exists()
+    return (fresh.status, fresh.revision, fresh.revoked_reason, logged) == ("valid", 1, "", False)
+
+
+def test_staff_reach_only_the_certificates_of_the_courses_they_edit(
+    admin_client: Client, certificate: Certificate, sql_certificate: Certificate
+) -> None:
+    """The manager edits Python basics: Bob's certificate for SQL is not listed, not found by a
+    search, and its page and actions are refused (changing nothing)."""
+    assert _listed(admin_client) == [certificate.pk]
+    assert _listed(admin_client, q="bob") == []
+    assert _listed(admin_client, q=sql_certificate.code) == []
+    assert outcome(admin_client.get(f"/admin/certificates/{certificate.pk}/")) == "ok"
+    assert outcome(admin_client.get(f"/admin/certificates/{sql_certificate.pk}/")) == "forbidden"
+    notes = Notification.objects.filter(user_id=sql_certificate.user_id).count()
+    for action, data in (("revoke", {"reason": "Not yours"}), ("reissue", {})):
+        refused = admin_client.post(f"/admin/certificates/{sql_certificate.pk}/{action}/", data)
+        assert outcome(refused) == "forbidden"
+    assert _untouched(sql_certificate)
+    assert Notification.objects.filter(user_id=sql_certificate.user_id).count() == notes
+    assert not Event.objects.filter(type="certificates.revoked").exists()
+
+
+def test_certificate_staff_who_edit_no_course_reach_no_certificate(
+    certificate: Certificate, sql_certificate: Certificate
+) -> None:
+    client = logged_in(certificate_staff("nina"))
+    listing = client.get("/admin/certificates/")
+    assert listing.status_code == 200 and _listed(client) == []
+    for shown in (certificate, sql_certificate):
+        assert outcome(client.get(f"/admin/certificates/{shown.pk}/")) == "forbidden"
+        for action, data in (("revoke", {"reason": "No"}), ("reissue", {})):
+            assert outcome(client.post(f"/admin/certificates/{shown.pk}/{action}/", data)) == "forbidden"
+        assert _untouched(shown)
+
+
+def test_superusers_and_editors_of_the_whole_catalog_reach_every_certificate(
+    tree: Any, certificate: Certificate, sql_certificate: Certificate
+) -> None:
+    root = get_user_model().objects.get(username="root")
+    for user in (root, certificate_staff("cat", tree.catalog, manage=False)):
+        client = logged_in(user)
+        assert _listed(client) == sorted([certificate.pk, sql_certificate.pk])
+        for shown in (certificate, sql_certificate):
+            assert outcome(client.get(f"/admin/certificates/{shown.pk}/")) == "ok"
+    revoked = logged_in(root).post(f"/admin/certificates/{sql_certificate.pk}/revoke/", {"reason": "Checked"})
+    assert revoked.status_code == 302
+    assert Certificate.objects.get(pk=sql_certificate.pk).status == "revoked"

@@ -7,34 +7,81 @@ import io
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from wagtail.models import GroupPagePermission
 
-from learning.services import enrollment_request
-from plugins.quizzes.models import QuizLessonPage
+from learning.services import enrollment_approve, enrollment_request
+from plugins.quizzes.models import QuizAttempt, QuizLessonPage
 from plugins.quizzes.services import quiz_attempt_start, quiz_attempt_submit
 from tests.courses.helpers import Tree, logged_in
 from tests.learning.conftest import make_user
-from tests.plugins.quizzes.helpers import RIGHT, WRONG
+from tests.learning.staff_world import course_editor, outcome
+from tests.plugins.quizzes.helpers import RIGHT, WRONG, make_quiz
 
 pytestmark = pytest.mark.django_db
 
 RESULTS = "/admin/quizzes/quizattempt/"
 
 
-def _attempt(user: Any, quiz: QuizLessonPage, answers: dict[str, Any]) -> None:
+def _attempt(user: Any, quiz: QuizLessonPage, answers: dict[str, Any]) -> QuizAttempt:
     attempt = quiz_attempt_start(user=user, quiz=quiz.pk).attempt
     quiz_attempt_submit(user=user, attempt=attempt.pk, answers=answers)
+    return QuizAttempt.objects.get(pk=attempt.pk)
 
 
-@pytest.fixture
-def staff(db: None) -> Any:
-    """Admin access and the permission to read quiz results."""
-    user = make_user("sam", is_staff=True)
-    user.user_permissions.add(
+def results_reader(username: str, *courses: Any) -> Any:
+    """Admin access and the permission to read quiz results (nothing on enrollments), in a group
+    that may edit ``courses`` (Wagtail page permissions; none when no course is given)."""
+    group = Group.objects.create(name=f"Quiz readers {username}")
+    group.permissions.add(
         Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
         Permission.objects.get(codename="view_quizattempt", content_type__app_label="quizzes"),
     )
-    return user
+    for course in courses:
+        GroupPagePermission.objects.create(
+            group=group, page=course,
+            permission=Permission.objects.get(codename="change_page", content_type__app_label="wagtailcore"),
+        )
+    user = make_user(username, is_staff=True)
+    user.groups.add(group)
+    return get_user_model().objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def staff(tree: Tree) -> Any:
+    """Reads quiz results and edits Python basics (the course of the ``quiz`` fixture)."""
+    return results_reader("sam", tree.python)
+
+
+@pytest.fixture
+def two_courses(enrolled: Any, tree: Tree, quiz: QuizLessonPage) -> dict[str, QuizAttempt]:
+    """An attempt in Python basics (course A, ``quiz``) and one at a quiz of Databases with SQL
+    (course B, where ada's enrollment was approved)."""
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    enrollment_approve(enrollment=enrollment_request(user=enrolled, course=tree.sql).enrollment, by=root)
+    return {
+        "a": _attempt(enrolled, quiz, RIGHT),
+        "b": _attempt(enrolled, make_quiz(tree.sql, title="SQL check"), WRONG),
+    }
+
+
+def _seen(client: Any) -> dict[str, Any]:
+    """What a client reads of the results: attempt ids in the list, (quiz, course) of the CSV
+    rows, and the choices of the quiz and course filters (Django leaves out a filter with a
+    single choice)."""
+    listing = client.get(RESULTS)
+    html = listing.content.decode()
+    response = client.get(RESULTS, {"export": "csv"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return {
+        "listed": sorted(pk for pk in QuizAttempt.objects.values_list("pk", flat=True) if f"inspect/{pk}/" in html),
+        "exported": sorted((row[2], row[3]) for row in rows[1:]),
+        "filters": {
+            spec.field_path: [title for _pk, title in spec.lookup_choices]
+            for spec in listing.context["view"].filter_specs if spec.field_path in ("quiz", "course")
+        },
+    }
 
 
 def test_results_per_quiz_and_learner_export_formula_safe_csv(
@@ -80,3 +127,51 @@ def test_a_bad_filter_returns_to_the_list(staff: Any, quiz: QuizLessonPage) -> N
     response = logged_in(staff).get(RESULTS, {"quiz": "abc"})
     assert response.status_code == 302
     assert response["Location"] == RESULTS
+
+
+def test_results_are_those_of_the_courses_the_reader_edits(tree: Tree, two_courses: dict[str, QuizAttempt]) -> None:
+    a, b = two_courses["a"], two_courses["b"]
+    reader = results_reader("rob", tree.python)
+    client = logged_in(reader)
+    assert _seen(client) == {
+        "listed": [a.pk],
+        "exported": [("Check yourself", "Python basics")],
+        "filters": {"course": ["Python basics"]},  # one quiz: Django shows no quiz filter
+    }
+    assert outcome(client.get(f"{RESULTS}inspect/{a.pk}/")) == "ok"
+    assert outcome(client.get(f"{RESULTS}inspect/{b.pk}/")) == "forbidden"
+    assert client.get(RESULTS, {"quiz": b.quiz_id}).content.decode().count("inspect/") == 0
+
+
+def test_progress_report_readers_see_the_results_of_their_courses_only(
+    tree: Tree, two_courses: dict[str, QuizAttempt]
+) -> None:
+    """The other permission that reads results (on enrollments) follows the same rule."""
+    client = logged_in(course_editor("bruno_editor", tree.sql))
+    assert _seen(client)["exported"] == [("SQL check", "Databases with SQL")]
+    assert outcome(client.get(f"{RESULTS}inspect/{two_courses['a'].pk}/")) == "forbidden"
+    assert outcome(client.get(f"{RESULTS}inspect/{two_courses['b'].pk}/")) == "ok"
+
+
+def test_a_reader_who_edits_no_course_sees_no_results(tree: Tree, two_courses: dict[str, QuizAttempt]) -> None:
+    client = logged_in(results_reader("nina"))
+    assert client.get(RESULTS).status_code == 200
+    assert _seen(client) == {"listed": [], "exported": [], "filters": {}}
+    for attempt in two_courses.values():
+        assert outcome(client.get(f"{RESULTS}inspect/{attempt.pk}/")) == "forbidden"
+
+
+def test_superusers_and_editors_of_the_whole_catalog_see_every_course(
+    tree: Tree, two_courses: dict[str, QuizAttempt]
+) -> None:
+    a, b = two_courses["a"], two_courses["b"]
+    everything = {
+        "listed": sorted([a.pk, b.pk]),
+        "exported": [("Check yourself", "Python basics"), ("SQL check", "Databases with SQL")],
+        "filters": {"quiz": ["Check yourself", "SQL check"], "course": ["Databases with SQL", "Python basics"]},
+    }
+    root = get_user_model().objects.get(username="root")
+    for user in (root, results_reader("cat", tree.catalog)):
+        client = logged_in(user)
+        assert _seen(client) == everything
+        assert [outcome(client.get(f"{RESULTS}inspect/{attempt.pk}/")) for attempt in (a, b)] == ["ok", "ok"]
