@@ -82,3 +82,16 @@ def test_email_url_smtps_defaults_to_port_465() -> None:
 def test_email_url_with_unknown_scheme_is_refused() -> None:
     with pytest.raises(ImproperlyConfigured, match="EMAIL_URL scheme"):
         _email_from_url("http://mail.example.com")
+
+
+def test_embedded_cache_keeps_a_thousand_pages(tmp_path: Path) -> None:
+    """The file cache (no REDIS_URL) keeps what a site of some hundred pages stores: Django's
+    default bound of 300 entries culled a third of the page cache on every write past it."""
+    script = (
+        "from django.core.cache import cache\n"
+        "for n in range(1000): cache.set(f'page-{n}', n)\n"
+        "print(sum(cache.get(f'page-{n}') == n for n in range(1000)))\n"
+    )
+    result = _manage(["shell", "-c", script], {"REDIS_URL": ""}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "1000"
