@@ -38,6 +38,7 @@ from wagtail.log_actions import log
 from academy.email import absolute_url
 from academy.tasks import enqueue
 from courses.models import CoursePage
+from learning import access
 from learning.models import Enrollment, Notification
 from learning.services import Conflict, Forbidden, InvalidInput, NotFound, notification_create
 from plugins.certificates import conf
@@ -55,7 +56,11 @@ from realtime.publish import publish
 
 logger = logging.getLogger(__name__)
 
+VIEW_PERMISSION = "certificates.view_certificate"
 MANAGE_PERMISSION = "certificates.change_certificate"
+# Staff reach the certificates of a course (admin list and page, PDF download, revoke, reissue)
+# with either permission and the staff rule for that course (``staff_may_see``).
+CERTIFICATE_PERMISSIONS = (VIEW_PERMISSION, MANAGE_PERMISSION)
 REASON_MAX_LENGTH = 1000
 AUDIT_ACTIONS = {
     "certificates.revoke": ("Revoke certificate", "Revoked the certificate"),
@@ -262,6 +267,16 @@ def certificate_pdf(certificate: Certificate) -> bytes | None:
 
 
 # --- Staff: revoke and reissue -----------------------------------------------------------------
+
+
+def staff_may_see(user: Any, course: CoursePage) -> bool:
+    """Whether ``user`` may see the certificates of ``course`` as staff: one of
+    ``CERTIFICATE_PERMISSIONS`` and the access policy's staff rule for the course (a Wagtail page
+    permission to edit it, on it or above it, and passing its view restrictions); superusers
+    see all. Every staff door of the plugin asks here."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return access.may_see_learners(access.viewer(user), course, permissions=CERTIFICATE_PERMISSIONS)
 
 
 def _require_manager(by: Any) -> None:
