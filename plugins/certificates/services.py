@@ -13,8 +13,10 @@ Guarantees:
 - **Announced once.** The live push (``certificates.issued``) and the learner's notification go
   out in the transaction that flips the revision to ready, so exactly one copy of the task sends
   them (after commit, like every side effect here).
-- Staff actions (revoke with a reason, reissue) need ``certificates.change_certificate``, are
-  written to Wagtail's audit log and notify the learner.
+- Staff actions (revoke with a reason, reissue) need ``certificates.change_certificate`` and,
+  like every staff door of the plugin, the access policy's staff rule for the certificate's course
+  (:func:`staff_may_see`: a Wagtail page permission on the course or above it; superusers pass);
+  they are written to Wagtail's audit log and notify the learner.
 
 Errors are ``learning.services`` ServiceErrors (400 / 403 / 404 / 409), nothing written.
 """
@@ -284,6 +286,12 @@ def _require_manager(by: Any) -> None:
         raise Forbidden("You do not have permission to manage certificates.")
 
 
+def _require_course(by: Any, certificate: Certificate) -> None:
+    course = CoursePage.objects.filter(pk=certificate.course_id).first()
+    if course is None or not staff_may_see(by, course):
+        raise Forbidden("You may not manage the certificates of this course.")
+
+
 def _locked(certificate: Certificate | int) -> Certificate:
     certificate_id = getattr(certificate, "pk", certificate)
     locked = (
@@ -310,7 +318,8 @@ def _audit(certificate: Certificate, action: str, *, by: Any, **data: Any) -> No
 def certificate_revoke(*, certificate: Certificate | int, by: Any, reason: str) -> Certificate:
     """Revoke a valid certificate with a reason: the verify page says "revoked" from now on, the
     learner can no longer download it, is notified (with the reason) and their open pages update.
-    Raises Forbidden, NotFound, InvalidInput (no reason, or too long), Conflict (already revoked)."""
+    Raises Forbidden (no permission, or not a course of ``by``'s by the staff rule), NotFound,
+    InvalidInput (no reason, or too long), Conflict (already revoked)."""
     _require_manager(by)
     reason = " ".join(str(reason or "").split())
     if not reason:
@@ -321,6 +330,7 @@ def certificate_revoke(*, certificate: Certificate | int, by: Any, reason: str) 
         raise InvalidInput(f"The reason can be at most {REASON_MAX_LENGTH} characters long.")
     with transaction.atomic():
         locked = _locked(certificate)
+        _require_course(by, locked)
         if locked.status == Certificate.Status.REVOKED:
             raise Conflict("This certificate is already revoked.")
         locked.status = Certificate.Status.REVOKED
@@ -341,10 +351,12 @@ def certificate_revoke(*, certificate: Certificate | int, by: Any, reason: str) 
 def certificate_reissue(*, certificate: Certificate | int, by: Any) -> Certificate:
     """Reissue a certificate (valid or revoked): a new snapshot of the learner's chosen name, the
     course title and its certificate settings, valid again, same code. Its PDF is rendered by a
-    task; the learner is notified when it is ready. Raises Forbidden, NotFound."""
+    task; the learner is notified when it is ready. Raises Forbidden (no permission, or not a course
+    of ``by``'s by the staff rule), NotFound."""
     _require_manager(by)
     with transaction.atomic():
         locked = _locked(certificate)
+        _require_course(by, locked)
         user = get_user_model().objects.get(pk=locked.user_id)
         course = CoursePage.objects.get(pk=locked.course_id)
         previous = locked.status

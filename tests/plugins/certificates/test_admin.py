@@ -254,3 +254,26 @@ def test_superusers_and_editors_of_the_whole_catalog_reach_every_certificate(
     revoked = logged_in(root).post(f"/admin/certificates/{sql_certificate.pk}/revoke/", {"reason": "Checked"})
     assert revoked.status_code == 302
     assert Certificate.objects.get(pk=sql_certificate.pk).status == "revoked"
+
+
+def test_the_services_refuse_staff_a_certificate_of_another_course(
+    manager: Any, certificate: Certificate, sql_certificate: Certificate, queue: Broker,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Not only the admin: revoke and reissue themselves apply the staff rule for the course."""
+    from learning.services import Forbidden
+
+    notes = Notification.objects.filter(user_id=sql_certificate.user_id).count()
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(Forbidden):
+            services.certificate_revoke(certificate=sql_certificate, by=manager, reason="Not yours")
+        with pytest.raises(Forbidden):
+            services.certificate_reissue(certificate=sql_certificate.pk, by=manager)
+    assert _untouched(sql_certificate)
+    assert Notification.objects.filter(user_id=sql_certificate.user_id).count() == notes
+    assert not Event.objects.filter(type="certificates.revoked").exists()
+    assert queued_tasks(queue) == []
+
+    # The same manager acts on a certificate of their own course.
+    assert services.certificate_revoke(certificate=certificate, by=manager, reason="Mistake").status == "revoked"
+    assert services.certificate_reissue(certificate=certificate.pk, by=manager).revision == 2
