@@ -2,11 +2,12 @@
 history, and the staff actions revoke (with a reason) and reissue.
 
 Listing and reading need ``certificates.view_certificate`` (or change); acting needs
-``certificates.change_certificate`` (the services check it again). Either only reaches the
-certificates of the courses whose learners the access policy's staff rule lets the user see with
-one of those permissions (``access.staff_course_filter``: a Wagtail page permission on the course
-or above it; superusers see all): the list leaves the others out, and a certificate of another
-course is refused (403, as the core's staff tools refuse another course; 404 when there is no
+``certificates.change_certificate`` (the services check it again, and the course too). Either
+only reaches the certificates of the courses whose learners the access policy's staff rule lets
+the user see with one of those permissions (``services.staff_may_see``, and
+``access.staff_course_filter`` for the list: a Wagtail page permission on the course or above
+it; superusers see all): the list leaves the others out, and a certificate of another course is
+refused (403, as the core's staff tools refuse another course; 404 when there is no
 such certificate). Actions are POST only; a refused or invalid one shows its message and changes
 nothing.
 """
@@ -30,9 +31,8 @@ from learning.services import ServiceError
 from plugins.certificates import services
 from plugins.certificates.models import Certificate
 
-VIEW_PERMISSION = "certificates.view_certificate"
 # Who lists and reads certificates (of the courses the staff rule gives them): either permission.
-CERTIFICATE_PERMISSIONS = (VIEW_PERMISSION, services.MANAGE_PERMISSION)
+CERTIFICATE_PERMISSIONS = services.CERTIFICATE_PERMISSIONS
 PAGE_SIZE = 50
 SEARCH_MAX = 200
 
@@ -57,8 +57,7 @@ def _certificate(request: HttpRequest, pk: int) -> Certificate:
     certificate = Certificate.objects.select_related("user", "revoked_by", "course").filter(pk=pk).first()
     if certificate is None:
         raise Http404("No such certificate.")
-    who = access.viewer(request.user)
-    if not access.may_see_learners(who, certificate.course, permissions=CERTIFICATE_PERMISSIONS):
+    if not services.staff_may_see(request.user, certificate.course):
         raise PermissionDenied("You may not see the certificates of this course.")
     return certificate
 

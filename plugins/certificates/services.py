@@ -13,8 +13,10 @@ Guarantees:
 - **Announced once.** The live push (``certificates.issued``) and the learner's notification go
   out in the transaction that flips the revision to ready, so exactly one copy of the task sends
   them (after commit, like every side effect here).
-- Staff actions (revoke with a reason, reissue) need ``certificates.change_certificate``, are
-  written to Wagtail's audit log and notify the learner.
+- Staff actions (revoke with a reason, reissue) need ``certificates.change_certificate`` and,
+  like every staff door of the plugin, the access policy's staff rule for the certificate's course
+  (:func:`staff_may_see`: a Wagtail page permission on the course or above it; superusers pass);
+  they are written to Wagtail's audit log and notify the learner.
 
 Errors are ``learning.services`` ServiceErrors (400 / 403 / 404 / 409), nothing written.
 """
@@ -38,6 +40,7 @@ from wagtail.log_actions import log
 from academy.email import absolute_url
 from academy.tasks import enqueue
 from courses.models import CoursePage
+from learning import access
 from learning.models import Enrollment, Notification
 from learning.services import Conflict, Forbidden, InvalidInput, NotFound, notification_create
 from plugins.certificates import conf
@@ -55,7 +58,11 @@ from realtime.publish import publish
 
 logger = logging.getLogger(__name__)
 
+VIEW_PERMISSION = "certificates.view_certificate"
 MANAGE_PERMISSION = "certificates.change_certificate"
+# Staff reach the certificates of a course (admin list and page, PDF download, revoke, reissue)
+# with either permission and the staff rule for that course (``staff_may_see``).
+CERTIFICATE_PERMISSIONS = (VIEW_PERMISSION, MANAGE_PERMISSION)
 REASON_MAX_LENGTH = 1000
 AUDIT_ACTIONS = {
     "certificates.revoke": ("Revoke certificate", "Revoked the certificate"),
@@ -264,9 +271,25 @@ def certificate_pdf(certificate: Certificate) -> bytes | None:
 # --- Staff: revoke and reissue -----------------------------------------------------------------
 
 
+def staff_may_see(user: Any, course: CoursePage) -> bool:
+    """Whether ``user`` may see the certificates of ``course`` as staff: one of
+    ``CERTIFICATE_PERMISSIONS`` and the access policy's staff rule for the course (a Wagtail page
+    permission to edit it, on it or above it, and passing its view restrictions); superusers
+    see all. Every staff door of the plugin asks here."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return access.may_see_learners(access.viewer(user), course, permissions=CERTIFICATE_PERMISSIONS)
+
+
 def _require_manager(by: Any) -> None:
     if by is None or not getattr(by, "is_authenticated", False) or not by.has_perm(MANAGE_PERMISSION):
         raise Forbidden("You do not have permission to manage certificates.")
+
+
+def _require_course(by: Any, certificate: Certificate) -> None:
+    course = CoursePage.objects.filter(pk=certificate.course_id).first()
+    if course is None or not staff_may_see(by, course):
+        raise Forbidden("You may not manage the certificates of this course.")
 
 
 def _locked(certificate: Certificate | int) -> Certificate:
@@ -295,7 +318,8 @@ def _audit(certificate: Certificate, action: str, *, by: Any, **data: Any) -> No
 def certificate_revoke(*, certificate: Certificate | int, by: Any, reason: str) -> Certificate:
     """Revoke a valid certificate with a reason: the verify page says "revoked" from now on, the
     learner can no longer download it, is notified (with the reason) and their open pages update.
-    Raises Forbidden, NotFound, InvalidInput (no reason, or too long), Conflict (already revoked)."""
+    Raises Forbidden (no permission, or not a course of ``by``'s by the staff rule), NotFound,
+    InvalidInput (no reason, or too long), Conflict (already revoked)."""
     _require_manager(by)
     reason = " ".join(str(reason or "").split())
     if not reason:
@@ -306,6 +330,7 @@ def certificate_revoke(*, certificate: Certificate | int, by: Any, reason: str) 
         raise InvalidInput(f"The reason can be at most {REASON_MAX_LENGTH} characters long.")
     with transaction.atomic():
         locked = _locked(certificate)
+        _require_course(by, locked)
         if locked.status == Certificate.Status.REVOKED:
             raise Conflict("This certificate is already revoked.")
         locked.status = Certificate.Status.REVOKED
@@ -326,10 +351,12 @@ def certificate_revoke(*, certificate: Certificate | int, by: Any, reason: str) 
 def certificate_reissue(*, certificate: Certificate | int, by: Any) -> Certificate:
     """Reissue a certificate (valid or revoked): a new snapshot of the learner's chosen name, the
     course title and its certificate settings, valid again, same code. Its PDF is rendered by a
-    task; the learner is notified when it is ready. Raises Forbidden, NotFound."""
+    task; the learner is notified when it is ready. Raises Forbidden (no permission, or not a course
+    of ``by``'s by the staff rule), NotFound."""
     _require_manager(by)
     with transaction.atomic():
         locked = _locked(certificate)
+        _require_course(by, locked)
         user = get_user_model().objects.get(pk=locked.user_id)
         course = CoursePage.objects.get(pk=locked.course_id)
         previous = locked.status

@@ -1,5 +1,5 @@
-"""The learner's and the public's pages: verify (public), download (owner and staff), and the
-"name on certificates" account setting.
+"""The learner's and the public's pages: verify (public), download (the owner, and staff of the
+certificate's course by the staff rule), and the "name on certificates" account setting.
 
 Verify: every request is counted against its client address first (``ACADEMY_LIMIT_CERTIFICATE_VERIFY``,
 429 past it; fails open when the limiter's store is down: the codes themselves are the
@@ -67,13 +67,17 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
 @require_safe
 @login_required
 def download(request: HttpRequest, code: str) -> HttpResponse:
-    """The PDF, for its owner (while valid) and staff; everyone else gets a 404."""
+    """The PDF, for its owner (while valid) and for staff who may see the certificates of its
+    course (``services.staff_may_see``, even revoked); everyone else gets a 404."""
     certificate = Certificate.objects.filter(code=_wanted(code)).first()
     user = request.user
     is_owner = certificate is not None and certificate.user_id == user.pk
-    if certificate is None or not (is_owner or user.is_staff):
+    is_course_staff = (
+        certificate is not None and not is_owner and services.staff_may_see(user, certificate.course)
+    )
+    if certificate is None or not (is_owner or is_course_staff):
         raise Http404("No certificate of yours has this code.")
-    if not certificate.is_valid and not user.is_staff:
+    if not certificate.is_valid and not is_course_staff:
         return render(request, "certificates/revoked.html", {"certificate": certificate}, status=403)
     content = services.certificate_pdf(certificate)
     if content is None:

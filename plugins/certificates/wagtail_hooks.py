@@ -5,20 +5,93 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import include, path, reverse
 from wagtail import hooks
+from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.admin.views import generic
+from wagtail.admin.views.generic.history import HistoryView
+from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from courses.models import CoursePage
+from learning import access
 from plugins.certificates import admin_views
 from plugins.certificates.models import CourseCertificateSettings
 from plugins.certificates.services import AUDIT_ACTIONS
 
+# The settings screen's model permissions: with one of them, an editor reaches the settings of
+# the courses they may edit (the staff rule's page permissions); superusers reach every course.
+SETTINGS_PERMISSIONS = tuple(
+    f"certificates.{action}_coursecertificatesettings" for action in ("add", "change", "delete", "view")
+)
+
+
+def settings_courses(user: Any) -> QuerySet[CoursePage]:
+    """The courses whose certificate settings ``user`` may edit: those below the pages their
+    Wagtail page permissions let them edit (change or publish; ``access.staff_course_paths`` with
+    ``SETTINGS_PERMISSIONS``); every course for superusers, none without a permission."""
+    paths = access.staff_course_paths(access.viewer(user), permissions=SETTINGS_PERMISSIONS)
+    courses = CoursePage.objects.order_by("title", "pk")
+    if paths is None:
+        return courses
+    granted = Q(pk__in=[])
+    for course_path in paths:
+        granted |= Q(path__startswith=course_path)
+    return courses.filter(granted)
+
+
+class CourseCertificateSettingsForm(WagtailAdminModelForm):
+    """The course to choose from: only those of ``settings_courses`` (a plain select)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "course" in self.fields:
+            self.fields["course"].queryset = settings_courses(self.for_user)
+
+
+class _SettingsIndexView(generic.IndexView):
+    def get_base_queryset(self) -> QuerySet[Any]:
+        return super().get_base_queryset().filter(course__in=settings_courses(self.request.user))
+
+
+class _OwnCourseOnly:
+    """Refuses (403) the settings of a course the user may not edit."""
+
+    request: HttpRequest
+
+    def get_object(self, *args: Any, **kwargs: Any) -> Any:
+        found = super().get_object(*args, **kwargs)  # type: ignore[misc]
+        if not settings_courses(self.request.user).filter(pk=found.course_id).exists():
+            raise PermissionDenied("You may not edit the certificate settings of this course.")
+        return found
+
+
+class _SettingsEditView(_OwnCourseOnly, generic.EditView):
+    pass
+
+
+class _SettingsDeleteView(_OwnCourseOnly, generic.DeleteView):
+    pass
+
+
+class _SettingsHistoryView(_OwnCourseOnly, HistoryView):
+    pass
+
+
+class _SettingsUsageView(_OwnCourseOnly, UsageView):
+    pass
+
 
 class CourseCertificateSettingsViewSet(ModelViewSet):
-    """Editors give a course its own certificate title line and signature name."""
+    """Editors give a course its own certificate title line and signature name: the listing,
+    the course choice and every page of one course's settings are limited to the courses they
+    may edit (``settings_courses``)."""
 
     model = CourseCertificateSettings
     icon = "doc-full"
@@ -27,7 +100,15 @@ class CourseCertificateSettingsViewSet(ModelViewSet):
     copy_view_enabled = False
     list_display = ["course", "title_line", "signature_name"]
     search_fields = ["title_line", "signature_name"]
-    panels = [FieldPanel("course"), FieldPanel("title_line"), FieldPanel("signature_name")]
+    index_view_class = _SettingsIndexView
+    edit_view_class = _SettingsEditView
+    delete_view_class = _SettingsDeleteView
+    history_view_class = _SettingsHistoryView
+    usage_view_class = _SettingsUsageView
+    edit_handler = ObjectList(
+        [FieldPanel("course", widget=forms.Select), FieldPanel("title_line"), FieldPanel("signature_name")],
+        base_form_class=CourseCertificateSettingsForm,
+    )
 
 
 course_settings_viewset = CourseCertificateSettingsViewSet("course_certificate_settings")

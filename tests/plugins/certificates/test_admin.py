@@ -254,3 +254,129 @@ def test_superusers_and_editors_of_the_whole_catalog_reach_every_certificate(
     revoked = logged_in(root).post(f"/admin/certificates/{sql_certificate.pk}/revoke/", {"reason": "Checked"})
     assert revoked.status_code == 302
     assert Certificate.objects.get(pk=sql_certificate.pk).status == "revoked"
+
+
+def test_the_services_refuse_staff_a_certificate_of_another_course(
+    manager: Any, certificate: Certificate, sql_certificate: Certificate, queue: Broker,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Not only the admin: revoke and reissue themselves apply the staff rule for the course."""
+    from learning.services import Forbidden
+
+    notes = Notification.objects.filter(user_id=sql_certificate.user_id).count()
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(Forbidden):
+            services.certificate_revoke(certificate=sql_certificate, by=manager, reason="Not yours")
+        with pytest.raises(Forbidden):
+            services.certificate_reissue(certificate=sql_certificate.pk, by=manager)
+    assert _untouched(sql_certificate)
+    assert Notification.objects.filter(user_id=sql_certificate.user_id).count() == notes
+    assert not Event.objects.filter(type="certificates.revoked").exists()
+    assert queued_tasks(queue) == []
+
+    # The same manager acts on a certificate of their own course.
+    assert services.certificate_revoke(certificate=certificate, by=manager, reason="Mistake").status == "revoked"
+    assert services.certificate_reissue(certificate=certificate.pk, by=manager).revision == 2
+
+
+# --- Course certificate settings: each editor reaches the courses they may edit ----------------
+
+
+def settings_editor(username: str, *pages: Any) -> Any:
+    """Admin access, every permission on the course settings, and ``change_page`` on ``pages``."""
+    from django.contrib.auth.models import Group, Permission
+    from wagtail.models import GroupPagePermission
+
+    group = Group.objects.create(name=f"Settings editors {username}")
+    group.permissions.add(
+        Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
+        *Permission.objects.filter(content_type__app_label="certificates", content_type__model="coursecertificatesettings"),
+    )
+    for page in pages:
+        GroupPagePermission.objects.create(
+            group=group, page=page,
+            permission=Permission.objects.get(codename="change_page", content_type__app_label="wagtailcore"),
+        )
+    user = make_user(username, is_staff=True)
+    user.groups.add(group)
+    return get_user_model().objects.get(pk=user.pk)
+
+
+SETTINGS_URL = "/admin/course_certificate_settings/"
+
+
+def _settings_rows(tree: Any) -> tuple[CourseCertificateSettings, CourseCertificateSettings]:
+    return (
+        CourseCertificateSettings.objects.create(course_id=tree.python.pk, title_line="Python line", signature_name="Guido"),
+        CourseCertificateSettings.objects.create(course_id=tree.sql.pk, title_line="SQL line", signature_name="Edgar"),
+    )
+
+
+def _state(row: CourseCertificateSettings) -> tuple[str, str] | None:
+    fresh = CourseCertificateSettings.objects.filter(pk=row.pk).first()
+    return (fresh.title_line, fresh.signature_name) if fresh else None
+
+
+def _course_options(client: Client) -> set[int]:
+    import re
+
+    html = client.get(f"{SETTINGS_URL}new/").content.decode()
+    select = re.search(r'<select name="course".*?</select>', html, re.S)
+    assert select is not None
+    return {int(pk) for pk in re.findall(r'<option value="(\d+)"', select.group(0))}
+
+
+def test_settings_editor_lists_chooses_and_edits_only_the_courses_they_edit(tree: Any) -> None:
+    python_row, sql_row = _settings_rows(tree)
+    client = logged_in(settings_editor("ed", tree.python))
+
+    listing = client.get(SETTINGS_URL).content.decode()
+    assert f"{SETTINGS_URL}edit/{python_row.pk}/" in listing
+    assert f"{SETTINGS_URL}edit/{sql_row.pk}/" not in listing
+    assert _course_options(client) == {tree.python.pk}
+
+    edited = client.post(
+        f"{SETTINGS_URL}edit/{python_row.pk}/",
+        {"course": tree.python.pk, "title_line": "Certificate of Achievement", "signature_name": "Ada"},
+    )
+    assert edited.status_code == 302
+    assert _state(python_row) == ("Certificate of Achievement", "Ada")
+
+    for url in (f"edit/{sql_row.pk}/", f"delete/{sql_row.pk}/", f"history/{sql_row.pk}/", f"usage/{sql_row.pk}/"):
+        assert outcome(client.get(f"{SETTINGS_URL}{url}")) == "forbidden", url
+    refused = client.post(
+        f"{SETTINGS_URL}edit/{sql_row.pk}/", {"course": tree.sql.pk, "title_line": "Hijacked", "signature_name": "Eve"}
+    )
+    assert outcome(refused) == "forbidden"
+    assert outcome(client.post(f"{SETTINGS_URL}delete/{sql_row.pk}/")) == "forbidden"
+    assert _state(sql_row) == ("SQL line", "Edgar")
+
+
+def test_settings_editor_cannot_create_or_move_settings_onto_another_course(tree: Any) -> None:
+    python_row = CourseCertificateSettings.objects.create(course_id=tree.python.pk, title_line="Python line")
+    client = logged_in(settings_editor("ed", tree.python))
+
+    created = client.post(f"{SETTINGS_URL}new/", {"course": tree.sql.pk, "title_line": "Mine now", "signature_name": ""})
+    assert created.status_code == 200  # the form again, with the course refused
+    moved = client.post(
+        f"{SETTINGS_URL}edit/{python_row.pk}/", {"course": tree.sql.pk, "title_line": "Moved", "signature_name": ""}
+    )
+    assert moved.status_code == 200
+    assert not CourseCertificateSettings.objects.filter(course_id=tree.sql.pk).exists()
+    assert _state(python_row) == ("Python line", "")
+
+
+def test_settings_editor_of_no_course_and_superuser(tree: Any) -> None:
+    python_row, sql_row = _settings_rows(tree)
+    nobody = logged_in(settings_editor("nina"))
+    listing = nobody.get(SETTINGS_URL)
+    assert listing.status_code == 200
+    assert f"{SETTINGS_URL}edit/" not in listing.content.decode()
+    assert _course_options(nobody) == set()
+    assert outcome(nobody.get(f"{SETTINGS_URL}edit/{python_row.pk}/")) == "forbidden"
+
+    root = logged_in(make_user("root", is_staff=True, is_superuser=True))
+    listing = root.get(SETTINGS_URL).content.decode()
+    assert f"{SETTINGS_URL}edit/{python_row.pk}/" in listing and f"{SETTINGS_URL}edit/{sql_row.pk}/" in listing
+    assert {tree.python.pk, tree.sql.pk} <= _course_options(root)
+    assert outcome(root.get(f"{SETTINGS_URL}edit/{sql_row.pk}/")) == "ok"

@@ -11,7 +11,7 @@ from django.test import Client
 from academy.plugins import activation
 from plugins.certificates import services, tasks
 from plugins.certificates.models import Certificate, CertificateName
-from tests.plugins.certificates.conftest import complete_course, make_user
+from tests.plugins.certificates.conftest import certificate_staff, complete_course, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -135,12 +135,36 @@ def test_owner_downloads_the_pdf(certificate: Certificate, learner: Any) -> None
     assert response.content.startswith(b"%PDF-")
 
 
-def test_staff_download_any_certificate_even_revoked(certificate: Certificate, manager: Any) -> None:
+def _downloads(user: Any, certificate: Certificate) -> int:
+    return _client(user).get(f"/p/certificates/{certificate.code}/download/").status_code
+
+
+def test_staff_of_the_course_download_its_certificates_even_revoked(
+    tree: Any, certificate: Certificate, manager: Any
+) -> None:
     services.certificate_revoke(certificate=certificate, by=manager, reason="Mistake")
-    staff = make_user("plain-staff", is_staff=True)
-    response = _client(staff).get(f"/p/certificates/{certificate.code}/download/")
+    reader = certificate_staff("vic", tree.python, manage=False)
+    response = _client(reader).get(f"/p/certificates/{certificate.code}/download/")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
+    assert response.content == services.certificate_pdf(certificate)
+    superuser = make_user("root", is_staff=True, is_superuser=True)
+    assert _downloads(superuser, certificate) == 200
+
+
+def test_staff_of_another_course_or_without_page_permissions_get_the_strangers_404(
+    tree: Any, certificate: Certificate, other_learner: Any
+) -> None:
+    """Staff of Databases with SQL, certificate staff who edit no course, and a plain ``is_staff``
+    account are refused Ada's Python basics certificate exactly like another learner."""
+    stranger = _downloads(other_learner, certificate)
+    assert stranger == 404
+    for user in (
+        certificate_staff("sue", tree.sql),
+        certificate_staff("nina"),
+        make_user("plain-staff", is_staff=True),
+    ):
+        assert _downloads(user, certificate) == stranger, user.username
 
 
 def test_other_learner_gets_404_and_anonymous_is_sent_to_login(certificate: Certificate, other_learner: Any) -> None:
