@@ -28,8 +28,9 @@ One render per entry: when many visitors miss the same entry at once (a cold sta
 requests after a publish), the first one renders it and holds a short *fill* marker in the cache;
 the others wait up to ``ACADEMY_PAGE_CACHE_FILL_WAIT`` seconds for its entry instead of rendering
 the same page side by side (which, on a full server, is what turned a cold catalog into 503s).
-When the renderer stores nothing (the response was not shareable) or takes longer, they render
-their own response.
+When the renderer stores nothing (the response was not shareable, or it failed) or takes
+longer, they render their own response, and the marker then says so for ``PASS_SECONDS``: the
+next visitors of a page that is never stored (a login form, a 404) render at once, without waiting.
 
 Response header ``X-Cache``: ``hit`` (served from the cache) or ``miss`` (looked up, rendered);
 absent when the request is not eligible (logged in, a session, POST, unknown parameters).
@@ -73,6 +74,10 @@ _ALLOWED_VARY = {"cookie"}
 # renderer's marker lives at most (it is deleted as soon as the render ends).
 FILL_POLL_SECONDS = 0.01
 FILL_MARKER_SECONDS = 10
+# After a render that stored nothing, how long requests for that entry render without waiting.
+PASS_SECONDS = 60
+_RENDERING = "rendering"
+_NOT_STORED = "not-stored"
 
 
 def fill_wait_seconds() -> float:
@@ -228,19 +233,19 @@ class AnonymousPageCacheMiddleware:
         claimed = _claim_fill(key)
         if key is not None and not claimed:
             deadline = time.monotonic() + fill_wait_seconds()
-            while time.monotonic() < deadline:
+            waiting, cached = _poll_fill(key)
+            while waiting and time.monotonic() < deadline:
                 time.sleep(FILL_POLL_SECONDS)
                 waiting, cached = _poll_fill(key)
-                if not waiting:
-                    break
             if cached is not None:
                 return cached
+        stored = False
         try:
             response = self.get_response(request)
-            _store(request, response, key)
+            stored = _store(request, response, key)
         finally:
             if claimed:
-                _release_fill(key)
+                _release_fill(key, stored=stored)
         return response
 
     async def __acall__(self, request: HttpRequest) -> Any:
@@ -255,19 +260,19 @@ class AnonymousPageCacheMiddleware:
         claimed = await in_thread(_claim_fill)(key)
         if key is not None and not claimed:
             deadline = time.monotonic() + fill_wait_seconds()
-            while time.monotonic() < deadline:
+            waiting, cached = await in_thread(_poll_fill)(key)
+            while waiting and time.monotonic() < deadline:
                 await asyncio.sleep(FILL_POLL_SECONDS)
                 waiting, cached = await in_thread(_poll_fill)(key)
-                if not waiting:
-                    break
             if cached is not None:
                 return cached
+        stored = False
         try:
             response = await self.get_response(request)
-            await in_thread(_store)(request, response, key)
+            stored = await in_thread(_store)(request, response, key)
         finally:
             if claimed:
-                await in_thread(_release_fill)(key)
+                await in_thread(_release_fill)(key, stored=stored)
         return response
 
 
@@ -294,7 +299,7 @@ def _claim_fill(key: str | None) -> bool:
     if key is None:
         return False
     try:
-        return bool(cache.add(_fill_key(key), 1, FILL_MARKER_SECONDS))
+        return bool(cache.add(_fill_key(key), _RENDERING, FILL_MARKER_SECONDS))
     except Exception:
         logger.warning("page cache fill marker failed; rendering", exc_info=True)
         return False
@@ -303,8 +308,8 @@ def _claim_fill(key: str | None) -> bool:
 def _poll_fill(key: str) -> tuple[bool, HttpResponse | None]:
     """(still worth waiting, the stored response if it is there now).
 
-    Waiting stops when the entry is there, or when the renderer's marker is gone without an
-    entry (its response was not shareable, or it failed): then the waiter renders its own."""
+    Waiting stops when the entry is there, or when no render is in flight any more (the marker
+    is gone, or says the last render stored nothing): then the waiter renders its own."""
     marker = _fill_key(key)
     try:
         found = cache.get_many([key, marker])
@@ -314,25 +319,33 @@ def _poll_fill(key: str) -> tuple[bool, HttpResponse | None]:
     if cached is not None:
         cached.headers[CACHE_HEADER] = "hit"
         return False, cached
-    return marker in found, None
+    return found.get(marker) == _RENDERING, None
 
 
-def _release_fill(key: str) -> None:
+def _release_fill(key: str, *, stored: bool) -> None:
+    """End this request's render: drop the marker, or mark the entry as not stored for a while."""
     try:
-        cache.delete(_fill_key(key))
+        if stored:
+            cache.delete(_fill_key(key))
+        else:
+            cache.set(_fill_key(key), _NOT_STORED, PASS_SECONDS)
     except Exception:
         logger.warning("page cache fill marker not released (it expires)", exc_info=True)
 
 
-def _store(request: HttpRequest, response: HttpResponse, key: str | None) -> None:
+def _store(request: HttpRequest, response: HttpResponse, key: str | None) -> bool:
+    """Store the response under ``key`` when it is shareable; whether it was stored."""
     if key is None:
-        return
+        return False
+    stored = False
     if _storable(request, response):
         try:
             cache.set(key, _freeze(response), entry_seconds())
+            stored = True
         except Exception:
             logger.warning("page cache store failed", exc_info=True)
     response.headers[CACHE_HEADER] = "miss"
+    return stored
 
 
 # --- Purging -----------------------------------------------------------------------------------

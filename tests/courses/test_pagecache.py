@@ -305,13 +305,14 @@ def test_logged_in_lesson_body_is_rendered_once_per_live_revision(tree: Tree) ->
 class CountingView:
     """A shareable page that counts its renders; the first render waits for ``release``."""
 
-    def __init__(self, *, shareable: bool = True, fails: bool = False) -> None:
+    def __init__(self, *, shareable: bool = True, fails: bool = False, hold_seconds: float = 30) -> None:
         self.renders = 0
         self.lock = threading.Lock()
         self.entered = threading.Event()
         self.release = threading.Event()
         self.shareable = shareable
         self.fails = fails
+        self.hold_seconds = hold_seconds
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with self.lock:
@@ -319,7 +320,7 @@ class CountingView:
             first = self.renders == 1
         if first:
             self.entered.set()
-            assert self.release.wait(30), "the test never released the first render"
+            assert self.release.wait(self.hold_seconds), "the test never released the first render"
             if self.fails:
                 raise RuntimeError("the first render fails")
         response = _shareable(request)
@@ -359,6 +360,7 @@ def test_concurrent_misses_of_one_page_render_it_once(db: None, settings: Any) -
     results = _concurrent_misses(view, followers=4)
     assert view.renders == 1
     assert sorted(results) == [("hit", 200)] * 4 + [("miss", 200)]
+    assert _fill_marker_of("/courses/") is None
 
 
 def test_waiters_render_their_own_when_the_first_response_is_not_shareable(db: None, settings: Any) -> None:
@@ -367,7 +369,37 @@ def test_waiters_render_their_own_when_the_first_response_is_not_shareable(db: N
     results = _concurrent_misses(view, followers=3)
     assert view.renders == 4
     assert sorted(results) == [("miss", 200)] * 4
-    assert _fill_marker_of("/courses/") is None
+    assert _fill_marker_of("/courses/") == "not-stored"
+
+
+def test_a_page_that_was_not_stored_is_rendered_without_waiting(
+    db: None, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Visitors of a page that is never stored (a form with a CSRF token, a 404) do not queue
+    behind each other's renders: after one render stored nothing, nobody waits for a while."""
+    settings.ACADEMY_PAGE_CACHE_FILL_WAIT = 600
+    monkeypatch.setattr(pagecache, "FILL_MARKER_SECONDS", 600)  # a wait would outlast the test
+    unblocked = CountingView(shareable=False)
+    unblocked.release.set()
+    first = pagecache.AnonymousPageCacheMiddleware(unblocked)(RequestFactory().get("/courses/"))
+    assert first.headers.get(CACHE) == "miss"
+
+    view = CountingView(shareable=False, hold_seconds=600)
+    middleware = pagecache.AnonymousPageCacheMiddleware(view)
+    held = threading.Thread(target=lambda: middleware(RequestFactory().get("/courses/")))
+    held.start()
+    assert view.entered.wait(30)
+    others = [threading.Thread(target=lambda: middleware(RequestFactory().get("/courses/"))) for _ in range(3)]
+    for thread in others:
+        thread.start()
+    for thread in others:
+        thread.join(60)
+    # They rendered while the first render is still held (waiting would take 600 s).
+    finished = [not thread.is_alive() for thread in others]
+    view.release.set()
+    held.join(60)
+    assert finished == [True, True, True]
+    assert view.renders == 4
 
 
 def test_waiters_render_their_own_when_the_first_render_fails(db: None, settings: Any) -> None:
@@ -379,7 +411,7 @@ def test_waiters_render_their_own_when_the_first_render_fails(db: None, settings
     # The waiters stop waiting and render; one may find the other's entry by then.
     assert {state for state, _status in served} <= {"miss", "hit"} and {status for _state, status in served} == {200}
     assert view.renders == 1 + sum(state == "miss" for state, _status in served)
-    assert _fill_marker_of("/courses/") is None
+    assert _fill_marker_of("/courses/") == "not-stored"
 
 
 def _fill_marker_of(path: str) -> Any:
