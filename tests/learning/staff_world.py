@@ -17,22 +17,39 @@ from tests.learning.conftest import make_user
 ROLES = ("editor_a", "editor_b", "staff", "superuser", "learner", "anonymous")
 
 
+def staff_member(
+    username: str,
+    *pages: Any,
+    permissions: tuple[tuple[str, str], ...],
+    page_permissions: tuple[str, ...] = ("change_page",),
+    group_name: str = "",
+    **fields: Any,
+) -> Any:
+    """A user with admin access and the model ``permissions`` ((app label, codename) pairs), in a
+    group holding the Wagtail ``page_permissions`` on each of ``pages`` (none without pages)."""
+    group = Group.objects.create(name=group_name or f"Staff {username}")
+    group.permissions.add(
+        Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
+        *(Permission.objects.get(codename=codename, content_type__app_label=app) for app, codename in permissions),
+    )
+    for page in pages:
+        for codename in page_permissions:
+            GroupPagePermission.objects.create(
+                group=group, page=page,
+                permission=Permission.objects.get(codename=codename, content_type__app_label="wagtailcore"),
+            )
+    user = make_user(username, **fields)
+    user.groups.add(group)
+    return get_user_model().objects.get(pk=user.pk)
+
+
 def course_editor(username: str, course: Any) -> Any:
     """A user whose group may edit and publish ``course`` only, with the learning permissions
     editors have (view and change enrollments)."""
-    group = Group.objects.create(name=f"Editors of {course.title}")
-    group.permissions.add(
-        Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
-        Permission.objects.get(codename="view_enrollment", content_type__app_label="learning"),
-        Permission.objects.get(codename="change_enrollment", content_type__app_label="learning"),
+    return staff_member(
+        username, course, permissions=(("learning", "view_enrollment"), ("learning", "change_enrollment")),
+        page_permissions=("add_page", "change_page", "publish_page"), group_name=f"Editors of {course.title}",
     )
-    for codename in ("add_page", "change_page", "publish_page"):
-        GroupPagePermission.objects.create(
-            group=group, page=course, permission=Permission.objects.get(codename=codename, content_type__app_label="wagtailcore")
-        )
-    user = make_user(username)
-    user.groups.add(group)
-    return get_user_model().objects.get(pk=user.pk)
 
 
 def staff_users(tree: Tree, staff: Any, learner: Any) -> dict[str, Any]:

@@ -11,12 +11,11 @@ import pypdfium2
 import pytest
 import zxingcpp
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
-from wagtail.models import GroupPagePermission
 
 from learning import services as learning_services
 from learning.models import Enrollment
 from tests.courses.helpers import Tree, make_tree
+from tests.learning.staff_world import staff_member
 
 # Fixtures of other packages' tests: the queue and worker (background work), the realtime world
 # and channel layer, and headless Chromium.
@@ -64,20 +63,11 @@ def certificate_staff(username: str, *pages: Any, manage: bool = True) -> Any:
     """Staff with admin access and ``certificates.view_certificate`` (and change, with
     ``manage``), in a group that may edit ``pages`` (Wagtail page permissions: the staff rule
     gives them the certificates of the courses at or below those pages; none without pages)."""
-    group = Group.objects.create(name=f"Certificate staff {username}")
     codenames = ("view_certificate", "change_certificate") if manage else ("view_certificate",)
-    group.permissions.add(
-        Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
-        *Permission.objects.filter(codename__in=codenames, content_type__app_label="certificates"),
+    return staff_member(
+        username, *pages, permissions=tuple(("certificates", codename) for codename in codenames),
+        group_name=f"Certificate staff {username}", is_staff=True,
     )
-    for page in pages:
-        GroupPagePermission.objects.create(
-            group=group, page=page,
-            permission=Permission.objects.get(codename="change_page", content_type__app_label="wagtailcore"),
-        )
-    user = make_user(username, is_staff=True)
-    user.groups.add(group)
-    return User.objects.get(pk=user.pk)
 
 
 @pytest.fixture

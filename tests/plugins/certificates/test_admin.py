@@ -17,7 +17,7 @@ from plugins.certificates import services, tasks
 from plugins.certificates.models import Certificate, CourseCertificateSettings
 from realtime.models import Event
 from tests.courses.helpers import logged_in
-from tests.learning.staff_world import outcome
+from tests.learning.staff_world import outcome, staff_member
 from tests.plugins.certificates.conftest import certificate_staff, complete_course, make_user
 from tests.tasks.conftest import queued_tasks, run_queued_tasks
 
@@ -284,22 +284,12 @@ def test_the_services_refuse_staff_a_certificate_of_another_course(
 
 def settings_editor(username: str, *pages: Any) -> Any:
     """Admin access, every permission on the course settings, and ``change_page`` on ``pages``."""
-    from django.contrib.auth.models import Group, Permission
-    from wagtail.models import GroupPagePermission
-
-    group = Group.objects.create(name=f"Settings editors {username}")
-    group.permissions.add(
-        Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
-        *Permission.objects.filter(content_type__app_label="certificates", content_type__model="coursecertificatesettings"),
+    codenames = ("add", "change", "delete", "view")
+    return staff_member(
+        username, *pages,
+        permissions=tuple(("certificates", f"{codename}_coursecertificatesettings") for codename in codenames),
+        group_name=f"Settings editors {username}", is_staff=True,
     )
-    for page in pages:
-        GroupPagePermission.objects.create(
-            group=group, page=page,
-            permission=Permission.objects.get(codename="change_page", content_type__app_label="wagtailcore"),
-        )
-    user = make_user(username, is_staff=True)
-    user.groups.add(group)
-    return get_user_model().objects.get(pk=user.pk)
 
 
 SETTINGS_URL = "/admin/course_certificate_settings/"

@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
-from wagtail.models import GroupPagePermission
+from django.contrib.auth.models import Permission
 
 from learning.services import enrollment_approve, enrollment_request
 from plugins.quizzes.models import QuizAttempt, QuizLessonPage
 from plugins.quizzes.services import quiz_attempt_start, quiz_attempt_submit
 from tests.courses.helpers import Tree, logged_in
 from tests.learning.conftest import make_user
-from tests.learning.staff_world import course_editor, outcome
+from tests.learning.staff_world import course_editor, outcome, staff_member
 from tests.plugins.quizzes.helpers import RIGHT, WRONG, make_quiz
 
 pytestmark = pytest.mark.django_db
@@ -33,19 +32,10 @@ def _attempt(user: Any, quiz: QuizLessonPage, answers: dict[str, Any]) -> QuizAt
 def results_reader(username: str, *courses: Any) -> Any:
     """Admin access and the permission to read quiz results (nothing on enrollments), in a group
     that may edit ``courses`` (Wagtail page permissions; none when no course is given)."""
-    group = Group.objects.create(name=f"Quiz readers {username}")
-    group.permissions.add(
-        Permission.objects.get(codename="access_admin", content_type__app_label="wagtailadmin"),
-        Permission.objects.get(codename="view_quizattempt", content_type__app_label="quizzes"),
+    return staff_member(
+        username, *courses, permissions=(("quizzes", "view_quizattempt"),), group_name=f"Quiz readers {username}",
+        is_staff=True,
     )
-    for course in courses:
-        GroupPagePermission.objects.create(
-            group=group, page=course,
-            permission=Permission.objects.get(codename="change_page", content_type__app_label="wagtailcore"),
-        )
-    user = make_user(username, is_staff=True)
-    user.groups.add(group)
-    return get_user_model().objects.get(pk=user.pk)
 
 
 @pytest.fixture
