@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import include, path, reverse
 from wagtail import hooks
@@ -33,17 +33,12 @@ SETTINGS_PERMISSIONS = tuple(
 
 
 def settings_courses(user: Any) -> QuerySet[CoursePage]:
-    """The courses whose certificate settings ``user`` may edit: those below the pages their
-    Wagtail page permissions let them edit (change or publish; ``access.staff_course_paths`` with
-    ``SETTINGS_PERMISSIONS``); every course for superusers, none without a permission."""
-    paths = access.staff_course_paths(access.viewer(user), permissions=SETTINGS_PERMISSIONS)
-    courses = CoursePage.objects.order_by("title", "pk")
-    if paths is None:
-        return courses
-    granted = Q(pk__in=[])
-    for course_path in paths:
-        granted |= Q(path__startswith=course_path)
-    return courses.filter(granted)
+    """The courses whose certificate settings ``user`` may edit: the access policy's staff rule
+    (``access.staff_course_filter`` with ``SETTINGS_PERMISSIONS``: page permissions to edit the
+    course, on it or above it, and passing its view restrictions); every course for superusers,
+    none without a permission."""
+    rule = access.staff_course_filter(access.viewer(user), prefix="", permissions=SETTINGS_PERMISSIONS)
+    return CoursePage.objects.filter(rule).order_by("title", "pk")
 
 
 class CourseCertificateSettingsForm(WagtailAdminModelForm):

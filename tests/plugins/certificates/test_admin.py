@@ -370,3 +370,17 @@ def test_settings_editor_of_no_course_and_superuser(tree: Any) -> None:
     assert f"{SETTINGS_URL}edit/{python_row.pk}/" in listing and f"{SETTINGS_URL}edit/{sql_row.pk}/" in listing
     assert {tree.python.pk, tree.sql.pk} <= _course_options(root)
     assert outcome(root.get(f"{SETTINGS_URL}edit/{sql_row.pk}/")) == "ok"
+
+
+def test_settings_editor_does_not_reach_a_course_behind_a_restriction_they_fail(tree: Any) -> None:
+    """The settings screen follows the whole staff rule: editing rights on a course behind a
+    group restriction the editor is not in do not reach its settings."""
+    from django.contrib.auth.models import Group
+    from wagtail.models import PageViewRestriction
+
+    from plugins.certificates.wagtail_hooks import settings_courses
+
+    restriction = PageViewRestriction.objects.create(page=tree.sql, restriction_type=PageViewRestriction.GROUPS)
+    restriction.groups.add(Group.objects.create(name="Insiders"))
+    editor = settings_editor("rita", tree.python, tree.sql)
+    assert [course.pk for course in settings_courses(editor)] == [tree.python.pk]
