@@ -286,10 +286,12 @@ def _require_manager(by: Any) -> None:
         raise Forbidden("You do not have permission to manage certificates.")
 
 
-def _require_course(by: Any, certificate: Certificate) -> None:
+def _require_course(by: Any, certificate: Certificate) -> CoursePage:
+    """The certificate's course, when ``by`` may manage its certificates (else Forbidden)."""
     course = CoursePage.objects.filter(pk=certificate.course_id).first()
     if course is None or not staff_may_see(by, course):
         raise Forbidden("You may not manage the certificates of this course.")
+    return course
 
 
 def _locked(certificate: Certificate | int) -> Certificate:
@@ -356,9 +358,8 @@ def certificate_reissue(*, certificate: Certificate | int, by: Any) -> Certifica
     _require_manager(by)
     with transaction.atomic():
         locked = _locked(certificate)
-        _require_course(by, locked)
+        course = _require_course(by, locked)
         user = get_user_model().objects.get(pk=locked.user_id)
-        course = CoursePage.objects.get(pk=locked.course_id)
         previous = locked.status
         for field, value in _snapshot(user=user, course=course).items():
             setattr(locked, field, value)
