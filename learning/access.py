@@ -313,6 +313,46 @@ def readable_course_ids(who: Viewer, courses: Sequence[Page]) -> set[int]:
     return enrolled
 
 
+def is_lesson_type(content_type_id: int) -> bool:
+    """Whether pages of content type ``content_type_id`` are lessons: any lesson kind of the
+    registry (``courses.lesson_kinds``: core's ``LessonPage`` and every plugin's subclass), never
+    one content type. No query once Django's content type cache holds them."""
+    from courses.lesson_kinds import lesson_kind_type_ids
+
+    return content_type_id in lesson_kind_type_ids()
+
+
+def may_read_any(who: Viewer, pages: Sequence[tuple[str, int]], *, drafts: bool = False) -> bool:
+    """Whether ``who`` may read the content of at least one of ``pages`` (``(path,
+    content_type_id)`` pairs), e.g. a file used there: a page that is no lesson needs only to be
+    seen (rules 1 and 2); a lesson of any kind needs reading rights in its course (rule 3). With
+    ``drafts``, staff and editors also read drafts (what they preview). Queries: one for the
+    rules, one for the enrollments when a lesson decides, plus the user's groups or permissions
+    where a rule needs them."""
+    rules = page_rules([path for path, _type in pages])
+    lessons: list[str] = []
+    for path, type_id in pages:
+        visibility = rules.visibility(path, who)
+        seen = visibility.visible or (
+            drafts and visibility is Visibility.NOT_PUBLISHED and who.privileged
+        )
+        if not seen:
+            continue
+        if not is_lesson_type(type_id):
+            return True
+        lessons.append(path)
+    if not lessons:
+        return False
+    if who.privileged:
+        return True
+    if not who.authenticated:
+        return False
+    course_paths = {path[:-_STEPLEN] for path in lessons}
+    return Enrollment.objects.filter(
+        user_id=who.user.pk, course__path__in=course_paths, status__in=ACCESS_STATUSES
+    ).exists()
+
+
 # --- The admin ------------------------------------------------------------------------------------
 
 
@@ -472,9 +512,11 @@ __all__ = [
     "admin_may_see",
     "course_access",
     "has_access_status",
+    "is_lesson_type",
     "is_privileged",
     "lesson_access",
     "may_manage_learners",
+    "may_read_any",
     "may_see_learners",
     "page_rules",
     "page_visibility",
