@@ -33,6 +33,14 @@ def lesson_kinds() -> list[type[LessonPage]]:
     return [model for model in get_page_models() if issubclass(model, LessonPage) and not model._meta.abstract]
 
 
+def lesson_kind_type_ids() -> frozenset[int]:
+    """Content type ids of every lesson kind installed (core's and the plugins'), whether or not
+    a plugin is active somewhere: what makes a page a lesson. No query once Django's content type
+    cache holds them."""
+    types = ContentType.objects.get_for_models(*lesson_kinds(), for_concrete_models=False)
+    return frozenset(content_type.pk for content_type in types.values())
+
+
 def kind_plugin(model: type[Any]) -> str | None:
     """The plugin that brings lesson kind ``model`` (None for core's)."""
     return plugin_of(model.__module__)

@@ -25,9 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 from taggit.models import Tag
 from wagtail.contrib.frontend_cache.utils import PurgeBatch
@@ -36,9 +34,8 @@ from wagtail.models import Page, PageViewRestriction, ReferenceIndex
 from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
 from academy.plugins.activation import activation_changed
-from courses import pagecache
+from courses import pagecache, restrictions
 from courses.models import CoursePage, CourseTag, Instructor, LessonPage
-from courses.selectors import RESTRICTED_PAGES_CACHE_KEY
 
 
 def _urls(pages: Iterable[Page]) -> set[str]:
@@ -152,9 +149,8 @@ pre_delete.connect(on_image_changed, sender=get_image_model(), dispatch_uid="cou
 
 
 def forget_restricted_pages() -> None:
-    """Drop the cached restricted set now and after commit (a read in between reloads it)."""
-    cache.delete(RESTRICTED_PAGES_CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(RESTRICTED_PAGES_CACHE_KEY), robust=True)
+    """Drop the snapshot of view restrictions now and after commit (a read in between reloads it)."""
+    restrictions.forget()
 
 
 @receiver(post_save, sender=PageViewRestriction, dispatch_uid="courses.pagecache.restriction_saved")
@@ -167,6 +163,14 @@ def on_restriction_changed(sender: type, instance: PageViewRestriction, **kwargs
     page = Page.objects.filter(pk=instance.page_id).first()
     if page is not None:
         purge_page(page)
+
+
+@receiver(m2m_changed, sender=PageViewRestriction.groups.through, dispatch_uid="courses.restrictions.groups_changed")
+def on_restriction_groups_changed(sender: type, instance: Any, action: str, **kwargs: Any) -> None:
+    """The groups of a group restriction changed (or a group left every restriction): the snapshot
+    of view restrictions is stale."""
+    if action in {"post_add", "post_remove", "post_clear"}:
+        forget_restricted_pages()
 
 
 @receiver(activation_changed, dispatch_uid="courses.pagecache.plugin_activation")

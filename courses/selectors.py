@@ -217,26 +217,13 @@ def lesson_navigation(*, lesson: LessonPage, course: CoursePage | None = None) -
     )
 
 
-# Cache key of the pages with a Wagtail view restriction (courses.receivers clears it).
-RESTRICTED_PAGES_CACHE_KEY = "courses:restricted-pages"
-
-
 def restricted_pages() -> tuple[tuple[int, str], ...]:
     """``(page id, tree path)`` of every page that carries a view restriction (its subtree is
-    private).
+    private), from the one cached snapshot of view restrictions (``courses.restrictions``): no
+    query while cached, one when the cache lost it."""
+    from courses.restrictions import snapshot
 
-    Kept in the shared cache, since every page view and listing asks and restrictions change
-    rarely: no query while cached, one when the cache lost it. ``courses.receivers`` forgets it
-    when a restriction is added, changed or removed and when pages move or are deleted.
-    """
-    from django.core.cache import cache
-    from wagtail.models import PageViewRestriction
-
-    pages = cache.get(RESTRICTED_PAGES_CACHE_KEY)
-    if pages is None:
-        pages = tuple(PageViewRestriction.objects.order_by("page__path").values_list("page_id", "page__path"))
-        cache.set(RESTRICTED_PAGES_CACHE_KEY, pages, None)
-    return tuple(pages)
+    return snapshot().restricted_pages()
 
 
 def public_only(pages: QuerySet[P]) -> QuerySet[P]:

@@ -24,9 +24,10 @@ The rules, in order:
    ``may_see_learners``). The admin's lists, exports, analytics and the live class stream, and
    the plugins' staff screens, all ask here.
 
-Queries: visibility of any number of pages is one query (the pages and their ancestors with
-their restrictions joined), plus one for the user's groups only when a group restriction
-applies to a non-superuser. Page aliases are not followed (courses and lessons are never aliased).
+Queries: visibility of any number of pages is one query (which of the pages and their ancestors
+are live), plus one for the user's groups only when a group restriction applies to a
+non-superuser. View restrictions come from one cached snapshot (``courses.restrictions``: no
+query while cached, read once per request, purged when a restriction or its groups change). Page aliases are not followed (courses and lessons are never aliased).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Length, Substr
 from wagtail.models import GroupPagePermission, Page, PageViewRestriction
 
+from courses.restrictions import snapshot
 from learning.models import Enrollment
 
 # Re-exported so callers need one import: the statuses that open a course's lessons.
@@ -69,6 +71,12 @@ class Visibility(enum.Enum):
 def has_access_status(status: str | None) -> bool:
     """Whether an enrollment status opens the course's lessons (active or completed)."""
     return status in ACCESS_STATUSES
+
+
+def access_status_filter(prefix: str = "") -> Q:
+    """A filter on enrollments (``prefix`` leads to them) keeping those whose status opens the
+    course's lessons: the enrolled learners of lists, counts, messages and notifications."""
+    return Q(**{f"{prefix}status__in": ACCESS_STATUSES})
 
 
 def is_privileged(user: Any) -> bool:
@@ -187,25 +195,17 @@ def _refusal(restriction: _Restriction, who: Viewer) -> Visibility | None:
 
 
 def page_rules(paths: Iterable[str]) -> PageRules:
-    """Liveness and restrictions of the pages at ``paths`` and their ancestors. One query."""
+    """Liveness and restrictions of the pages at ``paths`` and their ancestors. One query (which
+    pages are live); the restrictions come from the cached snapshot (``courses.restrictions``)."""
     prefixes = sorted({prefix for path in paths if path for prefix in _chain(path)})
-    live: dict[str, bool] = {}
-    found: dict[str, dict[int, tuple[str, set[int]]]] = {}
-    if prefixes:
-        rows = Page.objects.filter(path__in=prefixes).values_list(
-            "path", "live", "view_restrictions__id", "view_restrictions__restriction_type",
-            "view_restrictions__groups__id",
-        )
-        for path, is_live, restriction_id, kind, group_id in rows:
-            live[path] = bool(is_live)
-            if restriction_id is None:
-                continue
-            _kind, group_ids = found.setdefault(path, {}).setdefault(restriction_id, (kind, set()))
-            if group_id is not None:
-                group_ids.add(group_id)
+    if not prefixes:
+        return PageRules(live={}, restrictions={})
+    live = {path: bool(is_live) for path, is_live in Page.objects.filter(path__in=prefixes).values_list("path", "live")}
+    current = snapshot()
     restrictions = {
-        path: tuple(_Restriction(pk, kind, frozenset(groups)) for pk, (kind, groups) in sorted(by_id.items()))
-        for path, by_id in found.items()
+        path: tuple(_Restriction(item.id, item.kind, item.group_ids) for item in current.at(path))
+        for path in prefixes
+        if current.at(path)
     }
     return PageRules(live=live, restrictions=restrictions)
 
@@ -305,7 +305,7 @@ def readable_course_ids(who: Viewer, courses: Sequence[Page]) -> set[int]:
         return set()
     enrolled = set(
         Enrollment.objects.filter(
-            user_id=who.user.pk, course_id__in=[course.pk for course in visible], status__in=ACCESS_STATUSES
+            access_status_filter(), user_id=who.user.pk, course_id__in=[course.pk for course in visible]
         ).values_list("course_id", flat=True)
     )
     if len(enrolled) < len(visible) and who.privileged:
@@ -313,23 +313,57 @@ def readable_course_ids(who: Viewer, courses: Sequence[Page]) -> set[int]:
     return enrolled
 
 
+def is_lesson_type(content_type_id: int) -> bool:
+    """Whether pages of content type ``content_type_id`` are lessons: any lesson kind of the
+    registry (``courses.lesson_kinds``: core's ``LessonPage`` and every plugin's subclass), never
+    one content type. No query once Django's content type cache holds them."""
+    from courses.lesson_kinds import lesson_kind_type_ids
+
+    return content_type_id in lesson_kind_type_ids()
+
+
+def may_read_any(who: Viewer, pages: Sequence[tuple[str, int]], *, drafts: bool = False) -> bool:
+    """Whether ``who`` may read the content of at least one of ``pages`` (``(path,
+    content_type_id)`` pairs), e.g. a file used there: a page that is no lesson needs only to be
+    seen (rules 1 and 2); a lesson of any kind needs reading rights in its course (rule 3). With
+    ``drafts``, staff and editors also read drafts (what they preview). Queries: one for the
+    rules, one for the enrollments when a lesson decides, plus the user's groups or permissions
+    where a rule needs them."""
+    rules = page_rules([path for path, _type in pages])
+    lessons: list[str] = []
+    for path, type_id in pages:
+        visibility = rules.visibility(path, who)
+        seen = visibility.visible or (
+            drafts and visibility is Visibility.NOT_PUBLISHED and who.privileged
+        )
+        if not seen:
+            continue
+        if not is_lesson_type(type_id):
+            return True
+        lessons.append(path)
+    if not lessons:
+        return False
+    if who.privileged:
+        return True
+    if not who.authenticated:
+        return False
+    course_paths = {path[:-_STEPLEN] for path in lessons}
+    return Enrollment.objects.filter(
+        access_status_filter(), user_id=who.user.pk, course__path__in=course_paths
+    ).exists()
+
+
 # --- The admin ------------------------------------------------------------------------------------
 
 
 def refused_paths(who: Viewer) -> tuple[str, ...]:
     """Paths of the pages whose view restriction ``who`` fails (rule 2): everything below them
-    is closed to ``who``. One query (every page restriction: a short list), plus the user's
-    groups when a group restriction applies to a non-superuser."""
-    rows = PageViewRestriction.objects.values_list("id", "restriction_type", "page__path", "groups__id")
-    by_id: dict[int, tuple[str, str, set[int]]] = {}
-    for pk, kind, path, group_id in rows:
-        _kind, _path, group_ids = by_id.setdefault(pk, (kind, path, set()))
-        if group_id is not None:
-            group_ids.add(group_id)
-    return tuple(sorted(
-        path for pk, (kind, path, group_ids) in by_id.items()
-        if _refusal(_Restriction(pk, kind, frozenset(group_ids)), who) is not None
-    ))
+    is closed to ``who``. From the cached snapshot of every view restriction (no query while
+    cached), plus the user's groups when a group restriction applies to a non-superuser."""
+    return tuple(sorted({
+        item.path for item in snapshot().restrictions
+        if _refusal(_Restriction(item.id, item.kind, item.group_ids), who) is not None
+    }))
 
 
 def visible_pages_filter(who: Viewer, *, refused: Sequence[str] | None = None) -> Q:
@@ -466,15 +500,18 @@ __all__ = [
     "PageRules",
     "Viewer",
     "Visibility",
+    "access_status_filter",
     "access_to",
     "admin_course_filter",
     "admin_hidden_paths",
     "admin_may_see",
     "course_access",
     "has_access_status",
+    "is_lesson_type",
     "is_privileged",
     "lesson_access",
     "may_manage_learners",
+    "may_read_any",
     "may_see_learners",
     "page_rules",
     "page_visibility",

@@ -19,7 +19,7 @@ from django.utils import timezone
 from academy import ratelimit
 from academy.tasks import enqueue
 from courses.models import CoursePage
-from learning import services, staff_selectors
+from learning import access, services, staff_selectors
 from learning.models import CourseMessage, CourseMessageRecipient, Enrollment, Notification
 
 SUBJECT_MAX = 200
@@ -39,7 +39,7 @@ def audience(*, course_id: int, audience: str) -> QuerySet[Enrollment]:
     """The enrollments a message to ``audience`` goes to (active users only). One query."""
     rows = staff_selectors.course_learners(course_id=course_id, status=audience).filter(user__is_active=True)
     if not audience:
-        rows = rows.filter(status__in=Enrollment.ACCESS_STATUSES)
+        rows = rows.filter(access.access_status_filter())
     return rows.exclude(status=Enrollment.Status.CANCELLED)
 
 

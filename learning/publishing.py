@@ -20,6 +20,7 @@ from django.core.signals import request_finished
 from django.db.models import Count, Q
 
 from courses.models import CoursePage, LessonPage
+from learning import access
 from learning.models import Enrollment, LessonProgress
 
 # The value of the "Publish: minor change" button (Wagtail publishes on any "action-publish").
@@ -67,7 +68,7 @@ def learner_impact(page: Any) -> LearnerImpact | None:
     specific = page.specific_deferred
     if isinstance(specific, CoursePage):
         counts = Enrollment.objects.filter(course_id=page.pk).aggregate(
-            enrolled=Count("pk", filter=Q(status__in=Enrollment.ACCESS_STATUSES)),
+            enrolled=Count("pk", filter=access.access_status_filter()),
             pending=Count("pk", filter=Q(status=Enrollment.Status.PENDING_APPROVAL)),
             completed=Count("pk", filter=Q(status=Enrollment.Status.COMPLETED)),
         )
@@ -78,9 +79,7 @@ def learner_impact(page: Any) -> LearnerImpact | None:
             rows=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False))
         )
         course_path = page.path[: -page.steplen]
-        enrolled = Enrollment.objects.filter(
-            course__path=course_path, status__in=Enrollment.ACCESS_STATUSES
-        ).count()
+        enrolled = Enrollment.objects.filter(access.access_status_filter(), course__path=course_path).count()
         return LearnerImpact("lesson", enrolled, 0, progress["completed"], progress["rows"])
     return None
 

@@ -543,7 +543,7 @@ def lesson_progress_record(
         visibility = access.page_visibility(access.viewer(user, session), live_lesson)
         _refuse(visibility, missing=LessonNotAvailable, restricted=LessonRestricted)
         enrollment = Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=course_id).first()
-        if enrollment is None or not enrollment.has_access:
+        if enrollment is None or not access.has_access_status(enrollment.status):
             if enrollment is not None and enrollment.status == Enrollment.Status.PENDING_APPROVAL:
                 raise NotEnrolled("Your enrollment is waiting for approval.")
             raise NotEnrolled()

@@ -18,6 +18,7 @@ from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
 from courses.models import CoursePage, LessonPage
+from learning import access
 from learning.models import Enrollment, LessonProgress
 
 # The longest search text the learner list accepts (a search box needs no more).
@@ -73,7 +74,7 @@ def course_learners(
     if status in Enrollment.Status.values:
         rows = rows.filter(status=status)
     elif status == NOT_STARTED:
-        rows = rows.filter(status__in=Enrollment.ACCESS_STATUSES, completed_lessons=0)
+        rows = rows.filter(access.access_status_filter(), completed_lessons=0)
     elif status == STUCK:
         since = (now or timezone.now()) - timedelta(days=stuck_days)
         rows = rows.filter(status=Enrollment.Status.ACTIVE).filter(
@@ -219,7 +220,7 @@ def course_analytics(*, course: CoursePage) -> CourseAnalytics:
     ]
     return CourseAnalytics(
         enrollments=sum(by_status.values()),
-        with_access=sum(n for status, n in by_status.items() if status in Enrollment.ACCESS_STATUSES),
+        with_access=sum(n for status, n in by_status.items() if access.has_access_status(status)),
         completed=by_status.get(Enrollment.Status.COMPLETED, 0),
         funnel=funnel,
         enrollments_by_day=sorted(enrolled_days.items()),
@@ -268,7 +269,7 @@ def live_class(*, course: CoursePage, now: datetime | None = None) -> LiveClass:
     median = round(statistics.median(durations), 1) if durations else None
     in_class = list(
         Enrollment.objects.filter(
-            course_id=course.pk, status__in=Enrollment.ACCESS_STATUSES,
+            access.access_status_filter(), course_id=course.pk,
             last_activity_at__gte=now - timedelta(minutes=IN_CLASS_MINUTES),
         ).select_related("user", "resume_lesson").only(
             "id", "user_id", "status", "last_activity_at", "progress_percent", "resume_lesson_id",

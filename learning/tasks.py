@@ -47,7 +47,7 @@ MINUTES_PER_DAY = 24 * 60
 ENROLLMENT_EMAILS = {
     # event -> (template, the status the enrollment must still have for the email to make sense)
     "requested": ("enrollment_requested", {Enrollment.Status.PENDING_APPROVAL}),
-    "activated": ("enrollment_activated", Enrollment.ACCESS_STATUSES),
+    "activated": ("enrollment_activated", access.ACCESS_STATUSES),
 }
 
 
@@ -173,7 +173,7 @@ def broadcast_course_update(*, page_id: int, course_id: int, revision_id: int | 
         body = "A lesson of your course changed. Have a look when you are ready."
     version = revision_id or (page.last_published_at.isoformat() if page.last_published_at else "")
     learners = (
-        Enrollment.objects.filter(course_id=course.pk, status__in=Enrollment.ACCESS_STATUSES, user__is_active=True)
+        Enrollment.objects.filter(access.access_status_filter(), course_id=course.pk, user__is_active=True)
         .select_related("user")
         .prefetch_related("user__groups")
         .order_by("pk")

@@ -11,6 +11,10 @@ Delivery per connection is exactly once and in order:
   are held back, so the replay of stored events after N comes first and in id order;
 - ids sent on this connection, and ids at or below the client's ``since``, are never sent again,
   so an event both replayed and received live reaches the client once.
+
+Streams of many courses (the learner's progress stream) send an event about a course, replayed
+or live, only while the access policy lets the user read that course (``learning.access`` via
+``selectors.readable_courses``): a cancelled enrollment's history is not replayed.
 """
 
 from __future__ import annotations
@@ -46,6 +50,11 @@ MAX_REMEMBERED_IDS = 2048
 
 class LiveConsumer(AsyncWebsocketConsumer):
     """Shared behaviour of the live streams; subclasses name their groups and access rule."""
+
+    #: The stream carries events of many courses (the learner's own streams): each event about a
+    #: course is sent, replayed or live, only while the access policy lets the user read that
+    #: course. Streams of one course decide that once, in ``authorize``.
+    course_scoped: bool = False
 
     # --- what subclasses define -------------------------------------------------------------
 
@@ -99,6 +108,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.go_live_task: asyncio.Task[None] | None = None
         self.go_live_timer: asyncio.TimerHandle | None = None
         self.socket_slot: SocketSlot | None = None
+        # Course-scoped streams: the policy's last answers per course (refreshed with the session).
+        self.readable_courses: set[int] = set()
+        self.refused_courses: set[int] = set()
 
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -247,10 +259,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     return
                 self.floor = max(self.floor, since)
                 first_id, last_id = await database_sync_to_async(selectors.outbox_bounds)()
-                rows = await database_sync_to_async(selectors.events_after)(
-                    groups=self.stream_groups(self.user), since=since, limit=limit + 1
+                replay = await database_sync_to_async(selectors.replay_after)(
+                    groups=self.stream_groups(self.user), since=since, limit=limit,
+                    user=self.user if self.course_scoped else None, session=self.scope.get("session"),
                 )
-                if (since and first_id > since + 1) or len(rows) > limit:
+                self.readable_courses |= replay.readable
+                self.readable_courses -= replay.refused
+                self.refused_courses = (self.refused_courses | replay.refused) - replay.readable
+                rows = replay.events
+                if (since and first_id > since + 1) or replay.truncated:
                     # Pruned or too far behind: the client reloads its state instead.
                     self.floor = max(self.floor, last_id)
                     await self.send(text_data=json.dumps({"type": "resync", "data": {"last_id": last_id}}))
@@ -321,8 +338,26 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if code:
                 await self.close_with(code)
                 return
+            # Ask the policy again about every course from now on.
+            self.readable_courses.clear()
+            self.refused_courses.clear()
+        if self.course_scoped and not await self.may_read_course_of(message["frame"]):
+            return
         self.remember(event_id)
         await self.send(text_data=message["frame"])
+
+    async def may_read_course_of(self, frame: str) -> bool:
+        """Whether the user may read the course ``frame`` is about (True for none): the access
+        policy's answer, remembered until the next session check."""
+        course_id = selectors.live_frame_course_id(frame)
+        if course_id is None or course_id in self.readable_courses:
+            return True
+        if course_id not in self.refused_courses:
+            readable = await database_sync_to_async(selectors.readable_courses)(
+                user=self.user, course_ids=[course_id], session=self.scope.get("session")
+            )
+            (self.readable_courses if course_id in readable else self.refused_courses).add(course_id)
+        return course_id in self.readable_courses
 
     async def session_ended(self, message: dict[str, Any]) -> None:
         """The login session logged out, or every session of the user ended (password change,
@@ -344,7 +379,10 @@ class NotFoundConsumer(AsyncWebsocketConsumer):
 
 
 class ProgressConsumer(LiveConsumer):
-    """/ws/progress/: the learner's progress.updated and enrollment.activated events."""
+    """/ws/progress/: the learner's progress.updated and enrollment.activated events (and the
+    plugins', e.g. certificates.issued), each only while the learner may read its course."""
+
+    course_scoped = True
 
     def stream_groups(self, user: Any) -> list[str]:
         """The learner's progress group."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
@@ -11,7 +13,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.db.models import Max, Min
 from django.utils.crypto import constant_time_compare
 
-from realtime.models import Event
+from realtime.models import Event, event_frame
 
 # Course access for the course stream, as close codes (0 = allowed).
 ACCESS_OK = 0
@@ -67,6 +69,67 @@ def events_after(*, groups: list[str], since: int, limit: int) -> list[tuple[int
     """Stored events of ``groups`` with id > ``since``, oldest first: (id, frame) pairs."""
     rows = Event.objects.filter(group__in=groups, id__gt=since).order_by("id")[:limit]
     return [(row.pk, row.frame()) for row in rows]
+
+
+def readable_courses(*, user: Any, course_ids: Iterable[int], session: Mapping[str, Any] | None = None) -> set[int]:
+    """Which of ``course_ids`` ``user`` may read now: the access policy's
+    ``readable_course_ids`` (an unknown or deleted course is not readable). Three queries at most
+    (the courses, their rules, the enrollments), none for no ids."""
+    from courses.models import CoursePage
+    from learning import access
+
+    ids = {course_id for course_id in course_ids if 0 < course_id <= MAX_PAGE_ID}
+    if not ids:
+        return set()
+    courses = list(CoursePage.objects.filter(pk__in=ids).only("id", "path"))
+    return access.readable_course_ids(access.viewer(user, session), courses)
+
+
+def frame_course_id(data: Any) -> int | None:
+    """The course an event's ``data`` is about (its ``course_id``), or None for none."""
+    course_id = data.get("course_id") if isinstance(data, dict) else None
+    return course_id if isinstance(course_id, int) and not isinstance(course_id, bool) else None
+
+
+def live_frame_course_id(frame: str) -> int | None:
+    """The course a live text frame is about (see :func:`frame_course_id`)."""
+    try:
+        return frame_course_id(json.loads(frame).get("data"))
+    except (ValueError, AttributeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a resume sends: the stored events ``user`` may still read, oldest first."""
+
+    events: list[tuple[int, str]]  # (id, frame) pairs
+    truncated: bool  # more than the limit are stored after ``since``: the client resyncs
+    readable: frozenset[int]  # courses of these events the user may read
+    refused: frozenset[int]  # courses of these events the user may no longer read
+
+
+def replay_after(
+    *, groups: list[str], since: int, limit: int, user: Any | None, session: Mapping[str, Any] | None = None
+) -> Replay:
+    """Stored events of ``groups`` after ``since`` (at most ``limit``), without those about a
+    course ``user`` may no longer read (the access policy, asked now: an enrollment cancelled or a
+    restriction added since the event was stored); events about no course always come. ``user``
+    None: no filter (a stream whose access was decided for its one course). Queries: one for the
+    events, and :func:`readable_courses` when some are about a course."""
+    rows = list(Event.objects.filter(group__in=groups, id__gt=since).order_by("id").values_list("id", "type", "data")[: limit + 1])
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    course_ids: set[int] = set()
+    if user is not None:
+        course_ids = {course_id for _id, _type, data in rows if (course_id := frame_course_id(data)) is not None}
+    readable = readable_courses(user=user, course_ids=course_ids, session=session) if course_ids else set()
+    events = [
+        (event_id, event_frame(event_type=event_type, event_id=event_id, data=data))
+        for event_id, event_type, data in rows
+        if user is None or (course_id := frame_course_id(data)) is None or course_id in readable
+    ]
+    return Replay(events, truncated, frozenset(readable), frozenset(course_ids - readable))
 
 
 def outbox_bounds() -> tuple[int, int]:

@@ -12,6 +12,7 @@ from django.dispatch import receiver
 from django.utils.text import Truncator
 
 from courses.models import CoursePage
+from learning import access
 from learning.events import (
     CourseCompletedPayload,
     EnrollmentPayload,
@@ -64,7 +65,7 @@ def on_enrollment_requested(sender: str, payload: EnrollmentPayload, **kwargs: A
 def on_enrollment_activated(sender: str, payload: EnrollmentPayload, **kwargs: Any) -> None:
     """Tell the learner they are in: approved by staff, or enrolled in an open course."""
     enrollment = _enrollment(payload)
-    if enrollment is None or not enrollment.has_access:
+    if enrollment is None or not access.has_access_status(enrollment.status):
         return
     course = enrollment.course
     if enrollment.decided_by_id:

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 
 from academy.plugins import activation
 from academy.plugins.slots import SlotFragment
+from learning import access
 from learning.models import Enrollment
 from plugins.certificates import services
 from plugins.certificates.models import Certificate
@@ -90,7 +91,7 @@ class DashboardCardCertificate(SlotFragment):
         if not activation.is_active(LABEL, course_id=enrollment.course_id):
             return None
         certificate = prepared.get(enrollment.course_id)
-        if certificate is None and enrollment.status not in Enrollment.ACCESS_STATUSES:
+        if certificate is None and not access.has_access_status(enrollment.status):
             return None
         return {
             "certificate": certificate,

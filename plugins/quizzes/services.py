@@ -130,7 +130,7 @@ def _takeable(user: Any, quiz_id: Any, session: Mapping[str, Any] | None) -> tup
     if not visibility.visible:
         raise LessonRestricted()
     enrollment = Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=course_id).first()
-    if enrollment is None or not enrollment.has_access:
+    if enrollment is None or not access.has_access_status(enrollment.status):
         if enrollment is not None and enrollment.status == Enrollment.Status.PENDING_APPROVAL:
             raise NotEnrolled("Your enrollment is waiting for approval.")
         raise NotEnrolled("Enroll in this course to take the quiz.")

@@ -45,7 +45,9 @@ def test_page_rules_cost_one_query_for_any_number_of_pages(tree: Tree, django_as
     user = make_user("ada")
     user.groups.add(members)
     paths = [tree.python.path, tree.sql.path, *[lesson.path for lesson in tree.lessons]]
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # which pages are live; the restriction snapshot (cold)
+        access.page_rules(paths)
+    with django_assert_num_queries(1):  # the snapshot is cached: which pages are live
         rules = access.page_rules(paths)
     who = access.viewer(user)
     with django_assert_num_queries(1):  # the user's groups, once, because a group restriction applies
@@ -77,3 +79,38 @@ def test_course_stream_asks_again_before_a_replay(settings: Any) -> None:
         assert await receive_close(comm) == 4403
 
     run(scenario)
+
+
+@pytest.mark.django_db
+def test_restrictions_come_from_one_snapshot_purged_on_every_change(
+    tree: Tree, django_assert_num_queries: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from courses.restrictions import snapshot
+    from courses.selectors import restricted_pages
+
+    ada = make_user("ada")
+    members = Group.objects.create(name="Members")
+    ada.groups.add(members)
+    who = access.viewer(ada)
+    assert access.refused_paths(who) == ()
+    with django_assert_num_queries(0):  # every reader shares the cached snapshot
+        assert access.refused_paths(who) == ()
+        assert restricted_pages() == ()
+        assert snapshot().restrictions == ()
+    with django_capture_on_commit_callbacks(execute=True):
+        restriction = PageViewRestriction.objects.create(page=tree.sql, restriction_type=PageViewRestriction.GROUPS)
+    assert access.refused_paths(access.viewer(ada)) == (tree.sql.path,)  # saved: purged
+    assert restricted_pages() == ((tree.sql.pk, tree.sql.path),)
+    with django_capture_on_commit_callbacks(execute=True):
+        restriction.groups.add(members)
+    who = access.viewer(ada)
+    assert access.refused_paths(who) == ()  # groups changed (m2m_changed): purged
+    with django_assert_num_queries(1):  # the page query only (ada's groups are known by now)
+        assert access.page_rules([tree.sql.path]).visibility(tree.sql.path, who) is access.Visibility.VISIBLE
+    with django_capture_on_commit_callbacks(execute=True):
+        restriction.groups.remove(members)
+    assert access.page_visibility(access.viewer(ada), tree.sql) is access.Visibility.GROUP_REQUIRED
+    with django_capture_on_commit_callbacks(execute=True):
+        restriction.delete()
+    assert access.page_visibility(access.viewer(ada), tree.sql) is access.Visibility.VISIBLE
+    assert restricted_pages() == ()

@@ -69,3 +69,25 @@ def test_media_serves_renditions_and_not_originals_in_production(client: Any, se
     settings.ACADEMY_PRIVATE_MEDIA_DIRS = ["documents/", "original_images/"]  # DJANGO_DEBUG=0
     assert client.get(original).status_code == 404
     assert client.get(rendition.url).status_code == 200
+
+
+def test_document_in_a_quiz_lesson_follows_its_course_like_any_lesson(
+    tree: Tree, document: Any, learner: Any, editor: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Issue 19, finding 2: a plugin's lesson kind (the quiz lesson) is a lesson for downloads too."""
+    from learning.models import Enrollment
+    from tests.plugins.quizzes.helpers import make_quiz
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_quiz(tree.sql, body=[
+            {"type": "download", "value": {"document": document.pk, "title": "", "description": ""}},
+        ])
+    response = logged_in(learner).get(document.url)
+    assert (response.status_code, "Enroll in its course" in response.content.decode()) == (403, True)
+    Enrollment.objects.create(user=learner, course=tree.sql, status=Enrollment.Status.PENDING_APPROVAL)
+    assert logged_in(learner).get(document.url).status_code == 403
+    Enrollment.objects.filter(user=learner).update(status=Enrollment.Status.ACTIVE)
+    response = logged_in(learner).get(document.url)
+    assert (response.status_code, b"".join(response.streaming_content)) == (200, b"42")
+    response = logged_in(editor).get(document.url)
+    assert (response.status_code, b"".join(response.streaming_content)) == (200, b"42")

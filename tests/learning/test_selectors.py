@@ -27,8 +27,9 @@ NOTIFICATIONS = 12
 # Installed plugins' fragments on the page: the certificates plugin's dashboard.card (the
 # learner's certificates for the page's courses) and dashboard.side (their name on certificates).
 PLUGIN_FRAGMENT_QUERIES = 2
-# Cold, the plugins' activation table is read once too (then cached for every page).
-DASHBOARD_QUERIES_COLD = 9 + 1 + PLUGIN_FRAGMENT_QUERIES
+# Cold, the plugins' activation table and the view-restriction snapshot are read once too (then
+# cached for every page; the access rules' query no longer joins the restrictions).
+DASHBOARD_QUERIES_COLD = 9 + 1 + 1 + PLUGIN_FRAGMENT_QUERIES
 DASHBOARD_QUERIES_WARM = 6 + PLUGIN_FRAGMENT_QUERIES  # user, then the selector's five
 # enrollment count, the page's cards, resume candidates, access rules of their pages, notifications
 DASHBOARD_SELECTOR_QUERIES = 5

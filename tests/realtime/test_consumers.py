@@ -350,6 +350,45 @@ def test_resume_after_gap_replays_missed_events_in_order_once(world: World) -> N
     run(scenario)
 
 
+def test_resume_from_zero_replays_only_courses_the_learner_may_still_read(world: World) -> None:
+    """Issue 19, finding 6: a learner whose enrollment was cancelled gets no replay (and no live
+    frame) of that course's stored progress events; other courses' events and events about no
+    course still arrive."""
+    from learning.models import Enrollment
+
+    course, lesson = world.site.course, world.site.lessons[0]
+    uid = world.learner.pk
+    services.enrollment_request(user=world.learner, course=world.site.other_course)
+    joined = Event.objects.get(
+        group=groups.user_progress(uid), type="enrollment.activated", data__course_id=world.site.other_course.pk
+    ).pk
+    services.lesson_progress_record(user=world.learner, lesson=lesson)
+    lost = [
+        event.pk for event in Event.objects.filter(group=groups.user_progress(uid), data__course_id=course.pk)
+    ]
+    assert len(lost) == 2  # enrollment.activated and progress.updated of the course now lost
+    services.enrollment_cancel(enrollment=Enrollment.objects.get(user=world.learner, course=course), by=world.staff)
+    other = publish(
+        group=groups.user_progress(uid), event_type="progress.updated", data={"course_id": world.site.other_course.pk}
+    ).pk
+    plain = _publish_progress(uid, 1).pk
+
+    async def scenario() -> None:
+        comm = communicator("/ws/progress/", world.learner_session)
+        assert (await comm.connect())[0] is True
+        frames = await resume(comm, 0)
+        assert [f.get("id") for f in frames] == [joined, other, plain, None]
+        assert frames[-1] == {"type": "resumed", "data": {"since": 0, "replayed": 3}}
+        # Live: an event of the lost course is not delivered either; the next one is.
+        await adb(publish)(group=groups.user_progress(uid), event_type="progress.updated", data={"course_id": course.pk})
+        live = (await adb(_publish_progress)(uid, 2)).pk
+        assert (await receive_event(comm))["id"] == live
+        assert await comm.receive_nothing() is True
+        await comm.disconnect()
+
+    run(scenario)
+
+
 def test_resume_live_frames_before_resume_are_held_and_not_duplicated(world: World) -> None:
     uid = world.learner.pk
 
