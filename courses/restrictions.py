@@ -4,8 +4,10 @@ Every reader of "which pages are restricted, how" (the access policy's page rule
 paths, the catalog's public filter, the served page's own check) asks :func:`snapshot`: every
 ``PageViewRestriction`` of the site with its page's tree path and its groups, a short table. It
 is read in one query, kept in the shared cache under a versioned key (a deploy that changes the
-shape reads a fresh key, never an old pickle) and, within a request, read from there at most once
-(``academy.middleware.request_cached``). ``courses.receivers`` purges it when a restriction or its
+shape reads a fresh key, never an old pickle) and a generation number, and, within a request, read
+from there at most once (``academy.middleware.request_cached``). A purge moves the generation on:
+a reader that loaded the old table just before a change commits stores it under the old
+generation, which nobody reads any more, so a new restriction is never hidden by a stale copy. ``courses.receivers`` purges it when a restriction or its
 groups change (save, delete, ``m2m_changed``) and when pages move or are deleted (paths change).
 Which pages are live is not part of it: that still comes from the page query of each reader.
 """
@@ -21,6 +23,8 @@ from academy.middleware import forget_request_cached, request_cached
 
 # Bump the version when the snapshot's shape changes.
 CACHE_KEY = "academy:view-restrictions:v1"
+# The generation the readers store under; a purge moves it on.
+GENERATION_KEY = f"{CACHE_KEY}:generation"
 # Kept until purged; the timeout only bounds what a missed purge could leave behind.
 CACHE_SECONDS = 24 * 3600
 
@@ -89,12 +93,23 @@ def snapshot() -> RestrictionSnapshot:
     return request_cached(CACHE_KEY, _shared_snapshot)
 
 
+def _generation() -> int:
+    """The current generation (read before the table, so a purge in between is noticed)."""
+    found = cache.get(GENERATION_KEY)
+    if isinstance(found, int):
+        return found
+    cache.add(GENERATION_KEY, 0, None)
+    found = cache.get(GENERATION_KEY)
+    return found if isinstance(found, int) else 0
+
+
 def _shared_snapshot() -> RestrictionSnapshot:
-    found = cache.get(CACHE_KEY)
+    key = f"{CACHE_KEY}:{_generation()}"
+    found = cache.get(key)
     if isinstance(found, RestrictionSnapshot):
         return found
     fresh = load_snapshot()
-    cache.set(CACHE_KEY, fresh, CACHE_SECONDS)
+    cache.set(key, fresh, CACHE_SECONDS)
     return fresh
 
 
@@ -106,5 +121,8 @@ def forget() -> None:
 
 
 def _drop() -> None:
-    cache.delete(CACHE_KEY)
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # no generation stored yet: nobody stored a snapshot under one either
+        cache.add(GENERATION_KEY, 1, None)
     forget_request_cached(CACHE_KEY)

@@ -57,6 +57,25 @@ def test_page_rules_cost_one_query_for_any_number_of_pages(tree: Tree, django_as
         assert rules.visibility(tree.sql.path, access.viewer(AnonymousUser())) is access.Visibility.LOGIN_REQUIRED
 
 
+def test_a_snapshot_read_before_a_change_commits_is_never_served_after_it(
+    tree: Tree, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The race of a cached copy: a reader loads the table, a restriction is added and its purge
+    runs, then the reader stores what it loaded. The stored copy must not hide the restriction."""
+    from django.core.cache import cache
+
+    from courses import restrictions
+
+    stale = restrictions.load_snapshot()  # the reader's load, before the change
+    generation = restrictions._generation()
+    with django_capture_on_commit_callbacks(execute=True):
+        PageViewRestriction.objects.create(page=tree.sql, restriction_type=PageViewRestriction.LOGIN)
+    cache.set(f"{restrictions.CACHE_KEY}:{generation}", stale, restrictions.CACHE_SECONDS)  # its late store
+    visitor = access.viewer(AnonymousUser())
+    assert access.page_visibility(visitor, tree.sql) is access.Visibility.LOGIN_REQUIRED
+    assert access.refused_paths(visitor) == (tree.sql.path,)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_course_stream_asks_again_before_a_replay(settings: Any) -> None:
     from tests.realtime.support import build_site, login_cookie
