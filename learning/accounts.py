@@ -32,7 +32,7 @@ from wagtail.admin.views.account import PasswordResetView as WagtailPasswordRese
 from academy import ratelimit
 from academy.tasks import enqueue
 from learning import tokens
-from learning.sessions import session_record, sessions_end_all
+from learning.sessions import session_record, sessions_end_all, user_sessions
 
 # Where the sign-up view keeps a course invitation's token between the link and the form post.
 INVITE_SESSION_KEY = "academy_invite"
@@ -242,7 +242,8 @@ def access_tokens(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "learning/tokens.html",
-        {"form": form, "new_token": new_token, "tokens": tokens.user_tokens(user_id=request.user.pk)},
+        {"form": form, "new_token": new_token, "tokens": tokens.user_tokens(user_id=request.user.pk),
+         "login_sessions": user_sessions(user_id=request.user.pk), "current_session_key": request.session.session_key},
         status=status,
     )
     if new_token is not None:

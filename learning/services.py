@@ -342,6 +342,13 @@ def _require_manager(by: Any) -> None:
         raise Forbidden("You do not have permission to manage enrollments.")
 
 
+def _require_course_manager(enrollment: Enrollment, *, by: Any) -> None:
+    """A staff decision on ``enrollment`` needs the access policy's staff rule for its course
+    (``access.may_manage_learners``: the admin's own question), whoever calls."""
+    if not access.may_manage_learners(access.viewer(by), enrollment.course):
+        raise Forbidden("You may not manage the learners of this course.")
+
+
 def _locked(enrollment: Enrollment | int) -> Enrollment:
     enrollment_id = getattr(enrollment, "pk", enrollment)
     locked = (
@@ -359,7 +366,8 @@ def enrollment_approve(*, enrollment: Enrollment | int, by: Any) -> EnrollmentRe
 
     Pending -> active, recording who decided; sends ``enrollment_activated`` after commit.
     Approving an active or completed enrollment changes nothing (idempotent, no event).
-    Raises ``Forbidden`` (403) without the permission, ``OwnEnrollment`` (403) for the
+    Raises ``Forbidden`` (403) without the permission or when the course is not one whose
+    learners ``by`` may manage (``access.may_manage_learners``), ``OwnEnrollment`` (403) for the
     approver's own enrollment, ``NotFound`` (404) for an unknown enrollment and ``Conflict``
     (409) for a cancelled one. The decision is recorded in Wagtail's audit log
     (``learning.enrollment.approve``) in the same transaction.
@@ -367,6 +375,7 @@ def enrollment_approve(*, enrollment: Enrollment | int, by: Any) -> EnrollmentRe
     _require_manager(by)
     with transaction.atomic():
         locked = _locked(enrollment)
+        _require_course_manager(locked, by=by)
         if locked.user_id == by.pk:
             raise OwnEnrollment()
         if locked.has_access:
@@ -388,9 +397,10 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
     Any status -> cancelled (progress rows are kept, so re-enrolling resumes them); sends
     ``enrollment_cancelled`` after commit. Cancelling a cancelled enrollment changes nothing.
     Cancelling someone else's enrollment, or any with ``as_staff=True`` (the admin's action),
-    is a staff decision: it needs the permission, never applies to the staff member's own
-    enrollment, and is recorded in Wagtail's audit log (``learning.enrollment.cancel``).
-    Raises ``Forbidden`` (403) without the permission, ``OwnEnrollment`` (403) for a staff
+    is a staff decision: it needs the permission and the staff rule for the course
+    (``access.may_manage_learners``), never applies to the staff member's own enrollment, and
+    is recorded in Wagtail's audit log (``learning.enrollment.cancel``).
+    Raises ``Forbidden`` (403) without either, ``OwnEnrollment`` (403) for a staff
     decision on one's own enrollment, and ``NotFound`` (404) for an unknown enrollment.
     """
     _require_user(by)
@@ -399,6 +409,8 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
         staff_decision = as_staff or locked.user_id != by.pk
         if staff_decision and not by.has_perm(MANAGE_ENROLLMENTS_PERMISSION):
             raise Forbidden("You do not have permission to cancel this enrollment.")
+        if staff_decision:
+            _require_course_manager(locked, by=by)
         if staff_decision and locked.user_id == by.pk:
             raise OwnEnrollment()
         if locked.status == Enrollment.Status.CANCELLED:

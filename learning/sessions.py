@@ -1,9 +1,11 @@
-"""Sessions that end when they should: a password change, a deactivation or "log out everywhere"
-ends every login session of the user, over HTTP and on open WebSockets at once.
+"""Sessions that end when they should: a password change (or reset), a deactivation or "log out
+everywhere" ends every login session of the user, over HTTP and on open WebSockets at once, and
+every API token of the user with them (``tokens.tokens_end_all``).
 
 Over HTTP Django already refuses the old sessions after a password change (the session's auth
 hash no longer matches) and for a deactivated user (the backend refuses inactive users); "log
-out everywhere" deletes them (every one is known through ``LoginSession``). In every case the
+out everywhere" deletes them (every one is known through ``LoginSession``). Tokens are deleted
+in every case (a token checks no password hash, so nothing else would end it). In every case the
 ``sessions_ended`` domain event is sent after commit, and ``realtime`` closes every socket of
 the user (4401) on every process.
 
@@ -22,8 +24,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db import transaction
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
+from django.utils import timezone
 
-from learning import events
+from learning import events, tokens
 from learning.events import SessionsEndedPayload
 from learning.models import LoginSession
 
@@ -39,11 +42,24 @@ def session_record(*, user: Any, session_key: str | None) -> None:
     LoginSession.objects.update_or_create(session_key=session_key, defaults={"user_id": user.pk})
 
 
-def sessions_end_all(*, user: Any, current_session_key: str | None = None) -> int:
-    """End every login session of ``user`` (the current one too); return how many ended.
+def user_sessions(*, user_id: int) -> list[LoginSession]:
+    """The user's login sessions that still exist (not logged out, not expired), newest first:
+    the account page lists them beside the tokens. One query."""
+    from django.contrib.sessions.models import Session
 
-    The sessions are deleted from the session store (database and cache), their records too,
-    in one transaction; ``sessions_ended`` is sent after commit, so every open socket closes.
+    alive = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    return list(
+        LoginSession.objects.filter(user_id=user_id, session_key__in=alive).order_by("-created_at", "-pk")
+    )
+
+
+def sessions_end_all(*, user: Any, current_session_key: str | None = None) -> int:
+    """End every login session of ``user`` (the current one too) and every API token; return
+    how many sessions ended.
+
+    The sessions are deleted from the session store (database and cache), their records and
+    the tokens too, in one transaction; ``sessions_ended`` is sent after commit, so every open
+    socket closes.
     """
     store = import_module(settings.SESSION_ENGINE).SessionStore
     with transaction.atomic():
@@ -53,6 +69,7 @@ def sessions_end_all(*, user: Any, current_session_key: str | None = None) -> in
         for key in sorted(keys):
             store(key).delete()
         LoginSession.objects.filter(user_id=user.pk).delete()
+        tokens.tokens_end_all(user_id=user.pk)
         events.sessions_ended.emit(SessionsEndedPayload(user_id=user.pk, reason="logout_everywhere"))
     return len(keys)
 
@@ -100,11 +117,13 @@ def note_credentials_change(
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="learning.sessions.credentials_after")
 def end_sessions_on_credentials_change(sender: type, instance: Any, raw: bool = False, **kwargs: Any) -> None:
-    """Password changed or account deactivated -> ``sessions_ended`` after commit."""
+    """Password changed (by the user, a reset link, staff or ``changepassword``) or account
+    deactivated -> every API token of the user deleted at once, ``sessions_ended`` after commit."""
     reason = getattr(instance, _ENDED_REASON, "")
     if reason:
         setattr(instance, _ENDED_REASON, "")
+        tokens.tokens_end_all(user_id=instance.pk)
         events.sessions_ended.emit(SessionsEndedPayload(user_id=instance.pk, reason=reason))
 
 
-__all__ = ["prune_login_sessions", "session_record", "sessions_end_all"]
+__all__ = ["prune_login_sessions", "session_record", "sessions_end_all", "user_sessions"]

@@ -5,6 +5,10 @@ URL-safe characters (32 random bytes); the database keeps its SHA-256 digest, so
 database holds no usable token. The token is returned once, by :func:`token_create`.
 ``last_used_at`` is written at most once per ``LAST_USED_RESOLUTION`` per token, so a busy
 script does not write a row on every call (one conditional UPDATE per call decides).
+
+Tokens end with the sessions: a password change or reset, a deactivation and "log out
+everywhere" delete every token of the user (:func:`tokens_end_all`, called by
+``learning.sessions``), so a leaked token does not outlive the credentials that made it.
 """
 
 from __future__ import annotations
@@ -103,9 +107,20 @@ def token_revoke(*, user: Any, token_id: int) -> bool:
     return deleted > 0
 
 
-def user_tokens(*, user_id: int) -> list[PersonalAccessToken]:
-    """The user's tokens, newest first (the account page). One query."""
-    return list(PersonalAccessToken.objects.filter(user_id=user_id).order_by("-created_at", "-pk"))
+def tokens_end_all(*, user_id: int) -> int:
+    """Delete every token of user ``user_id`` (their sessions are ending); return how many."""
+    deleted, _by_model = PersonalAccessToken.objects.filter(user_id=user_id).delete()
+    return deleted
+
+
+def user_tokens(*, user_id: int, now: datetime | None = None) -> list[PersonalAccessToken]:
+    """The user's tokens, newest first (the account page), each with ``expired`` set (True past
+    its expiry: still listed, refused by the API). One query."""
+    now = now or timezone.now()
+    rows = list(PersonalAccessToken.objects.filter(user_id=user_id).order_by("-created_at", "-pk"))
+    for token in rows:
+        token.expired = token.expires_at is not None and token.expires_at <= now  # type: ignore[attr-defined]
+    return rows
 
 
 def token_authenticate(secret: str, *, now: datetime | None = None) -> tuple[Any, PersonalAccessToken]:

@@ -6,6 +6,12 @@ a code named after the error class, e.g. ``not_enrolled``), DRF's own (validatio
 authentication 401, permission 403, 404, 405, 415, throttling 429 with ``Retry-After``) and
 Django's ``Http404`` / ``PermissionDenied``. ``code`` is stable and machine-readable,
 ``message`` is for people, ``fields`` maps input fields to their problems (empty otherwise).
+
+Anything else is a bug: a 500 ``server_error`` in the same shape (never Django's HTML page, never
+the exception's text), reported exactly as Django reports any 500: ``got_request_exception`` is
+sent (Sentry's Django integration and the test client listen there), the transaction of an
+atomic request is rolled back, and ``django.request`` logs "Internal Server Error" with the
+traceback.
 """
 
 from __future__ import annotations
@@ -13,17 +19,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.core import signals
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from learning.services import ServiceError
 
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 VALIDATION_MESSAGE = "The request is not valid."
+SERVER_ERROR_STATUS = 500
+SERVER_ERROR_MESSAGE = "Something went wrong on our side. It has been reported; please try again later."
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
@@ -71,13 +82,28 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return server_error(exc, context)
     if isinstance(exc, exceptions.ValidationError):
         response.data = _validation_body(exc.detail)
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         message = str(detail) if not isinstance(detail, list | dict) else (_flatten(detail) or [""])[0]
         response.data = error_body(_code_of(exc), message)
+    return response
+
+
+def server_error(exc: Exception, context: dict[str, Any]) -> Response:
+    """An exception no code expected: a JSON 500, reported as Django reports a 500 (called from
+    DRF's ``except`` block, so ``sys.exc_info()`` is the exception for the signal's receivers)."""
+    set_rollback()
+    request = context.get("request")
+    django_request = getattr(request, "_request", request)
+    signals.got_request_exception.send(sender=None, request=django_request)
+    response = Response(error_body("server_error", SERVER_ERROR_MESSAGE), status=SERVER_ERROR_STATUS)
+    log_response(
+        "%s: %s", "Internal Server Error", getattr(django_request, "path", ""),
+        response=response, request=django_request, exception=exc,
+    )
     return response
 
 

@@ -13,12 +13,14 @@ from learning.api.serializers import ErrorSerializer
 
 # Errors any operation may answer, and the extra ones of writes.
 COMMON_ERRORS = {
-    "400": "Invalid input: a query parameter, the cursor or the body (fields lists the problems).",
+    "400": "Invalid input: a query parameter, the cursor or the body (fields lists the problems; "
+           "a body that is not JSON or nests too deeply is parse_error).",
     "401": "Not authenticated, or the token is invalid or expired.",
     "403": "Not allowed (a view restriction, a missing permission, CSRF).",
     "404": "Not found, or not yours.",
     "406": "The Accept header asks for something other than JSON.",
     "429": "Throttled; Retry-After says when to try again.",
+    "500": "An error on our side (server_error), reported to the operators; the same error shape.",
 }
 WRITE_ERRORS = {
     "409": "The object's state does not allow this.",

@@ -4,9 +4,11 @@ error shape in ``learning.api.errors``.
 
 Who sees what: courses and lessons follow the access policy (published, Wagtail view
 restrictions; lesson bodies need an enrollment with access, or staff/editor privilege).
-Enrollments, progress and notifications are the caller's own; an enrollment of someone else is
-found only by staff who may view enrollments and may see its course in the admin, and is a 404
-for everyone else (its existence is not revealed).
+Enrollments, progress and notifications are the caller's own (the lists too, staff included); an
+enrollment of someone else is found only by staff whose learners it is by the access policy's
+staff rule (``access.may_see_learners``, as in the admin), and is a 404 for everyone else (its
+existence is not revealed). Approving and cancelling it asks ``may_manage_learners`` in the
+service, as the admin's actions do.
 """
 
 from __future__ import annotations
@@ -27,9 +29,6 @@ from learning import access, selectors, services
 from learning.api import serializers
 from learning.models import Enrollment, PersonalAccessToken
 
-# Permission that lets staff look up other people's enrollments (deciding needs
-# services.MANAGE_ENROLLMENTS_PERMISSION on top).
-VIEW_ENROLLMENTS_PERMISSION = "learning.view_enrollment"
 # Most courses a search considers (the search backend ranks; the list keeps catalog order).
 SEARCH_MAX_COURSES = SEARCH_MAX_LESSONS
 QUERY_TEXT_MAX = 200
@@ -233,19 +232,16 @@ def _enrollment_data(request: Request, enrollments: list[Enrollment]) -> list[di
 
 
 def _enrollment_for_caller(request: Request, enrollment_id: int) -> Enrollment:
-    """The enrollment if it is the caller's, or the caller is staff who may view enrollments
-    and see its course in the admin; else 404 (whether it exists is not revealed)."""
+    """The enrollment if it is the caller's, or the caller may see its course's learners as
+    staff (``access.may_see_learners``: the admin's question for the same course); else 404,
+    the same answer as for an id that does not exist. Deciding (approve, cancel) is then the
+    service's call, which asks ``access.may_manage_learners``."""
     enrollment = (
         Enrollment.objects.filter(pk=enrollment_id).select_related("course").first()
     )
     if enrollment is not None and enrollment.user_id == request.user.pk:
         return enrollment
-    who = viewer(request)
-    if (
-        enrollment is None
-        or not request.user.has_perm(VIEW_ENROLLMENTS_PERMISSION)
-        or not access.admin_may_see(who, enrollment.course)
-    ):
+    if enrollment is None or not access.may_see_learners(viewer(request), enrollment.course):
         raise services.NotFound("This enrollment does not exist.")
     return enrollment
 
@@ -294,7 +290,8 @@ class EnrollmentDetailView(ApiView):
 
     @extend_schema(operation_id="enrollments_retrieve", responses=serializers.EnrollmentSerializer)
     def get(self, request: Request, enrollment_id: int) -> Response:
-        """One enrollment: the caller's own, or (staff who may view enrollments) anyone's."""
+        """One enrollment: the caller's own, or (staff) one of a course whose learners the
+        caller may see; 404 otherwise."""
         enrollment = _enrollment_for_caller(request, enrollment_id)
         return _enrollment_response(request, enrollment.pk)
 
@@ -305,7 +302,8 @@ class EnrollmentApproveView(ApiView):
 
     @extend_schema(operation_id="enrollments_approve", request=None, responses=serializers.EnrollmentSerializer)
     def post(self, request: Request, enrollment_id: int) -> Response:
-        """Staff: approve a pending enrollment (never their own). 409 for a cancelled one."""
+        """Staff: approve a pending enrollment of a course whose learners the caller may manage
+        (never their own). 404 outside the caller's courses, 409 for a cancelled one."""
         enrollment = _enrollment_for_caller(request, enrollment_id)
         services.enrollment_approve(enrollment=enrollment.pk, by=request.user)
         return _enrollment_response(request, enrollment.pk)
@@ -317,7 +315,8 @@ class EnrollmentCancelView(ApiView):
 
     @extend_schema(operation_id="enrollments_cancel", request=None, responses=serializers.EnrollmentSerializer)
     def post(self, request: Request, enrollment_id: int) -> Response:
-        """Cancel an enrollment: the learner their own, staff anyone else's."""
+        """Cancel an enrollment: the learner their own, staff one of a course whose learners
+        they may manage (404 outside their courses)."""
         enrollment = _enrollment_for_caller(request, enrollment_id)
         services.enrollment_cancel(enrollment=enrollment.pk, by=request.user)
         return _enrollment_response(request, enrollment.pk)

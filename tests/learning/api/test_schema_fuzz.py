@@ -9,8 +9,10 @@ rates are raised so the run measures the API, not the throttle (throttling has i
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import schemathesis
@@ -18,9 +20,11 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from learning import services, tokens
+from learning.api.pagination import CURSOR_FORMAT
 from tests.courses.helpers import make_tree
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +32,18 @@ pytestmark = pytest.mark.django_db
 # Generated cases per operation and caller (hypothesis examples).
 CASES_PER_OPERATION = 40
 HIGH_RATE = "1000000/hour"
+
+
+def cursors() -> st.SearchStrategy[str]:
+    """Cursors as the server makes them (the schema's ``cursor`` format is opaque): an offset,
+    optionally reversed, valid for every list whatever its ordering."""
+    return st.builds(
+        lambda offset, reverse: base64.b64encode(urlencode({"o": offset, "r": int(reverse)}).encode()).decode(),
+        st.integers(min_value=0, max_value=1000), st.booleans(),
+    )
+
+
+schemathesis.openapi.format(CURSOR_FORMAT, cursors())
 
 
 @pytest.fixture

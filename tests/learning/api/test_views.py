@@ -55,7 +55,7 @@ def test_courses_filters(tree: Tree, api: APIClient) -> None:
     assert slugs("search=%22%29%28") == ["python-basics", "databases-with-sql"]  # only punctuation: no filter
     assert error(api.get("/api/v1/courses/?level=expert")) == (400, "invalid")
     assert error(api.get("/api/v1/courses/?tag=a%20b")) == (400, "invalid")
-    assert error(api.get("/api/v1/courses/?cursor=garbage")) == (404, "not_found")
+    assert error(api.get("/api/v1/courses/?cursor=garbage")) == (400, "invalid")
 
 
 def test_courses_cursor_pages_through_everything(tree: Tree, api: APIClient) -> None:
