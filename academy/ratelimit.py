@@ -9,6 +9,12 @@ What it guarantees:
   lets 2N through around a boundary). A refused event is not counted, so a client that keeps
   knocking is let in again as soon as its oldest counted event leaves the window, and
   ``retry_after`` says exactly when that is.
+- **Growing delays.** A rule with a ``delay`` (:meth:`Rate.with_delay`) lets its ``limit`` events
+  through, then makes each further one wait a delay that doubles up to a maximum after the last
+  counted one, instead of refusing until the window empties: it slows an attacker without a
+  lock that anyone could hold (login, per account).
+- **Costs.** One check may count several events at once (``cost``, e.g. one upload's
+  invitations), all of them or none.
 - **Atomic, all or nothing.** One check may cover several rules (login: the account and the
   address); either every rule has room and the event is counted in all of them, or none is
   touched. With Redis this is one Lua script, one round trip, timed by the Redis server's clock
@@ -74,6 +80,7 @@ FAIL_OPEN: dict[str, bool] = {
     "websocket": True,
     "api": True,
     "course_message": True,  # staff writing to their learners (learning.messaging)
+    "invitations": False,  # invitation emails to unknown addresses (learning.bulk): spam if unlimited
 }
 
 
@@ -92,6 +99,8 @@ UNAVAILABLE_RETRY_SECONDS = 30
 REDIS_TIMEOUT_SECONDS = 1.0
 # How long a process waits for the embedded store's write lock before calling it unavailable.
 LOCAL_LOCK_TIMEOUT_SECONDS = 5.0
+# A growing delay stops doubling after this many steps (its maximum is reached long before).
+MAX_DELAY_DOUBLINGS = 60
 # Pause between attempts to set the embedded store's file up while another process does.
 SETUP_RETRY_SECONDS = 0.01
 _SETUP_LOCK = threading.Lock()
@@ -102,10 +111,25 @@ _SETUP_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class Rate:
-    """At most ``limit`` counted events in any ``window`` seconds."""
+    """At most ``limit`` counted events in any ``window`` seconds.
+
+    With a ``delay`` (seconds) the rule is a growing delay instead of a hard limit: ``limit``
+    events in the window pass freely, then each further event must come at least
+    ``delay * 2 ** (n - limit)`` seconds (never more than ``max_delay``) after the last counted
+    one, ``n`` being the events counted in the window. Nobody can hold such a rule shut: past
+    the free events one attempt per ``max_delay`` always passes.
+    """
 
     limit: int
     window: float
+    delay: float = 0.0
+    max_delay: float = 0.0
+
+    def with_delay(self, delay: float, max_delay: float) -> Rate:
+        """This rate as a growing delay after its ``limit`` free events (see the class)."""
+        if delay <= 0 or max_delay < delay:
+            raise ValueError("a growing delay needs 0 < delay <= max_delay")
+        return Rate(self.limit, self.window, float(delay), float(max_delay))
 
     @classmethod
     def parse(cls, text: str) -> Rate:
@@ -120,7 +144,8 @@ def _parse_cached(text: str) -> tuple[int, float]:
 
 # Rules named by the doors; their rates come from these settings (README "Rate limits").
 RULE_SETTINGS: dict[str, str] = {
-    "login_account": "RATELIMIT_LOGIN_ACCOUNT",
+    "login_account_address": "RATELIMIT_LOGIN_ACCOUNT_ADDRESS",
+    "login_device": "RATELIMIT_LOGIN_DEVICE",
     "login_address": "RATELIMIT_LOGIN_ADDRESS",
     "signup_address": "RATELIMIT_SIGNUP_ADDRESS",
     "reset_email": "RATELIMIT_RESET_EMAIL",
@@ -156,12 +181,14 @@ class Decision:
     ``retry_after``: seconds until a refused event would be allowed (0 when allowed).
     ``unavailable``: the store could not be reached; ``allowed`` is then the door's fail policy.
     ``token``: the id under which the event was counted (to :func:`refund` it).
+    ``cost``: how many events the check counted at once.
     """
 
     allowed: bool
     retry_after: float = 0.0
     unavailable: bool = False
     token: str = ""
+    cost: int = 1
 
     @property
     def retry_after_header(self) -> str:
@@ -179,15 +206,19 @@ class LimiterUnavailable(Exception):
 class Store(Protocol):
     """What a limiter store does; every method is one atomic step."""
 
-    def check(self, limits: Sequence[Limit], *, count: bool, token: str) -> float:
-        """0.0 when every limit has room (and, if ``count``, the event was counted in all of
-        them under ``token``); otherwise the seconds until it would have room (nothing counted)."""
+    def check(self, limits: Sequence[Limit], *, count: bool, token: str, cost: int = 1) -> float:
+        """0.0 when every limit has room for ``cost`` events (and, if ``count``, they were
+        counted in all of them under ``token``); otherwise the seconds until there would be room
+        (nothing counted). ``cost`` must not exceed any limit (:func:`check` sees to that)."""
 
-    def refund(self, limits: Sequence[Limit], token: str) -> None:
-        """Remove the event counted under ``token`` from these limits."""
+    def refund(self, limits: Sequence[Limit], token: str, cost: int = 1) -> None:
+        """Remove the events counted under ``token`` from these limits."""
 
     def forget(self, limits: Sequence[Limit]) -> None:
         """Empty these limits' windows."""
+
+    def used(self, item: Limit) -> int:
+        """How many events ``item``'s window holds now."""
 
     def slot_acquire(self, key: str, member: str, capacity: int, ttl: float) -> bool:
         """Hold one of ``capacity`` slots under ``key`` for ``ttl`` seconds (False when full)."""
@@ -206,29 +237,45 @@ class Store(Protocol):
 
 
 # Sliding-window log: one sorted set per limit, one member per counted event, scored by its time
-# in milliseconds (Redis' own clock). KEYS: the limits. ARGV: count ("1"/"0"), token, then a
-# (limit, window_ms) pair per key. Returns the milliseconds to wait, 0 when allowed.
+# in milliseconds (Redis' own clock). KEYS: the limits. ARGV: count ("1"/"0"), token, cost, then
+# (limit, window_ms, delay_ms, max_delay_ms) per key. Returns the milliseconds to wait, 0 when
+# allowed. A check of cost c counts c members: the token itself when c is 1, else token#1..c.
 _CHECK_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cost = tonumber(ARGV[3])
 local wait = 0
 for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[1 + 2 * i])
-  local window = tonumber(ARGV[2 + 2 * i])
+  local limit = tonumber(ARGV[4 * i])
+  local window = tonumber(ARGV[4 * i + 1])
+  local delay = tonumber(ARGV[4 * i + 2])
+  local max_delay = tonumber(ARGV[4 * i + 3])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   local n = redis.call('ZCARD', key)
-  if n >= limit then
-    -- room appears when the (n - limit + 1)-th oldest counted event leaves the window
-    local entry = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')
-    local until_free = tonumber(entry[2]) + window - now
-    if until_free > wait then wait = until_free end
+  local until_free = 0
+  if delay > 0 then
+    if n >= limit then
+      -- a growing delay: the next event waits delay * 2^(n - limit) after the last one
+      local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+      local gap = math.min(max_delay, delay * math.pow(2, math.min(n - limit, 60)))
+      until_free = tonumber(last[2]) + gap - now
+    end
+  elseif n + cost > limit then
+    -- room appears when the (n + cost - limit)-th oldest counted event leaves the window
+    local entry = redis.call('ZRANGE', key, n + cost - limit - 1, n + cost - limit - 1, 'WITHSCORES')
+    until_free = tonumber(entry[2]) + window - now
   end
+  if until_free > wait then wait = until_free end
 end
 if wait > 0 then return wait end
 if ARGV[1] == '1' then
   for i, key in ipairs(KEYS) do
-    redis.call('ZADD', key, now, ARGV[2])
-    redis.call('PEXPIRE', key, tonumber(ARGV[2 + 2 * i]))
+    if cost == 1 then
+      redis.call('ZADD', key, now, ARGV[2])
+    else
+      for c = 1, cost do redis.call('ZADD', key, now, ARGV[2] .. '#' .. c) end
+    end
+    redis.call('PEXPIRE', key, tonumber(ARGV[4 * i + 1]))
   end
 end
 return 0
@@ -257,6 +304,12 @@ local ttl = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ttl)
 return 1
+"""
+
+_USED_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
 """
 
 _SLOT_COUNT_LUA = """
@@ -288,6 +341,7 @@ class RedisStore:
         self._acquire = self.client.register_script(_SLOT_ACQUIRE_LUA)
         self._refresh = self.client.register_script(_SLOT_REFRESH_LUA)
         self._count = self.client.register_script(_SLOT_COUNT_LUA)
+        self._used = self.client.register_script(_USED_LUA)
 
     @contextlib.contextmanager
     def _errors(self) -> Any:
@@ -296,27 +350,34 @@ class RedisStore:
         except redis.RedisError as exc:
             raise LimiterUnavailable(f"Redis: {exc}") from exc
 
-    def check(self, limits: Sequence[Limit], *, count: bool, token: str) -> float:
+    def check(self, limits: Sequence[Limit], *, count: bool, token: str, cost: int = 1) -> float:
         """See :meth:`Store.check`."""
-        args: list[Any] = ["1" if count else "0", token]
+        args: list[Any] = ["1" if count else "0", token, cost]
         for item in limits:
-            args += [item.rate.limit, int(item.rate.window * 1000)]
+            rate = item.rate
+            args += [rate.limit, int(rate.window * 1000), int(rate.delay * 1000), int(rate.max_delay * 1000)]
         with self._errors():
             wait_ms = self._check(keys=[item.key for item in limits], args=args)
         return int(wait_ms) / 1000
 
-    def refund(self, limits: Sequence[Limit], token: str) -> None:
+    def refund(self, limits: Sequence[Limit], token: str, cost: int = 1) -> None:
         """See :meth:`Store.refund`."""
+        members = [token] if cost == 1 else [f"{token}#{c}" for c in range(1, cost + 1)]
         with self._errors():
             pipe = self.client.pipeline(transaction=False)
             for item in limits:
-                pipe.zrem(item.key, token)
+                pipe.zrem(item.key, *members)
             pipe.execute()
 
     def forget(self, limits: Sequence[Limit]) -> None:
         """See :meth:`Store.forget`."""
         with self._errors():
             self.client.delete(*[item.key for item in limits])
+
+    def used(self, item: Limit) -> int:
+        """See :meth:`Store.used` (Redis' clock, like the check)."""
+        with self._errors():
+            return int(self._used(keys=[item.key], args=[int(item.rate.window * 1000)]))
 
     def slot_acquire(self, key: str, member: str, capacity: int, ttl: float) -> bool:
         """See :meth:`Store.slot_acquire`."""
@@ -410,29 +471,36 @@ class LocalStore:
         else:
             connection.execute("COMMIT")
 
-    def check(self, limits: Sequence[Limit], *, count: bool, token: str) -> float:
-        """See :meth:`Store.check`."""
+    def check(self, limits: Sequence[Limit], *, count: bool, token: str, cost: int = 1) -> float:
+        """See :meth:`Store.check` (the same rules as the Redis script)."""
         with self._transaction() as db:
             now = time.time()
             db.execute("DELETE FROM hits WHERE expires <= ?", (now,))
             wait = 0.0
             for item in limits:
-                since = now - item.rate.window
-                (n,) = db.execute("SELECT count(*) FROM hits WHERE key = ? AND at > ?", (item.key, since)).fetchone()
-                if n >= item.rate.limit:
+                rate = item.rate
+                since = now - rate.window
+                (n, last) = db.execute(
+                    "SELECT count(*), max(at) FROM hits WHERE key = ? AND at > ?", (item.key, since)
+                ).fetchone()
+                if rate.delay > 0:
+                    if n >= rate.limit:
+                        gap = min(rate.max_delay, rate.delay * 2 ** min(n - rate.limit, MAX_DELAY_DOUBLINGS))
+                        wait = max(wait, last + gap - now)
+                elif n + cost > rate.limit:
                     (at,) = db.execute(
                         "SELECT at FROM hits WHERE key = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?",
-                        (item.key, since, n - item.rate.limit),
+                        (item.key, since, n + cost - rate.limit - 1),
                     ).fetchone()
-                    wait = max(wait, at + item.rate.window - now)
-            if wait == 0.0 and count:
+                    wait = max(wait, at + rate.window - now)
+            if wait <= 0.0 and count:
                 db.executemany(
                     "INSERT INTO hits (key, token, at, expires) VALUES (?, ?, ?, ?)",
-                    [(item.key, token, now, now + item.rate.window) for item in limits],
+                    [(item.key, token, now, now + item.rate.window) for item in limits for _ in range(cost)],
                 )
-            return wait
+            return max(wait, 0.0)
 
-    def refund(self, limits: Sequence[Limit], token: str) -> None:
+    def refund(self, limits: Sequence[Limit], token: str, cost: int = 1) -> None:
         """See :meth:`Store.refund`."""
         with self._transaction() as db:
             db.executemany("DELETE FROM hits WHERE key = ? AND token = ?", [(item.key, token) for item in limits])
@@ -441,6 +509,13 @@ class LocalStore:
         """See :meth:`Store.forget`."""
         with self._transaction() as db:
             db.executemany("DELETE FROM hits WHERE key = ?", [(item.key,) for item in limits])
+
+    def used(self, item: Limit) -> int:
+        """See :meth:`Store.used`."""
+        with self._transaction() as db:
+            since = time.time() - item.rate.window
+            (n,) = db.execute("SELECT count(*) FROM hits WHERE key = ? AND at > ?", (item.key, since)).fetchone()
+            return int(n)
 
     def slot_acquire(self, key: str, member: str, capacity: int, ttl: float) -> bool:
         """See :meth:`Store.slot_acquire`."""
@@ -510,26 +585,35 @@ setting_changed.connect(_settings_changed)
 # --- the limiter's API -----------------------------------------------------------------------------
 
 
-def check(limits: Sequence[Limit], *, door: str, count: bool = True) -> Decision:
+def check(limits: Sequence[Limit], *, door: str, count: bool = True, cost: int = 1) -> Decision:
     """Ask whether an event passes every limit in ``limits``, counting it in all of them if so.
 
     ``count=False`` only looks (is there room right now?). ``door`` names the fail policy used
-    when the store is down (a key of :data:`FAIL_OPEN`). One round trip to the store.
+    when the store is down (a key of :data:`FAIL_OPEN`). ``cost`` counts that many events at
+    once, all or none (e.g. the invitations of one upload); a cost larger than a limit never
+    passes (``retry_after`` is then that limit's window). One round trip to the store.
     """
+    if cost < 1:
+        raise ValueError("cost must be at least 1")
+    too_big = [item.rate.window for item in limits if cost > item.rate.limit and not item.rate.delay]
+    if too_big:
+        if count:
+            RATELIMIT_REFUSALS.labels(door=door).inc()
+        return Decision(allowed=False, retry_after=max(too_big), cost=cost)
     token = uuid.uuid4().hex
     try:
-        wait = store().check(limits, count=count, token=token)
+        wait = store().check(limits, count=count, token=token, cost=cost)
     except LimiterUnavailable as exc:
         allowed = FAIL_OPEN[door]
         logger.warning("rate limiter unavailable, %s fails %s: %s", door, "open" if allowed else "closed", exc)
         if not allowed:
             RATELIMIT_REFUSALS.labels(door=door).inc()
-        return Decision(allowed=allowed, retry_after=UNAVAILABLE_RETRY_SECONDS, unavailable=True)
+        return Decision(allowed=allowed, retry_after=UNAVAILABLE_RETRY_SECONDS, unavailable=True, cost=cost)
     if wait > 0:
         if count:
             RATELIMIT_REFUSALS.labels(door=door).inc()
-        return Decision(allowed=False, retry_after=wait)
-    return Decision(allowed=True, token=token if count else "")
+        return Decision(allowed=False, retry_after=wait, cost=cost)
+    return Decision(allowed=True, token=token if count else "", cost=cost)
 
 
 def refund(limits: Sequence[Limit], decision: Decision) -> None:
@@ -537,7 +621,7 @@ def refund(limits: Sequence[Limit], decision: Decision) -> None:
     if not decision.token:
         return
     try:
-        store().refund(limits, decision.token)
+        store().refund(limits, decision.token, decision.cost)
     except LimiterUnavailable as exc:
         logger.warning("rate limiter unavailable, refund skipped: %s", exc)
 
@@ -548,6 +632,15 @@ def forget(limits: Sequence[Limit]) -> None:
         store().forget(limits)
     except LimiterUnavailable as exc:
         logger.warning("rate limiter unavailable, forget skipped: %s", exc)
+
+
+def room(item: Limit) -> int | None:
+    """How many more events ``item`` lets through right now (None when the store is down)."""
+    try:
+        return max(0, item.rate.limit - store().used(item))
+    except LimiterUnavailable as exc:
+        logger.warning("rate limiter unavailable, room unknown: %s", exc)
+        return None
 
 
 def reset() -> None:

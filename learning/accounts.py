@@ -3,8 +3,8 @@ email, "log out everywhere", and the password change that keeps its new session 
 Login, logout and the rest of the reset flow are Django's own views
 (``django.contrib.auth.urls``), with our templates.
 
-Rate limits (siteconfig/ratelimit.py): sign-up posts per client address (429 past it; fails
-open when the limiter's store is down); password-reset posts per client address (429) and per
+Rate limits (academy/ratelimit.py): sign-up posts per client address (429 past it, default
+120 in 10 minutes so a class of 60 joins in one lesson; fails open when the store is down); password-reset posts per client address (429) and per
 email address. Past the per-email limit the request sends nothing but answers exactly as a sent
 one does, so the answer never tells whether an address exists or is being flooded. Password
 reset fails closed (503) when the store is down: unlimited reset emails are the abuse it stops."""
@@ -57,10 +57,19 @@ class SignupForm(UserCreationForm):
 
 
 def safe_next_url(request: HttpRequest, default: str) -> str:
-    """The ``next`` parameter if it points to this site, else ``default`` (no open redirect)."""
+    """The ``next`` parameter if it is a path on this site, else ``default``.
+
+    Only an absolute local path passes ("/courses/"): no other host or scheme (open redirect),
+    and no bare word ("0", "dashboard"), which ``redirect()`` would try to reverse as a URL name
+    (a 500 when there is none). Callers redirect with ``HttpResponseRedirect``, never
+    ``redirect()``, so the value is never taken for a view name."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        candidate.startswith("/")
+        and not candidate.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return default
@@ -70,7 +79,7 @@ def safe_next_url(request: HttpRequest, default: str) -> str:
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an account, log the new learner in and send them on (to ``next`` or the dashboard)."""
     if request.user.is_authenticated:
-        return redirect(safe_next_url(request, "/dashboard/"))
+        return HttpResponseRedirect(safe_next_url(request, "/dashboard/"))
     invite = request.GET.get("invite", "")
     if invite and len(invite) <= INVITE_TOKEN_MAX_LENGTH:
         # Kept in the session: the sign-up form posts without it.
@@ -99,7 +108,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 enrollment = invitation_accept(user=user, token=token)
                 if enrollment is not None:
                     messages.success(request, f"Welcome! You are enrolled in {enrollment.course.title}.")
-            return redirect(safe_next_url(request, "/dashboard/"))
+            return HttpResponseRedirect(safe_next_url(request, "/dashboard/"))
     status = 400 if request.method == "POST" else 200
     return render(request, "registration/signup.html", {"form": form, "next": safe_next_url(request, "")}, status=status)
 

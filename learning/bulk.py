@@ -11,6 +11,12 @@ through the rows in chunks (``processed_rows`` is the progress bar) and, for eac
 - a malformed address or a repeated one: listed as invalid with its line number.
 
 Safe to run twice: a finished job is not run again, and every step is idempotent.
+
+Invitations are emails to addresses that never asked for them, so an upload counts them first
+(``upload_plan``): above ``BULK_INVITATIONS_CONFIRM_ABOVE`` the upload is stored only once its
+uploader confirmed that number (``ConfirmationNeeded`` otherwise), and every upload's invitations
+count, all at once, against the uploader's ``RATELIMIT_INVITATIONS`` in the shared limiter: past
+it the whole upload is refused (``InvitationsLimited``, 429) and nothing is stored or sent.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -29,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from academy import ratelimit
 from academy.tasks import enqueue
 from courses.models import CoursePage
 from learning import services
@@ -64,11 +72,46 @@ def parse_rows(source: str) -> list[Row]:
     return rows
 
 
-def bulk_enrollment_create(*, course: CoursePage, by: Any, upload: bytes, mode: str = BulkEnrollment.Mode.ENROLL) -> BulkEnrollment:
-    """Store an upload and queue its task. Raises ``services.InvalidInput`` (400) for a file
-    that is too large, not UTF-8 text, empty or longer than ``MAX_ROWS`` rows, or an unknown
-    mode, and ``services.Forbidden`` (403) without the permission to manage enrollments."""
-    services._require_manager(by)
+@dataclass(frozen=True)
+class UploadPlan:
+    """What an upload would do, known before anything is stored: its text, its rows and how
+    many invitation emails it sends (unknown, well-formed, distinct addresses when enrolling)."""
+
+    source: str
+    mode: str
+    rows: int
+    invitations: int
+
+
+class ConfirmationNeeded(services.ServiceError):
+    """An upload sends more invitations than ``BULK_INVITATIONS_CONFIRM_ABOVE`` without its
+    uploader's confirmation of that number. Not an error to show: the door asks, then calls
+    again with ``confirmed_invitations``."""
+
+    status_code = 409
+    default_message = "Confirm the invitations this upload sends."
+
+    def __init__(self, plan: UploadPlan) -> None:
+        super().__init__(f"This upload sends {plan.invitations} invitations by email.")
+        self.plan = plan
+
+
+class InvitationsLimited(services.ServiceError):
+    """The uploader sent as many invitations recently as ``RATELIMIT_INVITATIONS`` allows (429)."""
+
+    status_code = 429
+    default_message = "Too many invitations; try again later."
+
+
+class InvitationsUnavailable(services.ServiceError):
+    """The limiter cannot be reached, and invitations fail closed (503)."""
+
+    status_code = 503
+    default_message = "Invitations cannot be sent right now; try again in a minute."
+
+
+def _read(upload: bytes, mode: str) -> tuple[str, list[Row]]:
+    """The upload's text and rows. Raises ``services.InvalidInput`` for a bad file or mode."""
     if mode not in BulkEnrollment.Mode.values:
         raise services.InvalidInput("Choose enroll or unenroll.")
     if len(upload) > MAX_UPLOAD_BYTES:
@@ -87,8 +130,94 @@ def bulk_enrollment_create(*, course: CoursePage, by: Any, upload: bytes, mode: 
         raise services.InvalidInput("The file has no email addresses.")
     if len(rows) > MAX_ROWS:
         raise services.InvalidInput(f"At most {MAX_ROWS:,} rows per file; split it.")
+    return source, rows
+
+
+def _addresses(rows: list[Row], report: dict[str, list[Any]], seen: dict[str, int]) -> list[tuple[Row, str]]:
+    """The well-formed addresses not seen before (lower-cased); the others go to ``report``."""
+    valid: list[tuple[Row, str]] = []
+    for row in rows:
+        address = row.text.lower()
+        try:
+            validate_email(address)
+        except ValidationError:
+            report["invalid"].append([row.line, row.text, "not an email address"])
+            continue
+        if address in seen:
+            report["invalid"].append([row.line, row.text, f"repeats line {seen[address]}"])
+            continue
+        seen[address] = row.line
+        valid.append((row, address))
+    return valid
+
+
+def _active_users(addresses: list[str]) -> dict[str, Any]:
+    """{lower-cased email: active user} for these addresses (one query)."""
+    users = get_user_model().objects.annotate(email_lower=Lower("email"))
+    return {user.email_lower: user for user in users.filter(email_lower__in=addresses, is_active=True)}
+
+
+def upload_plan(*, upload: bytes, mode: str = BulkEnrollment.Mode.ENROLL) -> UploadPlan:
+    """Read an upload and count the invitations it would send (one query per ``CHUNK_ROWS``
+    addresses). Raises ``services.InvalidInput`` (400) for a bad file or mode."""
+    source, rows = _read(upload, mode)
+    invitations = 0
+    if mode == BulkEnrollment.Mode.ENROLL:
+        addresses = [address for _row, address in _addresses(rows, _empty_report(), {})]
+        for start in range(0, len(addresses), CHUNK_ROWS):
+            chunk = addresses[start : start + CHUNK_ROWS]
+            invitations += len(chunk) - len(_active_users(chunk))
+    return UploadPlan(source=source, mode=mode, rows=len(rows), invitations=invitations)
+
+
+def _invitation_limit(by: Any) -> ratelimit.Limit:
+    return ratelimit.Limit("invitations", str(by.pk), ratelimit.Rate.parse(settings.RATELIMIT_INVITATIONS))
+
+
+def bulk_enrollment_create(
+    *,
+    course: CoursePage,
+    by: Any,
+    upload: bytes,
+    mode: str = BulkEnrollment.Mode.ENROLL,
+    confirmed_invitations: int | None = None,
+) -> BulkEnrollment:
+    """Store an upload and queue its task, or store nothing and raise:
+
+    ``services.Forbidden`` (403) without the permission to manage enrollments;
+    ``services.InvalidInput`` (400) for a file that is too large, not UTF-8 text, empty or longer
+    than ``MAX_ROWS`` rows, an unknown mode, or more invitations than ``RATELIMIT_INVITATIONS``
+    ever allows at once; ``ConfirmationNeeded`` (409) when it sends more than
+    ``BULK_INVITATIONS_CONFIRM_ABOVE`` invitations and ``confirmed_invitations`` (the number its
+    uploader saw and confirmed) is smaller; ``InvitationsLimited`` (429) when the uploader's
+    recent invitations leave no room for all of this upload's (counted all at once, so an upload
+    is never half sent); ``InvitationsUnavailable`` (503) when the limiter is down.
+    """
+    services._require_manager(by)
+    plan = upload_plan(upload=upload, mode=mode)
+    if plan.invitations:
+        limit = _invitation_limit(by)
+        per = ratelimit.wait_text(limit.rate.window)
+        if plan.invitations > limit.rate.limit:
+            raise services.InvalidInput(f"At most {limit.rate.limit} invitations in {per}; split the file.")
+        if plan.invitations > settings.BULK_INVITATIONS_CONFIRM_ABOVE and (
+            confirmed_invitations is None or plan.invitations > confirmed_invitations
+        ):
+            raise ConfirmationNeeded(plan)
+        room = ratelimit.room(limit)
+        decision = ratelimit.check([limit], door="invitations", cost=plan.invitations)
+        if decision.unavailable and not decision.allowed:
+            raise InvitationsUnavailable()
+        if not decision.allowed:
+            left = f"you may send {room} more now" if room is not None else "you sent many recently"
+            raise InvitationsLimited(
+                f"This upload would send {plan.invitations} invitations; {left} (at most {limit.rate.limit} "
+                f"in {per}). Try again in {ratelimit.wait_text(decision.retry_after)}, or upload fewer addresses."
+            )
     with transaction.atomic():
-        job = BulkEnrollment.objects.create(course=course, created_by=by, mode=mode, source=source, total_rows=len(rows))
+        job = BulkEnrollment.objects.create(
+            course=course, created_by=by, mode=mode, source=plan.source, total_rows=plan.rows
+        )
         enqueue("learning.tasks.run_bulk_enrollment", job_id=job.pk)
     return job
 
@@ -107,27 +236,10 @@ def bulk_enrollment_run(*, job_id: int) -> BulkEnrollment | None:
     report = _empty_report()
     seen: dict[str, int] = {}
     BulkEnrollment.objects.filter(pk=job.pk).update(status=BulkEnrollment.Status.RUNNING, processed_rows=0)
-    users = get_user_model().objects
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start : start + CHUNK_ROWS]
-        valid: list[tuple[Row, str]] = []
-        for row in chunk:
-            address = row.text.lower()
-            try:
-                validate_email(address)
-            except ValidationError:
-                report["invalid"].append([row.line, row.text, "not an email address"])
-                continue
-            if address in seen:
-                report["invalid"].append([row.line, row.text, f"repeats line {seen[address]}"])
-                continue
-            seen[address] = row.line
-            valid.append((row, address))
-        addresses = [address for _row, address in valid]
-        found = {
-            user.email_lower: user
-            for user in users.annotate(email_lower=Lower("email")).filter(email_lower__in=addresses, is_active=True)
-        }
+        valid = _addresses(chunk, report, seen)
+        found = _active_users([address for _row, address in valid])
         for row, address in valid:
             _one(job, by, row, address, found.get(address), report)
         BulkEnrollment.objects.filter(pk=job.pk).update(processed_rows=min(start + len(chunk), len(rows)), report=report)

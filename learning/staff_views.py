@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -51,6 +54,10 @@ PREVIEW_RECIPIENTS = 20
 MESSAGES_LISTED = 20
 # Recent uploads listed on the bulk enrollment page.
 BULK_JOBS_LISTED = 10
+# An upload waiting for its confirmation: how long it is kept, and its random id.
+PENDING_SECONDS = 3600
+PENDING_ID_BYTES = 24
+PENDING_ID_MAX_LENGTH = 64
 # Days shown in the "over time" charts.
 TIMELINE_DAYS = 60
 
@@ -227,29 +234,68 @@ def analytics(request: HttpRequest, course_id: int) -> HttpResponse:
 # --- Bulk enrollment ----------------------------------------------------------------------------
 
 
+def _pending_key(pending_id: str) -> str:
+    return f"academy:bulk-pending:{pending_id}"
+
+
+def _confirmed_upload(request: HttpRequest, course: CoursePage) -> BulkEnrollment:
+    """Store the upload that ``request.user`` confirmed (``pending`` id, ``confirm`` = the count
+    they saw). A confirmation is used once and only by its uploader, for its course."""
+    pending_id = request.POST.get("pending", "")
+    pending = cache.get(_pending_key(pending_id)) if len(pending_id) <= PENDING_ID_MAX_LENGTH else None
+    if (
+        not isinstance(pending, dict)
+        or pending.get("user_id") != request.user.pk
+        or pending.get("course_id") != course.pk
+        or not cache.delete(_pending_key(pending_id))  # once: a second post finds nothing
+    ):
+        raise services.InvalidInput("This upload is no longer waiting for a confirmation; upload the file again.")
+    try:
+        confirmed = int(request.POST.get("confirm", ""))
+    except ValueError:
+        confirmed = 0
+    return bulk.bulk_enrollment_create(
+        course=course, by=request.user, upload=pending["source"].encode(), mode=pending["mode"],
+        confirmed_invitations=confirmed,
+    )
+
+
 def bulk_upload(request: HttpRequest, course_id: int) -> HttpResponse:
-    """Upload a CSV of email addresses to enroll (or unenroll); the work runs as a task."""
+    """Upload a CSV of email addresses to enroll (or unenroll); the work runs as a task. An upload
+    that sends more than ``BULK_INVITATIONS_CONFIRM_ABOVE`` invitations is kept aside (the cache,
+    ``PENDING_SECONDS``) and shown with its count; only its confirmation stores it."""
     course = _course_for(request, course_id, manage=True)
     error = ""
+    status = 200
+    confirm: dict[str, Any] | None = None
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None:
-            error = "Choose a CSV file."
-        elif upload.size > bulk.MAX_UPLOAD_BYTES:
-            error = f"The file is larger than {bulk.MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
-        else:
-            try:
+        try:
+            if "pending" in request.POST:
+                job = _confirmed_upload(request, course)
+            elif upload is None:
+                raise services.InvalidInput("Choose a CSV file.")
+            elif upload.size > bulk.MAX_UPLOAD_BYTES:
+                raise services.InvalidInput(f"The file is larger than {bulk.MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+            else:
                 job = bulk.bulk_enrollment_create(
                     course=course, by=request.user, upload=upload.read(), mode=request.POST.get("mode", "enroll")
                 )
-            except services.ServiceError as exc:
-                error = exc.message
-            else:
-                return redirect("learning_staff:bulk_job", course.pk, job.pk)
+        except bulk.ConfirmationNeeded as exc:
+            pending_id = secrets.token_urlsafe(PENDING_ID_BYTES)
+            cache.set(_pending_key(pending_id), {
+                "user_id": request.user.pk, "course_id": course.pk, "mode": exc.plan.mode, "source": exc.plan.source,
+            }, PENDING_SECONDS)
+            confirm = {"pending": pending_id, "invitations": exc.plan.invitations, "rows": exc.plan.rows}
+        except services.ServiceError as exc:
+            error, status = exc.message, exc.status_code
+        else:
+            return redirect("learning_staff:bulk_job", course.pk, job.pk)
     jobs = BulkEnrollment.objects.filter(course=course).select_related("created_by")[:BULK_JOBS_LISTED]
     return render(request, "learning/admin/bulk_upload.html", {
         "course": course, "error": error, "jobs": jobs, "max_rows": bulk.MAX_ROWS, "urls": course_urls(course.pk),
-    }, status=400 if error else 200)
+        "confirm": confirm, "confirm_above": settings.BULK_INVITATIONS_CONFIRM_ABOVE,
+    }, status=status)
 
 
 def bulk_job(request: HttpRequest, course_id: int, job_id: int) -> HttpResponse:

@@ -374,19 +374,45 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Rate limits (issue 9) -----------------------------------------------------------------
-# One limiter (siteconfig/ratelimit.py) behind every limited door: a sliding window per rule,
+# One limiter (academy/ratelimit.py) behind every limited door: a sliding window per rule,
 # in Redis (one Lua script per check) when REDIS_URL is set, else in a small SQLite file in
 # DATA_DIR shared by the processes of this machine. Rates are "N/window" ("5/15m", "100/hour").
-# What each door does when the store is down is fixed per door in siteconfig/ratelimit.py
+# What each door does when the store is down is fixed per door in academy/ratelimit.py
 # (README "Rate limits").
 RATELIMIT_REDIS_URL = env_str("ACADEMY_LIMIT_REDIS_URL", REDIS_URL)
 RATELIMIT_KEY_PREFIX = f"{CACHE_KEY_PREFIX}:rl"
 RATELIMIT_LOCAL_PATH = DATA_DIR / "ratelimit.sqlite3"
-# Failed logins per account (username) and per client address, on every login form.
-RATELIMIT_LOGIN_ACCOUNT = env_rate("ACADEMY_LIMIT_LOGIN_ACCOUNT", "5/15m")
-RATELIMIT_LOGIN_ADDRESS = env_rate("ACADEMY_LIMIT_LOGIN_ADDRESS", "20/15m")
-# Sign-up form posts per client address.
-RATELIMIT_SIGNUP_ADDRESS = env_rate("ACADEMY_LIMIT_SIGNUP_ADDRESS", "10/h")
+# Failed logins, on every login form (siteconfig/login_limits.py; README "Rate limits"):
+# - the lockout counts per (account, client address): one address guessing one account stops
+#   after 5, while a class behind one school address (NAT) is 200 separate pairs;
+# - a device that signed in before (a signed cookie bound to the username) counts its own
+#   failures instead, so an attack on the account does not lock its owner's devices out;
+# - per account across addresses, devices not known: 10 failures an hour pass, then each
+#   attempt waits a delay that doubles from 2 s up to 5 minutes (slows a distributed attack
+#   to about a dozen guesses an hour without a lock that anyone could hold);
+# - per client address, whatever the usernames: 1000 in 15 min. A class of 200 mistyping twice
+#   makes 400, a class of 200 signing in at once holds 200 more for a moment (every attempt
+#   counts until its password is checked): 1000 leaves room for that and a second class, while
+#   one address spraying passwords over many accounts gets about one guess a second.
+RATELIMIT_LOGIN_ACCOUNT_ADDRESS = env_rate("ACADEMY_LIMIT_LOGIN_ACCOUNT_ADDRESS", "5/15m")
+RATELIMIT_LOGIN_DEVICE = env_rate("ACADEMY_LIMIT_LOGIN_DEVICE", "5/15m")
+RATELIMIT_LOGIN_ACCOUNT = env_rate("ACADEMY_LIMIT_LOGIN_ACCOUNT", "10/1h")
+RATELIMIT_LOGIN_DELAY = env_int("ACADEMY_LIMIT_LOGIN_DELAY", 2)
+RATELIMIT_LOGIN_DELAY_MAX = env_int("ACADEMY_LIMIT_LOGIN_DELAY_MAX", 300)
+if not 0 < RATELIMIT_LOGIN_DELAY <= RATELIMIT_LOGIN_DELAY_MAX:
+    raise ImproperlyConfigured("ACADEMY_LIMIT_LOGIN_DELAY must be >= 1 and <= ACADEMY_LIMIT_LOGIN_DELAY_MAX")
+RATELIMIT_LOGIN_ADDRESS = env_rate("ACADEMY_LIMIT_LOGIN_ADDRESS", "1000/15m")
+# How long a browser stays a known device after its last successful login (days), and how many
+# accounts one browser remembers (a shared classroom computer).
+LOGIN_DEVICE_COOKIE_DAYS = env_int("ACADEMY_LOGIN_DEVICE_DAYS", 180)
+LOGIN_DEVICE_COOKIE_ACCOUNTS = 20
+# Sign-up form posts per client address: a class of 60 joins in one lesson behind the school's
+# address, each allowed one form mistake (120 posts in 10 minutes).
+RATELIMIT_SIGNUP_ADDRESS = env_rate("ACADEMY_LIMIT_SIGNUP_ADDRESS", "120/10m")
+# Invitations by email a staff member may send (bulk enrollment of unknown addresses), and the
+# number above which one upload asks for an explicit confirmation showing the count.
+RATELIMIT_INVITATIONS = env_rate("ACADEMY_LIMIT_INVITATIONS", "500/d")
+BULK_INVITATIONS_CONFIRM_ABOVE = env_int("ACADEMY_BULK_CONFIRM_ABOVE", 50)
 # Password-reset requests per email address (silently not sent past it) and per client address.
 RATELIMIT_RESET_EMAIL = env_rate("ACADEMY_LIMIT_RESET_EMAIL", "5/h")
 # Messages a staff member may send to a course's learners (learning.messaging).

@@ -162,6 +162,60 @@ def test_concurrent_checks_let_exactly_the_limit_through(store_kind: str) -> Non
     assert (len(results), results.count(True)) == (40, 10)
 
 
+# --- growing delays and costs --------------------------------------------------------------------------
+
+
+def test_a_growing_delay_lets_the_free_events_through_then_doubles_up_to_its_maximum(store_kind: str) -> None:
+    limit = Limit("acct", "ada", Rate.parse("2/1h").with_delay(0.4, 1.0))
+    assert [ratelimit.check([limit], door="login").allowed for _ in range(2)] == [True, True]
+
+    waits = []
+    for _ in range(4):
+        refused = ratelimit.check([limit], door="login")
+        assert not refused.allowed
+        waits.append(refused.retry_after)
+        time.sleep(refused.retry_after + 0.02)
+        assert ratelimit.check([limit], door="login").allowed
+
+    # 0.4, 0.8, then the maximum (1.0) twice, each less the moment since the last counted event.
+    expected = [0.4, 0.8, 1.0, 1.0]
+    assert all(want - 0.15 <= got <= want for got, want in zip(waits, expected, strict=True)), waits
+
+
+def test_a_growing_delay_shrinks_as_old_events_leave_its_window(store_kind: str) -> None:
+    limit = Limit("acct", "ada", Rate.parse("1/1s").with_delay(5, 5))
+    assert ratelimit.check([limit], door="login").allowed
+    assert not ratelimit.check([limit], door="login").allowed
+
+    time.sleep(1.05)
+
+    assert ratelimit.check([limit], door="login").allowed
+
+
+def test_a_delay_must_be_positive_and_at_most_its_maximum() -> None:
+    with pytest.raises(ValueError):
+        Rate.parse("5/1h").with_delay(0, 10)
+    with pytest.raises(ValueError):
+        Rate.parse("5/1h").with_delay(10, 5)
+
+
+def test_a_check_of_several_events_counts_them_all_or_none(store_kind: str) -> None:
+    limit = _limit(text="10/1h")
+    first = ratelimit.check([limit], door="invitations", cost=6)
+    assert (first.allowed, ratelimit.room(limit)) == (True, 4)
+
+    refused = ratelimit.check([limit], door="invitations", cost=5)
+    too_big = ratelimit.check([limit], door="invitations", cost=11)
+
+    assert (refused.allowed, too_big.allowed) == (False, False)
+    assert 3599 <= refused.retry_after <= 3600 and too_big.retry_after == 3600
+    assert ratelimit.room(limit) == 4
+    assert ratelimit.check([limit], door="invitations", cost=4).allowed
+    assert ratelimit.room(limit) == 0
+    ratelimit.refund([limit], first)
+    assert ratelimit.room(limit) == 6
+
+
 # --- slots ------------------------------------------------------------------------------------------
 
 
@@ -200,6 +254,7 @@ def test_slots_not_renewed_expire_and_renewed_ones_stay(store_kind: str) -> None
 
 @pytest.mark.parametrize(("door", "allowed"), [
     ("login", False), ("password_reset", False), ("signup", True), ("websocket", True), ("api", True),
+    ("invitations", False),
 ])
 def test_dead_redis_gives_each_door_its_policy(settings: Any, door: str, allowed: bool) -> None:
     settings.RATELIMIT_REDIS_URL = dead_redis_url()

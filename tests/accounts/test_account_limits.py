@@ -155,3 +155,33 @@ def test_wagtail_admin_reset_form_shares_the_reset_limits(store_kind: str, setti
     assert [(r.status_code, r["Location"]) for r in statuses] == [(302, "/admin/password_reset/done/")] * 3
     assert [message.to for message in mailoutbox] == [["root@example.com"]]
     assert refused.status_code == 429
+
+
+def test_sixty_learners_join_from_one_address_in_ten_minutes_with_the_defaults(store_kind: str) -> None:
+    # A class signs up in one lesson behind the school's address; some get the form wrong once.
+    school = {"REMOTE_ADDR": "203.0.113.10"}
+    mistakes = [
+        Client(**school).post("/accounts/signup/", {"username": f"user{n}", "email": "x", "password1": "a"}).status_code
+        for n in range(30)
+    ]
+
+    statuses = [_signup(Client(**school), n).status_code for n in range(60)]
+
+    assert mistakes == [400] * 30
+    assert statuses == [302] * 60
+    assert User.objects.count() == 60
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_signup_counts_the_forwarded_address_only_behind_a_proxy(store_kind: str, settings: Any, proxies: int) -> None:
+    settings.NUM_PROXIES = proxies
+    settings.RATELIMIT_SIGNUP_ADDRESS = "2/10m"
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for n in range(2):
+        assert _signup(Client(**proxy), n, HTTP_X_FORWARDED_FOR="203.0.113.10").status_code == 302
+
+    other_school = _signup(Client(**proxy), 2, HTTP_X_FORWARDED_FOR="203.0.113.20").status_code
+
+    # Behind one proxy, another school is another address; without one, X-Forwarded-For is
+    # anyone's to write, so every request is the proxy's own.
+    assert other_school == (302 if proxies else 429)

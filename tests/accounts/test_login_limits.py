@@ -1,6 +1,8 @@
 """Login limits on every login form (/accounts/login/, Wagtail's /admin/login/, Django's
 /django-admin/login/): a lockout page with 429 and Retry-After that ends after its window, per
-account and per client address, not dodged or misdirected by X-Forwarded-For; fail closed."""
+(account, address) pair and per client address, a growing delay per account, not dodged or
+misdirected by X-Forwarded-For; fail closed. The classroom, the known devices and the delays
+in detail: test_login_classroom.py."""
 
 from __future__ import annotations
 
@@ -75,7 +77,7 @@ def test_lockout_ends_after_its_window_and_the_right_password_works(
     store_kind: str, client: Client, settings: Any
 ) -> None:
     # A short window (5 s: room for a slow machine between the failures and the lockout).
-    settings.RATELIMIT_LOGIN_ACCOUNT = "2/5s"
+    settings.RATELIMIT_LOGIN_ACCOUNT_ADDRESS = "2/5s"
     _user("ada")
     assert [_login(client, "/accounts/login/", "ada", "nope").status_code for _ in range(2)] == [200, 200]
     locked = _login(client, "/accounts/login/", "ada", PASSWORD)
@@ -101,12 +103,18 @@ def test_a_successful_login_forgives_the_accounts_earlier_failures(store_kind: s
     assert _login(client, "/accounts/login/", "ada", PASSWORD).status_code == 302
 
 
-def test_the_account_limit_is_shared_by_every_login_form_and_every_address(store_kind: str) -> None:
+def test_the_accounts_delay_is_shared_by_every_login_form_and_every_address(
+    store_kind: str, settings: Any
+) -> None:
+    settings.RATELIMIT_LOGIN_ACCOUNT = "5/1h"
+    settings.RATELIMIT_LOGIN_DELAY = 60
     _user("ada", is_staff=True, is_superuser=True)
-    for n, url in enumerate([*LOGIN_URLS, LOGIN_URLS[0], LOGIN_URLS[1]]):
+    for n, url in enumerate([*LOGIN_URLS, LOGIN_URLS[0], LOGIN_URLS[1], LOGIN_URLS[2]]):
         client = Client(REMOTE_ADDR=f"198.51.100.{n + 1}")
-        expected = 200 if n < 5 else 429
-        assert _login(client, url, "ADA ", "wrong").status_code == expected
+        response = _login(client, url, "ADA ", "wrong")
+        assert response.status_code == (200 if n < 5 else 429)
+    # The sixth waits the first delay (a minute), not a lockout's window.
+    assert 58 <= int(response["Retry-After"]) <= 60
 
 
 def test_the_address_limit_counts_failures_over_all_usernames(

@@ -58,7 +58,7 @@ def test_two_web_processes_share_one_login_limit_and_rotated_forwarded_for_does_
     settings.RATELIMIT_KEY_PREFIX = f"{prefix}:rl"
     env = {
         "ACADEMY_CACHE_PREFIX": prefix,
-        "ACADEMY_LIMIT_LOGIN_ACCOUNT": "4/15m",
+        "ACADEMY_LIMIT_LOGIN_ACCOUNT_ADDRESS": "4/15m",
         "ACADEMY_LIMIT_LOGIN_ADDRESS": "6/15m",
         "REDIS_URL": django_settings.REDIS_URL if mode == "redis" else "",
     }
@@ -76,7 +76,8 @@ def test_two_web_processes_share_one_login_limit_and_rotated_forwarded_for_does_
                 **{"X-Forwarded-For": f"192.0.2.{n}", "Referer": f"{servers[n % 2].url}/accounts/login/"},
             )
 
-        # The account: 4 failures in total across both processes, then locked on both.
+        # The account from this address: 4 failures in total across both processes, then
+        # locked on both (X-Forwarded-For is not read: no trusted proxies).
         first_failure = time.monotonic()
         account = [login(n, "ada", "wrong")[0] for n in range(6)]
         status, headers = login(6, "ada", PASSWORD)

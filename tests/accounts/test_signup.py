@@ -96,3 +96,29 @@ def test_signup_double_submit_from_many_threads_makes_one_account_and_no_500() -
     assert len(statuses) == 6
     assert sorted(set(statuses)) in ([302], [302, 400])
     assert statuses.count(302) == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        ("0", "/dashboard/"),
+        ("dashboard", "/dashboard/"),
+        ("//evil.example/", "/dashboard/"),
+        ("/\\evil.example/", "/dashboard/"),
+        ("https://evil.example/", "/dashboard/"),
+        ("javascript:alert(1)", "/dashboard/"),
+        ("/courses/?tag=python", "/courses/?tag=python"),
+    ],
+)
+def test_signup_page_for_a_logged_in_learner_redirects_only_to_a_local_path(
+    client: Client, target: str, location: str
+) -> None:
+    client.force_login(User.objects.create_user("ada", "ada@example.com", PASSWORD))
+    response = client.get("/accounts/signup/", {"next": target})
+    assert (response.status_code, response["Location"]) == (302, location)
+
+
+@pytest.mark.parametrize("target", ["0", "dashboard", "javascript:alert(1)", "//evil.example/"])
+def test_signup_post_with_an_odd_next_goes_to_the_dashboard(client: Client, target: str) -> None:
+    response = _signup(client, next=target)
+    assert (response.status_code, response["Location"]) == (302, "/dashboard/")

@@ -133,16 +133,20 @@ def test_bulk_is_for_the_courses_own_staff(tree: Tree) -> None:
 
 
 @pytest.mark.postgres
-def test_bulk_csv_of_10000_rows_on_postgresql(tree: Tree, staff: Any) -> None:
+def test_bulk_csv_of_10000_rows_on_postgresql(tree: Tree, staff: Any, settings: Any) -> None:
     """10,000 rows: 5,000 existing users (enrolled), 4,990 unknown (invited), 10 malformed."""
     from django.contrib.auth import get_user_model
+
+    settings.RATELIMIT_INVITATIONS = "5000/d"
 
     get_user_model().objects.bulk_create(
         [get_user_model()(username=f"bulk{index}", email=f"bulk{index}@example.com") for index in range(5000)]
     )
     lines = [f"bulk{index}@example.com" for index in range(5000)]
     lines += [f"new{index}@example.org" for index in range(4990)] + [f"broken{index}" for index in range(10)]
-    job = bulk.bulk_enrollment_create(course=tree.python, by=staff, upload="\n".join(lines).encode())
+    job = bulk.bulk_enrollment_create(
+        course=tree.python, by=staff, upload="\n".join(lines).encode(), confirmed_invitations=4990
+    )
     started = time.perf_counter()
     tasks.run_bulk_enrollment(job_id=job.pk)
     print(f"\nbulk CSV of 10,000 rows: {time.perf_counter() - started:.1f} s in the task")
@@ -201,3 +205,92 @@ def test_message_validation_and_rate_limit(tree: Tree, staff: Any, learner: Any,
     )
     assert response.status_code == 400 and "You sent many messages recently" in response.content.decode()
     assert CourseMessage.objects.count() == 2
+
+
+# --- invitations: a confirmation above the threshold, a limit per staff member ------------------------
+
+
+def _unknown(count: int, start: int = 0) -> bytes:
+    return "\n".join(f"new{index}@example.org" for index in range(start, start + count)).encode()
+
+
+def _pending_id(page: str) -> str:
+    found = re.search(r'name="pending" value="([^"]+)"', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+def test_an_upload_above_the_threshold_sends_nothing_until_confirmed(
+    tree: Tree, staff: Any, learner: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    assert settings.BULK_INVITATIONS_CONFIRM_ABOVE == 50
+    client = logged_in(staff)
+    upload = b"email\nada@example.com\n" + _unknown(60)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post(bulk_url(tree), {"file": SimpleUploadedFile("class.csv", upload), "mode": "enroll"})
+    page = asked.content.decode()
+
+    assert asked.status_code == 200
+    assert "This upload sends 60 invitations by email" in page
+    assert "Send 60 invitations" in page
+    assert (BulkEnrollment.objects.count(), Invitation.objects.count(), len(mail.outbox)) == (0, 0, 0)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = client.post(bulk_url(tree), {"pending": _pending_id(page), "confirm": "60"})
+    job = BulkEnrollment.objects.get()
+    assert confirmed.status_code == 302 and confirmed["Location"].endswith(f"/bulk/{job.pk}/")
+    tasks.run_bulk_enrollment(job_id=job.pk)
+    job.refresh_from_db()
+    assert (len(job.report["added"]), len(job.report["invited"])) == (1, 60)
+    assert Invitation.objects.count() == 60
+    # A confirmation is used once: posting it again creates nothing.
+    again = client.post(bulk_url(tree), {"pending": _pending_id(page), "confirm": "60"})
+    assert again.status_code == 400 and "This upload is no longer waiting" in again.content.decode()
+    assert BulkEnrollment.objects.count() == 1
+
+
+def test_a_confirmation_is_the_uploaders_own(tree: Tree, staff: Any) -> None:
+    page = logged_in(staff).post(
+        bulk_url(tree), {"file": SimpleUploadedFile("class.csv", _unknown(51)), "mode": "enroll"}
+    ).content.decode()
+    other = make_user("root", is_superuser=True, is_staff=True)
+
+    response = logged_in(other).post(bulk_url(tree), {"pending": _pending_id(page), "confirm": "51"})
+
+    assert response.status_code == 400 and "This upload is no longer waiting" in response.content.decode()
+    assert not BulkEnrollment.objects.exists()
+
+
+def test_invitations_past_the_staff_members_limit_are_refused_whole(
+    tree: Tree, staff: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.RATELIMIT_INVITATIONS = "100/d"
+    client = logged_in(staff)
+
+    def upload_and_confirm(start: int, count: int) -> Any:
+        page = client.post(
+            bulk_url(tree), {"file": SimpleUploadedFile("class.csv", _unknown(count, start)), "mode": "enroll"}
+        ).content.decode()
+        return client.post(bulk_url(tree), {"pending": _pending_id(page), "confirm": str(count)})
+
+    assert upload_and_confirm(0, 60).status_code == 302
+    refused = upload_and_confirm(100, 60)
+    too_big = client.post(bulk_url(tree), {"file": SimpleUploadedFile("all.csv", _unknown(101, 500)), "mode": "enroll"})
+
+    assert refused.status_code == 429
+    assert (
+        "This upload would send 60 invitations; you may send 40 more now (at most 100 in 24 hours). "
+        "Try again in 24 hours, or upload fewer addresses."
+    ) in refused.content.decode()
+    assert too_big.status_code == 400
+    assert "At most 100 invitations in 24 hours; split the file." in too_big.content.decode()
+    # Nothing of the refused uploads was stored or sent.
+    assert BulkEnrollment.objects.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.run_bulk_enrollment(job_id=BulkEnrollment.objects.get().pk)
+    assert Invitation.objects.count() == 60
+    # Enrolling existing learners needs no invitation, so the limit does not stop it.
+    make_user("zoe")
+    ok = client.post(bulk_url(tree), {"file": SimpleUploadedFile("z.csv", b"zoe@example.com\n"), "mode": "enroll"})
+    assert ok.status_code == 302
