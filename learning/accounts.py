@@ -3,7 +3,7 @@ email, "log out everywhere", and the password change that keeps its new session 
 Login, logout and the rest of the reset flow are Django's own views
 (``django.contrib.auth.urls``), with our templates.
 
-Rate limits (siteconfig/ratelimit.py): sign-up posts per client address (429 past it; fails
+Rate limits (academy/ratelimit.py): sign-up posts per client address (429 past it; fails
 open when the limiter's store is down); password-reset posts per client address (429) and per
 email address. Past the per-email limit the request sends nothing but answers exactly as a sent
 one does, so the answer never tells whether an address exists or is being flooded. Password

@@ -3,7 +3,7 @@ Wagtail's /admin/login/ and Django's /django-admin/login/ alike, with no list of
 
 The shape is django-axes' (a first authentication backend that refuses a locked-out attempt
 before any password is hashed, and a middleware that turns the refusal into a clear page); the
-counting is the shared limiter's (siteconfig/ratelimit.py), so one Lua script counts an attempt
+counting is the shared limiter's (academy/ratelimit.py), so one Lua script counts an attempt
 against the account and the client address at once, across processes.
 
 - Every attempt is counted before its password is checked, so parallel requests cannot get
