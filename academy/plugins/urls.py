@@ -28,7 +28,6 @@ from django.urls import URLPattern, URLResolver, include, path
 from academy.plugins import activation
 from academy.plugins.registry import PluginConfig, contribution, plugins
 
-
 SERVES_WHEN_OFF = "academy_serves_when_switched_off"
 
 
