@@ -1,7 +1,10 @@
 """Liveness (``/healthz``) and readiness (``/readyz``) endpoints for orchestrators.
 
 Liveness says the process answers; readiness checks every service a request may need: the
-database, the cache, the channel layer and the task broker. Each check is bounded; a failing
+database, the cache, the channel layer and the task broker. Each check is bounded (the
+database by a statement timeout, the cache and the broker by their clients' socket timeouts,
+the channel layer by its own) and touches nothing a client can leave in a bad state (the channel
+layer is checked on an instance of its own, see :func:`check_channel_layer`); a failing
 one is named in the JSON answer (status 503). Timings, error text and the admission gate's
 counters are internals: only the metrics audience (``Authorization: Bearer
 <ACADEMY_METRICS_TOKEN>``) sees them; anyone else gets the status and each check's ok.
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -25,10 +28,16 @@ from django.views.decorators.http import require_GET
 from academy.metrics import token_matches
 from siteconfig import capacity
 
+# The database's trivial query gives up after this long on PostgreSQL (a connection itself waits
+# at most DATABASE_POOL_TIMEOUT for the pool; SQLite's SELECT 1 takes no lock).
+DATABASE_TIMEOUT_MS = 2000
+
 
 def check_database() -> None:
-    """Run a trivial query."""
-    with connection.cursor() as cursor:
+    """Run a trivial query (bounded by ``DATABASE_TIMEOUT_MS`` on PostgreSQL)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL statement_timeout = {DATABASE_TIMEOUT_MS}")
         cursor.execute("SELECT 1")
         cursor.fetchone()
 
