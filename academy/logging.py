@@ -4,7 +4,7 @@
   on by default behind ``ACADEMY_NUM_PROXIES``), else a new one. It is returned in the response's
   ``X-Request-ID`` header and kept in a context variable that every log line reads.
 - Work the request causes carries it on: receivers that run after the response keep the
-  request's context (``learning.middleware``), a task queued during the request takes it along
+  request's context (``academy.middleware``), a task queued during the request takes it along
   in its package (``pre_enqueue``) and the worker puts it back while the task runs
   (``pre_execute``), so the task's log lines name it. A WebSocket connection gets one at its
   handshake, and the consumer's log lines carry it.

@@ -23,6 +23,9 @@ P = TypeVar("P", bound=Page)
 CARD_IMAGE_SPEC = "fill-640x360"
 # Full-text search: the words kept from a query, how many, and how many lesson hits to consider.
 SEARCH_WORD = re.compile(r"\w+")
+# What a tag slug (taggit's slugify) can be: letters, digits, "_" and "-". Anything else in
+# ``?tag=`` matches no tag, and is not sent to the database (PostgreSQL refuses NUL in text).
+TAG_SLUG = re.compile(r"[-\w]+")
 SEARCH_MAX_TERMS = 12
 SEARCH_MAX_LESSONS = 100
 # Shortest word that matches its longer forms when lesson titles and summaries are checked.
@@ -101,7 +104,9 @@ def _matching_ids(
 
 def _filtered(index_page: CourseIndexPage, tag: str) -> QuerySet[CoursePage]:
     courses = _published_courses(index_page)
-    return courses.filter(tags__slug=tag) if tag else courses
+    if not tag:
+        return courses
+    return courses.filter(tags__slug=tag) if TAG_SLUG.fullmatch(tag) else courses.none()
 
 
 def catalog_search(

@@ -65,7 +65,7 @@ def course_learners(
         "user__id", "user__username", "user__email", "user__first_name", "user__last_name",
         "resume_lesson__id", "resume_lesson__title",
     )
-    search = search.strip()[:SEARCH_MAX_LENGTH]
+    search = search.replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]  # PostgreSQL refuses NUL
     if search:
         rows = rows.filter(
             Q(user__username__icontains=search) | Q(user__email__icontains=search)

@@ -1,4 +1,5 @@
-"""System checks of a deployment: production refuses the demo logins of ``seed_demo``.
+"""System checks of a deployment: production refuses the demo logins of ``seed_demo``
+(``academy.E001``) and mail that would only reach a log (``academy.E002``).
 
 ``seed_demo`` creates admin/admin, editor/editor and learner/learner when DEBUG is on. A database
 seeded that way and then served with ``DJANGO_DEBUG=0`` would accept them, so this is an Error:
@@ -25,6 +26,16 @@ from django.db import DatabaseError
 from courses.demo_content import DEMO_ACCOUNTS
 
 DEMO_PASSWORD_ERROR_ID = "academy.E001"
+LOGGED_EMAIL_ERROR_ID = "academy.E002"
+# Backends that deliver nothing: they print, keep in memory, write files or drop the message.
+UNDELIVERED_EMAIL_BACKENDS = frozenset({
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+})
+# ``EMAIL_URL=console://`` says "log the mail" on purpose (a trial of the compose stack).
+CONSOLE_EMAIL_URL_SCHEME = "console:"
 
 
 def demo_accounts_with_demo_password() -> list[str]:
@@ -80,3 +91,26 @@ def check_demo_passwords_deploy(app_configs: list[AppConfig] | None = None, **kw
     if not settings.DEBUG:
         return []
     return _demo_password_errors(app_configs)
+
+
+@register(Tags.security)
+def check_production_email(app_configs: list[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Production (DEBUG off) whose mail backend delivers nothing, unless chosen on purpose.
+
+    Without ``EMAIL_URL`` (or ``EMAIL_HOST``) the settings fall back to the console backend:
+    password-reset links and invitations would land in the worker's log, and nobody would know.
+    ``EMAIL_URL=console://`` is that choice made explicitly, and passes.
+    """
+    if settings.DEBUG or settings.EMAIL_BACKEND not in UNDELIVERED_EMAIL_BACKENDS:
+        return []
+    if str(getattr(settings, "EMAIL_URL", "") or "").startswith(CONSOLE_EMAIL_URL_SCHEME):
+        return []
+    return [
+        Error(
+            f"Mail would go to {settings.EMAIL_BACKEND}: password-reset links and invitations would "
+            "only reach a log.",
+            hint="Set EMAIL_URL=smtp://user:pass@host:587?tls=1 (or smtps://), or EMAIL_URL=console:// "
+            "to log mail on purpose.",
+            id=LOGGED_EMAIL_ERROR_ID,
+        )
+    ]

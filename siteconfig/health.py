@@ -1,7 +1,10 @@
 """Liveness (``/healthz``) and readiness (``/readyz``) endpoints for orchestrators.
 
 Liveness says the process answers; readiness checks every service a request may need: the
-database, the cache, the channel layer and the task broker. Each check is bounded; a failing
+database, the cache, the channel layer and the task broker. Each check is bounded (the
+database by a statement timeout, the cache and the broker by their clients' socket timeouts,
+the channel layer by its own) and touches nothing a client can leave in a bad state (the channel
+layer is checked on an instance of its own, see :func:`check_channel_layer`); a failing
 one is named in the JSON answer (status 503). Timings, error text and the admission gate's
 counters are internals: only the metrics audience (``Authorization: Bearer
 <ACADEMY_METRICS_TOKEN>``) sees them; anyone else gets the status and each check's ok.
@@ -9,15 +12,15 @@ counters are internals: only the metrics audience (``Authorization: Bearer
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -25,10 +28,16 @@ from django.views.decorators.http import require_GET
 from academy.metrics import token_matches
 from siteconfig import capacity
 
+# The database's trivial query gives up after this long on PostgreSQL (a connection itself waits
+# at most DATABASE_POOL_TIMEOUT for the pool; SQLite's SELECT 1 takes no lock).
+DATABASE_TIMEOUT_MS = 2000
+
 
 def check_database() -> None:
-    """Run a trivial query."""
-    with connection.cursor() as cursor:
+    """Run a trivial query (bounded by ``DATABASE_TIMEOUT_MS`` on PostgreSQL)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL statement_timeout = {DATABASE_TIMEOUT_MS}")
         cursor.execute("SELECT 1")
         cursor.fetchone()
 
@@ -42,20 +51,42 @@ def check_cache() -> None:
     cache.delete(key)
 
 
+# The channel layer's round trip gives up after this long (a 503 naming it, never a hung probe).
+CHANNEL_LAYER_TIMEOUT_SECONDS = 3.0
+
+
 def check_channel_layer() -> None:
-    """Send a message to a fresh channel and receive it back."""
-    layer = get_channel_layer()
-    if layer is None:
+    """Send a message to a fresh channel and receive it back, on a layer instance of its own.
+
+    Never on the process's shared layer: every open socket's consumer receives on that one from
+    the server's event loop, and channels_redis refuses a ``receive()`` from a second loop while
+    any is pending ("Two event loops are trying to receive() on one channel layer at once!").
+    A socket whose receive outlived its close (a blocking pop that swallowed the cancellation)
+    kept that count above zero for the life of the process, so one client could turn readiness
+    to 503 for good. A short-lived instance has its own connections and its own loop; it is
+    closed after the check and bounded by ``CHANNEL_LAYER_TIMEOUT_SECONDS``.
+    """
+    if DEFAULT_CHANNEL_LAYER not in channel_layers.configs:
         raise RuntimeError("no channel layer configured")
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
 
     async def round_trip() -> None:
-        channel = await layer.new_channel()
-        await layer.send(channel, {"type": "readyz.ping"})
-        message = await layer.receive(channel)
-        if message.get("type") != "readyz.ping":
-            raise RuntimeError("channel layer returned another message")
+        try:
+            channel = await layer.new_channel()
+            await layer.send(channel, {"type": "readyz.ping"})
+            message = await layer.receive(channel)
+            if message.get("type") != "readyz.ping":
+                raise RuntimeError("channel layer returned another message")
+        finally:
+            close = getattr(layer, "close_pools", None)
+            if close is not None:
+                await close()
 
-    async_to_sync(round_trip)()
+    async def bounded() -> None:
+        await asyncio.wait_for(round_trip(), timeout=CHANNEL_LAYER_TIMEOUT_SECONDS)
+
+    # A sync view runs in a worker thread without a running loop: this check gets its own.
+    asyncio.run(bounded())
 
 
 def check_task_broker() -> None:

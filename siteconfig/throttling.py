@@ -1,4 +1,4 @@
-"""DRF throttles counted by the shared limiter (siteconfig/ratelimit.py).
+"""DRF throttles counted by the shared limiter (academy/ratelimit.py).
 
 DRF's own throttles keep a list of timestamps in the cache with a get-then-set (two processes
 can both read "99" and both let a request through) and read X-Forwarded-For their own way.

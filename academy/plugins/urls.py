@@ -8,7 +8,9 @@
   mounted after every core route and before Wagtail's page serving, so a plugin never shadows a
   core URL; it can shadow a page with the same path (pick paths no page uses).
 
-A plugin switched off site-wide answers 404 on its URLs and closes its sockets with 4404.
+A plugin switched off site-wide answers 404 on its URLs and closes its sockets with 4404, except
+the views it marks with :func:`serves_when_switched_off` (what it already gave people, e.g. an
+issued certificate's verify page: switching a feature off stops it making new things).
 Per-course checks are the plugin's own (``activation.is_active(label, course_id=...)``), since
 only it knows which course a URL is about.
 """
@@ -26,8 +28,20 @@ from django.urls import URLPattern, URLResolver, include, path
 from academy.plugins import activation
 from academy.plugins.registry import PluginConfig, contribution, plugins
 
+SERVES_WHEN_OFF = "academy_serves_when_switched_off"
+
+
+def serves_when_switched_off(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a plugin view that keeps answering while its plugin is off site-wide (it serves what
+    the plugin already made; the view applies its own access rules)."""
+    setattr(view, SERVES_WHEN_OFF, True)
+    return view
+
 
 def _gate_view(view: Callable[..., Any], label: str) -> Callable[..., Any]:
+    if getattr(view, SERVES_WHEN_OFF, False):
+        return view
+
     @functools.wraps(view)
     def gated(request: Any, *args: Any, **kwargs: Any) -> Any:
         if not activation.is_active(label):

@@ -1,6 +1,9 @@
 """The learner's and the public's pages: verify (public), download (the owner, and staff of the
 certificate's course by the staff rule), and the "name on certificates" account setting.
 
+A certificate once issued stays verifiable and its PDF downloadable while the plugin is switched
+off (site-wide or for the course): switching off stops issuing, not what was issued.
+
 Verify: every request is counted against its client address first (``ACADEMY_LIMIT_CERTIFICATE_VERIFY``,
 429 past it; fails open when the limiter's store is down: the codes themselves are the
 protection), then looks the code up with one indexed query whatever it looks like, so a known
@@ -22,6 +25,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_safe
 
 from academy import ratelimit
+from academy.plugins.urls import serves_when_switched_off
 from learning.accounts import safe_next_url
 from learning.services import ServiceError
 from plugins.certificates import conf, services
@@ -47,6 +51,7 @@ def _verify_limit(request: HttpRequest) -> ratelimit.Limit:
     return ratelimit.Limit(VERIFY_RULE, ratelimit.client_address(request), ratelimit.Rate.parse(conf.verify_rate()))
 
 
+@serves_when_switched_off
 @require_safe
 def verify(request: HttpRequest, code: str) -> HttpResponse:
     """``/certificates/<code>/``: valid or revoked, the learner's chosen name, course, date."""
@@ -64,6 +69,7 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+@serves_when_switched_off
 @require_safe
 @login_required
 def download(request: HttpRequest, code: str) -> HttpResponse:

@@ -123,11 +123,23 @@ def test_catalog_tags_count_published_courses_only(tree: Tree) -> None:
         {"q": "python", "tag": "no-such-tag"},
         {"tag": "%" * 500},
         {"q": " ".join(["word"] * 500)},
+        {"page": "1\x00"},
+        {"q": "python\x00", "page": "\x00"},
+        {"tag": "python\x00", "q": "python"},
     ],
 )
 def test_catalog_bad_query_params_never_fail(tree: Tree, client: Client, params: dict[str, str]) -> None:
     response = client.get("/courses/", params)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("tag", ["a\x00b", "python\x00", "\x00", "python" + "x" * 100_000])
+def test_catalog_tag_that_no_slug_can_be_lists_no_course(tree: Tree, client: Client, tag: str) -> None:
+    """Issue 19: ``?tag=a%00b`` reached PostgreSQL (which refuses NUL in text) and answered 500."""
+    response = client.get("/courses/", {"tag": tag})
+    assert response.status_code == 200
+    assert card_titles(response) == []
+    assert response.context["courses_page"].paginator.count == 0
 
 
 def test_catalog_out_of_range_page_shows_last_page(tree: Tree, client: Client) -> None:

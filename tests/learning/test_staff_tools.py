@@ -100,6 +100,9 @@ def test_learner_list_searches_and_filters(tree: Tree, staff: Any, enrolled: dic
     assert "bob@example.com" in not_started and "ada@example.com" not in not_started
     bogus = client.get(learners_url(tree.python), {"status": "nonsense", "p": "abc"})
     assert bogus.status_code == 200 and "2 learners" in bogus.content.decode()
+    # A NUL byte never reaches the database (PostgreSQL refuses it in text: a 500 before).
+    nul = client.get(learners_url(tree.python), {"q": "bob\x00@", "p": "\x00"})
+    assert nul.status_code == 200 and "bob@example.com" in nul.content.decode()
 
 
 def test_learner_list_queries_do_not_grow_with_learners(tree: Tree, staff: Any) -> None:

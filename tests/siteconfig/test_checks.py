@@ -1,9 +1,11 @@
-"""Production refuses the demo logins: the ``academy.E001`` system check (siteconfig/checks.py)."""
+"""Production system checks (siteconfig/checks.py): the demo logins (``academy.E001``) and mail
+that would only reach a log (``academy.E002``)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,6 +53,7 @@ def test_demo_passwords_are_a_check_error_in_production(settings: Any) -> None:
 def test_demo_password_check_names_only_accounts_that_still_have_it(settings: Any) -> None:
     users = _seed_demo_accounts()
     settings.DEBUG = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # else academy.E002
     users["admin"].set_password("a long and new passphrase")
     users["admin"].save()
     users["editor"].is_active = False  # cannot log in any more
@@ -90,6 +93,7 @@ def test_production_management_commands_refuse_to_start_with_demo_passwords() ->
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY="a-long-random-production-secret-key-" + "x7Qp2" * 10,
         DJANGO_ALLOWED_HOSTS="academy.example.com",
+        EMAIL_URL="console://",  # mail on purpose to the log (else academy.E002)
     )
 
     def manage(*args: str) -> subprocess.CompletedProcess[str]:
@@ -105,3 +109,61 @@ def test_production_management_commands_refuse_to_start_with_demo_passwords() ->
         user.save()
     passed = manage("check", "--deploy", "--fail-level", "WARNING")
     assert (passed.returncode, passed.stderr) == (0, "")
+
+
+# --- academy.E002: production mail that only reaches a log ---------------------------------------
+
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-" + "x7Qp2" * 10,
+    "DJANGO_ALLOWED_HOSTS": "academy.example.com",
+}
+
+
+def _manage_clean(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py`` in production mode (embedded) with no mail configuration but ``env``'s."""
+    import os
+
+    clean = {
+        key: value for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "EMAIL_", "PYTEST", "DATABASE_URL"))
+    }
+    clean.update(PRODUCTION_ENV, ACADEMY_DATA_DIR=str(data_dir), **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_without_email_url_is_a_check_error(tmp_path: Path) -> None:
+    """Issue 19: DEBUG off and no EMAIL_URL sent reset links to the console log, silently."""
+    refused = _manage_clean(tmp_path, "check", "--deploy")
+    assert refused.returncode == 1
+    assert (
+        "(academy.E002) Mail would go to django.core.mail.backends.console.EmailBackend: "
+        "password-reset links and invitations would only reach a log." in refused.stderr
+    )
+    assert "HINT: Set EMAIL_URL=smtp://user:pass@host:587?tls=1 (or smtps://)" in refused.stderr
+    # An SMTP server, or console:// chosen on purpose, passes.
+    for email_url in ("smtp://mailer@smtp.example.com:587?tls=1", "console://"):
+        passed = _manage_clean(tmp_path, "check", "--deploy", "--fail-level", "WARNING", EMAIL_URL=email_url)
+        assert (passed.returncode, passed.stderr) == (0, ""), email_url
+
+
+@pytest.mark.parametrize(
+    ("debug", "backend", "email_url", "expected"),
+    [
+        (False, "django.core.mail.backends.console.EmailBackend", "", ["academy.E002"]),
+        (False, "django.core.mail.backends.locmem.EmailBackend", "", ["academy.E002"]),
+        (False, "django.core.mail.backends.dummy.EmailBackend", "", ["academy.E002"]),
+        (False, "django.core.mail.backends.console.EmailBackend", "console://", []),
+        (False, "django.core.mail.backends.smtp.EmailBackend", "", []),
+        (True, "django.core.mail.backends.console.EmailBackend", "", []),
+    ],
+)
+def test_email_check_fires_only_for_production_mail_that_goes_nowhere(
+    settings: Any, debug: bool, backend: str, email_url: str, expected: list[str]
+) -> None:
+    settings.DEBUG = debug
+    settings.EMAIL_BACKEND = backend
+    settings.EMAIL_URL = email_url
+    assert [message.id for message in checks.check_production_email()] == expected

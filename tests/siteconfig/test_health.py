@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from pathlib import Path
+
 import pytest
+import websockets
 from django.test import Client
 
 from siteconfig import health
+from tests.realtime.support import PATIENCE, Uvicorn
 
 
 @pytest.mark.django_db
@@ -72,3 +78,55 @@ def test_healthz_answers_probes_by_ip_whatever_the_allowed_hosts(client: Client,
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
     assert client.get("/readyz", HTTP_HOST="10.0.0.7:8000").status_code == 400
+
+
+def _readyz_status(url: str) -> tuple[int, dict[str, object]]:
+    """GET /readyz on a running server: its status and JSON body."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=PATIENCE) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+ANONYMOUS_HANDSHAKES = 6
+
+
+@pytest.mark.parametrize("mode", ["embedded", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.mark.django_db(transaction=True)
+def test_anonymous_sockets_cannot_poison_readiness_of_a_real_server(
+    mode: str, tmp_path: Path, settings: object
+) -> None:
+    """Issue 19: anonymous handshakes (closed 4401) left /readyz at 503 for the process's life."""
+    env = {"REDIS_URL": ""} if mode == "embedded" else {
+        "REDIS_URL": settings.REDIS_URL,  # type: ignore[attr-defined]
+        "ACADEMY_CACHE_PREFIX": f"t{uuid.uuid4().hex[:10]}",
+    }
+    server = Uvicorn(tmp_path / "uvicorn.log", **env).start()
+    ws_url = f"ws://127.0.0.1:{server.port}"
+    origin = f"http://127.0.0.1:{server.port}"
+
+    async def handshakes() -> list[int]:
+        codes = []
+        for _ in range(ANONYMOUS_HANDSHAKES):
+            async with websockets.connect(f"{ws_url}/ws/notifications/", origin=origin) as socket:
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await asyncio.wait_for(socket.recv(), timeout=PATIENCE)
+                codes.append(closed.value.rcvd.code)
+        return codes
+
+    try:
+        assert _readyz_status(server.url)[0] == 200
+        assert asyncio.run(handshakes()) == [4401] * ANONYMOUS_HANDSHAKES
+        answers = [_readyz_status(server.url) for _ in range(3)]
+    finally:
+        server.stop()
+    assert answers == [(200, {"status": "ok", "checks": {
+        "database": {"ok": True}, "cache": {"ok": True}, "channel_layer": {"ok": True}, "task_broker": {"ok": True},
+        "capacity": {"ok": True},
+    }})] * 3
+    assert "Traceback" not in (tmp_path / "uvicorn.log").read_text()

@@ -34,6 +34,7 @@ def test_production_settings_pass_deploy_checks_without_warnings(tmp_path: Path)
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-" + "x7Qp2" * 10,
         "DJANGO_ALLOWED_HOSTS": "academy.example.com",
+        "EMAIL_URL": "smtp://mailer@smtp.example.com:587?tls=1",
     }
     result = _manage(["check", "--deploy", "--fail-level", "WARNING"], env, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -46,6 +47,7 @@ def test_hsts_preload_is_opt_in_and_deploy_checks_stay_clean(tmp_path: Path, pre
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-" + "x7Qp2" * 10,
         "DJANGO_ALLOWED_HOSTS": "academy.example.com",
+        "EMAIL_URL": "smtp://mailer@smtp.example.com:587?tls=1",
         **({"DJANGO_HSTS_PRELOAD": preload} if preload else {}),
     }
     shown = _manage(["shell", "-c", "from django.conf import settings; print(settings.SECURE_HSTS_PRELOAD)"], env, tmp_path)

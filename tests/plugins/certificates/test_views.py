@@ -228,3 +228,26 @@ def test_name_setting_needs_login(db: None) -> None:
 def test_name_setting_ignores_a_foreign_next(learner: Any) -> None:
     saved = _client(learner).post("/p/certificates/name/", {"name": "Ada", "next": "https://evil.example/"})
     assert saved["Location"] == "/p/certificates/name/"
+
+
+# --- issued certificates outlive the plugin being switched off ---------------------------------
+
+
+@pytest.mark.parametrize("where", ["site", "course"])
+def test_issued_certificate_stays_verifiable_and_downloadable_when_switched_off(
+    certificate: Certificate, learner: Any, tree: Any, where: str
+) -> None:
+    """Issue 19: switching certificates off site-wide made every issued one a 404. Issuing stops;
+    verifying (public) and the owner's PDF stay; the plugin's other pages follow the switch."""
+    activation.set_state("certificates", "off", course_id=tree.python.pk if where == "course" else None)
+    owner = _client(learner)
+
+    verified = Client().get(f"/certificates/{certificate.code}/")
+    downloaded = owner.get(f"/p/certificates/{certificate.code}/download/")
+
+    assert verified.status_code == 200
+    assert 'data-status="valid"' in verified.content.decode()
+    assert (downloaded.status_code, downloaded["Content-Type"]) == (200, "application/pdf")
+    assert downloaded.content.startswith(b"%PDF")
+    assert owner.get("/p/certificates/name/").status_code == (404 if where == "site" else 200)
+    assert Client().get(f"/certificates/{'f' * 32}/").status_code == 404
