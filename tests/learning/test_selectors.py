@@ -10,10 +10,10 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
-from django_q.brokers import Broker
-from django_q.conf import Conf
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_q.brokers import Broker
+from django_q.conf import Conf
 from wagtail.models import Page, PageViewRestriction, Site
 
 from courses.models import CoursePage, LessonPage
