@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from academy.events import Event
+from learning.progress import ProgressData
 
 
 class EnrollmentPayload(TypedDict):
@@ -24,17 +25,13 @@ class EnrollmentPayload(TypedDict):
     status: str
 
 
-class LessonCompletedPayload(TypedDict):
-    """lesson_completed: a learner finished a lesson (sent once per learner and lesson)."""
+class LessonCompletedPayload(ProgressData):
+    """lesson_completed: a learner finished a lesson (sent once per learner and lesson), with
+    their progress in the course after it (``learning.progress.ProgressData``)."""
 
     user_id: int
     lesson_id: int
-    course_id: int
     enrollment_id: int
-    completed_lessons: int
-    total_lessons: int
-    percent: int
-    next_lesson_id: int | None
 
 
 class CourseCompletedPayload(TypedDict):
@@ -79,18 +76,14 @@ class CourseContentPublishedPayload(TypedDict):
     notify: bool  # False: the editor chose "minor change: don't notify learners"
 
 
-class LearnerActivityPayload(TypedDict):
+class LearnerActivityPayload(ProgressData):
     """learner_activity: a learner recorded progress on a lesson (read some of it, or completed
-    it); feeds the staff's live class view."""
+    it), with their progress in the course after it (``resume_lesson``: where they are now);
+    feeds the staff's live class view."""
 
     user_id: int
-    course_id: int
     lesson_id: int
     completed: bool  # the lesson became complete in this call
-    resume_lesson_id: int | None  # where the learner is now (the next lesson once this one is done)
-    completed_lessons: int
-    total_lessons: int
-    percent: int
     at: str
 
 

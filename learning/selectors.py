@@ -36,17 +36,19 @@ from django.core.paginator import Paginator
 from django.db.models import (
     Case,
     Count,
+    Exists,
     IntegerField,
     Q,
     QuerySet,
     Subquery,
     Sum,
+    TextField,
     Value,
     When,
     Window,
 )
 from django.db.models.expressions import OuterRef
-from django.db.models.functions import Length, Substr
+from django.db.models.functions import Concat, Length, Substr
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -57,7 +59,14 @@ from wagtail.models import Page, Site
 from courses.models import CoursePage, LessonPage
 from learning import access
 from learning.models import Enrollment, LessonProgress, Notification
-from learning.progress import compute_progress
+from learning.progress import (
+    CourseProgress,
+    LessonLink,
+    ProgressData,
+    compute_progress,
+    learner_course_progress,
+    progress_data,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +102,6 @@ def page_url(page: Page | None, request: HttpRequest | None = None) -> str:
     return f"{root_url}{page_path}"
 
 
-class LessonLink(TypedDict):
-    """A lesson as the realtime frames and templates show it."""
-
-    id: int
-    title: str
-    url: str
-
-
 def lesson_link(lesson: Page | None, request: HttpRequest | None = None) -> LessonLink | None:
     """``{id, title, url}`` of a lesson, or None."""
     if lesson is None:
@@ -123,10 +124,7 @@ class DashboardEnrollment:
     status_label: str
     has_access: bool  # may read the lessons now: an access status and the course visible
     available: bool  # the access policy lets the learner see the course (published, not restricted)
-    completed_lessons: int
-    total_lessons: int
-    percent: int
-    next_lesson: LessonLink | None
+    progress: ProgressData  # links only where the learner may open them now
     last_activity_at: datetime | None
 
 
@@ -163,8 +161,9 @@ class Dashboard:
 # dashboard never instantiates a page (half of its time went there at 100 enrollments).
 _LINK_VALUES = ("id", "title", "url_path", "path")
 _CARD_VALUES = (
-    "id", "status", "course_id", "completed_lessons", "total_lessons", "progress_percent", "last_activity_at",
-    *[f"{relation}__{name}" for relation in ("course", "next_lesson") for name in _LINK_VALUES],
+    "id", "status", "course_id", "completed_lessons", "total_lessons", "progress_percent", "next_lesson_id",
+    "resume_lesson_id", "last_activity_at",
+    *[f"{relation}__{name}" for relation in ("course", "next_lesson", "resume_lesson") for name in _LINK_VALUES],
 )
 _RESUME_VALUES = (
     "course_id", *[f"{relation}__{name}" for relation in ("course", "resume_lesson") for name in _LINK_VALUES],
@@ -255,17 +254,35 @@ def dashboard_page_number(raw: Any) -> int:
 _PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
-def recent_notifications(*, user_id: int, limit: int = DASHBOARD_NOTIFICATION_LIMIT) -> tuple[list[Notification], int]:
+def _link_gone(root_paths: Iterable[Any]) -> Exists | Value:
+    """Whether a notification's site link leads to a page that is no longer published (a lesson
+    unpublished since): a subquery on the page at that URL under each site root."""
+    prefixes = sorted({root.root_path for root in root_paths})
+    if not prefixes:
+        return Value(False)
+    at_url = Q()
+    for prefix in prefixes:
+        at_url |= Q(url_path=Concat(Value(prefix), Substr(OuterRef("link"), 2), output_field=TextField()))
+    return Exists(Page.objects.filter(at_url, live=False))
+
+
+def recent_notifications(
+    *, user_id: int, limit: int = DASHBOARD_NOTIFICATION_LIMIT, root_paths: Iterable[Any] | None = None,
+) -> tuple[list[Notification], int]:
     """The learner's newest notifications and their total unread count, in one query.
 
     The unread count is a window aggregate over all of the learner's notifications, computed
-    before the LIMIT applies.
+    before the LIMIT applies. ``link_gone`` says a notification's link leads to a page that was
+    unpublished since (the dashboard shows it without the dead link); ``root_paths`` are
+    Wagtail's site root paths (read from its cache when not given).
     """
     unread_total = Window(
         Sum(Case(When(read_at__isnull=True, then=Value(1)), default=Value(0), output_field=IntegerField()))
     )
     rows = list(
-        Notification.objects.filter(user_id=user_id).annotate(unread_total=unread_total).order_by("-pk")[:limit]
+        Notification.objects.filter(user_id=user_id)
+        .annotate(unread_total=unread_total, link_gone=_link_gone(root_paths or Site.get_site_root_paths()))
+        .order_by("-pk")[:limit]
     )
     return rows, (rows[0].unread_total or 0) if rows else 0
 
@@ -340,7 +357,7 @@ def dashboard(
     ) if cards else []
     paths = [
         row[f"{relation}__path"]
-        for rows, relations in ((cards, ("course", "next_lesson")), (resumable, ("course", "resume_lesson")))
+        for rows, relations in ((cards, ("course", "next_lesson", "resume_lesson")), (resumable, ("course", "resume_lesson")))
         for row in rows for relation in relations
     ]
     rules = access.page_rules([path for path in paths if path])
@@ -359,6 +376,11 @@ def dashboard(
     for row in cards:
         available = visible(row["course__path"])
         has_access = row["status"] in Enrollment.ACCESS_STATUSES and available
+        links = {
+            row[f"{relation}__id"]: link(row, relation)
+            for relation in ("next_lesson", "resume_lesson")
+            if has_access and visible(row[f"{relation}__path"])
+        }
         rows.append(
             DashboardEnrollment(
                 enrollment_id=row["id"],
@@ -369,10 +391,9 @@ def dashboard(
                 status_label=status_labels.get(row["status"], row["status"]),
                 has_access=has_access,
                 available=available,
-                completed_lessons=row["completed_lessons"],
-                total_lessons=row["total_lessons"],
-                percent=row["progress_percent"],
-                next_lesson=link(row, "next_lesson") if has_access and visible(row["next_lesson__path"]) else None,
+                progress=progress_data(
+                    CourseProgress.cached(row), course_id=row["course_id"], status=row["status"], link=links.get,
+                ),
                 last_activity_at=row["last_activity_at"],
             )
         )
@@ -384,7 +405,7 @@ def dashboard(
         course_id=resume_row["course_id"], course_title=resume_row["course__title"],
         resume_lesson=link(resume_row, "resume_lesson"),
     ) if resume_row else None
-    notifications, unread = recent_notifications(user_id=user_id)
+    notifications, unread = recent_notifications(user_id=user_id, root_paths=urls.root_paths)
     return Dashboard(enrollments_page=page, notifications=notifications, unread_count=unread, resume=resume)
 
 
@@ -400,12 +421,29 @@ class CourseState:
     has_access: bool
     privileged: bool  # staff or editor without access of their own (computed only then)
     following: bool
-    completed_ids: frozenset[int]
-    completed_lessons: int
-    total_lessons: int
-    percent: int
+    progress: CourseProgress  # over the course's counted lessons (``learning.progress``)
     next_lesson: LessonPage | None
     resume_lesson: LessonPage | None
+
+    @property
+    def completed_ids(self) -> frozenset[int]:
+        """The counted lessons the learner completed (the course page's ticks)."""
+        return self.progress.completed_ids
+
+    @property
+    def completed_lessons(self) -> int:
+        """Delegates to ``progress``."""
+        return self.progress.completed_lessons
+
+    @property
+    def total_lessons(self) -> int:
+        """Delegates to ``progress``."""
+        return self.progress.total_lessons
+
+    @property
+    def percent(self) -> int:
+        """Delegates to ``progress``."""
+        return self.progress.percent
 
 
 def enrollment_for(*, user_id: int, course_id: int) -> Enrollment | None:
@@ -421,9 +459,9 @@ def course_state(*, user: Any, course: CoursePage, lessons: Sequence[LessonPage]
     whatever the number of enrollments or lessons. Progress is computed live from the
     learner's progress rows, so it is exact even before the cache refresh runs.
     """
-    empty: frozenset[int] = frozenset()
+    nothing = compute_progress(lesson_ids=[lesson.pk for lesson in lessons], completed_ids=())
     if not getattr(user, "is_authenticated", False):
-        return CourseState(None, "anonymous", False, False, False, empty, 0, len(lessons), 0, None, None)
+        return CourseState(None, "anonymous", False, False, False, nothing, None, None)
     enrollment = enrollment_for(user_id=user.pk, course_id=course.pk)
     status = enrollment.status if enrollment else "not_enrolled"
     has_access = bool(enrollment and enrollment.has_access)
@@ -431,17 +469,8 @@ def course_state(*, user: Any, course: CoursePage, lessons: Sequence[LessonPage]
     privileged = False if has_access else access.is_privileged(user)
     following = has_access or privileged
     if enrollment is None:
-        return CourseState(None, status, False, privileged, following, empty, 0, len(lessons), 0, None, None)
-    rows = LessonProgress.objects.filter(user_id=user.pk, course_id=course.pk).order_by("-updated_at", "-pk")
-    completed: list[int] = []
-    last_touched: int | None = None
-    for lesson_id, completed_at in rows.values_list("lesson_id", "completed_at"):
-        last_touched = lesson_id if last_touched is None else last_touched
-        if completed_at is not None:
-            completed.append(lesson_id)
-    progress = compute_progress(
-        lesson_ids=[lesson.pk for lesson in lessons], completed_ids=completed, last_touched_id=last_touched
-    )
+        return CourseState(None, status, False, privileged, following, nothing, None, None)
+    progress = learner_course_progress(user_id=user.pk, course_id=course.pk, lesson_ids=[lesson.pk for lesson in lessons])
     by_id = {lesson.pk: lesson for lesson in lessons}
     return CourseState(
         enrollment=enrollment,
@@ -449,10 +478,7 @@ def course_state(*, user: Any, course: CoursePage, lessons: Sequence[LessonPage]
         has_access=has_access,
         privileged=privileged,
         following=following,
-        completed_ids=progress.completed_ids,
-        completed_lessons=progress.completed_lessons,
-        total_lessons=progress.total_lessons,
-        percent=progress.percent,
+        progress=progress,
         next_lesson=by_id.get(progress.next_lesson_id) if progress.next_lesson_id else None,
         resume_lesson=by_id.get(progress.resume_lesson_id) if progress.resume_lesson_id else None,
     )
@@ -586,11 +612,7 @@ class EnrollmentCard:
     course_url: str
     status: str
     has_access: bool  # may read the lessons now: an access status and the course visible
-    completed_lessons: int
-    total_lessons: int
-    percent: int
-    next_lesson: LessonLink | None
-    resume_lesson: LessonLink | None
+    progress: ProgressData  # links only where the learner may open them now
     last_activity_at: datetime | None
 
 
@@ -628,6 +650,11 @@ def enrollment_cards(
         course = enrollment.course
         available = visible(course)
         has_access = enrollment.has_access and available
+        links = {
+            lesson.pk: lesson_link(lesson, request)
+            for lesson in (enrollment.next_lesson, enrollment.resume_lesson)
+            if lesson is not None and has_access and visible(lesson)
+        }
         cards.append(EnrollmentCard(
             enrollment=enrollment,
             course_id=course.pk,
@@ -635,58 +662,12 @@ def enrollment_cards(
             course_url=page_url(course, request) if available else "",
             status=enrollment.status,
             has_access=has_access,
-            completed_lessons=enrollment.completed_lessons,
-            total_lessons=enrollment.total_lessons,
-            percent=enrollment.progress_percent,
-            next_lesson=lesson_link(enrollment.next_lesson, request)
-            if has_access and visible(enrollment.next_lesson) else None,
-            resume_lesson=lesson_link(enrollment.resume_lesson, request)
-            if has_access and visible(enrollment.resume_lesson) else None,
+            progress=progress_data(
+                CourseProgress.cached(enrollment), course_id=course.pk, status=enrollment.status, link=links.get,
+            ),
             last_activity_at=enrollment.last_activity_at,
         ))
     return cards
-
-
-# --- Realtime payloads -------------------------------------------------------------------------
-
-
-class ProgressData(TypedDict):
-    """The ``progress.updated`` frame's data (see the DOM contract in the team notes)."""
-
-    course_id: int
-    lesson_id: int | None
-    completed_lessons: int
-    total_lessons: int
-    percent: int
-    next_lesson: LessonLink | None
-    course_completed: bool
-
-
-def progress_data(*, user_id: int, course_id: int, lesson_id: int | None = None) -> ProgressData | None:
-    """A learner's current progress in a course, shaped for ``progress.updated``. One query.
-
-    Read from the enrollment's cached progress; None when the learner is not enrolled.
-    """
-    enrollment = (
-        Enrollment.objects.filter(user_id=user_id, course_id=course_id)
-        .select_related("next_lesson")
-        .only(
-            "id", "status", "completed_lessons", "total_lessons", "progress_percent",
-            *[f"next_lesson__{name}" for name in _LINK_FIELDS],
-        )
-        .first()
-    )
-    if enrollment is None:
-        return None
-    return ProgressData(
-        course_id=course_id,
-        lesson_id=lesson_id,
-        completed_lessons=enrollment.completed_lessons,
-        total_lessons=enrollment.total_lessons,
-        percent=enrollment.progress_percent,
-        next_lesson=lesson_link(enrollment.next_lesson),
-        course_completed=enrollment.status == Enrollment.Status.COMPLETED,
-    )
 
 
 # --- Admin reports -----------------------------------------------------------------------------
@@ -738,7 +719,6 @@ __all__ = [
     "DashboardEnrollment",
     "EnrollmentCard",
     "LessonState",
-    "ProgressData",
     "admin_summary",
     "cached_unread_notification_count",
     "completed_lesson_ids",
@@ -752,7 +732,6 @@ __all__ = [
     "learner_notifications",
     "learner_progress",
     "lesson_state",
-    "progress_data",
     "recent_notifications",
     "unread_notification_count",
     "visible_courses",

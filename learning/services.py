@@ -43,11 +43,14 @@ from learning.models import Enrollment, LessonProgress, Notification
 from learning.progress import (
     CACHED_PROGRESS_FIELDS,
     CourseProgress,
+    ProgressData,
     apply_progress,
     compute_progress,
-    published_lesson_ids,
+    course_lesson_ids,
+    learner_course_progress,
+    progress_data,
 )
-from learning.selectors import unread_count_cache_key
+from learning.selectors import lesson_link, unread_count_cache_key
 
 logger = logging.getLogger(__name__)
 
@@ -167,18 +170,34 @@ class EnrollmentResult:
 class ProgressResult:
     """A learner's lesson progress and the course progress after recording it.
 
-    ``course_completed`` says the enrollment is completed (every published lesson done, now or
-    before); ``course_newly_completed`` says this very call completed it.
+    ``course_progress`` is the course progress (``learning.progress``) and ``data`` its wire
+    shape, as the events and live frames carry it. ``course_completed`` says the enrollment is
+    completed (every counted lesson done, now or before); ``course_newly_completed`` says this
+    very call completed it.
     """
 
     progress: LessonProgress
     newly_completed: bool
     course_completed: bool
-    completed_lessons: int
-    total_lessons: int
-    percent: int
+    course_progress: CourseProgress
+    data: ProgressData
     next_lesson: LessonPage | None
     course_newly_completed: bool = False
+
+    @property
+    def completed_lessons(self) -> int:
+        """Delegates to ``course_progress`` (for callers that read the counts)."""
+        return self.course_progress.completed_lessons
+
+    @property
+    def total_lessons(self) -> int:
+        """Delegates to ``course_progress``."""
+        return self.course_progress.total_lessons
+
+    @property
+    def percent(self) -> int:
+        """Delegates to ``course_progress``."""
+        return self.course_progress.percent
 
 
 # --- Helpers -----------------------------------------------------------------------------------
@@ -215,15 +234,10 @@ def _live_course(course: Any) -> CoursePage:
 
 def _progress_of(enrollment: Enrollment) -> CourseProgress:
     """Live-computed progress for an enrollment (two queries)."""
-    lesson_ids = published_lesson_ids(course=enrollment.course)
-    rows = LessonProgress.objects.filter(user_id=enrollment.user_id, course_id=enrollment.course_id)
-    completed: list[int] = []
-    last_touched: int | None = None
-    for lesson_id, completed_at in rows.order_by("-updated_at", "-pk").values_list("lesson_id", "completed_at"):
-        last_touched = lesson_id if last_touched is None else last_touched
-        if completed_at is not None:
-            completed.append(lesson_id)
-    return compute_progress(lesson_ids=lesson_ids, completed_ids=completed, last_touched_id=last_touched)
+    return learner_course_progress(
+        user_id=enrollment.user_id, course_id=enrollment.course_id,
+        lesson_ids=course_lesson_ids(course=enrollment.course),
+    )
 
 
 def _grant_access(enrollment: Enrollment, *, now: datetime) -> None:
@@ -602,19 +616,15 @@ def lesson_progress_record(
             enrollment.status = Enrollment.Status.COMPLETED
             enrollment.completed_at = now
         enrollment.save(update_fields=[*CACHED_PROGRESS_FIELDS, "last_activity_at", "status", "completed_at", "updated_at"])
-        next_lesson = next((item for item in found.lessons if item.pk == course_progress.next_lesson_id), None)
+        by_id = {item.pk: item for item in found.lessons}
+        # Links of the course's live lessons (the learner may read the course: checked above).
+        data = progress_data(
+            course_progress, course_id=course_id, status=enrollment.status,
+            link=lambda pk: lesson_link(by_id.get(pk)),
+        )
         if newly_completed:
             events.lesson_completed.emit(
-                LessonCompletedPayload(
-                    user_id=user.pk,
-                    lesson_id=live_lesson.pk,
-                    course_id=course_id,
-                    enrollment_id=enrollment.pk,
-                    completed_lessons=course_progress.completed_lessons,
-                    total_lessons=course_progress.total_lessons,
-                    percent=course_progress.percent,
-                    next_lesson_id=course_progress.next_lesson_id,
-                ),
+                LessonCompletedPayload(user_id=user.pk, lesson_id=live_lesson.pk, enrollment_id=enrollment.pk, **data),
             )
         if course_newly_completed:
             events.course_completed.emit(
@@ -624,20 +634,16 @@ def lesson_progress_record(
             )
         events.learner_activity.emit(
             LearnerActivityPayload(
-                user_id=user.pk, course_id=course_id, lesson_id=live_lesson.pk, completed=newly_completed,
-                resume_lesson_id=course_progress.resume_lesson_id,
-                completed_lessons=course_progress.completed_lessons, total_lessons=course_progress.total_lessons,
-                percent=course_progress.percent, at=_iso(now),
+                user_id=user.pk, lesson_id=live_lesson.pk, completed=newly_completed, at=_iso(now), **data,
             ),
         )
     return ProgressResult(
         progress=progress,
         newly_completed=newly_completed,
         course_completed=enrollment.status == Enrollment.Status.COMPLETED,
-        completed_lessons=course_progress.completed_lessons,
-        total_lessons=course_progress.total_lessons,
-        percent=course_progress.percent,
-        next_lesson=next_lesson,
+        course_progress=course_progress,
+        data=data,
+        next_lesson=by_id.get(course_progress.next_lesson_id) if course_progress.next_lesson_id else None,
         course_newly_completed=course_newly_completed,
     )
 
@@ -645,15 +651,18 @@ def lesson_progress_record(
 def refresh_progress_cache(*, course_id: int) -> int:
     """Recompute the cached progress of every enrollment in a course; return how many changed.
 
-    Called (through a task) when course content is published or unpublished: lesson totals,
-    percents and next lessons change for everyone. Three queries plus one bulk update. It
+    Called (through a task) whenever the set of lessons that count changes (``learning.receivers
+    .pages``: publish, unpublish, delete, move, a lesson kind switched for the course): lesson
+    totals, percents and next lessons change for everyone, and the dashboard (which reads this
+    copy) must say what the course page (which computes it) says. Three queries plus one bulk
+    update. It
     only refreshes the cached read model; it never changes an enrollment's status nor sends
     events (a learner's completion is decided by ``lesson_progress_record``).
     """
     course = CoursePage.objects.filter(pk=course_id).first()
     if course is None:
         return 0
-    lesson_ids = published_lesson_ids(course=course)
+    lesson_ids = course_lesson_ids(course=course)
     per_user: dict[int, list[int]] = defaultdict(list)
     last_touched: dict[int, int] = {}
     rows = LessonProgress.objects.filter(course_id=course_id).order_by("user_id", "-updated_at", "-pk")

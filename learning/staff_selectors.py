@@ -18,6 +18,7 @@ from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
 from courses.models import CoursePage, LessonPage
+from courses.selectors import course_lessons as lesson_set
 from learning import access
 from learning.models import Enrollment, LessonProgress
 
@@ -44,6 +45,17 @@ class LessonColumn:
 def course_lessons(*, course: CoursePage) -> list[LessonColumn]:
     """The course's lessons in course order, published or not. One query."""
     rows = LessonPage.objects.child_of(course).order_by("path").values_list("pk", "title", "live", "path")
+    return [
+        LessonColumn(id=pk, number=index, title=title, live=live, path=path)
+        for index, (pk, title, live, path) in enumerate(rows, 1)
+    ]
+
+
+def counted_lessons(*, course: CoursePage) -> list[LessonColumn]:
+    """The lessons that count in the course's progress (``courses.selectors.course_lessons``:
+    live, of the kinds active in the course), in course order: the analytics and the live class
+    count what learners see, never a draft. One query."""
+    rows = lesson_set(course=course).values_list("pk", "title", "live", "path")
     return [
         LessonColumn(id=pk, number=index, title=title, live=live, path=path)
         for index, (pk, title, live, path) in enumerate(rows, 1)
@@ -174,10 +186,11 @@ def course_analytics(*, course: CoursePage) -> CourseAnalytics:
     where learners stop. Five queries whatever the number of enrollments: lessons, status
     counts, per-lesson progress counts, furthest lesson per learner, and the enrollments'
     request/completion times (only those columns)."""
-    lessons = course_lessons(course=course)
+    lessons = counted_lessons(course=course)
+    counted = [lesson.id for lesson in lessons]
     by_status = dict(Enrollment.objects.filter(course_id=course.pk).values_list("status").annotate(n=Count("pk")).order_by())
     counts = (
-        LessonProgress.objects.filter(course_id=course.pk)
+        LessonProgress.objects.filter(course_id=course.pk, lesson_id__in=counted)
         .values("lesson_id")
         .annotate(reached=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False)))
         .order_by()
@@ -185,7 +198,7 @@ def course_analytics(*, course: CoursePage) -> CourseAnalytics:
     per_lesson = {row["lesson_id"]: row for row in counts}
     # Furthest lesson (in course order: the highest tree path) each learner opened.
     furthest = (
-        LessonProgress.objects.filter(course_id=course.pk)
+        LessonProgress.objects.filter(course_id=course.pk, lesson_id__in=counted)
         .values("user_id")
         .annotate(last_path=Max("lesson__path"))
         .order_by()
@@ -260,10 +273,13 @@ def live_class(*, course: CoursePage, now: datetime | None = None) -> LiveClass:
     """Who is in which lesson now, the latest lesson completions, and who has been on one
     lesson longer than the course's median time per lesson. Five queries."""
     now = now or timezone.now()
-    lessons = course_lessons(course=course)
+    lessons = counted_lessons(course=course)
+    counted = [lesson.id for lesson in lessons]
     durations = [
         (done - started).total_seconds() / 60
-        for started, done in LessonProgress.objects.filter(course_id=course.pk, completed_at__isnull=False)
+        for started, done in LessonProgress.objects.filter(
+            course_id=course.pk, lesson_id__in=counted, completed_at__isnull=False
+        )
         .values_list("created_at", "completed_at")
     ]
     median = round(statistics.median(durations), 1) if durations else None
@@ -277,7 +293,7 @@ def live_class(*, course: CoursePage, now: datetime | None = None) -> LiveClass:
         ).order_by("-last_activity_at")[:LIVE_LIST_LIMIT]
     )
     recent = list(
-        LessonProgress.objects.filter(course_id=course.pk, completed_at__isnull=False)
+        LessonProgress.objects.filter(course_id=course.pk, lesson_id__in=counted, completed_at__isnull=False)
         .select_related("user", "lesson").only(
             "id", "completed_at", "user__username", "user__first_name", "user__last_name", "lesson__title",
         ).order_by("-completed_at")[:RECENT_COMPLETIONS]
@@ -288,6 +304,7 @@ def live_class(*, course: CoursePage, now: datetime | None = None) -> LiveClass:
         stuck = list(
             Enrollment.objects.filter(
                 course_id=course.pk, status=Enrollment.Status.ACTIVE,
+                resume_lesson_id__in=counted,
                 resume_lesson__progress__user_id=F("user_id"),
                 resume_lesson__progress__completed_at__isnull=True,
                 resume_lesson__progress__created_at__lt=cutoff,

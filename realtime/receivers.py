@@ -13,28 +13,16 @@ from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 
 from learning import events
+from learning.progress import ProgressData, progress_fields
 from realtime import groups
 from realtime.publish import publish
 
 
-class NextLesson(TypedDict):
-    """The lesson a learner should open next."""
+class ProgressUpdatedData(ProgressData):
+    """progress.updated: the learner's progress in one course changed (``learning.progress.
+    ProgressData``, the same shape as the API's), after completing lesson ``lesson_id``."""
 
-    id: int
-    title: str
-    url: str
-
-
-class ProgressUpdatedData(TypedDict):
-    """progress.updated: the learner's progress in one course changed."""
-
-    course_id: int
     lesson_id: int
-    completed_lessons: int
-    total_lessons: int
-    percent: int
-    next_lesson: NextLesson | None
-    course_completed: bool
 
 
 class NotificationCreatedData(TypedDict):
@@ -83,16 +71,6 @@ class EnrollmentActivatedData(TypedDict):
     status: str
 
 
-def _next_lesson(lesson_id: int | None) -> NextLesson | None:
-    from courses.models import LessonPage
-    from learning.selectors import lesson_link
-
-    if lesson_id is None:
-        return None
-    link = lesson_link(LessonPage.objects.filter(pk=lesson_id).first())
-    return None if link is None else NextLesson(id=link["id"], title=link["title"], url=link["url"])
-
-
 def _unread_count(user_id: int) -> int:
     from learning.selectors import unread_notification_count
 
@@ -101,17 +79,9 @@ def _unread_count(user_id: int) -> int:
 
 @receiver(events.lesson_completed, dispatch_uid="realtime.progress_updated")
 def push_progress_updated(sender: str, payload: events.LessonCompletedPayload, **kwargs: Any) -> None:
-    """lesson_completed -> progress.updated to every socket of the learner."""
-    total = payload["total_lessons"]
-    data = ProgressUpdatedData(
-        course_id=payload["course_id"],
-        lesson_id=payload["lesson_id"],
-        completed_lessons=payload["completed_lessons"],
-        total_lessons=total,
-        percent=payload["percent"],
-        next_lesson=_next_lesson(payload["next_lesson_id"]),
-        course_completed=total > 0 and payload["completed_lessons"] >= total,
-    )
+    """lesson_completed -> progress.updated to every socket of the learner (no query but the
+    outbox row: the payload carries the progress with its links)."""
+    data = ProgressUpdatedData(lesson_id=payload["lesson_id"], **progress_fields(payload))
     publish(group=groups.user_progress(payload["user_id"]), event_type="progress.updated", data=data)
 
 
@@ -184,17 +154,15 @@ def close_cancelled_course_sockets(sender: str, payload: events.EnrollmentPayloa
     publish(group=group, event_type="course.access_revoked", data={})
 
 
-class ClassActivityData(TypedDict):
-    """class.activity: a learner recorded progress on a lesson (the staff's live class view)."""
+class ClassActivityData(ProgressData):
+    """class.activity: a learner recorded progress on a lesson (the staff's live class view):
+    who, which lesson, and their progress in the course after it (``resume_lesson``: where they
+    are now)."""
 
     user_id: int
     name: str
     lesson_id: int
     completed: bool
-    resume_lesson_id: int | None
-    completed_lessons: int
-    total_lessons: int
-    percent: int
     at: str
 
 
@@ -213,11 +181,8 @@ def push_class_activity(sender: str, payload: events.LearnerActivityPayload, **k
         name=f"{full} ({user.get_username()})" if full else user.get_username(),
         lesson_id=payload["lesson_id"],
         completed=payload["completed"],
-        resume_lesson_id=payload["resume_lesson_id"],
-        completed_lessons=payload["completed_lessons"],
-        total_lessons=payload["total_lessons"],
-        percent=payload["percent"],
         at=payload["at"],
+        **progress_fields(payload),
     )
     publish(group=groups.course_staff(payload["course_id"]), event_type="class.activity", data=data)
 

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from courses.models import Level
 from learning import services
 from learning.models import Enrollment, Notification
+from learning.progress import CourseProgress
 
 # Largest id accepted (PostgreSQL bigint); bigger numbers are malformed input.
 MAX_ID = 2**63 - 1
@@ -52,14 +53,37 @@ class LessonLinkSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
-class EnrollmentStateSerializer(serializers.Serializer):
-    """The caller's enrollment in a course, as lists show it."""
+class ProgressFieldsSerializer(serializers.Serializer):
+    """The counts of ``learning.progress.ProgressData``, declared once for every API shape that
+    shows progress. ``progress_source``: the attribute or key where the object keeps its
+    progress (a ``ProgressData`` or a ``CourseProgress``); None when the counts are its own."""
+
+    progress_source: str | None = None
+
+    completed_lessons = serializers.IntegerField()
+    total_lessons = serializers.IntegerField()
+    percent = serializers.IntegerField()
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        if self.progress_source:
+            for name in ("completed_lessons", "total_lessons", "percent"):
+                fields[name].source = f"{self.progress_source}.{name}"
+        return fields
+
+
+class EnrollmentStateSerializer(ProgressFieldsSerializer):
+    """The caller's enrollment in a course, as lists show it (from :func:`enrollment_state`)."""
+
+    progress_source = "progress"
 
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Enrollment.Status.choices)
-    completed_lessons = serializers.IntegerField()
-    total_lessons = serializers.IntegerField()
-    percent = serializers.IntegerField(source="progress_percent")
+
+
+def enrollment_state(enrollment: Enrollment) -> dict[str, Any]:
+    """What :class:`EnrollmentStateSerializer` reads: the enrollment and its cached progress."""
+    return {"id": enrollment.pk, "status": enrollment.status, "progress": CourseProgress.cached(enrollment)}
 
 
 # --- Courses and lessons --------------------------------------------------------------------------
@@ -100,7 +124,7 @@ class CourseSerializer(serializers.Serializer):
     @extend_schema_field(EnrollmentStateSerializer(allow_null=True))
     def get_enrollment(self, course: Any) -> dict[str, Any] | None:
         enrollment = self.context.get("enrollments", {}).get(course.pk)
-        return EnrollmentStateSerializer(enrollment).data if enrollment else None
+        return EnrollmentStateSerializer(enrollment_state(enrollment)).data if enrollment else None
 
 
 class CourseLessonSerializer(serializers.Serializer):
@@ -119,14 +143,11 @@ class CourseLessonSerializer(serializers.Serializer):
         return None if completed is None else lesson.pk in completed
 
 
-class CourseProgressSerializer(serializers.Serializer):
+class CourseProgressSerializer(ProgressFieldsSerializer):
     """The caller's place in a course (null for anonymous callers)."""
 
     status = serializers.CharField(help_text="not_enrolled, or the enrollment's status.")
     can_read = serializers.BooleanField(help_text="May read lesson bodies (enrolled, or staff/editor).")
-    completed_lessons = serializers.IntegerField()
-    total_lessons = serializers.IntegerField()
-    percent = serializers.IntegerField()
     next_lesson = LessonLinkSerializer(allow_null=True)
     resume_lesson = LessonLinkSerializer(allow_null=True)
 
@@ -161,8 +182,10 @@ class EnrollmentCourseSerializer(serializers.Serializer):
     url = serializers.CharField(source="course_url", help_text="Empty while the course is not visible to you.")
 
 
-class EnrollmentSerializer(serializers.Serializer):
+class EnrollmentSerializer(ProgressFieldsSerializer):
     """An enrollment as its learner (or staff) sees it. Lesson links only while it gives access."""
+
+    progress_source = "progress"
 
     id = serializers.IntegerField(source="enrollment.pk")
     user_id = serializers.IntegerField(source="enrollment.user_id")
@@ -173,11 +196,8 @@ class EnrollmentSerializer(serializers.Serializer):
     activated_at = serializers.DateTimeField(source="enrollment.activated_at", allow_null=True)
     completed_at = serializers.DateTimeField(source="enrollment.completed_at", allow_null=True)
     cancelled_at = serializers.DateTimeField(source="enrollment.cancelled_at", allow_null=True)
-    completed_lessons = serializers.IntegerField()
-    total_lessons = serializers.IntegerField()
-    percent = serializers.IntegerField()
-    next_lesson = LessonLinkSerializer(allow_null=True)
-    resume_lesson = LessonLinkSerializer(allow_null=True)
+    next_lesson = LessonLinkSerializer(source="progress.next_lesson", allow_null=True)
+    resume_lesson = LessonLinkSerializer(source="progress.resume_lesson", allow_null=True)
     last_activity_at = serializers.DateTimeField(allow_null=True)
 
 
@@ -199,14 +219,11 @@ class ProgressCreateSerializer(serializers.Serializer):
     )
 
 
-class ProgressResultSerializer(serializers.Serializer):
+class ProgressResultSerializer(ProgressFieldsSerializer):
     """The course progress after recording (the shape of the progress.updated frame, plus flags)."""
 
     course_id = serializers.IntegerField()
     lesson_id = serializers.IntegerField()
-    completed_lessons = serializers.IntegerField()
-    total_lessons = serializers.IntegerField()
-    percent = serializers.IntegerField()
     next_lesson = LessonLinkSerializer(allow_null=True)
     course_completed = serializers.BooleanField()
     newly_completed = serializers.BooleanField()

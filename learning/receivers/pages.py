@@ -1,12 +1,19 @@
-"""Translate Wagtail's page events into domain events."""
+"""Wagtail's page events: publishing -> ``course_content_published``; any change to the set of
+lessons that count in a course (unpublish, delete, move, a lesson kind switched on or off) -> the
+course's cached progress is recomputed, so the dashboard says what the course page says."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
-from wagtail.signals import page_published
+from wagtail.models import Page
+from wagtail.signals import page_published, page_unpublished, post_page_move
 
+from academy.plugins.activation import activation_changed
+from academy.tasks import enqueue
+from courses.lesson_kinds import kind_plugin, lesson_kinds
 from courses.models import CoursePage, LessonPage
 from learning import events
 from learning.events import CourseContentPublishedPayload
@@ -33,3 +40,53 @@ def on_page_published(sender: type, instance: Any, revision: Any = None, **kwarg
         notify=not quiet_publish(),
     )
     events.course_content_published.emit(payload)
+
+
+# --- The set of lessons that count changed: recompute the course's cached progress -------------
+# Publishing is covered by ``course_content_published`` (``background.refresh_and_broadcast``).
+# The task runs after commit, so it counts the lessons as they are once the change is saved.
+
+REFRESH_TASK = "learning.tasks.refresh_course_progress"
+
+
+def _course_of_lesson(page: Any) -> int | None:
+    """The course id of a lesson page (None for other pages)."""
+    if not isinstance(page.specific_deferred, LessonPage):
+        return None
+    return Page.objects.filter(path=page.path[: -page.steplen]).values_list("pk", flat=True).first()
+
+
+@receiver(page_unpublished, dispatch_uid="learning.lesson_set.unpublished")
+def on_page_unpublished(sender: type, instance: Any, **kwargs: Any) -> None:
+    """A lesson unpublished (or deleted: Wagtail unpublishes a live page first) no longer counts."""
+    course_id = _course_of_lesson(instance)
+    if course_id is not None:
+        enqueue(REFRESH_TASK, course_id=course_id)
+
+
+@receiver(post_delete, sender=LessonPage, dispatch_uid="learning.lesson_set.deleted")
+def on_lesson_deleted(sender: type, instance: Any, **kwargs: Any) -> None:
+    """A deleted lesson (a draft too: learners' next and resume links may name it)."""
+    course_id = Page.objects.filter(path=instance.path[: -instance.steplen]).values_list("pk", flat=True).first()
+    if course_id is not None:
+        enqueue(REFRESH_TASK, course_id=course_id)
+
+
+@receiver(post_page_move, dispatch_uid="learning.lesson_set.moved")
+def on_page_moved(sender: type, instance: Any, parent_page_before: Any, parent_page_after: Any, **kwargs: Any) -> None:
+    """A lesson moved counts in its new course and no longer in its old one; reordered within
+    its course, it changes learners' next lessons."""
+    if not isinstance(instance.specific_deferred, LessonPage):
+        return
+    for course_id in dict.fromkeys([parent_page_before.pk, parent_page_after.pk]):
+        enqueue(REFRESH_TASK, course_id=course_id)
+
+
+@receiver(activation_changed, dispatch_uid="learning.lesson_set.plugin_activation")
+def on_plugin_activation_changed(sender: type, course_id: int | None, **kwargs: Any) -> None:
+    """A plugin switched for a course (or site-wide) shows or hides its lesson kinds there."""
+    if not any(kind_plugin(model) for model in lesson_kinds()):
+        return
+    course_ids = [course_id] if course_id is not None else list(CoursePage.objects.values_list("pk", flat=True))
+    for pk in course_ids:
+        enqueue(REFRESH_TASK, course_id=pk)

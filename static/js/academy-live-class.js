@@ -23,7 +23,7 @@
   }
 
   function apply(data) {
-    var target = column(data.resume_lesson_id || data.lesson_id);
+    var target = column((data.resume_lesson && data.resume_lesson.id) || data.lesson_id);
     var done = column(data.lesson_id);
     var item = root.querySelector('[data-live-learners] li[data-user-id="' + data.user_id + '"]');
     if (!item) {

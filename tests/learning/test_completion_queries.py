@@ -34,14 +34,14 @@ TRANSACTION = 2
 # lesson's path (1), the enrollment locked (1), the learner's progress rows in the course (1),
 # the one write of the lesson's progress row (1), the enrollment's cached progress (1).
 COMPLETION_IN_REQUEST = 8
-# After the response, a lesson: progress.updated is stored: the next lesson's link (1), the
-# outbox row (1); then class.activity for the course's staff: the learner's name (1), the
-# outbox row (1).
+# After the response, a lesson: progress.updated is stored: the outbox row (1; the event's
+# payload carries the progress with its links, no lesson is read); then class.activity for the
+# course's staff: the learner's name (1), the outbox row (1).
 CLASS_ACTIVITY = 2
-LESSON_AFTER_RESPONSE = 2 + CLASS_ACTIVITY
+LESSON_AFTER_RESPONSE = 1 + CLASS_ACTIVITY
 # The email task, queued: a row on the ORM broker (the embedded default), nothing on Redis.
 EMAIL_QUEUED = 1 if Conf.ORM else 0
-# After the response, the last lesson: progress.updated without a next lesson (1), the email
+# After the response, the last lesson: progress.updated (1: the outbox row), the email
 # task, the course-completed notification: the enrollment (1), the notification (1, in its own
 # transaction), then its push: the unread count (1), the outbox row (1).
 # Installed plugins: the certificates plugin (on by default) queues its issue task on

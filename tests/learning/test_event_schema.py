@@ -74,7 +74,15 @@ def test_optional_and_list_fields_are_checked() -> None:
     with pytest.raises(PayloadError, match="notification_ids"):
         check_payload(events.notification_read, {**good, "notification_ids": [1, "2"]})
     base = {"user_id": 1, "lesson_id": 2, "course_id": 3, "enrollment_id": 4, "completed_lessons": 1,
-            "total_lessons": 2, "percent": 50}
-    check_payload(events.lesson_completed, {**base, "next_lesson_id": None})
-    with pytest.raises(PayloadError, match="next_lesson_id"):
-        check_payload(events.lesson_completed, {**base, "next_lesson_id": "5"})
+            "total_lessons": 2, "percent": 50, "status": "active", "status_label": "Active",
+            "course_completed": False, "resume_lesson": None}
+    link = {"id": 5, "title": "Loops", "url": "/courses/py/loops/"}
+    check_payload(events.lesson_completed, {**base, "next_lesson": None})
+    check_payload(events.lesson_completed, {**base, "next_lesson": link})
+    # A nested shape (the lesson link) is checked like the payload: exact keys, typed values.
+    with pytest.raises(PayloadError, match="next_lesson"):
+        check_payload(events.lesson_completed, {**base, "next_lesson": 5})
+    with pytest.raises(PayloadError, match="next_lesson"):
+        check_payload(events.lesson_completed, {**base, "next_lesson": {**link, "id": "5"}})
+    with pytest.raises(PayloadError, match="next_lesson"):
+        check_payload(events.lesson_completed, {**base, "next_lesson": {"id": 5, "title": "Loops"}})

@@ -107,10 +107,17 @@ def test_lesson_and_course_completed_payloads(
         services.lesson_progress_record(user=learner, lesson=second)
         services.lesson_progress_record(user=learner, lesson=third)
     common = {"user_id": learner.pk, "course_id": tree.python.pk, "enrollment_id": enrollment.pk, "total_lessons": 3}
+    active = {"status": "active", "status_label": "Active", "course_completed": False}
+    done = {"status": "completed", "status_label": "Completed", "course_completed": True}
+    second_link = {"id": second.pk, "title": "Functions", "url": "/courses/python-basics/functions/"}
+    third_link = {"id": third.pk, "title": "Modules", "url": "/courses/python-basics/modules/"}
     assert payloads(captured_events, "lesson_completed") == [
-        {**common, "lesson_id": first.pk, "completed_lessons": 1, "percent": 33, "next_lesson_id": second.pk},
-        {**common, "lesson_id": second.pk, "completed_lessons": 2, "percent": 66, "next_lesson_id": third.pk},
-        {**common, "lesson_id": third.pk, "completed_lessons": 3, "percent": 100, "next_lesson_id": None},
+        {**common, **active, "lesson_id": first.pk, "completed_lessons": 1, "percent": 33,
+         "next_lesson": second_link, "resume_lesson": second_link},
+        {**common, **active, "lesson_id": second.pk, "completed_lessons": 2, "percent": 66,
+         "next_lesson": third_link, "resume_lesson": third_link},
+        {**common, **done, "lesson_id": third.pk, "completed_lessons": 3, "percent": 100,
+         "next_lesson": None, "resume_lesson": None},
     ]
     enrollment.refresh_from_db()
     assert payloads(captured_events, "course_completed") == [

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_q.brokers import Broker
+from django_q.conf import Conf
 from wagtail.models import Page, PageViewRestriction, Site
 
 from courses.models import CoursePage, LessonPage
+from courses.selectors import course_lessons
 from learning import access, selectors, services
 from learning.models import Enrollment, Notification
 from learning.progress import compute_progress
 from tests.courses.helpers import Tree
 from tests.learning.bulk import bulk_courses
+from tests.tasks.conftest import broker_for, run_queued_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -120,11 +127,14 @@ def test_dashboard_selector_contents(tree: Tree, learner: Any, django_assert_num
     with django_assert_num_queries(DASHBOARD_SELECTOR_QUERIES):
         data = selectors.dashboard(user_id=learner.pk, who=access.viewer(learner))
     sql, python = data.enrollments
-    assert (python.course_title, python.status, python.percent, python.completed_lessons, python.total_lessons) == (
-        "Python basics", "active", 33, 1, 3,
-    )
-    assert python.next_lesson == {"id": tree.lessons[1].pk, "title": "Functions", "url": "/courses/python-basics/functions/"}
-    assert (sql.status, sql.status_label, sql.has_access, sql.next_lesson, sql.course_url) == (
+    assert (python.course_title, python.status) == ("Python basics", "active")
+    assert python.progress == {
+        "course_id": tree.python.pk, "completed_lessons": 1, "total_lessons": 3, "percent": 33,
+        "status": "active", "status_label": "Active", "course_completed": False,
+        "next_lesson": {"id": tree.lessons[1].pk, "title": "Functions", "url": "/courses/python-basics/functions/"},
+        "resume_lesson": {"id": tree.lessons[2].pk, "title": "Modules", "url": "/courses/python-basics/modules/"},
+    }
+    assert (sql.status, sql.status_label, sql.has_access, sql.progress["next_lesson"], sql.course_url) == (
         "pending_approval", "Pending approval", False, None, "/courses/databases-with-sql/",
     )
     assert data.resume == selectors.DashboardResume(
@@ -194,15 +204,87 @@ def test_lesson_state_by_role(tree: Tree, learner: Any, other_learner: Any, edit
     assert (staff_view.can_read, staff_view.privileged, staff_view.has_access) == (True, True, False)
 
 
-def test_progress_data_shape(tree: Tree, learner: Any) -> None:
+@pytest.fixture
+def task_queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[Broker]:
+    """The ORM task queue, empty; ``run_queued_tasks`` runs what waits, as the worker would."""
+    monkeypatch.setattr(Conf, "ORM", "default")
+    broker = broker_for("orm")
+    broker.purge_queue()
+    yield broker
+    broker.purge_queue()
+
+
+def _course_page_and_dashboard(client: Any, tree: Tree, learner: Any) -> tuple[Any, Any, str, str]:
+    """(course page progress, dashboard card progress, their "N of M" texts) for the python course."""
+    course_state = selectors.course_state(
+        user=learner, course=tree.python, lessons=list(course_lessons(course=tree.python))
+    )
+    card = next(row for row in selectors.dashboard(user_id=learner.pk).enrollments if row.course_id == tree.python.pk)
+    course_html = client.get("/courses/python-basics/").content.decode()
+    dashboard_html = client.get("/dashboard/").content.decode()
+    count = re.compile(r"data-progress-count>([^<]*)<")
+    return course_state.progress, card.progress, count.search(course_html)[1], count.search(dashboard_html)[1]
+
+
+@pytest.mark.parametrize("change", ["unpublish", "delete", "move_out", "publish_new"])
+def test_course_page_and_dashboard_agree_after_the_lesson_set_changes(
+    change: str, tree: Tree, learner: Any, task_queue: Broker, django_capture_on_commit_callbacks: Any,
+) -> None:
+    from tests.courses.helpers import make_lesson
+
     services.enrollment_request(user=learner, course=tree.python)
     services.lesson_progress_record(user=learner, lesson=tree.lessons[0])
-    assert selectors.progress_data(user_id=learner.pk, course_id=tree.python.pk, lesson_id=tree.lessons[0].pk) == {
-        "course_id": tree.python.pk, "lesson_id": tree.lessons[0].pk, "completed_lessons": 1, "total_lessons": 3,
-        "percent": 33, "course_completed": False,
-        "next_lesson": {"id": tree.lessons[1].pk, "title": "Functions", "url": "/courses/python-basics/functions/"},
-    }
-    assert selectors.progress_data(user_id=learner.pk, course_id=tree.sql.pk) is None
+    client = Client()
+    client.force_login(learner)
+    run_queued_tasks(task_queue)
+    with django_capture_on_commit_callbacks(execute=True):
+        if change == "unpublish":
+            LessonPage.objects.get(pk=tree.lessons[2].pk).unpublish()
+        elif change == "delete":
+            LessonPage.objects.get(pk=tree.lessons[2].pk).delete()
+        elif change == "move_out":
+            LessonPage.objects.get(pk=tree.lessons[2].pk).move(tree.sql, pos="last-child")
+        else:
+            make_lesson(tree.python, "Classes")
+    assert {task.func for task in run_queued_tasks(task_queue)} >= {"learning.tasks.refresh_course_progress"}
+    course_page, card, course_count, dashboard_count = _course_page_and_dashboard(client, tree, learner)
+    expected = (1, 4, 25) if change == "publish_new" else (1, 2, 50)
+    assert (course_page.completed_lessons, course_page.total_lessons, course_page.percent) == expected
+    assert (card["completed_lessons"], card["total_lessons"], card["percent"]) == expected
+    assert course_count == dashboard_count == f"{expected[0]} of {expected[1]} lessons"
+    assert card["next_lesson"]["id"] == course_page.next_lesson_id == tree.lessons[1].pk
+
+
+def test_a_notification_linking_a_lesson_unpublished_since_shows_no_dead_link(
+    tree: Tree, learner: Any, client: Client,
+) -> None:
+    services.notification_create(
+        user=learner, kind="course_updated", title="Modules changed", link="/courses/python-basics/modules/",
+    )
+    services.notification_create(
+        user=learner, kind="course_updated", title="Functions changed", link="/courses/python-basics/functions/",
+    )
+    services.notification_create(user=learner, kind="announcement", title="Elsewhere", link="/dashboard/")
+    LessonPage.objects.get(pk=tree.lessons[2].pk).unpublish()
+    rows, _unread = selectors.recent_notifications(user_id=learner.pk)
+    assert [(note.title, note.link_gone) for note in rows] == [
+        ("Elsewhere", False), ("Functions changed", False), ("Modules changed", True),
+    ]
+    client.force_login(learner)
+    html = client.get("/dashboard/").content.decode()
+    assert '<p class="notification-title">Modules changed</p>' in html
+    assert '<a href="/courses/python-basics/modules/">' not in html
+    assert '<p class="notification-title"><a href="/courses/python-basics/functions/">Functions changed</a></p>' in html
+    assert '<p class="notification-title"><a href="/dashboard/">Elsewhere</a></p>' in html
+
+
+def test_the_dashboards_unread_text_and_header_badge_show_one_number(learner: Any, client: Client) -> None:
+    for n in range(3):
+        services.notification_create(user=learner, kind="announcement", title=f"Note {n}")
+    client.force_login(learner)
+    html = client.get("/dashboard/").content.decode()
+    assert 'data-unread-count aria-label="3 unread notifications">3<' in html
+    assert '<span class="muted small" data-unread-total="3">(3 unread)</span>' in html
 
 
 def test_admin_summary_counts(tree: Tree, learner: Any, other_learner: Any) -> None:

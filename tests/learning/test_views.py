@@ -44,7 +44,10 @@ def test_course_page_learner_enroll_button_then_progress(tree: Tree, learner: An
     assert 'aria-valuenow="33"' in html and '<span data-progress-bar data-percent="33">' in html
     assert "<strong data-progress-percent>33%</strong>" in html
     assert "data-progress-count>1 of 3 lessons<" in html
-    assert 'data-next-lesson href="/courses/python-basics/functions/">Continue: Functions<' in html
+    assert (
+        'data-next-lesson data-link-kind="resume" href="/courses/python-basics/functions/">'
+        "<span data-next-lesson-prefix>Continue: </span><span data-next-lesson-title>Functions</span></a>"
+    ) in html
     assert f'class="lesson-item is-complete" data-lesson-id="{tree.lessons[0].pk}"' in html
     assert f'class="lesson-item" data-lesson-id="{tree.lessons[1].pk}"' in html
 
@@ -257,7 +260,7 @@ def test_dashboard_shows_enrollments_notifications_and_resume(tree: Tree, learne
     assert 'data-enrollment-status="active">Active<' in html
     assert 'data-enrollment-status="pending_approval">Pending approval<' in html
     assert '<span data-progress-bar data-percent="33">' in html
-    assert 'data-next-lesson href="/courses/python-basics/functions/">Next: Functions<' in html
+    assert 'data-next-lesson href="/courses/python-basics/functions/">Next: <span data-next-lesson-title>Functions</span></a>' in html
     assert "Pick up where you left off" in html
     assert f'<li class="notification is-unread" data-notification-id="{mine.pk}">' in html
     assert "Not for Ada" not in html

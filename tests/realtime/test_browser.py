@@ -17,6 +17,7 @@ from django.db import connection
 from playwright.sync_api import Browser, sync_playwright
 
 from courses.models import LessonPage
+from learning import services
 from tests.conftest import CHROMIUM
 from tests.realtime.conftest import MEMORY_LAYER, World
 from tests.realtime.support import Uvicorn
@@ -116,4 +117,60 @@ def test_editor_publishes_lesson_change_learner_page_shows_update_notice(
     assert page.locator(".update-notice a[data-reload]").get_attribute("href") == f"{server.url}/courses/python/lesson-2/"
     # The content under the reader is unchanged until they choose to reload.
     assert page.locator("h1").first.inner_text() == heading
+    context.close()
+
+
+def test_completing_the_last_lesson_in_one_tab_updates_the_open_dashboard_without_reload(
+    world: World, server: Uvicorn, browser: Browser
+) -> None:
+    """The dashboard's card says "Completed" with the new percent and no longer offers to
+    continue the finished lesson; the header badge and "(N unread)" stay one number."""
+    first, second, _third = world.site.lessons
+
+    def prepare() -> None:
+        for lesson in (first, second):
+            services.lesson_progress_record(user=world.learner, lesson=lesson)
+        connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(prepare).result()
+
+    context = _learner_context(browser, server, world)
+    dashboard = context.new_page()
+    dashboard.goto("/dashboard/")
+    dashboard.wait_for_selector('[data-live-status][data-state="open"]', timeout=WAIT_MS)
+    card = dashboard.locator(f'[data-enrollment][data-course-id="{world.site.course.pk}"]')
+    assert card.locator("[data-enrollment-status]").inner_text() == "Active"
+    assert card.locator("[data-progress-percent]").inner_text() == "66%"
+    assert " ".join(card.locator("[data-next-lesson]").inner_text().split()) == "Next: Lesson 3"
+    assert " ".join(dashboard.locator("[data-resume] [data-resume-link]").inner_text().split()) == "Continue Lesson 3"
+    unread_before = dashboard.locator("[data-unread-total]").get_attribute("data-unread-total")
+
+    lesson_tab = context.new_page()
+    lesson_tab.goto("/courses/python/lesson-3/")
+    lesson_tab.locator("form[data-complete-lesson] button[type=submit]").click()
+    lesson_tab.wait_for_load_state()
+
+    dashboard.wait_for_function(
+        f"() => document.querySelector('[data-enrollment][data-course-id=\"{world.site.course.pk}\"] "
+        "[data-enrollment-status]').textContent === 'Completed'",
+        timeout=WAIT_MS,
+    )
+    assert card.locator("[data-enrollment-status]").get_attribute("data-enrollment-status") == "completed"
+    assert card.locator("[data-enrollment-status]").get_attribute("class") == "pill pill-completed"
+    assert card.locator("[data-progress-percent]").inner_text() == "100%"
+    assert card.locator("[data-progress-count]").inner_text() == "3 of 3 lessons"
+    assert card.locator("[data-progress-bar]").get_attribute("data-percent") == "100"
+    assert card.locator("[data-next-lesson]").is_hidden()
+    assert card.locator("[data-all-done]").inner_text() == "Every lesson is done."
+    # No "continue" to the finished lesson anywhere on the dashboard.
+    assert dashboard.locator("[data-resume]").is_hidden()
+    assert dashboard.locator("a:visible", has_text="Lesson 3").count() == 0
+    # The course-completed notification arrives live: the badge and "(N unread)" move together.
+    expected = int(unread_before or 0) + 1
+    dashboard.wait_for_function(
+        f"() => document.querySelector('[data-unread-total]').dataset.unreadTotal === '{expected}'", timeout=WAIT_MS,
+    )
+    assert dashboard.locator("[data-unread-total]").inner_text() == f"({expected} unread)"
+    assert dashboard.locator("[data-unread-count]").inner_text() == str(expected)
     context.close()

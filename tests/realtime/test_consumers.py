@@ -59,6 +59,9 @@ def test_progress_stream_lesson_completed_pushes_progress_updated(world: World) 
                 "total_lessons": 3,
                 "percent": 33,
                 "next_lesson": {"id": lesson2.pk, "title": "Lesson 2", "url": "/courses/python/lesson-2/"},
+                "resume_lesson": {"id": lesson2.pk, "title": "Lesson 2", "url": "/courses/python/lesson-2/"},
+                "status": "active",
+                "status_label": "Active",
                 "course_completed": False,
             },
         }

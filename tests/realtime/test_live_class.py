@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from learning import services
+from courses.models import LessonPage
+from learning import services, staff_selectors
 from realtime.selectors import latest_event_id
 from tests.learning.staff_world import course_editor
 from tests.realtime.conftest import World
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.usefixtures("layer")
 
 def test_staff_stream_pushes_class_activity_with_exact_payload(world: World) -> None:
     lesson = world.site.lessons[0]
+    second = {"id": world.site.lessons[1].pk, "title": "Lesson 2", "url": "/courses/python/lesson-2/"}
 
     async def scenario() -> None:
         comm = communicator(f"/ws/staff/courses/{world.site.course.pk}/", world.staff_session)
@@ -39,9 +41,11 @@ def test_staff_stream_pushes_class_activity_with_exact_payload(world: World) -> 
             "id": frame["id"],
             "data": {
                 "user_id": world.learner.pk, "name": "ada", "lesson_id": lesson.pk, "completed": True,
-                "resume_lesson_id": world.site.lessons[1].pk,
-                "completed_lessons": 1, "total_lessons": 3, "percent": 33,
                 "at": result.progress.completed_at.isoformat(),
+                # learning.progress.ProgressData, the one progress shape
+                "course_id": world.site.course.pk, "completed_lessons": 1, "total_lessons": 3, "percent": 33,
+                "status": "active", "status_label": "Active", "course_completed": False,
+                "next_lesson": second, "resume_lesson": second,
             },
         }
         assert frame["id"] > since
@@ -99,3 +103,69 @@ def test_live_class_page_shows_who_is_where_and_is_for_course_staff(world: World
     learner_client = Client()
     learner_client.force_login(world.learner)
     assert learner_client.get(url)["Location"].startswith("/admin/login/")
+
+
+def test_progress_stream_pushes_the_one_progress_shape_exactly(world: World) -> None:
+    """progress.updated carries learning.progress.ProgressData (+ the lesson just completed):
+    the status and links the dashboard card, resume panel and course page need, exactly."""
+    first, second, third = world.site.lessons
+    link = {pk: {"id": pk, "title": f"Lesson {n}", "url": f"/courses/python/lesson-{n}/"}
+            for n, pk in enumerate([first.pk, second.pk, third.pk], 1)}
+
+    async def scenario() -> None:
+        comm = communicator("/ws/progress/", world.learner_session)
+        assert (await comm.connect())[0] is True
+        await resume(comm, await adb(latest_event_id)())
+        frames = []
+        for lesson in (first, second, third):
+            await adb(services.lesson_progress_record)(user=world.learner, lesson=lesson)
+            frames.append(await receive_event(comm))
+        common = {"type": "progress.updated"}
+        assert frames == [
+            {**common, "id": frames[0]["id"], "data": {
+                "lesson_id": first.pk, "course_id": world.site.course.pk, "completed_lessons": 1, "total_lessons": 3,
+                "percent": 33, "status": "active", "status_label": "Active", "course_completed": False,
+                "next_lesson": link[second.pk], "resume_lesson": link[second.pk]}},
+            {**common, "id": frames[1]["id"], "data": {
+                "lesson_id": second.pk, "course_id": world.site.course.pk, "completed_lessons": 2, "total_lessons": 3,
+                "percent": 66, "status": "active", "status_label": "Active", "course_completed": False,
+                "next_lesson": link[third.pk], "resume_lesson": link[third.pk]}},
+            {**common, "id": frames[2]["id"], "data": {
+                "lesson_id": third.pk, "course_id": world.site.course.pk, "completed_lessons": 3, "total_lessons": 3,
+                "percent": 100, "status": "completed", "status_label": "Completed", "course_completed": True,
+                "next_lesson": None, "resume_lesson": None}},
+        ]
+        await comm.disconnect()
+
+    run(scenario)
+
+
+def test_analytics_and_live_class_count_only_the_lessons_learners_see(world: World) -> None:
+    """A draft lesson (never published, or unpublished) is no column of the live class and no
+    row of the analytics funnel, and its completions are not counted: the same lessons as the
+    course page and the learner's progress (learning.progress.course_lesson_ids)."""
+    course = world.site.course
+    draft = course.add_child(instance=LessonPage(title="Draft lesson", slug="draft", summary="Soon.", live=False))
+    services.lesson_progress_record(user=world.learner, lesson=world.site.lessons[0])
+    unpublished = LessonPage.objects.get(pk=world.site.lessons[2].pk)
+    from learning.models import LessonProgress
+
+    LessonProgress.objects.create(
+        user=world.learner, lesson=unpublished, course_id=course.pk, completed_at=unpublished.last_published_at,
+    )
+    unpublished.unpublish()
+    counted = [lesson.pk for lesson in world.site.lessons[:2]]
+
+    analytics = staff_selectors.course_analytics(course=course)
+    assert [(row.lesson.id, row.lesson.number, row.reached, row.completed) for row in analytics.funnel] == [
+        (counted[0], 1, 1, 1), (counted[1], 2, 0, 0),
+    ]
+    live = staff_selectors.live_class(course=course)
+    assert [lesson.id for lesson in live.lessons] == counted
+    assert [row.lesson.title for row in live.recent_completions] == ["Lesson 1"]
+    client = Client()
+    client.force_login(world.staff)
+    html = client.get(f"/admin/live/courses/{course.pk}/").content.decode()
+    assert html.count("data-live-lesson=") == 2
+    assert f'data-live-lesson="{draft.pk}"' not in html and "Draft lesson" not in html
+    assert f'data-live-lesson="{unpublished.pk}"' not in html

@@ -124,14 +124,39 @@
 
   // --- DOM updates per event ----------------------------------------------------------------------
 
+  // The header badge and the dashboard's "(N unread)" show one number: both change together.
   function setUnread(count) {
+    if (typeof count !== "number" || count < 0) return;
     $all("[data-unread-count]").forEach(function (badge) {
       badge.textContent = count > 0 ? String(count) : "";
       badge.hidden = !(count > 0);
       badge.setAttribute("aria-label", count + " unread notifications");
     });
+    $all("[data-unread-total]").forEach(function (el) {
+      el.setAttribute("data-unread-total", String(count));
+      el.textContent = "(" + count + " unread)";
+    });
+    $all("[data-mark-all-read]").forEach(function (form) { form.hidden = !(count > 0); });
   }
 
+  function lessonLink(link, lesson, prefix) {
+    var href = lesson && safeUrl(lesson.url);
+    if (!href) {
+      link.hidden = true;
+      return false;
+    }
+    link.href = href;
+    var title = link.querySelector("[data-next-lesson-title]");
+    if (title) title.textContent = lesson.title;
+    else link.textContent = lesson.title;
+    var lead = link.querySelector("[data-next-lesson-prefix]");
+    if (lead && prefix) lead.textContent = prefix;
+    link.hidden = false;
+    return true;
+  }
+
+  // One progress frame (learning.progress.ProgressData) -> every place of one course that shows
+  // it: bars, percents, "N of M", the next/resume link, "every lesson is done", the status.
   function applyProgress(container, data) {
     $all("[data-progress-bar]", container).forEach(function (bar) {
       // The width comes from academy.css per data-percent: no inline style (the CSP has none).
@@ -141,22 +166,49 @@
     });
     $all("[data-progress-percent]", container).forEach(function (el) { el.textContent = data.percent + "%"; });
     $all("[data-progress-count]", container).forEach(function (el) {
-      el.textContent = data.completed_lessons + " of " + data.total_lessons + " lessons";
+      el.textContent = data.completed_lessons + " of " + data.total_lessons + " lesson" + (data.total_lessons === 1 ? "" : "s");
     });
+    var linked = false;
     $all("[data-next-lesson]", container).forEach(function (link) {
-      var next = data.next_lesson;
-      var href = next && safeUrl(next.url);
-      if (href) {
-        link.href = href;
-        link.textContent = next.title;
-        link.hidden = false;
-      } else {
-        link.hidden = true;
-      }
+      var kind = link.getAttribute("data-link-kind") === "resume" ? "resume_lesson" : "next_lesson";
+      var prefix = data.completed_lessons > 0 ? "Continue: " : "Start: ";
+      if (lessonLink(link, data[kind], prefix)) linked = true;
     });
+    $all("[data-all-done]", container).forEach(function (el) {
+      el.hidden = linked || !(data.total_lessons > 0 && data.completed_lessons >= data.total_lessons);
+    });
+    if (data.status) {
+      $all("[data-enrollment-status]", container).forEach(function (pill) {
+        pill.setAttribute("data-enrollment-status", data.status);
+        pill.className = pill.className.replace(/\bpill-[a-z_]+/g, "").trim() + " pill-" + (data.status === "pending_approval" ? "pending" : data.status);
+        pill.textContent = data.status_label || data.status;
+      });
+    }
     if (data.course_completed) container.classList.add("is-complete");
     container.classList.add("live-flash");
     window.setTimeout(function () { container.classList.remove("live-flash"); }, 1200);
+  }
+
+  // The dashboard's "pick up where you left off": the course just worked on, at its resume
+  // lesson; gone when that course has nothing left to resume.
+  function applyResume(data) {
+    $all("[data-resume]").forEach(function (panel) {
+      var lesson = data.resume_lesson;
+      if (!lesson || !safeUrl(lesson.url) || data.status !== "active") {
+        if (panel.getAttribute("data-course-id") === String(data.course_id)) panel.hidden = true;
+        return;
+      }
+      var link = panel.querySelector("[data-resume-link]");
+      if (!link) return;
+      link.href = safeUrl(lesson.url);
+      var title = link.querySelector("[data-resume-title]");
+      if (title) title.textContent = lesson.title;
+      var card = document.querySelector('[data-enrollment][data-course-id="' + data.course_id + '"] .enrollment-title');
+      var course = panel.querySelector("[data-resume-course]");
+      if (course && card) course.textContent = card.textContent;
+      panel.setAttribute("data-course-id", String(data.course_id));
+      panel.hidden = false;
+    });
   }
 
   var handlers = {
@@ -166,6 +218,11 @@
       progressApplied[key] = id;
       $all('[data-course-progress][data-course-id="' + key + '"], [data-enrollment][data-course-id="' + key + '"]')
         .forEach(function (container) { applyProgress(container, data); });
+      applyResume(data);
+      $all('[data-course-page][data-course-id="' + key + '"] [data-course-status]').forEach(function (el) {
+        el.setAttribute("data-course-status", data.status);
+        if (data.course_completed) el.textContent = "Completed";
+      });
       $all('li[data-lesson-id="' + data.lesson_id + '"]').forEach(function (li) { li.classList.add("is-complete"); });
       $all('[data-lesson-page][data-lesson-id="' + data.lesson_id + '"]').forEach(function (article) {
         $all("[data-lesson-state]", article).forEach(function (el) {
@@ -183,6 +240,8 @@
     },
     "enrollment.activated": function (data) {
       $all('[data-enrollment][data-course-id="' + data.course_id + '"] [data-enrollment-status]').forEach(function (el) {
+        el.setAttribute("data-enrollment-status", "active");
+        el.className = el.className.replace(/\bpill-[a-z_]+/g, "").trim() + " pill-active";
         el.textContent = "Active";
       });
       if (document.querySelector('[data-course-page][data-course-id="' + data.course_id + '"]')) {
