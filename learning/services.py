@@ -356,10 +356,10 @@ def _require_manager(by: Any) -> None:
         raise Forbidden("You do not have permission to manage enrollments.")
 
 
-def _require_course_manager(enrollment: Enrollment, *, by: Any) -> None:
-    """A staff decision on ``enrollment`` needs the access policy's staff rule for its course
+def _require_course_manager(course: CoursePage, *, by: Any) -> None:
+    """A staff decision in ``course`` needs the access policy's staff rule for it
     (``access.may_manage_learners``: the admin's own question), whoever calls."""
-    if not access.may_manage_learners(access.viewer(by), enrollment.course):
+    if not access.may_manage_learners(access.viewer(by), course):
         raise Forbidden("You may not manage the learners of this course.")
 
 
@@ -389,7 +389,7 @@ def enrollment_approve(*, enrollment: Enrollment | int, by: Any) -> EnrollmentRe
     _require_manager(by)
     with transaction.atomic():
         locked = _locked(enrollment)
-        _require_course_manager(locked, by=by)
+        _require_course_manager(locked.course, by=by)
         if locked.user_id == by.pk:
             raise OwnEnrollment()
         if locked.has_access:
@@ -424,7 +424,7 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
         if staff_decision and not by.has_perm(MANAGE_ENROLLMENTS_PERMISSION):
             raise Forbidden("You do not have permission to cancel this enrollment.")
         if staff_decision:
-            _require_course_manager(locked, by=by)
+            _require_course_manager(locked.course, by=by)
         if staff_decision and locked.user_id == by.pk:
             raise OwnEnrollment()
         if locked.status == Enrollment.Status.CANCELLED:
@@ -447,9 +447,10 @@ def enrollment_add(*, user: Any, course: CoursePage | int, by: Any) -> Enrollmen
     a pending or cancelled one becomes active (``changed=True``); an active or completed one is
     left alone (``changed=False``: "already enrolled"). Needs ``learning.change_enrollment``;
     never for the staff member themself. Race-safe like ``enrollment_request``. Audited
-    (``learning.enrollment.add``); ``enrollment_activated`` after commit. Raises ``Forbidden``,
-    ``OwnEnrollment`` (403), ``CourseNotAvailable`` (404) and ``InvalidInput`` (400: an
-    inactive or missing learner).
+    (``learning.enrollment.add``); ``enrollment_activated`` after commit. Raises ``Forbidden``
+    (403: without the permission, or in a course whose learners ``by`` may not manage, as in
+    ``enrollment_approve``), ``OwnEnrollment`` (403), ``CourseNotAvailable`` (404) and
+    ``InvalidInput`` (400: an inactive or missing learner).
     """
     _require_manager(by)
     if user is None or getattr(user, "pk", None) is None or not user.is_active:
@@ -458,6 +459,7 @@ def enrollment_add(*, user: Any, course: CoursePage | int, by: Any) -> Enrollmen
         raise OwnEnrollment("You cannot enroll yourself from the staff tools.")
     with transaction.atomic():
         live = _live_course(course)
+        _require_course_manager(live, by=by)
         existing = Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=live.pk).first()
         if existing is not None and existing.has_access:
             return EnrollmentResult(enrollment=existing, created=False)

@@ -174,3 +174,17 @@ def test_services_refuse_staff_of_another_course(world: World, action: str) -> N
     assert _written(enrollment) == (Enrollment.Status.PENDING_APPROVAL, 0)
     result = decide(enrollment=enrollment.pk, by=world.users["editor_a"])
     assert (result.changed, _written(enrollment)[1]) == (True, 1)
+
+
+def test_staff_enrollment_add_refuses_staff_of_another_course(world: World, tree: Tree, django_user_model: Any) -> None:
+    """Manual and bulk enrollment and invitations all go through ``enrollment_add``: it asks the
+    same staff rule, so an editor of B cannot enroll anyone in A (nothing written, no audit)."""
+    newcomer = django_user_model.objects.create_user("nina", "nina@example.com", "pw")
+    for role in ("editor_b", "model_only"):
+        with pytest.raises(services.Forbidden) as refused:
+            services.enrollment_add(user=newcomer, course=tree.python.pk, by=world.users[role])
+        assert refused.value.message == "You may not manage the learners of this course."
+    assert Enrollment.objects.filter(user=newcomer).count() == 0
+    assert ModelLogEntry.objects.filter(action="learning.enrollment.add").count() == 0
+    result = services.enrollment_add(user=newcomer, course=tree.python.pk, by=world.users["editor_a"])
+    assert (result.created, result.enrollment.status) == (True, Enrollment.Status.ACTIVE)
