@@ -60,6 +60,7 @@ from courses.models import CoursePage, LessonPage
 from learning import access
 from learning.models import Enrollment, LessonProgress, Notification
 from learning.progress import (
+    CACHED_PROGRESS_FIELDS,
     CourseProgress,
     LessonLink,
     ProgressData,
@@ -570,7 +571,7 @@ def enrollments_by_course(*, user_id: int, course_ids: Iterable[int]) -> dict[in
     if not ids:
         return {}
     rows = Enrollment.objects.filter(user_id=user_id, course_id__in=ids).only(
-        "id", "course_id", "status", "completed_lessons", "total_lessons", "progress_percent",
+        "id", "course_id", "status", *CACHED_PROGRESS_FIELDS,  # the whole cached progress: no deferred loads
     )
     return {row.course_id: row for row in rows}
 
