@@ -4,10 +4,11 @@ Every reader of "which pages are restricted, how" (the access policy's page rule
 paths, the catalog's public filter, the served page's own check) asks :func:`snapshot`: every
 ``PageViewRestriction`` of the site with its page's tree path and its groups, a short table. It
 is read in one query, kept in the shared cache under a versioned key (a deploy that changes the
-shape reads a fresh key, never an old pickle) and a generation number, and, within a request, read
-from there at most once (``academy.middleware.request_cached``). A purge moves the generation on:
-a reader that loaded the old table just before a change commits stores it under the old
-generation, which nobody reads any more, so a new restriction is never hidden by a stale copy. ``courses.receivers`` purges it when a restriction or its
+shape reads a fresh key, never an old pickle) with the generation it was loaded under, and, within
+a request, read from there at most once (``academy.middleware.request_cached``): one cache round
+trip reads both the current generation and the stored copy. A purge moves the generation on: a
+reader that loaded the old table just before a change commits stores it with the old generation,
+which no reader accepts, so a new restriction is never hidden by a stale copy. ``courses.receivers`` purges it when a restriction or its
 groups change (save, delete, ``m2m_changed``) and when pages move or are deleted (paths change).
 Which pages are live is not part of it: that still comes from the page query of each reader.
 """
@@ -93,23 +94,20 @@ def snapshot() -> RestrictionSnapshot:
     return request_cached(CACHE_KEY, _shared_snapshot)
 
 
-def _generation() -> int:
-    """The current generation (read before the table, so a purge in between is noticed)."""
-    found = cache.get(GENERATION_KEY)
-    if isinstance(found, int):
-        return found
-    cache.add(GENERATION_KEY, 0, None)
-    found = cache.get(GENERATION_KEY)
-    return found if isinstance(found, int) else 0
-
-
 def _shared_snapshot() -> RestrictionSnapshot:
-    key = f"{CACHE_KEY}:{_generation()}"
-    found = cache.get(key)
-    if isinstance(found, RestrictionSnapshot):
-        return found
+    """The stored snapshot when it was stored under the current generation (both read in one
+    cache round trip); else the table, stored with the generation read before it was loaded."""
+    found = cache.get_many([GENERATION_KEY, CACHE_KEY])
+    generation = found.get(GENERATION_KEY)
+    if not isinstance(generation, int):
+        cache.add(GENERATION_KEY, 0, None)
+        generation = cache.get(GENERATION_KEY)
+    stored = found.get(CACHE_KEY)
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == generation \
+            and isinstance(stored[1], RestrictionSnapshot):
+        return stored[1]
     fresh = load_snapshot()
-    cache.set(key, fresh, CACHE_SECONDS)
+    cache.set(CACHE_KEY, (generation, fresh), CACHE_SECONDS)
     return fresh
 
 
@@ -121,6 +119,7 @@ def forget() -> None:
 
 
 def _drop() -> None:
+    cache.delete(CACHE_KEY)
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:  # no generation stored yet: nobody stored a snapshot under one either
