@@ -46,6 +46,14 @@ class Course:
     restriction: PageViewRestriction | None
 
 
+def client_as(user: Any) -> Client:
+    """A client logged in as ``user`` (None: the anonymous visitor, no session)."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
 @dataclass
 class World:
     """Courses by kind, users by role (None for the anonymous visitor)."""
@@ -55,10 +63,7 @@ class World:
 
     def client(self, role: str) -> Client:
         """A client logged in as ``role`` (anonymous: no session)."""
-        client = Client()
-        if self.users[role] is not None:
-            client.force_login(self.users[role])
-        return client
+        return client_as(self.users[role])
 
 
 def build_world() -> World:
@@ -171,10 +176,7 @@ class KindsWorld:
 
     def client(self, role: str) -> Client:
         """A client logged in as ``role`` (anonymous: no session)."""
-        client = Client()
-        if self.users[role] is not None:
-            client.force_login(self.users[role])
-        return client
+        return client_as(self.users[role])
 
 
 def build_kinds_world() -> KindsWorld:
