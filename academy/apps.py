@@ -17,9 +17,10 @@ class AcademyConfig(AppConfig):
         from django_q.signals import post_execute, post_execute_in_worker, pre_enqueue, pre_execute
 
         from academy import logging as academy_logging
-        from academy import metrics
+        from academy import metrics, permissions
         from academy.plugins import checks  # noqa: F401
 
+        permissions.connect_receivers()
         pre_enqueue.connect(academy_logging.task_carry_request_id, dispatch_uid="academy-task-request-id")
         pre_enqueue.connect(metrics.count_task_queued, dispatch_uid="academy-task-queued")
         pre_execute.connect(academy_logging.task_started, dispatch_uid="academy-task-started")

@@ -436,6 +436,8 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
 # the middleware turns that refusal into the 429 page (or 503 when the store is down).
 AUTHENTICATION_BACKENDS = [
     "siteconfig.login_limits.LoginRateLimitBackend",
+    # Model permissions from the shared cache (academy.permissions); ModelBackend checks passwords.
+    "academy.permissions.CachedPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 MIDDLEWARE.append("siteconfig.login_limits.LoginRefusalMiddleware")
