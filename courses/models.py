@@ -6,6 +6,7 @@ Pages hold content and routing only; reads that a page needs go through ``course
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -14,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.http import Http404, HttpRequest
+from django.utils.functional import SimpleLazyObject
 from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey
 from taggit.models import TaggedItemBase
@@ -244,21 +246,38 @@ class CourseIndexPage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, 
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Add the filtered, paginated course cards, the search query and the tag cloud."""
-        from courses.selectors import catalog_page, catalog_tags, normalize_search_query
+        from courses.routing import tree_generation
+        from courses.selectors import (
+            catalog_page,
+            catalog_tags,
+            normalize_search_query,
+            restricted_pages,
+        )
 
         context = super().get_context(request, *args, **kwargs)
         query = request.GET.get("q", "").strip()[:SEARCH_QUERY_MAX_LENGTH]
         tag = request.GET.get("tag", "").strip()[:TAG_SLUG_MAX_LENGTH]
+        page_number = request.GET.get("page", "1")
+        search_terms = normalize_search_query(query)
         context.update(
             query=query,
-            search_terms=normalize_search_query(query),
+            search_terms=search_terms,
             active_tag=tag,
             tags=catalog_tags(index_page=self),
-            courses_page=catalog_page(
-                index_page=self, query=query, tag=tag, page_number=request.GET.get("page", "1"),
+            # Evaluated by the template only when its cached rendering is missing.
+            courses_page=SimpleLazyObject(lambda: catalog_page(
+                index_page=self, query=query, tag=tag, page_number=page_number,
                 user=request.user, session=getattr(request, "session", None),
-            ),
+            )),
         )
+        # Without a search the listing is the same for everyone (public courses only): logged-in
+        # readers get it from the cache, per tree generation, filter, page and restricted set.
+        # A search may look into lesson bodies the reader may read: always rendered.
+        shareable = not search_terms and self.live and not getattr(request, "is_preview", False)
+        context["catalog_cache_seconds"] = settings.ACADEMY_CACHE_TIMEOUT if shareable else 0
+        context["tree_generation"] = tree_generation()
+        variant = repr((query, tag, page_number, restricted_pages()))
+        context["catalog_variant"] = hashlib.sha256(variant.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         return context
 
 
@@ -353,10 +372,15 @@ class CoursePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page)
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Add the course's published lessons in tree order."""
-        from courses.selectors import course_lessons
+        from courses.routing import course_outline, tree_generation
 
         context = super().get_context(request, *args, **kwargs)
-        context["lessons"] = list(course_lessons(course=self))
+        context["lessons"] = course_outline(self)
+        # The description and the instructor panel are the same for every reader of the live
+        # page; cached per tree generation (``courses.routing``), never for a preview or draft.
+        shareable = self.live and not getattr(request, "is_preview", False)
+        context["fragment_cache_seconds"] = settings.ACADEMY_CACHE_TIMEOUT if shareable else 0
+        context["tree_generation"] = tree_generation()
         context["catalog"] = self.routed_ancestors[-1] if self.routed_ancestors else self.get_parent()
         return context
 

@@ -30,11 +30,11 @@ from django.dispatch import receiver
 from taggit.models import Tag
 from wagtail.contrib.frontend_cache.utils import PurgeBatch
 from wagtail.images import get_image_model
-from wagtail.models import Page, PageViewRestriction, ReferenceIndex
+from wagtail.models import Page, PageViewRestriction, ReferenceIndex, Site
 from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
 from academy.plugins.activation import activation_changed
-from courses import pagecache, restrictions
+from courses import pagecache, restrictions, routing
 from courses.models import CoursePage, CourseTag, Instructor, LessonPage
 
 
@@ -118,6 +118,7 @@ def on_page_moved(
 @receiver(pre_delete, sender=Instructor, dispatch_uid="courses.pagecache.instructor_deleted")
 def on_instructor_changed(sender: type, instance: Instructor, **kwargs: Any) -> None:
     """Course cards and course pages show their instructor (before delete: the link is still there)."""
+    routing.forget_tree()  # the cached course page fragments show it too
     pagecache.purge_urls(_urls(_listing_of(CoursePage.objects.live().filter(instructor=instance))))
 
 
@@ -125,12 +126,14 @@ def on_instructor_changed(sender: type, instance: Instructor, **kwargs: Any) -> 
 @receiver(pre_delete, sender=Tag, dispatch_uid="courses.pagecache.tag_deleted")
 def on_tag_changed(sender: type, instance: Tag, **kwargs: Any) -> None:
     """Tag clouds, cards and course pages show tag names."""
+    routing.forget_tree()
     course_ids = CourseTag.objects.filter(tag=instance).values("content_object_id")
     pagecache.purge_urls(_urls(_listing_of(CoursePage.objects.live().filter(pk__in=course_ids))))
 
 
 def on_image_changed(sender: type, instance: Any, **kwargs: Any) -> None:
     """Covers, instructor photos and lesson bodies show images (renditions change with them)."""
+    routing.forget_tree()
     courses = CoursePage.objects.live().filter(cover_image=instance) | CoursePage.objects.live().filter(
         instructor__photo=instance
     )
@@ -183,3 +186,18 @@ def on_plugin_activation_changed(sender: type, course_id: int | None, **kwargs: 
         course = Page.objects.filter(pk=course_id).first()
         pages = _touched_by(course) if course is not None else []
     pagecache.purge_urls(_urls(pages))
+
+
+@receiver(post_save, dispatch_uid="courses.routing.page_saved")
+@receiver(post_delete, dispatch_uid="courses.routing.page_deleted")
+def on_tree_saved(sender: type, instance: Any, **kwargs: Any) -> None:
+    """Any page saved (a draft, a publish, an unpublish, a new page) or deleted, or a Site
+    changed: cached routes and course outlines are stale (``courses.routing``)."""
+    if isinstance(instance, Page | Site):
+        routing.forget_tree()
+
+
+@receiver(post_page_move, dispatch_uid="courses.routing.page_moved")
+def on_tree_moved(sender: type, instance: Page, **kwargs: Any) -> None:
+    """A move rewrites the tree paths of a whole subtree without saving each page."""
+    routing.forget_tree()

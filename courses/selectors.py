@@ -200,11 +200,14 @@ class LessonNavigation(TypedDict):
 def lesson_navigation(*, lesson: LessonPage, course: CoursePage | None = None) -> LessonNavigation:
     """The lesson's course, its number in the course and its neighbours.
 
-    Two queries; one when the caller already has the ``course`` (the route loaded it).
+    The lessons come from the cached outline (``courses.routing.course_outline``): no query
+    while it is cached and the caller has the ``course`` (the route loaded it).
     """
+    from courses.routing import course_outline
+
     if course is None:
         course = CoursePage.objects.get(path=lesson.course_path)
-    lessons = list(course_lessons(course=course))
+    lessons = course_outline(course)
     position = next((i for i, item in enumerate(lessons) if item.pk == lesson.pk), None)
     if position is None:
         # A draft being previewed is not among the live lessons: show it after them.

@@ -10,11 +10,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from academy.plugins.urls import plugin_api_urlpatterns, plugin_root_urlpatterns, plugin_urlpatterns
+from courses import routing
 from learning import accounts
 from learning.api import errors as api_errors
 from siteconfig import health
@@ -56,4 +56,4 @@ if settings.ACADEMY_SERVE_MEDIA:
 
 # The few public root paths plugins declare in root_urls.py: after every core route, before
 # Wagtail's page serving (which catches the rest).
-urlpatterns += [*plugin_root_urlpatterns(), path("", include(wagtail_urls))]
+urlpatterns += [*plugin_root_urlpatterns(), *routing.wagtail_urlpatterns()]

@@ -1,0 +1,150 @@
+"""Page routes and course outlines from the shared cache, valid for one *tree generation*.
+
+Serving any Wagtail page starts with work that depends only on the page tree, never on the
+visitor: the Site for the host (a query), the site's home page (a query) and the route below it
+(``HomePage.route``: one joined query), and a lesson then lists its course's lessons (a query) for
+"lesson N of M" and its neighbours. The profile of a logged-in lesson page showed these four
+queries, and building them, as half its time. They are kept in the ``default`` cache:
+
+- :func:`prime_route` puts the ``(site, route result)`` of a request's host and path on the
+  request before Wagtail's serve view asks for them (``Site.find_for_request`` and
+  ``Page.route_for_request`` read ``request._wagtail_site`` / ``_wagtail_route_for_request``);
+  a path that routes nowhere (a 404) is remembered too.
+- :func:`course_outline` is a course's live lessons of the active kinds, in order, without
+  their bodies.
+
+Both are stored under the tree generation, an integer in the cache that :func:`forget_tree`
+moves on whenever a page is saved, deleted or moved, or a Site changes (``courses.receivers``);
+the outline's key also holds the course's inactive lesson kinds (the plugin activation table).
+``forget_tree`` runs now and again after commit: a request that read the tree between the two
+stored what it saw under a generation no one reads any more.
+
+A page type's ``route()`` must depend only on the path (Wagtail's own and RoutablePageMixin's
+do); the request it receives is not part of the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import translation
+
+from academy.middleware import forget_request_cached, request_cached
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "academy:tree:generation"
+# Entries live this long at most; a tree change makes them unreachable at once.
+ENTRY_SECONDS = 3600
+_ROUTE_PREFIX = "academy:route"
+_OUTLINE_PREFIX = "academy:outline"
+# Longer paths are routed without the cache (a scanner's junk; bounds the key space).
+MAX_PATH_LENGTH = 1024
+
+
+def tree_generation() -> int:
+    """The current tree generation, read once per request."""
+    return request_cached(GENERATION_KEY, _read_generation)
+
+
+def _read_generation() -> int:
+    generation = cache.get(GENERATION_KEY)
+    if not isinstance(generation, int):
+        cache.add(GENERATION_KEY, 0, None)
+        generation = cache.get(GENERATION_KEY)
+    return generation if isinstance(generation, int) else 0
+
+
+def forget_tree() -> None:
+    """The page tree changed: every cached route and outline is stale, now and after commit."""
+    _bump()
+    transaction.on_commit(_bump, robust=True)
+
+
+def _bump() -> None:
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # nothing stored under a generation yet
+        cache.add(GENERATION_KEY, 1, None)
+    except Exception:
+        logger.exception("tree generation not moved on: cached routes may be stale for %ss", ENTRY_SECONDS)
+    forget_request_cached(GENERATION_KEY)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def prime_route(request: HttpRequest, path: str) -> None:
+    """Give ``request`` its Site and route from the cache, or route it now and store both.
+
+    Afterwards Wagtail's ``Site.find_for_request`` and ``Page.route_for_request`` answer from
+    the request without a query. A cache failure only means routing as Wagtail does.
+    """
+    if len(path) > MAX_PATH_LENGTH or hasattr(request, "_wagtail_route_for_request"):
+        return
+    from wagtail.models import Page, Site
+
+    try:
+        host = request._get_raw_host()
+        port = request.get_port()
+        key = f"{_ROUTE_PREFIX}:{tree_generation()}:{_digest(f'{host}|{port}|{translation.get_language()}|{path}')}"
+        found = cache.get(key)
+    except Exception:
+        logger.warning("route cache lookup failed; routing without it", exc_info=True)
+        return
+    if isinstance(found, tuple) and len(found) == 2:
+        request._wagtail_site, request._wagtail_route_for_request = found  # type: ignore[attr-defined]
+        return
+    site = Site.find_for_request(request)
+    result = Page.route_for_request(request, path)
+    try:
+        cache.set(key, (site, result), ENTRY_SECONDS)
+    except Exception:
+        logger.warning("route cache store failed", exc_info=True)
+
+
+def course_outline(course: Any) -> list[Any]:
+    """``course``'s live lessons of the kinds active in it, in tree order, bodies deferred
+    (``courses.selectors.course_lessons``); from the cache while the tree and the course's
+    lesson kinds stay as they are."""
+    from courses.lesson_kinds import inactive_kind_type_ids
+    from courses.selectors import course_lessons
+
+    inactive = ",".join(str(pk) for pk in sorted(inactive_kind_type_ids(course.pk)))
+    key = f"{_OUTLINE_PREFIX}:{tree_generation()}:{course.pk}:{inactive}"
+    try:
+        found = cache.get(key)
+    except Exception:
+        logger.warning("outline cache lookup failed", exc_info=True)
+        found = None
+    if isinstance(found, list):
+        return found
+    lessons = list(course_lessons(course=course).defer_streamfields())
+    try:
+        cache.set(key, lessons, ENTRY_SECONDS)
+    except Exception:
+        logger.warning("outline cache store failed", exc_info=True)
+    return lessons
+
+
+def serve(request: HttpRequest, path: str) -> Any:
+    """Wagtail's page serving view, with the request's route from the cache (:func:`prime_route`)."""
+    from wagtail.views import serve as wagtail_serve
+
+    prime_route(request, path)
+    return wagtail_serve(request, path)
+
+
+def wagtail_urlpatterns() -> list[Any]:
+    """Wagtail's front-end URL patterns, its page serving view replaced by :func:`serve`."""
+    from django.urls import re_path
+    from wagtail import urls as wagtail_urls
+
+    patterns = [pattern for pattern in wagtail_urls.urlpatterns if getattr(pattern, "name", None) != "wagtail_serve"]
+    return [*patterns, re_path(wagtail_urls.serve_pattern, serve, name="wagtail_serve")]
