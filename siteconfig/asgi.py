@@ -1,9 +1,9 @@
 """ASGI entry point: HTTP through Django's WSGI handler on a thread pool, WebSocket through Channels.
 
 One port serves both. HTTP requests pass the admission gate (``siteconfig.capacity``), then run
-on Django's WSGI handler in a pool of ``ACADEMY_WEB_THREADS`` threads (a2wsgi): one thread
-hand-over per request instead of one per sync middleware under Django's ASGI handler (the
-README has the figures). Django is set up before anything imports models (the routing modules
+on Django's WSGI handler in a pool of ``ACADEMY_WEB_THREADS`` threads (``siteconfig.wsgi_pool``):
+one thread hand-over per request instead of one per sync middleware under Django's ASGI handler
+(the README has the figures). Django is set up before anything imports models (the routing modules
 do), as the Channels tutorial requires.
 """
 
@@ -15,7 +15,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "siteconfig.settings")
 django_wsgi_app = get_wsgi_application()
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
@@ -26,12 +25,13 @@ from academy.metrics import WebSocketMetricsMiddleware  # noqa: E402
 from academy.plugins.urls import plugin_websocket_urlpatterns  # noqa: E402
 from realtime.routing import not_found_route, websocket_urlpatterns  # noqa: E402
 from siteconfig import capacity  # noqa: E402
+from siteconfig.wsgi_pool import PooledWSGI  # noqa: E402
 
 # Core's streams, then each plugin's under /ws/p/<label>/, then 4404 for everything else.
 websocket_routes = [*websocket_urlpatterns, *plugin_websocket_urlpatterns(), not_found_route]
 
 capacity.current_gate = capacity.AdmissionGate(
-    WSGIMiddleware(django_wsgi_app, workers=settings.ACADEMY_WEB_THREADS),  # type: ignore[arg-type]
+    PooledWSGI(django_wsgi_app, threads=settings.ACADEMY_WEB_THREADS),  # type: ignore[arg-type]
     threads=settings.ACADEMY_WEB_THREADS,
     queue_limit=settings.ACADEMY_WEB_QUEUE_LIMIT,
     queue_timeout=settings.ACADEMY_WEB_QUEUE_TIMEOUT,
