@@ -70,6 +70,8 @@ def profile_pages(content: bench_site.Content, learners: dict[int, str]) -> None
         ("logged-in floor: base.html, no content", CHROME_PATH, learners[1]),
         ("catalog, anonymous", "/courses/", ""),
         ("lesson page, anonymous", demo.lesson_urls[0], ""),
+        ("catalog, logged in", "/courses/", learners[1]),
+        ("course page, enrolled", demo.url, learners[1]),
         ("lesson page, enrolled", demo.lesson_urls[0], learners[1]),
         ("dashboard, 1 enrollment", "/dashboard/", learners[1]),
         *[(f"dashboard, {count} enrollments", "/dashboard/", learners[count]) for count in sorted(learners) if count > 1],
