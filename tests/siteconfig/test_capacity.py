@@ -1,4 +1,5 @@
-"""The server model under load: admission gate, bounded queue, fast 503s, readiness.
+"""The server model under load: admission gate, anonymous lane, class priorities, bounded
+queue, fast 503s (and what they say), readiness.
 
 The gate is exercised with a real ASGI app whose requests block until released; the whole
 stack with real uvicorn processes on the test database (a view that holds its thread and its
@@ -8,6 +9,9 @@ pooled connection stands in for a slow request).
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -176,7 +180,7 @@ def test_gate_anonymous_get_runs_in_its_lane_while_logged_in_requests_hold_every
 
 
 @pytest.mark.django_db
-def test_gate_anonymous_requests_use_a_free_general_thread_and_logged_in_ones_never_the_lane() -> None:
+def test_gate_anonymous_requests_also_use_a_free_general_thread() -> None:
     async def scenario() -> tuple[list[str], list[int], capacity.GateStats, list[int]]:
         app = BlockingApp()
         front = gate(app, threads=1, anon_threads=1, queue_limit=10, queue_timeout=30)
@@ -490,13 +494,21 @@ def lower_keys(headers: Any) -> dict[str, str]:
     return {key.lower(): value for key, value in headers.items()}
 
 
-class Held:
-    """A request to /test/hold/ running in a thread until ``release()``."""
+# A browser that may be logged in, to the gate (it never reads the session itself).
+SESSION_COOKIE = {"Cookie": "sessionid=not-a-session"}
 
-    def __init__(self, server: Uvicorn, release_file: Path) -> None:
+
+class Held:
+    """A request to /test/hold/ running in a thread until ``release()`` (as a logged-in browser
+    by default: it takes a general thread, not the anonymous lane's)."""
+
+    def __init__(self, server: Uvicorn, release_file: Path, headers: dict[str, str] | None = None) -> None:
         self.release_file = release_file
         self.result: list[int] = []
-        self.thread = threading.Thread(target=lambda: self.result.append(get(f"{server.url}/test/hold/")[0]))
+        headers = SESSION_COOKIE if headers is None else headers
+        self.thread = threading.Thread(
+            target=lambda: self.result.append(get(f"{server.url}/test/hold/", headers)[0])
+        )
 
     def __enter__(self) -> Held:
         self.thread.start()
@@ -510,7 +522,6 @@ class Held:
 def wait_running(server: Uvicorn) -> None:
     """Wait until the held request occupies its thread (readyz shows it running)."""
     import json
-    import time
 
     deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
@@ -529,25 +540,30 @@ def test_server_saturated_answers_fast_503_and_readyz_says_so(tmp_path: Path) ->
     server = Uvicorn(
         tmp_path / "server.log", DJANGO_SETTINGS_MODULE="tests.siteconfig.hold_settings", HOLD_FILE=str(release),
         ACADEMY_METRICS_TOKEN=HOLD_METRICS_TOKEN,
-        ACADEMY_WEB_THREADS="2", ACADEMY_WEB_QUEUE_TIMEOUT="0.3", ACADEMY_WEB_QUEUE_LIMIT="5",
+        ACADEMY_WEB_THREADS="2", ACADEMY_WEB_ANON_THREADS="1", ACADEMY_WEB_QUEUE_TIMEOUT="0.3",
+        ACADEMY_WEB_QUEUE_LIMIT="5",
     ).start()
     try:
+        assert get(f"{server.url}/courses/")[0] == 200  # the anonymous page cache is warm
         with Held(server, release) as held:
             wait_running(server)
-            # Both threads taken (the hold and a second hold): the next request waits 0.3 s, then 503.
+            # Both general threads taken by logged-in requests (the hold and a second hold).
             with Held(server, release):
-                import time
-
                 time.sleep(0.3)
-                status, headers, body = get(f"{server.url}/courses/")
+                # A visitor's cached page runs in the anonymous lane, on a thread of a2wsgi's pool
+                # (which has one for each of the gate's slots); queued, it would have had the 503.
+                anon_status, anon_headers, _b = get(f"{server.url}/courses/")
+                # A logged-in request waits 0.3 s for a thread it may use, then gets the 503.
+                status, headers, body = get(f"{server.url}/courses/", SESSION_COOKIE)
                 ready_status, _h, ready_body = get(f"{server.url}/readyz")
                 live_status, _h, _b = get(f"{server.url}/healthz")
+        assert (anon_status, anon_headers.get("x-cache")) == (200, "hit")
         assert (status, headers.get("retry-after")) == (503, "5")
         assert "We are very busy right now" in body
         assert ready_status == 503 and "saturated" in ready_body
         assert live_status == 200
         assert held.result == [200]
-        assert get(f"{server.url}/courses/")[0] == 200
+        assert get(f"{server.url}/courses/", SESSION_COOKIE)[0] == 200
     finally:
         server.stop()
     assert "Traceback" not in (tmp_path / "server.log").read_text()
@@ -565,8 +581,6 @@ def test_pool_exhausted_answers_503_with_retry_after_not_500(tmp_path: Path) -> 
     ).start()
     try:
         with Held(server, release) as held:
-            import time
-
             time.sleep(0.5)  # the hold request has taken the pool's only connection
             status, headers, body = get(f"{server.url}/courses/")
         assert (status, headers.get("retry-after")) == (503, "5")
@@ -578,10 +592,43 @@ def test_pool_exhausted_answers_503_with_retry_after_not_500(tmp_path: Path) -> 
 
 
 def test_web_worker_count_defaults_to_cores_and_is_overridable(settings: Any) -> None:
-    import os
-
     settings.ACADEMY_WEB_WORKERS = 0
     assert web_worker_count() == len(os.sched_getaffinity(0))
     settings.ACADEMY_WEB_WORKERS = 3
     assert web_worker_count() == 3
     assert web_worker_count(5) == 5
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "8 2 12"),
+        ({"ACADEMY_WEB_THREADS": "3", "ACADEMY_WEB_ANON_THREADS": "4"}, "3 4 9"),
+        ({"ACADEMY_WEB_ANON_THREADS": "0", "DATABASE_POOL_MAX": "5"}, "8 0 5"),
+    ],
+)
+def test_database_pool_default_follows_every_request_thread(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        "from django.conf import settings as s; "
+        "print(s.ACADEMY_WEB_THREADS, s.ACADEMY_WEB_ANON_THREADS, s.DATABASES['default']['OPTIONS']['pool']['max_size'])"
+    )
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("ACADEMY_WEB_", "DATABASE_"))}
+    # Never connected to: the settings only describe the pool.
+    clean.update(env, ACADEMY_DATA_DIR=str(tmp_path), DATABASE_URL="postgres://nobody@127.0.0.1:9/none")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script], cwd=root, env=clean, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_negative_anonymous_lane_is_refused(tmp_path: Path) -> None:
+    env = dict(os.environ, ACADEMY_DATA_DIR=str(tmp_path), ACADEMY_WEB_ANON_THREADS="-1")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=Path(__file__).resolve().parents[2], env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "ACADEMY_WEB_ANON_THREADS >= 0" in result.stderr
