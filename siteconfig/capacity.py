@@ -28,8 +28,11 @@ the other design (serving page-cache hits on the event loop before admission): a
 carry exactly the headers Django's middleware gives it (security headers, CSP, X-Frame-Options,
 Vary, X-Cache, the metrics and the request log); a second copy of that path in the gate
 would drift from the first, and the cache read itself is a blocking client (django-redis, the
-file cache). A lane reuses the one Django path as it is and costs two counters; a hit takes
-about a millisecond of a lane thread, so two threads serve hundreds of them per second.
+file cache). A lane reuses the one Django path as it is and costs two counters; a hit costs
+about what a trivial view does (1-2 ms of a thread), so two threads serve hundreds per second.
+A limit: anonymous misses of a cold page wait for one render of it (``courses.pagecache``, up to
+``ACADEMY_PAGE_CACHE_FILL_WAIT`` s) while holding their thread, so a cold start can fill the
+lane (and free general threads) for that long; the lane never takes threads from learners.
 
 **Who waits, who is shed.** A request that finds no thread it may use waits in one bounded queue
 (``ACADEMY_WEB_QUEUE_LIMIT`` requests in all, each for at most ``ACADEMY_WEB_QUEUE_TIMEOUT``
