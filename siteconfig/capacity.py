@@ -32,7 +32,7 @@ file cache). A lane reuses the one Django path as it is and costs two counters; 
 about what a trivial view does (1-2 ms of a thread), so two threads serve hundreds per second.
 A limit: anonymous misses of a cold page wait for one render of it (``courses.pagecache``, up to
 ``ACADEMY_PAGE_CACHE_FILL_WAIT`` s) while holding their thread, so a cold start can fill the
-lane (and free general threads) for that long; the lane never takes threads from learners.
+lane, and the general threads that were free, for that long.
 
 **Who waits, who is shed.** A request that finds no thread it may use waits in one bounded queue
 (``ACADEMY_WEB_QUEUE_LIMIT`` requests in all, each for at most ``ACADEMY_WEB_QUEUE_TIMEOUT``
