@@ -89,7 +89,9 @@ RATELIMIT_REFUSALS = Counter(
     "academy_ratelimit_refusals_total", "Requests or sockets refused by a rate limit, by door.", ["door"],
 )
 REQUESTS_SHED = Counter(
-    "academy_http_requests_shed_total", "HTTP requests answered 503 by the admission gate (process full).",
+    "academy_http_requests_shed_total",
+    "HTTP requests answered 503 by the admission gate (process full), by request class.",
+    ["kind"],
 )
 
 METRIC_NAMES: tuple[str, ...] = (

@@ -1,9 +1,10 @@
 """ASGI entry point: HTTP through Django's WSGI handler on a thread pool, WebSocket through Channels.
 
 One port serves both. HTTP requests pass the admission gate (``siteconfig.capacity``), then run
-on Django's WSGI handler in a pool of ``ACADEMY_WEB_THREADS`` threads (``siteconfig.wsgi_pool``):
-one thread hand-over per request instead of one per sync middleware under Django's ASGI handler
-(the README has the figures). Django is set up before anything imports models (the routing modules
+on Django's WSGI handler in a pool of ``ACADEMY_WEB_THREADS + ACADEMY_WEB_ANON_THREADS`` threads
+(``siteconfig.wsgi_pool``; the last ones only for requests that cannot be logged in): one thread
+hand-over per request instead of one per sync middleware under Django's ASGI handler (the
+README has the figures). Django is set up before anything imports models (the routing modules
 do), as the Channels tutorial requires.
 """
 
@@ -30,9 +31,14 @@ from siteconfig.wsgi_pool import PooledWSGI  # noqa: E402
 # Core's streams, then each plugin's under /ws/p/<label>/, then 4404 for everything else.
 websocket_routes = [*websocket_urlpatterns, *plugin_websocket_urlpatterns(), not_found_route]
 
+# The pool has a thread for every request the gate may admit: the general threads and the
+# anonymous lane's (a request admitted to the lane must not wait for a pool thread).
 capacity.current_gate = capacity.AdmissionGate(
-    PooledWSGI(django_wsgi_app, threads=settings.ACADEMY_WEB_THREADS),  # type: ignore[arg-type]
+    PooledWSGI(  # type: ignore[arg-type]
+        django_wsgi_app, threads=settings.ACADEMY_WEB_THREADS + settings.ACADEMY_WEB_ANON_THREADS
+    ),
     threads=settings.ACADEMY_WEB_THREADS,
+    anon_threads=settings.ACADEMY_WEB_ANON_THREADS,
     queue_limit=settings.ACADEMY_WEB_QUEUE_LIMIT,
     queue_timeout=settings.ACADEMY_WEB_QUEUE_TIMEOUT,
     retry_after=settings.ACADEMY_WEB_RETRY_AFTER,

@@ -151,9 +151,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
             results[name] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
     gate = capacity.gate_stats()
     if gate is not None:
+        # running: every admitted request; running_anonymous: those of the anonymous lane's
+        # classes (they use its anon_threads first, then any free thread).
         results["capacity"] = {
-            "ok": not gate.saturated, "threads": gate.threads, "running": gate.running,
-            "waiting": gate.waiting, "shed": gate.shed_total,
+            "ok": not gate.saturated, "threads": gate.threads, "anon_threads": gate.anon_threads,
+            "running": gate.running, "running_anonymous": gate.running_anonymous,
+            "waiting": gate.waiting, "shed": gate.shed_total, "shed_by_class": gate.shed_by_class,
         }
     ready = all(result["ok"] for result in results.values())
     if not token_matches(request.headers.get("Authorization"), settings.ACADEMY_METRICS_TOKEN):

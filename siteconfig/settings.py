@@ -135,6 +135,10 @@ TEMPLATES = [
 # ACADEMY_WEB_QUEUE_TIMEOUT seconds before answering 503 with Retry-After.
 ACADEMY_WEB_WORKERS = env_int("ACADEMY_WEB_WORKERS", 0)  # 0: one per core
 ACADEMY_WEB_THREADS = env_int("ACADEMY_WEB_THREADS", 8)
+# The anonymous lane: threads on top of ACADEMY_WEB_THREADS that only requests which cannot be
+# logged in may use (anonymous GET/HEAD, static files, probes), so cached pages answer while
+# learners hold every other thread. 0 turns the lane off.
+ACADEMY_WEB_ANON_THREADS = env_int("ACADEMY_WEB_ANON_THREADS", 2)
 ACADEMY_WEB_QUEUE_LIMIT = env_int("ACADEMY_WEB_QUEUE_LIMIT", 200)
 ACADEMY_WEB_QUEUE_TIMEOUT = float(env_str("ACADEMY_WEB_QUEUE_TIMEOUT", "2"))
 ACADEMY_WEB_RETRY_AFTER = env_int("ACADEMY_WEB_RETRY_AFTER", 5)
@@ -143,9 +147,10 @@ ACADEMY_WEB_RETRY_AFTER = env_int("ACADEMY_WEB_RETRY_AFTER", 5)
 ACADEMY_SHUTDOWN_GRACE = env_int("ACADEMY_SHUTDOWN_GRACE", 25)
 if ACADEMY_SHUTDOWN_GRACE < 1:
     raise ImproperlyConfigured("ACADEMY_SHUTDOWN_GRACE must be at least 1 second")
-if ACADEMY_WEB_THREADS < 1 or ACADEMY_WEB_QUEUE_LIMIT < 0 or ACADEMY_WEB_QUEUE_TIMEOUT <= 0:
+if ACADEMY_WEB_THREADS < 1 or ACADEMY_WEB_ANON_THREADS < 0 or ACADEMY_WEB_QUEUE_LIMIT < 0 or ACADEMY_WEB_QUEUE_TIMEOUT <= 0:
     raise ImproperlyConfigured(
-        "ACADEMY_WEB_THREADS must be >= 1, ACADEMY_WEB_QUEUE_LIMIT >= 0, ACADEMY_WEB_QUEUE_TIMEOUT > 0"
+        "ACADEMY_WEB_THREADS must be >= 1, ACADEMY_WEB_ANON_THREADS >= 0, ACADEMY_WEB_QUEUE_LIMIT >= 0, "
+        "ACADEMY_WEB_QUEUE_TIMEOUT > 0"
     )
 
 # --- Database -------------------------------------------------------------------------------
@@ -157,13 +162,13 @@ if DATABASE_URL:
         # psycopg's connection pool, not CONN_MAX_AGE: persistent connections leak under ASGI
         # because each request may run in a different thread.
         _db["CONN_MAX_AGE"] = 0
-        # Rule: one connection per request thread, plus the WebSocket consumers' database thread
-        # and a probe. Every web process opens at most this many; size PostgreSQL's
+        # Rule: one connection per request thread (the anonymous lane's too: a cache miss
+        # renders), plus the WebSocket consumers' database thread and a probe. Every web process opens at most this many; size PostgreSQL's
         # max_connections (or pgbouncer) for web processes x max_size + task workers.
         # A request that cannot get one within the timeout is answered 503 (handler500).
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 1),
-            "max_size": env_int("DATABASE_POOL_MAX", ACADEMY_WEB_THREADS + 2),
+            "max_size": env_int("DATABASE_POOL_MAX", ACADEMY_WEB_THREADS + ACADEMY_WEB_ANON_THREADS + 2),
             "timeout": float(env_str("DATABASE_POOL_TIMEOUT", "3")),
         }
     DATABASES = {"default": _db}

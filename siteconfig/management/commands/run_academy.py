@@ -135,7 +135,8 @@ class Command(BaseCommand):
         if not no_web:
             web_workers = web_worker_count(workers)
             self.stdout.write(
-                f"web: {web_workers} process(es) x {settings.ACADEMY_WEB_THREADS} threads on {host}:{port}"
+                f"web: {web_workers} process(es) x {settings.ACADEMY_WEB_THREADS} threads"
+                f" (+{settings.ACADEMY_WEB_ANON_THREADS} anonymous lane) on {host}:{port}"
             )
             children.append(subprocess.Popen(
                 [
