@@ -9,6 +9,7 @@ plus generated courses, learners with login sessions, and the server processes t
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -366,12 +367,22 @@ class WrkResult:
     errors: int
 
 
-def wrk(url: str, *, connections: int, seconds: float, headers: dict[str, str] | None = None) -> WrkResult:
-    """Run wrk (one thread) against ``url``; non-2xx/3xx answers and socket errors are errors."""
+def wrk(
+    url: str, *, connections: int, seconds: float, headers: dict[str, str] | None = None, post: str | None = None,
+) -> WrkResult:
+    """Run wrk (one thread) against ``url``; non-2xx/3xx answers and socket errors are errors.
+
+    ``post``: send this form-encoded body with POST instead of a GET."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if post is not None:
+            script.write(f'wrk.method = "POST"\nwrk.body = {json.dumps(post)}\n'
+                         'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+            script.flush()
+            command += ["-s", script.name]
+        output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     latencies = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     if set(latencies) != {"50", "99"}:
         raise RuntimeError(f"wrk measured nothing for {url}:\n{output}")
