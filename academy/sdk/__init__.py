@@ -138,6 +138,7 @@ _HOMES: dict[str, str] = {
     "client_address": "_limits",
     "refusal_response": "_limits",
     "register_door": "_limits",
+    "reset_rate_limits": "_limits",
     # Tasks and schedules.
     "ScheduledTask": "_tasks",
     "enqueue": "_tasks",
@@ -152,6 +153,8 @@ _HOMES: dict[str, str] = {
     "PluginContract": "testing",
     "World": "testing",
     "build_world": "testing",
+    "live_frames": "testing",
+    "set_plugin_state": "testing",
 }
 
 #: Deprecated names: old name -> (replacement, deprecated in, removed in). Using one warns.
@@ -260,6 +263,7 @@ __all__ = [
     "lesson_completed",
     "lesson_kinds",
     "lesson_progress_record",
+    "live_frames",
     "may_manage_learners",
     "may_read_any",
     "may_see_learners",
@@ -275,8 +279,10 @@ __all__ = [
     "readable_course_ids",
     "refusal_response",
     "register_door",
+    "reset_rate_limits",
     "safe_next_url",
     "serves_when_switched_off",
+    "set_plugin_state",
     "staff_course_filter",
     "staff_course_paths",
     "user_notifications_group",
@@ -380,6 +386,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; the runtime loads throu
         client_address,
         refusal_response,
         register_door,
+        reset_rate_limits,
     )
     from academy.sdk._live import (
         course_group,
@@ -420,4 +427,10 @@ if TYPE_CHECKING:  # what type checkers and editors see; the runtime loads throu
     )
     from academy.sdk._tasks import ScheduledTask, enqueue
     from academy.sdk._web import absolute_url, safe_next_url
-    from academy.sdk.testing import PluginContract, World, build_world
+    from academy.sdk.testing import (
+        PluginContract,
+        World,
+        build_world,
+        live_frames,
+        set_plugin_state,
+    )

@@ -47,6 +47,7 @@ from courses.lesson_kinds import kind_plugin, lesson_kinds
 from courses.models import CourseIndexPage, CoursePage, HomePage, LessonPage
 from learning import selectors, services
 from learning.models import Enrollment
+from realtime.models import Event as StoredEvent
 
 
 @dataclass
@@ -216,6 +217,21 @@ class PluginContract:
             assert not model.can_create_at(world.other_course), f"{model.__name__} can be created where it is off"
 
 
+def set_plugin_state(label: str, state: str | None, *, course_id: int | None = None) -> None:
+    """Switch plugin ``label`` in a test as an editor would: ``on``, ``optin`` or ``off``
+    site-wide, ``on`` or ``off`` for one course (``None`` removes a course's choice). Takes
+    effect at once."""
+    activation.set_state(label, state, course_id=course_id)
+    _forget_activation()
+
+
+def live_frames(group: str, *, since: int = 0) -> list[dict[str, Any]]:
+    """The live frames published to ``group`` after id ``since``, oldest first, as a socket of
+    that stream receives them: ``{"type", "id", "data"}`` (one query)."""
+    rows = StoredEvent.objects.filter(group=group, pk__gt=since).order_by("pk")
+    return [{"type": row.type, "id": row.pk, "data": row.data} for row in rows]
+
+
 def _forget_activation() -> None:
     from django.core.cache import cache
 
@@ -254,4 +270,4 @@ def _course_of(target: Any, world: World) -> Any:
     return world.course
 
 
-__all__ = ["PluginContract", "World", "build_world"]
+__all__ = ["PluginContract", "World", "build_world", "live_frames", "set_plugin_state"]
