@@ -107,10 +107,7 @@ def test_with_every_option_its_tests_pass_with_plain_pytest_and_touch_no_running
     (site / "cache").mkdir(parents=True)
     (site / "cache" / "page.djcache").write_bytes(b"a cached page")
     before = sorted((path.relative_to(site).as_posix(), path.stat().st_mtime_ns) for path in site.rglob("*"))
-    env = {
-        key: value for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS", "DATABASE_URL", "REDIS_URL", "ACADEMY_REQUIRE_SERVICES"}
-    }
+    env = {key: value for key, value in os.environ.items() if key not in {"PYTEST_ADDOPTS", "ACADEMY_REQUIRE_SERVICES"}}
     env["ACADEMY_DATA_DIR"] = str(site)  # what the developer's shell may say: ignored by the tests
     result = subprocess.run(
         ["nice", "-n", "19", str(BIN / "pytest"), "-q", "-p", "no:cacheprovider"],
@@ -123,14 +120,19 @@ def test_with_every_option_its_tests_pass_with_plain_pytest_and_touch_no_running
     assert (site / "cache" / "page.djcache").read_bytes() == b"a cached page"
 
 
-def test_its_tests_refuse_to_run_under_the_sites_own_settings(tmp_path: Path) -> None:
+def test_its_tests_ignore_an_exported_site_settings_module_and_refuse_another_ds(tmp_path: Path) -> None:
+    """A shell that exports a site's DJANGO_SETTINGS_MODULE still gets the isolated settings (the
+    pyproject passes ``--ds``); an explicit ``--ds`` of the site's settings is refused."""
     folder = generate("guarded", tmp_path)
     env = {key: value for key, value in os.environ.items() if key not in {"PYTEST_ADDOPTS"}}
     env["DJANGO_SETTINGS_MODULE"] = "siteconfig.settings"
     env["ACADEMY_DATA_DIR"] = str(tmp_path / "site")
-    result = subprocess.run(
-        ["nice", "-n", "19", str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--collect-only"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=600,
+    command = ["nice", "-n", "19", str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--collect-only"]
+    exported = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+    assert exported.returncode == 0, exported.stdout[-3000:] + exported.stderr[-2000:]
+    assert "9 tests collected" in exported.stdout
+    refused = subprocess.run(
+        [*command, "--ds", "siteconfig.settings"], cwd=folder, env=env, capture_output=True, text=True, timeout=600
     )
-    assert result.returncode != 0
-    assert "Run these tests with DJANGO_SETTINGS_MODULE=siteconfig.plugin_test_settings" in result.stderr + result.stdout
+    assert refused.returncode != 0
+    assert "Run these tests with DJANGO_SETTINGS_MODULE=siteconfig.plugin_test_settings" in refused.stderr + refused.stdout
