@@ -9,10 +9,13 @@
 - ``academy.metrics``, ``academy.logging``, ``academy.sentry``: Prometheus metrics of every
   process, JSON logs with the request id that follows a request into its tasks and pushes, and
   Sentry with scrubbers (docs/deploy.md).
-- ``academy.plugins``: plugin discovery, activation, template slots and the contract test kit.
+- ``academy.plugins``: plugin discovery, activation, template slots, mounting, the scaffold.
+- ``academy.sdk``: the one module plugins import from core (a facade over the floors below it,
+  with the contract test kit); it sits on its own floor, above ``realtime``.
 
-The floors, bottom to top: ``academy``, ``courses``, ``learning``, ``realtime``, ``plugins/*``,
-``siteconfig`` (settings, urls, asgi, wsgi: the only place that wires everything together).
+The floors, bottom to top: ``academy``, ``courses``, ``learning``, ``realtime``, ``academy.sdk``,
+``plugins/*``, ``siteconfig`` (settings, urls, asgi, wsgi: the only place that wires everything
+together).
 """
 
 # The core version plugins declare compatibility with (``min_core_version``); pyproject reads it.

@@ -5,7 +5,7 @@ Listing and reading need ``certificates.view_certificate`` (or change); acting n
 ``certificates.change_certificate`` (the services check it again, and the course too). Either
 only reaches the certificates of the courses whose learners the access policy's staff rule lets
 the user see with one of those permissions (``services.staff_may_see``, and
-``access.staff_course_filter`` for the list: a Wagtail page permission on the course or above
+``staff_course_filter`` for the list: a Wagtail page permission on the course or above
 it; superusers see all): the list leaves the others out, and a certificate of another course is
 refused (403, as the core's staff tools refuse another course; 404 when there is no
 such certificate). Actions are POST only; a refused or invalid one shows its message and changes
@@ -26,8 +26,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from wagtail.models import ModelLogEntry
 
-from learning import access
-from learning.services import ServiceError
+from academy.sdk import ServiceError, staff_course_filter, viewer
 from plugins.certificates import services
 from plugins.certificates.models import Certificate
 
@@ -69,7 +68,7 @@ def index(request: HttpRequest) -> HttpResponse:
     # No NUL bytes: PostgreSQL refuses them in text.
     query = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX]
     status = request.GET.get("status", "")
-    mine = access.staff_course_filter(access.viewer(request.user), permissions=CERTIFICATE_PERMISSIONS)
+    mine = staff_course_filter(viewer(request.user), permissions=CERTIFICATE_PERMISSIONS)
     rows = Certificate.objects.select_related("user").filter(mine).order_by("-issued_at", "-pk")
     if query:
         rows = rows.filter(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from academy.plugins.registry import PluginConfig
+from academy.sdk import PluginConfig
 
 
 class CertificatesConfig(PluginConfig):

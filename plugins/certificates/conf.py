@@ -15,7 +15,7 @@ from pathlib import Path
 import reportlab
 from django.conf import settings
 
-from academy.env import env_int, env_rate, env_str
+from academy.sdk import env_int, env_rate, env_str
 
 _REPORTLAB_FONTS = Path(reportlab.__file__).resolve().parent / "fonts"
 DEFAULT_FONT = _REPORTLAB_FONTS / "Vera.ttf"

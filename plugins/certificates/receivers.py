@@ -6,12 +6,11 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from academy.tasks import enqueue
-from learning import events
+from academy.sdk import CourseCompletedPayload, course_completed, enqueue
 
 
-@receiver(events.course_completed, dispatch_uid="certificates.issue_on_completion")
-def issue_on_completion(sender: str, payload: events.CourseCompletedPayload, **kwargs: Any) -> None:
+@receiver(course_completed, dispatch_uid="certificates.issue_on_completion")
+def issue_on_completion(sender: str, payload: CourseCompletedPayload, **kwargs: Any) -> None:
     """A learner completed a course: issue their certificate in the worker (idempotent there)."""
     enqueue(
         "plugins.certificates.tasks.issue_certificate",

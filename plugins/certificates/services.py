@@ -37,12 +37,22 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from wagtail.log_actions import log
 
-from academy.email import absolute_url
-from academy.tasks import enqueue
-from courses.models import CoursePage
-from learning import access
-from learning.models import Enrollment, Notification
-from learning.services import Conflict, Forbidden, InvalidInput, NotFound, notification_create
+from academy.sdk import (
+    Conflict,
+    CoursePage,
+    Enrollment,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Notification,
+    absolute_url,
+    enqueue,
+    may_see_learners,
+    notification_create,
+    publish,
+    user_progress_group,
+    viewer,
+)
 from plugins.certificates import conf
 from plugins.certificates.models import (
     CODE_LENGTH,
@@ -53,8 +63,6 @@ from plugins.certificates.models import (
     CourseCertificateSettings,
 )
 from plugins.certificates.pdf import CertificateContent, render_pdf
-from realtime import groups
-from realtime.publish import publish
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +254,7 @@ def certificate_render(*, certificate_id: int) -> bool:
         )
         locked.rendered_revision = revision
         locked.save(update_fields=["rendered_revision", "updated_at"])
-        publish(group=groups.user_progress(locked.user_id), event_type="certificates.issued", data=live_data(locked))
+        publish(group=user_progress_group(locked.user_id), event_type="certificates.issued", data=live_data(locked))
         if revision == 1:
             title, body = f"Your certificate for {locked.course_title} is ready", "Download it, or share its verify link."
         else:
@@ -278,7 +286,7 @@ def staff_may_see(user: Any, course: CoursePage) -> bool:
     see all. Every staff door of the plugin asks here."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return access.may_see_learners(access.viewer(user), course, permissions=CERTIFICATE_PERMISSIONS)
+    return may_see_learners(viewer(user), course, permissions=CERTIFICATE_PERMISSIONS)
 
 
 def _require_manager(by: Any) -> None:
@@ -341,7 +349,7 @@ def certificate_revoke(*, certificate: Certificate | int, by: Any, reason: str) 
         locked.revoked_by = by
         locked.save(update_fields=["status", "revoked_at", "revoked_reason", "revoked_by", "updated_at"])
         _audit(locked, "certificates.revoke", by=by, reason=reason)
-        publish(group=groups.user_progress(locked.user_id), event_type="certificates.revoked", data=live_data(locked))
+        publish(group=user_progress_group(locked.user_id), event_type="certificates.revoked", data=live_data(locked))
         _notify(
             locked, kind=Notification.Kind.ANNOUNCEMENT,
             title=f"Your certificate for {locked.course_title} was revoked", body=f"Reason: {reason}",

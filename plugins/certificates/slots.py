@@ -15,10 +15,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from academy.plugins import activation
-from academy.plugins.slots import SlotFragment
-from learning import access
-from learning.models import Enrollment
+from academy.sdk import Enrollment, SlotFragment, has_access_status, is_active
 from plugins.certificates import services
 from plugins.certificates.models import Certificate
 
@@ -88,10 +85,10 @@ class DashboardCardCertificate(SlotFragment):
         if _viewer(request) is None or target is None:
             return None
         enrollment = getattr(target, "enrollment", target)
-        if not activation.is_active(LABEL, course_id=enrollment.course_id):
+        if not is_active(LABEL, course_id=enrollment.course_id):
             return None
         certificate = prepared.get(enrollment.course_id)
-        if certificate is None and not access.has_access_status(enrollment.status):
+        if certificate is None and not has_access_status(enrollment.status):
             return None
         return {
             "certificate": certificate,

@@ -14,10 +14,7 @@ from datetime import timedelta
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from academy.plugins import activation
-from academy.schedules import ScheduledTask
-from academy.tasks import enqueue
-from learning.models import Enrollment
+from academy.sdk import Enrollment, ScheduledTask, activation_table, enqueue, is_active
 from plugins.certificates import conf, services
 from plugins.certificates.models import Certificate
 
@@ -84,10 +81,10 @@ def issue_missing_certificates(*, stalled_seconds: int | None = None, window_hou
         .order_by("completed_at")
         .values_list("user_id", "course_id")[:RENDER_PENDING_BATCH]
     )
-    current = activation.table()
+    current = activation_table()
     enqueued = 0
     for user_id, course_id in missing:
-        if activation.is_active("certificates", course_id=course_id, current=current):
+        if is_active("certificates", course_id=course_id, current=current):
             enqueue(ISSUE_TASK, user_id=user_id, course_id=course_id)
             enqueued += 1
     if enqueued:

@@ -24,16 +24,23 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_safe
 
-from academy import ratelimit
-from academy.plugins.urls import serves_when_switched_off
-from learning.accounts import safe_next_url
-from learning.services import ServiceError
+from academy.sdk import (
+    Limit,
+    Rate,
+    ServiceError,
+    check_limits,
+    client_address,
+    refusal_response,
+    register_door,
+    safe_next_url,
+    serves_when_switched_off,
+)
 from plugins.certificates import conf, services
 from plugins.certificates.models import CODE_LENGTH, Certificate, CertificateName
 
 VERIFY_DOOR = "certificate_verify"
 VERIFY_RULE = "certificate_verify_address"
-ratelimit.register_door(VERIFY_DOOR, fail_open=True)
+register_door(VERIFY_DOOR, fail_open=True)
 # What a code may look like (any case); anything else is looked up as "" (which matches no
 # certificate), so a malformed code takes the same path as an unknown one and never reaches the
 # database as it is (PostgreSQL refuses a NUL byte in text).
@@ -47,17 +54,17 @@ def _wanted(code: str) -> str:
     return candidate if CODE_INPUT.fullmatch(candidate) else ""
 
 
-def _verify_limit(request: HttpRequest) -> ratelimit.Limit:
-    return ratelimit.Limit(VERIFY_RULE, ratelimit.client_address(request), ratelimit.Rate.parse(conf.verify_rate()))
+def _verify_limit(request: HttpRequest) -> Limit:
+    return Limit(VERIFY_RULE, client_address(request), Rate.parse(conf.verify_rate()))
 
 
 @serves_when_switched_off
 @require_safe
 def verify(request: HttpRequest, code: str) -> HttpResponse:
     """``/certificates/<code>/``: valid or revoked, the learner's chosen name, course, date."""
-    decision = ratelimit.check([_verify_limit(request)], door=VERIFY_DOOR)
+    decision = check_limits([_verify_limit(request)], door=VERIFY_DOOR)
     if not decision.allowed:
-        return ratelimit.refusal_response(request, decision, message="Too many certificate look-ups from your network.")
+        return refusal_response(request, decision, message="Too many certificate look-ups from your network.")
     certificate = Certificate.objects.filter(code=_wanted(code)).only(*VERIFY_FIELDS).first()
     # Found or not, the same template renders the answer (a 404 says only that no certificate has
     # this code), so both take the same path.

@@ -19,8 +19,7 @@ from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from courses.models import CoursePage
-from learning import access
+from academy.sdk import CoursePage, staff_course_filter, viewer
 from plugins.certificates import admin_views
 from plugins.certificates.models import CourseCertificateSettings
 from plugins.certificates.services import AUDIT_ACTIONS
@@ -34,10 +33,10 @@ SETTINGS_PERMISSIONS = tuple(
 
 def settings_courses(user: Any) -> QuerySet[CoursePage]:
     """The courses whose certificate settings ``user`` may edit: the access policy's staff rule
-    (``access.staff_course_filter`` with ``SETTINGS_PERMISSIONS``: page permissions to edit the
+    (``staff_course_filter`` with ``SETTINGS_PERMISSIONS``: page permissions to edit the
     course, on it or above it, and passing its view restrictions); every course for superusers,
     none without a permission."""
-    rule = access.staff_course_filter(access.viewer(user), prefix="", permissions=SETTINGS_PERMISSIONS)
+    rule = staff_course_filter(viewer(user), prefix="", permissions=SETTINGS_PERMISSIONS)
     return CoursePage.objects.filter(rule).order_by("title", "pk")
 
 

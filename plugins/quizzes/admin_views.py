@@ -3,7 +3,7 @@
 Read-only (attempts are written by ``plugins.quizzes.services`` only). Listed for users with
 ``quizzes.view_quizattempt`` or the progress report's ``learning.view_enrollment`` (or change),
 and only attempts of quizzes in the courses whose learners the access policy's staff rule lets
-them see with one of those permissions (``access.staff_course_filter``: a Wagtail page permission
+them see with one of those permissions (``staff_course_filter``: a Wagtail page permission
 on the course or above it; superusers see all): the list, its quiz and course filters, the CSV
 export and each attempt's page. Filter by quiz, course or result; search by learner; every
 exported cell goes through ``learning.admin_views``' formula guard.
@@ -19,13 +19,20 @@ from django.http import HttpRequest
 from wagtail_modeladmin.helpers import PermissionHelper
 from wagtail_modeladmin.options import ModelAdmin
 
-from learning import access
-from learning.admin_views import NumericPkURLHelper, SafeLookupIndexView, VisibleCourseListFilter
+from academy.sdk import (
+    VIEW_LEARNERS_PERMISSIONS,
+    NumericPkURLHelper,
+    SafeLookupIndexView,
+    VisibleCourseListFilter,
+    may_see_learners,
+    staff_course_filter,
+    viewer,
+)
 from plugins.quizzes.models import QuizAttempt, QuizLessonPage
 
 VIEW_PERMISSION = "quizzes.view_quizattempt"
 # Who reads quiz results: this plugin's permission, or the progress report's (on enrollments).
-RESULTS_PERMISSIONS = (VIEW_PERMISSION, *access.VIEW_LEARNERS_PERMISSIONS)
+RESULTS_PERMISSIONS = (VIEW_PERMISSION, *VIEW_LEARNERS_PERMISSIONS)
 
 
 def can_view_results(user: Any) -> bool:
@@ -36,7 +43,7 @@ def can_view_results(user: Any) -> bool:
 def visible_results(user: Any, *, prefix: str) -> Q:
     """A filter (``prefix`` leads to a quiz page) keeping the quizzes in courses whose results
     ``user`` may read: the staff rule with ``RESULTS_PERMISSIONS``."""
-    return access.staff_course_filter(access.viewer(user), prefix=prefix, permissions=RESULTS_PERMISSIONS)
+    return staff_course_filter(viewer(user), prefix=prefix, permissions=RESULTS_PERMISSIONS)
 
 
 class VisibleQuizListFilter(RelatedFieldListFilter):
@@ -64,8 +71,8 @@ class ReadOnlyResultsPermissionHelper(PermissionHelper):
     def user_can_inspect_obj(self, user: Any, obj: Any) -> bool:
         """Readers, for an attempt at a quiz in a course whose results they may read (checked on
         the quiz page, which sits in its course, as the list is)."""
-        return can_view_results(user) and access.may_see_learners(
-            access.viewer(user), obj.quiz, permissions=RESULTS_PERMISSIONS
+        return can_view_results(user) and may_see_learners(
+            viewer(user), obj.quiz, permissions=RESULTS_PERMISSIONS
         )
 
     def user_can_create(self, user: Any) -> bool:

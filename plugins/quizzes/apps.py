@@ -1,6 +1,6 @@
 """The quizzes plugin's metadata."""
 
-from academy.plugins.registry import PluginConfig
+from academy.sdk import PluginConfig
 
 
 class QuizzesConfig(PluginConfig):

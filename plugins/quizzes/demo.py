@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from courses.models import CourseIndexPage, CoursePage
+from academy.sdk import CourseIndexPage, CoursePage
 
 from .models import QuizLessonPage
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from academy.events import Event
+from academy.sdk import Event
 
 
 class AttemptGradedPayload(TypedDict):

@@ -23,7 +23,7 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.fields import StreamField
 from wagtail.models import Page
 
-from courses.models import LessonPage
+from academy.sdk import LessonPage
 from plugins.quizzes.blocks import QuizQuestionsBlock
 
 DEFAULT_PASS_MARK = 70

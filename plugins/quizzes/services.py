@@ -28,12 +28,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from academy.plugins import activation
-from courses.models import CoursePage
-from learning import access
-from learning.models import Enrollment
-from learning.services import (
+from academy.sdk import (
     Conflict,
+    CoursePage,
+    Enrollment,
     Forbidden,
     InvalidInput,
     LessonNotAvailable,
@@ -41,7 +39,12 @@ from learning.services import (
     NotEnrolled,
     NotFound,
     ProgressResult,
+    Visibility,
+    has_access_status,
+    is_active,
     lesson_progress_record,
+    page_visibility,
+    viewer,
 )
 from plugins.quizzes import events
 from plugins.quizzes.events import AttemptGradedPayload
@@ -122,15 +125,15 @@ def _takeable(user: Any, quiz_id: Any, session: Mapping[str, Any] | None) -> tup
     course_id = (
         CoursePage.objects.live().filter(path=quiz.path[: -quiz.steplen]).values_list("pk", flat=True).first()
     )
-    if course_id is None or not activation.is_active(PLUGIN, course_id=course_id):
+    if course_id is None or not is_active(PLUGIN, course_id=course_id):
         raise LessonNotAvailable()
-    visibility = access.page_visibility(access.viewer(user, session), quiz)
-    if visibility is access.Visibility.NOT_PUBLISHED:
+    visibility = page_visibility(viewer(user, session), quiz)
+    if visibility is Visibility.NOT_PUBLISHED:
         raise LessonNotAvailable()
     if not visibility.visible:
         raise LessonRestricted()
     enrollment = Enrollment.objects.select_for_update().filter(user_id=user.pk, course_id=course_id).first()
-    if enrollment is None or not access.has_access_status(enrollment.status):
+    if enrollment is None or not has_access_status(enrollment.status):
         if enrollment is not None and enrollment.status == Enrollment.Status.PENDING_APPROVAL:
             raise NotEnrolled("Your enrollment is waiting for approval.")
         raise NotEnrolled("Enroll in this course to take the quiz.")

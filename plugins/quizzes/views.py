@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from learning.services import ServiceError
+from academy.sdk import ServiceError
 from plugins.quizzes import services
 from plugins.quizzes.models import QuizAttempt, QuizLessonPage
 

@@ -9,9 +9,9 @@ import pytest
 
 from academy.events import EVENTS, PayloadError, check_payload
 from academy.plugins.registry import plugins
+from academy.sdk import build_world
 from learning import events, services
 from learning.sessions import sessions_end_all
-from plugins.testing import build_world
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,10 @@ from django.test import Client
 from wagtail.models import GroupPagePermission, ModelLogEntry, PageLogEntry
 
 from academy.plugins import activation
+from academy.sdk import PluginContract, World, build_world
 from courses.selectors import course_lessons
 from learning import services
 from learning.models import LessonProgress
-from plugins.testing import PluginContract, World, build_world
 from tests.realtime.support import adb, communicator, receive, run
 
 pytestmark = pytest.mark.django_db

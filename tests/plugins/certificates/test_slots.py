@@ -11,11 +11,11 @@ from django.test import Client, RequestFactory
 
 from academy.plugins import activation
 from academy.plugins.slots import render_slot
+from academy.sdk import PluginContract
 from learning import services as learning_services
 from learning.models import Enrollment
 from plugins.certificates import services, tasks
 from plugins.certificates.models import Certificate
-from plugins.testing import PluginContract
 from tests.plugins.certificates.conftest import complete_course, make_user
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from academy.events import Event
+from academy.sdk import PluginContract, World
 from plugins.quizzes.events import AttemptGradedPayload, attempt_graded
-from plugins.testing import PluginContract, World
 
 
 class TestQuizzesContract(PluginContract):

@@ -1,0 +1,53 @@
+"""SDK: the access policy's answers and the staff rule (``learning.access``)."""
+
+from __future__ import annotations
+
+from learning.access import (
+    ACCESS_STATUSES,
+    LEARNER_PAGE_PERMISSIONS,
+    MANAGE_LEARNERS_PERMISSION,
+    VIEW_LEARNERS_PERMISSIONS,
+    CourseAccess,
+    Viewer,
+    Visibility,
+    access_status_filter,
+    course_access,
+    has_access_status,
+    is_privileged,
+    lesson_access,
+    may_manage_learners,
+    may_read_any,
+    may_see_learners,
+    page_visibility,
+    readable_course_ids,
+    staff_course_filter,
+    staff_course_paths,
+    viewer,
+    viewer_from_request,
+    visible_pages_filter,
+)
+
+__all__ = [
+    "ACCESS_STATUSES",
+    "LEARNER_PAGE_PERMISSIONS",
+    "MANAGE_LEARNERS_PERMISSION",
+    "VIEW_LEARNERS_PERMISSIONS",
+    "CourseAccess",
+    "Viewer",
+    "Visibility",
+    "access_status_filter",
+    "course_access",
+    "has_access_status",
+    "is_privileged",
+    "lesson_access",
+    "may_manage_learners",
+    "may_read_any",
+    "may_see_learners",
+    "page_visibility",
+    "readable_course_ids",
+    "staff_course_filter",
+    "staff_course_paths",
+    "viewer",
+    "viewer_from_request",
+    "visible_pages_filter",
+]

@@ -1,0 +1,31 @@
+"""SDK: the learning services a plugin may call, and their typed errors (``learning.services``)."""
+
+from __future__ import annotations
+
+from learning.services import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LessonNotAvailable,
+    LessonRestricted,
+    NotEnrolled,
+    NotFound,
+    ProgressResult,
+    ServiceError,
+    lesson_progress_record,
+    notification_create,
+)
+
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "InvalidInput",
+    "LessonNotAvailable",
+    "LessonRestricted",
+    "NotEnrolled",
+    "NotFound",
+    "ProgressResult",
+    "ServiceError",
+    "lesson_progress_record",
+    "notification_create",
+]
