@@ -372,7 +372,8 @@ class CoursePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page)
 
     def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Add the course's published lessons in tree order."""
-        from courses.routing import course_outline, tree_generation
+        from courses.routing import tree_generation
+        from courses.selectors import course_outline
 
         context = super().get_context(request, *args, **kwargs)
         context["lessons"] = course_outline(self)

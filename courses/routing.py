@@ -10,8 +10,10 @@ queries, and building them, as half its time. They are kept in the ``default`` c
   request before Wagtail's serve view asks for them (``Site.find_for_request`` and
   ``Page.route_for_request`` read ``request._wagtail_site`` / ``_wagtail_route_for_request``);
   a path that routes nowhere (a 404) is remembered too.
-- :func:`course_outline` is a course's live lessons of the active kinds, in order, without
-  their bodies.
+- ``courses.selectors.course_outline`` is a course's live lessons of the active kinds, in order,
+  without their bodies (kept with :func:`tree_cached`);
+- :func:`live_paths` says which pages of a set are live (the access rules ask it for a page and
+  its ancestors at every door).
 
 Both are stored under the tree generation, an integer in the cache that :func:`forget_tree`
 moves on whenever a page is saved, deleted or moved, or a Site changes (``courses.receivers``);
@@ -27,7 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
@@ -38,11 +41,12 @@ from academy.middleware import forget_request_cached, request_cached
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 GENERATION_KEY = "academy:tree:generation"
 # Entries live this long at most; a tree change makes them unreachable at once.
 ENTRY_SECONDS = 3600
 _ROUTE_PREFIX = "academy:route"
-_OUTLINE_PREFIX = "academy:outline"
 # Longer paths are routed without the cache (a scanner's junk; bounds the key space).
 MAX_PATH_LENGTH = 1024
 
@@ -109,30 +113,6 @@ def prime_route(request: HttpRequest, path: str) -> None:
         logger.warning("route cache store failed", exc_info=True)
 
 
-def course_outline(course: Any) -> list[Any]:
-    """``course``'s live lessons of the kinds active in it, in tree order, bodies deferred
-    (``courses.selectors.course_lessons``); from the cache while the tree and the course's
-    lesson kinds stay as they are."""
-    from courses.lesson_kinds import inactive_kind_type_ids
-    from courses.selectors import course_lessons
-
-    inactive = ",".join(str(pk) for pk in sorted(inactive_kind_type_ids(course.pk)))
-    key = f"{_OUTLINE_PREFIX}:{tree_generation()}:{course.pk}:{inactive}"
-    try:
-        found = cache.get(key)
-    except Exception:
-        logger.warning("outline cache lookup failed", exc_info=True)
-        found = None
-    if isinstance(found, list):
-        return found
-    lessons = list(course_lessons(course=course).defer_streamfields())
-    try:
-        cache.set(key, lessons, ENTRY_SECONDS)
-    except Exception:
-        logger.warning("outline cache store failed", exc_info=True)
-    return lessons
-
-
 def serve(request: HttpRequest, path: str) -> Any:
     """Wagtail's page serving view, with the request's route from the cache (:func:`prime_route`)."""
     from wagtail.views import serve as wagtail_serve
@@ -148,3 +128,36 @@ def wagtail_urlpatterns() -> list[Any]:
 
     patterns = [pattern for pattern in wagtail_urls.urlpatterns if getattr(pattern, "name", None) != "wagtail_serve"]
     return [*patterns, re_path(wagtail_urls.serve_pattern, serve, name="wagtail_serve")]
+
+
+
+def tree_cached(name: str, variant: str, compute: Callable[[], T], kind: type) -> T:
+    """``compute()``'s value, kept in the cache under ``name`` and ``variant`` for the current
+    tree generation (a value that is not a ``kind`` counts as missing). For what depends only on
+    the page tree (and what ``variant`` names); a cache failure only means computing it."""
+    key = f"academy:{name}:{tree_generation()}:{_digest(variant)}"
+    try:
+        found = cache.get(key)
+    except Exception:
+        logger.warning("%s cache lookup failed", name, exc_info=True)
+        found = None
+    if isinstance(found, kind):
+        return found  # type: ignore[return-value]
+    value = compute()
+    try:
+        cache.set(key, value, ENTRY_SECONDS)
+    except Exception:
+        logger.warning("%s cache store failed", name, exc_info=True)
+    return value
+
+
+def live_paths(paths: list[str]) -> dict[str, bool]:
+    """``{tree path: live}`` for the pages at ``paths`` (a path with no page is left out), from
+    the cache while the tree stays as it is; one query otherwise. ``paths`` sorted, as the key."""
+    from wagtail.models import Page
+
+    def load() -> dict[str, bool]:
+        rows = Page.objects.filter(path__in=paths).values_list("path", "live")
+        return {path: bool(is_live) for path, is_live in rows}
+
+    return tree_cached("live", ",".join(paths), load, dict)

@@ -14,8 +14,9 @@ from wagtail import hooks
 from wagtail.images import get_image_model
 from wagtail.models import Page
 
-from courses.lesson_kinds import of_active_kinds
+from courses.lesson_kinds import inactive_kind_type_ids, of_active_kinds
 from courses.models import CATALOG_PAGE_SIZE, CourseIndexPage, CoursePage, LessonPage
+from courses.routing import tree_cached
 
 P = TypeVar("P", bound=Page)
 
@@ -186,6 +187,15 @@ def course_lessons(*, course: CoursePage) -> QuerySet[LessonPage]:
     return of_active_kinds(LessonPage.objects.live().child_of(course), course.pk).order_by("path")
 
 
+def course_outline(course: CoursePage) -> list[LessonPage]:
+    """:func:`course_lessons` as a list, bodies deferred, from the cache while the page tree and
+    the course's active lesson kinds stay as they are (``courses.routing.tree_cached``)."""
+    inactive = ",".join(str(pk) for pk in sorted(inactive_kind_type_ids(course.pk)))
+    return tree_cached(
+        "outline", f"{course.pk}:{inactive}", lambda: list(course_lessons(course=course).defer_streamfields()), list
+    )
+
+
 class LessonNavigation(TypedDict):
     """Where a lesson sits in its course."""
 
@@ -200,11 +210,9 @@ class LessonNavigation(TypedDict):
 def lesson_navigation(*, lesson: LessonPage, course: CoursePage | None = None) -> LessonNavigation:
     """The lesson's course, its number in the course and its neighbours.
 
-    The lessons come from the cached outline (``courses.routing.course_outline``): no query
-    while it is cached and the caller has the ``course`` (the route loaded it).
+    The lessons come from the cached outline (:func:`course_outline`): no query while it is
+    cached and the caller has the ``course`` (the route loaded it).
     """
-    from courses.routing import course_outline
-
     if course is None:
         course = CoursePage.objects.get(path=lesson.course_path)
     lessons = course_outline(course)

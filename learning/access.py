@@ -42,6 +42,7 @@ from django.db.models.functions import Length, Substr
 from wagtail.models import GroupPagePermission, Page, PageViewRestriction
 
 from courses.restrictions import snapshot
+from courses.routing import live_paths
 from learning.models import Enrollment
 
 # Re-exported so callers need one import: the statuses that open a course's lessons.
@@ -195,12 +196,13 @@ def _refusal(restriction: _Restriction, who: Viewer) -> Visibility | None:
 
 
 def page_rules(paths: Iterable[str]) -> PageRules:
-    """Liveness and restrictions of the pages at ``paths`` and their ancestors. One query (which
-    pages are live); the restrictions come from the cached snapshot (``courses.restrictions``)."""
+    """Liveness and restrictions of the pages at ``paths`` and their ancestors. Which pages are
+    live comes from the cache of the page tree (``courses.routing.live_paths``: one query when
+    it is cold), the restrictions from the cached snapshot (``courses.restrictions``)."""
     prefixes = sorted({prefix for path in paths if path for prefix in _chain(path)})
     if not prefixes:
         return PageRules(live={}, restrictions={})
-    live = {path: bool(is_live) for path, is_live in Page.objects.filter(path__in=prefixes).values_list("path", "live")}
+    live = live_paths(prefixes)
     current = snapshot()
     restrictions = {
         path: tuple(_Restriction(item.id, item.kind, item.group_ids) for item in current.at(path))

@@ -7,12 +7,15 @@ missed the send resumes from the last id it saw and gets the rest from the table
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
 
@@ -80,11 +83,62 @@ def _send(event: Event) -> None:
         return
     message = live_message(event_type=event.type, event_id=event.pk, frame=event.frame())
     try:
-        async_to_sync(get_channel_layer().group_send)(event.group, message)
+        _sender.send(event.group, message)
     except Exception:
         logger.warning(
             "live send of event %s to %s failed; stored for resume", event.pk, event.group, exc_info=True
         )
+
+
+class _Sender:
+    """Sends to the channel layer from sync code on one long-lived event loop of this process.
+
+    ``async_to_sync`` made a new event loop for every send, and channels-redis keeps its
+    connections per loop: each push opened a new Redis connection (the profile of a lesson
+    completion showed the send as a third of the request's work). Sends are sequential, in the
+    order they were made, and each waits at most ``SEND_TIMEOUT`` seconds.
+    """
+
+    SEND_TIMEOUT = 5.0
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._shared: Any = None
+        self._own: Any = None
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid() or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="live-sender", daemon=True).start()
+                self._loop, self._pid = loop, os.getpid()
+                self._order = asyncio.Lock()
+            return self._loop
+
+    async def _in_order(self, group: str, message: dict[str, Any]) -> None:
+        async with self._order:
+            await self._layer().group_send(group, message)
+
+    def _layer(self) -> Any:
+        """The process's channel layer, or for a layer with connections (Redis) an instance of
+        its own: the shared one's per-loop connections are closed from the consumers' loop, which
+        must never reach this loop's."""
+        shared = get_channel_layer()
+        if isinstance(shared, InMemoryChannelLayer):
+            return shared  # its queues are the process's own: sending elsewhere reaches nobody
+        if self._shared is not shared:
+            self._shared, self._own = shared, channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+        return self._own
+
+    def send(self, group: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to ``group`` and wait until the layer took it (from sync code)."""
+        loop = self._running_loop()
+        asyncio.run_coroutine_threadsafe(self._in_order(group, message), loop).result(timeout=self.SEND_TIMEOUT)
+
+
+_sender = _Sender()
 
 
 def ring_bell() -> None:

@@ -30,10 +30,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # statements, which Django's query log counts on both databases. Not reads or writes.
 TRANSACTION = 2
 # In the request: the user (1; the session comes from the cache), the lesson (1), its course's
-# published lessons with the course's id (1), the access policy's view restrictions on the
-# lesson's path (1), the enrollment locked (1), the learner's progress rows in the course (1),
-# the one write of the lesson's progress row (1), the enrollment's cached progress (1).
-COMPLETION_IN_REQUEST = 8
+# published lessons with the course's id (1), the enrollment locked (1), the learner's progress
+# rows in the course (1), the one write of the lesson's progress row (1), the enrollment's cached
+# progress (1). The access policy's answer for the lesson's path (which pages are live, the view
+# restrictions) comes from the caches of the page tree and the restrictions.
+COMPLETION_IN_REQUEST = 7
 # After the response, a lesson: progress.updated is stored: the outbox row (1; the event's
 # payload carries the progress with its links, no lesson is read); then class.activity for the
 # course's staff: the learner's name (1), the outbox row (1).

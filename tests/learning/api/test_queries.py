@@ -35,9 +35,10 @@ CALLER_ENROLLMENTS = 1
 # Lessons: the page of rows (course id as a subquery); the caller's completed ones among them.
 LESSON_ROWS = 1
 CALLER_COMPLETIONS = 1
-# Enrollments: the page of rows (course and lessons joined); the rules of those pages.
+# Enrollments: the page of rows (course and lessons joined); the rules of those pages come from
+# the caches of the page tree and the restrictions (warm: no query).
 ENROLLMENT_ROWS = 1
-PAGE_RULES = 1
+PAGE_RULES = 0
 # Notifications, progress: the page of rows.
 ROWS = 1
 
