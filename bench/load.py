@@ -230,15 +230,15 @@ def warm_pages(base: str, plan: dict[str, Any]) -> None:
         list(pool.map(fetch, urls))
 
 
-def role_of(pid: int, roots: dict[int, str]) -> str:
-    """``web``, ``tasks`` or ``supervisor``: the first ancestor (or itself) that is uvicorn or
-    the task cluster decides."""
+def role_of(pid: int, server_pids: set[int]) -> str:
+    """``web``, ``tasks`` or ``supervisor``: the nearest of the server's processes (the process
+    itself, then its parents) that runs uvicorn or the task cluster decides."""
     seen = pid
-    while seen > 1:
+    while seen in server_pids:
         command = bench_site.command_line(seen)
-        if "uvicorn" in command and seen in roots:
+        if "uvicorn" in command:
             return "web"
-        if "qcluster" in command and seen in roots:
+        if "qcluster" in command:
             return "tasks"
         seen = bench_site.parent_of(seen)
     return "supervisor"
@@ -247,10 +247,9 @@ def role_of(pid: int, roots: dict[int, str]) -> str:
 def cpu_by_role(before: dict[int, float], pids: list[int]) -> dict[str, float]:
     """CPU seconds each part of the server used since ``before`` (processes that started since
     count from zero; processes that ended are lost, which only the recycled task workers do)."""
-    roots = {pid: "" for pid in pids}
     used: dict[str, float] = defaultdict(float)
     for pid in pids:
-        used[role_of(pid, roots)] += max(0.0, bench_site.cpu_seconds(pid) - before.get(pid, 0.0))
+        used[role_of(pid, set(pids))] += max(0.0, bench_site.cpu_seconds(pid) - before.get(pid, 0.0))
     return used
 
 
