@@ -14,7 +14,8 @@ learner reads the dashboard, opens a lesson of theirs, completes it, and so on, 
 1,000 users (``--generators`` overrides); each reports the CPU it used and how late its event
 loop woke up, so a saturated client is told apart from a slow server.
 
-Two identical rounds; per endpoint: requests, p50/p95/p99, errors (503s, the admission gate's
+Measuring starts once every web process runs and the task worker has run the tasks the setup
+queued (search and reference index updates). Two identical rounds; per endpoint: requests, p50/p95/p99, errors (503s, the admission gate's
 refusals, apart from the rest) and the first error; req/s; socket frames and drops; resident
 memory of every server process before, after round 1 and after round 2.
 
@@ -79,13 +80,13 @@ WARM_THREADS = 8
 # --- the class -------------------------------------------------------------------------------
 
 
-def make_class(courses: list[bench_site.Course], count: int) -> list[dict[str, Any]]:
+def make_class(courses: list[bench_site.Course], count: int, *, prefix: str = "load-learner") -> list[dict[str, Any]]:
     """``count`` learners, each actively enrolled in 5 courses (in turn around those of ``courses``
     with a lesson to complete; fewer when there are fewer) and logged in; what the load generator needs of each (cookie, CSRF secret, their lessons)."""
     completable = [course for course in courses if course.completable_ids]
     each = min(COURSES_PER_LEARNER, len(completable))
     wanted = [
-        (f"load-learner-{n}", [completable[(n + k) % len(completable)] for k in range(each)])
+        (f"{prefix}-{n}", [completable[(n + k) % len(completable)] for k in range(each)])
         for n in range(count)
     ]
     made = bench_site.make_learners(wanted)
@@ -147,19 +148,19 @@ def run_round(plan: dict[str, Any], generators: int, workdir: Path) -> dict[str,
     """One round: ``generators`` load generator processes at once, their figures merged."""
     children = []
     for index, part in enumerate(split_plan(plan, generators)):
-        # The plan goes in as a file: every generator has its whole plan at once, so all start
-        # together (a pipe written to one child after the other would hold the later ones back).
-        path = workdir / f"plan-{index}.json"
-        path.write_text(json.dumps(part))
-        with path.open() as plan_file:
-            children.append(subprocess.Popen([sys.executable, "-m", "bench._loadgen"], cwd=ROOT, stdin=plan_file,
-                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        # Plan, result and log are files, not pipes: every generator has its whole plan at once
+        # (so all start together), and none waits on a full pipe while another is being read.
+        plan_path, result_path, log_path = (workdir / f"loadgen-{index}.{ext}" for ext in ("plan", "json", "log"))
+        plan_path.write_text(json.dumps(part))
+        with plan_path.open() as plan_file, result_path.open("w") as out, log_path.open("w") as log:
+            child = subprocess.Popen([sys.executable, "-m", "bench._loadgen"], cwd=ROOT, stdin=plan_file,
+                                     stdout=out, stderr=log)
+        children.append((child, result_path, log_path))
     results = []
-    for child in children:
-        out, err = child.communicate()
-        if child.returncode != 0:
-            raise RuntimeError(f"load generator failed ({child.returncode}): {err[-2000:]}")
-        results.append(json.loads(out))
+    for child, result_path, log_path in children:
+        if child.wait() != 0:
+            raise RuntimeError(f"load generator failed ({child.returncode}): {log_path.read_text()[-2000:]}")
+        results.append(json.loads(result_path.read_text()))
     return merge_results(results)
 
 
@@ -207,6 +208,14 @@ def generator_ok(result: dict[str, Any]) -> bool:
                for g in result["generators"])
 
 
+def memory_ratio(first: float, second: float) -> str:
+    """Round 2 against round 1 for one process; a task worker the cluster recycled (Django-Q2's
+    ``recycle``) is gone after round 2 or new in it."""
+    if first and second:
+        return f"{second / first:.3f}"
+    return "recycled (gone)" if first else "new in round 2"
+
+
 def met(ok: bool) -> str:
     """The verdict column."""
     return "met" if ok else "NOT met"
@@ -228,6 +237,11 @@ def warm_pages(base: str, plan: dict[str, Any]) -> None:
 
     with ThreadPoolExecutor(WARM_THREADS) as pool:
         list(pool.map(fetch, urls))
+
+
+def report_drain(waiting: int, seconds: float) -> None:
+    """Say how long the setup's queued tasks kept the worker busy before measuring."""
+    print(f"  task queue drained before measuring: {waiting} task(s) left by the setup, {seconds:.0f} s", flush=True)
 
 
 def role_of(pid: int, server_pids: set[int]) -> str:
@@ -273,6 +287,7 @@ def rounds(opts: argparse.Namespace, env: dict[str, str], workdir: Path, plan: d
 
     try:
         server.wait_for_processes(bench_site.web_worker_default(env))
+        report_drain(*bench_site.drain_task_queue())
         read_memory()
         for round_number in (1, 2):
             results.append(run_round(plan, generators, workdir))
@@ -313,8 +328,7 @@ def rounds(opts: argparse.Namespace, env: dict[str, str], workdir: Path, plan: d
         ["process", "before", "after round 1", "after round 2", "round 2 / round 1"],
         [[bench_site.process_label(pid, names),
           *[f"{point[pid]:.0f}" if point.get(pid) else "-" for point in checkpoints],
-          f"{checkpoints[2][pid] / checkpoints[1][pid]:.3f}" if checkpoints[1].get(pid) and checkpoints[2].get(pid)
-          else "recycled"]
+          memory_ratio(checkpoints[1].get(pid, 0.0), checkpoints[2].get(pid, 0.0))]
          for pid in pids],
     )
     # Task workers that the cluster recycled (Django-Q2's ``recycle``) between two readings are
@@ -329,18 +343,26 @@ def rounds(opts: argparse.Namespace, env: dict[str, str], workdir: Path, plan: d
     return 0
 
 
-def scale(opts: argparse.Namespace, env: dict[str, str], workdir: Path, plan: dict[str, Any]) -> int:
-    """The same class mix against 1, 2 and 4 web processes in turn; the scaling table."""
+def scale(opts: argparse.Namespace, env: dict[str, str], workdir: Path, plan: dict[str, Any],
+          courses: list[bench_site.Course]) -> int:
+    """The same class mix against 1, 2 and 4 web processes in turn; the scaling table.
+
+    Each configuration gets a class of its own (as many learners, new to the site): learners
+    of an earlier one would complete lessons already complete, which costs less (no progress
+    change, no task for the worker) and would favour the later configurations.
+    """
     generators = generators_for(opts.users, opts.generators)
     rows: list[list[object]] = []
     served_by_one = 0.0
     try:
         for processes in SCALE_PROCESSES:
+            plan = {**plan, "learners": make_class(courses, opts.learners, prefix=f"scale{processes}-learner")}
             server = bench_site.academy_server(env, workdir, workers=processes, task_worker=True,
                                                name=f"academy-{processes}").start()
             try:
                 pids = server.wait_for_processes(processes)
                 if processes == SCALE_PROCESSES[0]:
+                    report_drain(*bench_site.drain_task_queue())
                     started = time.monotonic()
                     warm_pages(server.url, plan)
                     print(f"  page cache warmed in {time.monotonic() - started:.0f} s", flush=True)
@@ -419,18 +441,18 @@ def main(argv: list[str] | None = None) -> int:
     bench_site.setup_django(env)
     bench_site.seed_demo()
     content = bench_site.add_courses(EXTRA_COURSES, lessons=LESSONS_PER_COURSE)
-    started = time.monotonic()
-    learners = make_class(content.courses, opts.learners)
-    print(f"  {opts.learners} learners made in {time.monotonic() - started:.1f} s", flush=True)
     plan = {
         "seconds": opts.seconds,
         "visitors": opts.users - opts.learners,
-        "learners": learners,
+        "learners": [],
         "courses": [{"url": c.url, "lesson_urls": c.lesson_urls} for c in content.courses],
         "cache_header": bench_site.CACHE_HEADER,
     }
     if opts.scale:
-        return scale(opts, env, workdir, plan)
+        return scale(opts, env, workdir, plan, content.courses)
+    started = time.monotonic()
+    plan["learners"] = make_class(content.courses, opts.learners)
+    print(f"  {opts.learners} learners made in {time.monotonic() - started:.1f} s", flush=True)
     return rounds(opts, env, workdir, plan, p95_target_ms)
 
 

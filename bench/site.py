@@ -34,6 +34,8 @@ CHROME_PATH = "/bench/chrome/"
 # Header the page cache sets on anonymous page responses (hit or miss).
 CACHE_HEADER = "X-Cache"
 SERVER_START_PATIENCE = 120.0
+# How long a task worker may take over the tasks the site's setup queued.
+QUEUE_DRAIN_PATIENCE = 300.0
 # A server has settled once no process of it started for this long.
 SETTLE_SECONDS = 2.0
 # Rows per INSERT when the bench makes learners in bulk.
@@ -395,6 +397,21 @@ def wsgi_floor_server(env: dict[str, str], workdir: Path) -> Server:
     command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"{HOST}:{port}",
                "--log-level", "warning", "siteconfig.wsgi:application"]
     return Server("gunicorn", command, env, port, workdir / "gunicorn.log")
+
+
+def drain_task_queue(patience: float = QUEUE_DRAIN_PATIENCE) -> tuple[int, float]:
+    """Wait until the running server's task worker has emptied the queue (building the site
+    queues search index and reference index updates, hundreds of them, which would otherwise run
+    during the first measured round); (tasks waiting at first, seconds waited)."""
+    from academy.metrics import task_queue_state
+
+    started = time.monotonic()
+    first, _age = task_queue_state()
+    depth = first
+    while depth and time.monotonic() - started < patience:
+        time.sleep(0.5)
+        depth, _age = task_queue_state()
+    return first, time.monotonic() - started
 
 
 def command_line(pid: int) -> str:

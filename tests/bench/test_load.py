@@ -118,3 +118,9 @@ def test_merge_results_pools_latencies_and_sums_counts() -> None:
 def test_generators_for_one_per_thousand_users() -> None:
     assert [bench_load.generators_for(users, None) for users in (1, 1000, 1001, 2000)] == [1, 1, 2, 2]
     assert bench_load.generators_for(2000, 4) == 4
+
+
+def test_memory_ratio_names_recycled_and_new_processes() -> None:
+    assert [bench_load.memory_ratio(*pair) for pair in ((100.0, 105.0), (100.0, 0.0), (0.0, 90.0))] == [
+        "1.050", "recycled (gone)", "new in round 2",
+    ]
