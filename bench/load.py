@@ -15,9 +15,10 @@ learner reads the dashboard, opens a lesson of theirs, completes it, and so on, 
 loop woke up, so a saturated client is told apart from a slow server.
 
 Measuring starts once every web process runs and the task worker has run the tasks the setup
-queued (search and reference index updates). Two identical rounds; per endpoint: requests, p50/p95/p99, errors (503s, the admission gate's
-refusals, apart from the rest) and the first error; req/s; socket frames and drops; resident
-memory of every server process before, after round 1 and after round 2.
+queued (search and reference index updates). Two identical rounds; per endpoint: requests,
+p50/p95/p99, errors (503s, the admission gate's refusals, apart from the rest) and the first
+error; req/s; socket frames and drops; resident memory of every server process before, after
+round 1 and after round 2.
 
 Targets (issue 20, this 2-core machine class): with PostgreSQL + Redis, 500 users of whom 250
 learners (the default), 0 errors (503s included), p95 <= 500 ms on every endpoint; embedded, 200
@@ -25,10 +26,11 @@ users of whom 100 learners (the default), 0 errors, p95 <= 1 s; the large round 
 2,000 users, 500 learners) 0 errors, p95 <= 1 s; memory flat between the rounds (<= 5% growth);
 anonymous page cache hit rate >= 90% (issue 8).
 
-``--scale``: the same class mix, same users (a fixed offered load), against 1, 2 and 4 web
-processes in turn (``run_academy --workers``), one round each; a table of req/s served, p50/p95,
-errors and the CPU the server's processes and the load generator used: how throughput grows with
-processes on one machine (docs/deploy.md, section 10).
+``--scale``: the same class mix with as many users (a fixed offered load; a new class of
+learners each time, the anonymous page cache warmed once before) against 1, 2 and 4 web
+processes in turn (``run_academy --workers``), one round each (30 s); a table of req/s sent and
+served, p50/p95, errors and the CPU the web processes, the task worker and the load generator
+used: how throughput grows with processes on one machine (docs/deploy.md, section 10).
 
 Run: ``python -m bench.load [--users N] [--learners N] [--seconds S] [--quick] [--large]
 [--generators N] [--scale]`` (quick: 20 s rounds, 10 s per ``--scale`` configuration).
@@ -241,7 +243,7 @@ def warm_pages(base: str, plan: dict[str, Any]) -> None:
 
 def report_drain(waiting: int, seconds: float) -> None:
     """Say how long the setup's queued tasks kept the worker busy before measuring."""
-    print(f"  task queue drained before measuring: {waiting} task(s) left by the setup, {seconds:.0f} s", flush=True)
+    print(f"  task queue drained before measuring: {waiting} task(s) queued by the setup, {seconds:.0f} s", flush=True)
 
 
 def role_of(pid: int, server_pids: set[int]) -> str:
