@@ -362,13 +362,14 @@ def scale(opts: argparse.Namespace, env: dict[str, str], workdir: Path, plan: di
             server = bench_site.academy_server(env, workdir, workers=processes, task_worker=True,
                                                name=f"academy-{processes}").start()
             try:
-                pids = server.wait_for_processes(processes)
+                server.wait_for_processes(processes)
                 if processes == SCALE_PROCESSES[0]:
                     report_drain(*bench_site.drain_task_queue())
                     started = time.monotonic()
                     warm_pages(server.url, plan)
                     print(f"  page cache warmed in {time.monotonic() - started:.0f} s", flush=True)
-                before = {pid: bench_site.cpu_seconds(pid) for pid in pids}
+                # Read now, not at start: the drain may have recycled task workers meanwhile.
+                before = {pid: bench_site.cpu_seconds(pid) for pid in server.pids()}
                 result = run_round({**plan, "base": server.url}, generators, workdir)
                 cpu = cpu_by_role(before, server.pids())
             finally:
