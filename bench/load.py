@@ -15,7 +15,7 @@ learner reads the dashboard, opens a lesson of theirs, completes it, and so on, 
 loop woke up, so a saturated client is told apart from a slow server.
 
 Measuring starts once every web process runs and the task worker has run the tasks the setup
-queued (search and reference index updates). Two identical rounds; per endpoint: requests,
+queued (search and reference index updates) and is idle. Two identical rounds; per endpoint: requests,
 p50/p95/p99, errors (503s, the admission gate's refusals, apart from the rest) and the first
 error; req/s; socket frames and drops; resident memory of every server process before, after
 round 1 and after round 2.
@@ -77,6 +77,10 @@ SCALE_SECONDS = 30.0
 QUICK_ROUND_SECONDS = 20.0
 QUICK_SCALE_SECONDS = 10.0
 WARM_THREADS = 8
+# The task worker counts as idle below this CPU (cores) over a window of this many seconds.
+IDLE_CORES = 0.05
+IDLE_WINDOW_SECONDS = 1.0
+IDLE_PATIENCE_SECONDS = 120.0
 
 
 # --- the class -------------------------------------------------------------------------------
@@ -241,9 +245,20 @@ def warm_pages(base: str, plan: dict[str, Any]) -> None:
         list(pool.map(fetch, urls))
 
 
-def report_drain(waiting: int, seconds: float) -> None:
-    """Say how long the setup's queued tasks kept the worker busy before measuring."""
-    print(f"  task queue drained before measuring: {waiting} task(s) queued by the setup, {seconds:.0f} s", flush=True)
+def settle_task_worker(server: bench_site.Server) -> None:
+    """Wait until the task worker has run what the setup queued and is idle (the cluster's
+    monitor saves each task's result after the queue is empty, hundreds of writes); say how long
+    that took."""
+    waiting, seconds = bench_site.drain_task_queue()
+    started = time.monotonic()
+    while time.monotonic() - started < IDLE_PATIENCE_SECONDS:
+        pids = server.pids()
+        before = {pid: bench_site.cpu_seconds(pid) for pid in pids}
+        time.sleep(IDLE_WINDOW_SECONDS)
+        if cpu_by_role(before, pids)["tasks"] / IDLE_WINDOW_SECONDS < IDLE_CORES:
+            break
+    print(f"  task worker settled before measuring: {waiting} task(s) queued by the setup, "
+          f"{seconds + time.monotonic() - started:.0f} s", flush=True)
 
 
 def role_of(pid: int, server_pids: set[int]) -> str:
@@ -289,7 +304,7 @@ def rounds(opts: argparse.Namespace, env: dict[str, str], workdir: Path, plan: d
 
     try:
         server.wait_for_processes(bench_site.web_worker_default(env))
-        report_drain(*bench_site.drain_task_queue())
+        settle_task_worker(server)
         read_memory()
         for round_number in (1, 2):
             results.append(run_round(plan, generators, workdir))
@@ -364,7 +379,7 @@ def scale(opts: argparse.Namespace, env: dict[str, str], workdir: Path, plan: di
             try:
                 server.wait_for_processes(processes)
                 if processes == SCALE_PROCESSES[0]:
-                    report_drain(*bench_site.drain_task_queue())
+                    settle_task_worker(server)
                     started = time.monotonic()
                     warm_pages(server.url, plan)
                     print(f"  page cache warmed in {time.monotonic() - started:.0f} s", flush=True)
