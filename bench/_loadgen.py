@@ -1,10 +1,13 @@
 """The load generator of ``bench.load`` (run in its own process; not a benchmark by itself).
 
-Simulated users on asyncio + aiohttp, each waiting 1-3 s (think time) between requests:
-anonymous visitors browse catalog -> course -> lesson; logged-in learners read the dashboard,
-open a lesson of theirs, complete it, and hold ``/ws/progress/`` open the whole time. Reads a
-JSON plan on stdin, writes a JSON result on stdout: per endpoint the latencies and errors, the
-cache header counts, and the WebSocket sessions that failed or dropped.
+Simulated users on asyncio + aiohttp (on uvloop when installed), each waiting 1-3 s (think
+time) between requests: anonymous visitors browse catalog -> course -> lesson; logged-in
+learners read the dashboard, open a lesson of theirs, complete it, and hold ``/ws/progress/``
+open the whole time. Reads a JSON plan on stdin, writes a JSON result on stdout: per endpoint
+the latencies and errors (503s, the admission gate's refusals, apart), the cache header counts,
+the WebSocket frames and the sessions that failed or dropped, and the generator's own load (CPU
+seconds it used, how late its event loop woke up) so that ``bench.load`` can tell a slow server
+from a saturated client. ``bench.load`` runs several of these at once for large rounds.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 THINK_SECONDS = (1.0, 3.0)
 # Users start spread over this long, as visitors do, instead of in one instant.
 RAMP_SECONDS = 5.0
+# The event loop's own health: how late a sleep of this length wakes up, sampled all along.
+LAG_PROBE_SECONDS = 0.1
 
 
 class Recorder:
@@ -31,13 +36,18 @@ class Recorder:
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
+        self.refused: dict[str, int] = defaultdict(int)
         self.error_samples: dict[str, str] = {}
+        self.loop_lag_ms: list[float] = []
         self.cache: dict[str, int] = defaultdict(int)
         self.ws_failed = 0
         self.ws_frames = 0
 
-    def error(self, endpoint: str, what: str) -> None:
+    def error(self, endpoint: str, what: str, *, refused: bool = False) -> None:
+        """Count a failed request (``refused``: an HTTP 503) and keep the first of each endpoint."""
         self.errors[endpoint] += 1
+        if refused:
+            self.refused[endpoint] += 1
         self.error_samples.setdefault(endpoint, what)
 
 
@@ -52,7 +62,7 @@ async def timed(
             body = await response.text()
             elapsed = (time.perf_counter() - started) * 1000
             if response.status >= 400:
-                recorder.error(endpoint, f"HTTP {response.status}")
+                recorder.error(endpoint, f"HTTP {response.status}", refused=response.status == 503)
                 return ""
             recorder.latencies[endpoint].append(elapsed)
             if cache_header:
@@ -140,25 +150,48 @@ async def learner_loop(plan: dict[str, Any], learner: dict[str, Any], recorder: 
     await socket
 
 
+async def probe_loop_lag(recorder: Recorder, deadline: float) -> None:
+    """Sample how late the event loop wakes up: a busy generator measures its own delays."""
+    while time.monotonic() < deadline:
+        asked = time.perf_counter()
+        await asyncio.sleep(LAG_PROBE_SECONDS)
+        recorder.loop_lag_ms.append(max(0.0, (time.perf_counter() - asked - LAG_PROBE_SECONDS) * 1000))
+
+
 async def run(plan: dict[str, Any]) -> dict[str, Any]:
     """Run every user until the deadline; the recorder's figures."""
     recorder = Recorder()
+    cpu_before = time.process_time()
     started = time.monotonic()
     deadline = started + plan["seconds"]
     users = [visitor(plan, recorder, deadline) for _ in range(plan["visitors"])]
     users += [learner_loop(plan, learner, recorder, deadline) for learner in plan["learners"]]
-    await asyncio.gather(*users)
+    await asyncio.gather(probe_loop_lag(recorder, deadline), *users)
     return {
         "elapsed": time.monotonic() - started,
         "latencies": recorder.latencies,
         "errors": recorder.errors,
+        "refused": recorder.refused,
         "error_samples": recorder.error_samples,
         "cache": recorder.cache,
         "ws_failed": recorder.ws_failed,
         "ws_frames": recorder.ws_frames,
+        "cpu_seconds": time.process_time() - cpu_before,
+        "loop_lag_ms": recorder.loop_lag_ms,
     }
 
 
-if __name__ == "__main__":
-    result = asyncio.run(run(json.load(sys.stdin)))
+def main() -> None:
+    """Read the plan, run it (on uvloop when installed: less of the client's CPU per request)."""
+    plan = json.load(sys.stdin)
+    try:
+        import uvloop
+    except ImportError:
+        result = asyncio.run(run(plan))
+    else:
+        result = uvloop.run(run(plan))
     json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

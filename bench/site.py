@@ -34,6 +34,12 @@ CHROME_PATH = "/bench/chrome/"
 # Header the page cache sets on anonymous page responses (hit or miss).
 CACHE_HEADER = "X-Cache"
 SERVER_START_PATIENCE = 120.0
+# How long a task worker may take over the tasks the site's setup queued.
+QUEUE_DRAIN_PATIENCE = 180.0
+# A server has settled once no process of it started for this long.
+SETTLE_SECONDS = 2.0
+# Rows per INSERT when the bench makes learners in bulk.
+BULK_BATCH = 500
 
 
 # --- environment -----------------------------------------------------------------------------
@@ -178,41 +184,91 @@ def add_courses(count: int, *, lessons: int) -> Content:
 def make_learner(username: str, courses: list[Course]) -> tuple[int, str]:
     """A learner actively enrolled in ``courses`` with a login session; (user id, session key).
 
-    Enrollment rows carry the cached progress the services would have computed (nothing done
-    yet: next and resume lesson are the first lesson).
+    One learner of ``make_learners``.
     """
+    return make_learners([(username, courses)])[0]
+
+
+def make_learners(wanted: list[tuple[str, list[Course]]]) -> list[tuple[int, str]]:
+    """Learners (username, courses to be actively enrolled in) with a login session each, made
+    in bulk without the sign-up form (which is rate-limited); (user id, session key) of each, in
+    order.
+
+    What a login leaves behind, written directly: the user (every one shares one password
+    hash, computed once: hashing is slow on purpose, 500 of them would take minutes), the
+    session in the ``cached_db`` engine's two places (the database row and the cache entry,
+    so the first request is a cache hit as after a real login), and the ``LoginSession``
+    record "log out everywhere" uses. Enrollment rows carry the cached progress the services
+    would have computed (nothing done yet: next and resume lesson are the first lesson).
+    """
+    from django.conf import settings
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
         HASH_SESSION_KEY,
         SESSION_KEY,
         get_user_model,
     )
-    from django.contrib.sessions.backends.cached_db import SessionStore
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX, SessionStore
+    from django.contrib.sessions.models import Session
+    from django.core.cache import caches
+    from django.db import transaction
     from django.utils import timezone
+    from django.utils.crypto import get_random_string
 
-    from learning.models import Enrollment
+    from learning.models import Enrollment, LoginSession
 
-    user = get_user_model().objects.create_user(username=username, email=f"{username}@bench.invalid",
-                                                password=secrets.token_urlsafe(16))
+    if not wanted:
+        return []
+    user_model = get_user_model()
+    password = make_password(secrets.token_urlsafe(16))
     now = timezone.now()
-    Enrollment.objects.bulk_create(
-        [
-            Enrollment(
-                user=user, course_id=course.pk, status=Enrollment.Status.ACTIVE, activated_at=now,
-                total_lessons=len(course.lesson_ids),
-                next_lesson_id=course.lesson_ids[0] if course.lesson_ids else None,
-                resume_lesson_id=course.lesson_ids[0] if course.lesson_ids else None,
-            )
-            for course in courses
-        ],
-        batch_size=500,
+    with transaction.atomic():
+        user_model.objects.bulk_create(
+            [user_model(username=username, email=f"{username}@bench.invalid", password=password)
+             for username, _courses in wanted],
+            batch_size=BULK_BATCH,
+        )
+        # Primary keys read back by name: not every backend returns them from a bulk insert.
+        users = user_model.objects.in_bulk([username for username, _courses in wanted], field_name="username")
+        Enrollment.objects.bulk_create(
+            [
+                Enrollment(
+                    user=users[username], course_id=course.pk, status=Enrollment.Status.ACTIVE, activated_at=now,
+                    total_lessons=len(course.lesson_ids),
+                    next_lesson_id=course.lesson_ids[0] if course.lesson_ids else None,
+                    resume_lesson_id=course.lesson_ids[0] if course.lesson_ids else None,
+                )
+                for username, courses in wanted for course in courses
+            ],
+            batch_size=BULK_BATCH,
+        )
+        encoder = SessionStore()
+        expires = now + timezone.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+        sessions: dict[str, dict[str, str]] = {}
+        made: list[tuple[int, str]] = []
+        for username, _courses in wanted:
+            user = users[username]
+            key = get_random_string(32, VALID_KEY_CHARS)
+            sessions[key] = {
+                SESSION_KEY: str(user.pk),
+                BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                HASH_SESSION_KEY: user.get_session_auth_hash(),
+            }
+            made.append((user.pk, key))
+        Session.objects.bulk_create(
+            [Session(session_key=key, session_data=encoder.encode(data), expire_date=expires)
+             for key, data in sessions.items()],
+            batch_size=BULK_BATCH,
+        )
+        LoginSession.objects.bulk_create(
+            [LoginSession(user_id=user_id, session_key=key) for user_id, key in made], batch_size=BULK_BATCH,
+        )
+    caches[settings.SESSION_CACHE_ALIAS].set_many(
+        {KEY_PREFIX + key: data for key, data in sessions.items()}, timeout=settings.SESSION_COOKIE_AGE,
     )
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    return user.pk, store.session_key or ""
+    return made
 
 
 def session_cookie(session_key: str, csrf_secret: str = "") -> str:
@@ -283,6 +339,22 @@ class Server:
                 found.extend(int(child) for child in children.read_text().split())
         return found
 
+    def wait_for_processes(self, web_processes: int, patience: float = SERVER_START_PATIENCE) -> list[int]:
+        """Wait until ``web_processes`` web processes run (``start`` returns as soon as one
+        answers) and no process has started for a while (the task cluster starts its own
+        later); the server's processes."""
+        deadline = time.monotonic() + patience
+        pids = self.pids()
+        stable_since = time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.pids()
+            if now != pids:
+                pids, stable_since = now, time.monotonic()
+            elif len(web_processes_of(pids)) >= web_processes and time.monotonic() - stable_since >= SETTLE_SECONDS:
+                break
+        return pids
+
     def stop(self) -> None:
         """SIGTERM the process group, then SIGKILL it."""
         if self.process is None or self.process.poll() is not None:
@@ -293,6 +365,18 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def web_worker_default(env: dict[str, str]) -> int:
+    """Web processes ``run_academy`` starts without ``--workers`` (``ACADEMY_WEB_WORKERS``, else
+    one per usable core)."""
+    configured = env.get("ACADEMY_WEB_WORKERS", "")
+    return int(configured) if configured.isdigit() and int(configured) > 0 else usable_cores()
 
 
 def academy_server(env: dict[str, str], workdir: Path, *, workers: int | None = None, task_worker: bool = False,
@@ -315,6 +399,33 @@ def wsgi_floor_server(env: dict[str, str], workdir: Path) -> Server:
     return Server("gunicorn", command, env, port, workdir / "gunicorn.log")
 
 
+def drain_task_queue(patience: float = QUEUE_DRAIN_PATIENCE) -> tuple[int, float]:
+    """Wait until the running server's task worker has run every queued task (building the site
+    queues search index and reference index updates, hundreds of them, which would otherwise run
+    during the first measured round); (tasks queued at first, seconds waited).
+
+    On the ORM broker a task's row stays until the task succeeded, so the rows left count the
+    tasks taken but still running too (the cluster takes them in batches); the Redis broker only
+    tells how many wait.
+    """
+    from django_q.brokers import get_broker
+    from django_q.brokers.orm import ORM
+
+    broker = get_broker()
+
+    def unfinished() -> int:
+        if isinstance(broker, ORM):
+            return int(broker.get_connection().filter(key=broker.list_key).count())
+        return int(broker.queue_size() or 0)
+
+    started = time.monotonic()
+    first = left = unfinished()
+    while left and time.monotonic() - started < patience:
+        time.sleep(0.5)
+        left = unfinished()
+    return first, time.monotonic() - started
+
+
 def command_line(pid: int) -> str:
     """A process's command line ("" when it is gone)."""
     try:
@@ -327,10 +438,38 @@ def process_label(pid: int, command_lines: dict[int, str]) -> str:
     """A short name for a server process: what it runs, and its pid."""
     command = command_lines.get(pid, "")
     for needle, label in (("run_academy", "run_academy (supervisor)"), ("qcluster", "qcluster"),
-                          ("multiprocessing", "uvicorn/qcluster child"), ("uvicorn", "uvicorn")):
+                          ("resource_tracker", "multiprocessing resource tracker"),
+                          ("spawn_main", "uvicorn worker"), ("uvicorn", "uvicorn")):
         if needle in command:
             return f"{label} {pid}"
     return f"{command[:40]} {pid}"
+
+
+def parent_of(pid: int) -> int:
+    """The parent process id of ``pid`` (0 when it is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def web_processes_of(pids: list[int]) -> list[int]:
+    """Which of a ``run_academy`` server's processes serve requests: uvicorn's worker processes
+    (its multiprocessing resource tracker aside), or uvicorn itself when it runs one worker
+    in-process."""
+    uvicorn = [pid for pid in pids if "uvicorn" in command_line(pid) and "spawn_main" not in command_line(pid)]
+    workers = [pid for pid in pids if parent_of(pid) in uvicorn and "spawn_main" in command_line(pid)]
+    return workers or uvicorn
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, seconds (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    # After the command name: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
