@@ -11,11 +11,17 @@ from django.dispatch import receiver
 from wagtail.models import Page
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
-from academy.plugins.activation import activation_changed
+from academy.plugins.activation import (
+    ActivationTable,
+    Impact,
+    activation_changed,
+    completion_changes,
+    switch_off_impact,
+)
 from academy.tasks import enqueue
-from courses.lesson_kinds import kind_plugin, lesson_kinds
+from courses.lesson_kinds import gated_course_ids, kind_plugin, lesson_kinds
 from courses.models import CoursePage, LessonPage
-from learning import events
+from learning import access, events
 from learning.events import CourseContentPublishedPayload
 from learning.publishing import quiet_publish
 
@@ -90,3 +96,23 @@ def on_plugin_activation_changed(sender: type, course_id: int | None, **kwargs: 
     course_ids = [course_id] if course_id is not None else list(CoursePage.objects.values_list("pk", flat=True))
     for pk in course_ids:
         enqueue(REFRESH_TASK, course_id=pk)
+
+
+@receiver(completion_changes, dispatch_uid="learning.lesson_set.completion_changes")
+def courses_whose_completion_changes(
+    sender: type, plugin: str, before: ActivationTable, after: ActivationTable, **kwargs: Any
+) -> list[int]:
+    """Courses with live lessons of the plugin's gating lesson kinds that the switch hides."""
+    return gated_course_ids(plugin, before=before, after=after)
+
+
+@receiver(switch_off_impact, dispatch_uid="learning.lesson_set.switch_off_impact")
+def learners_whose_progress_changes(sender: type, plugin: str, course_ids: list[int], **kwargs: Any) -> list[Impact]:
+    """The learners of those courses (one query): their progress counts other lessons."""
+    from learning.models import Enrollment
+
+    learners = (
+        Enrollment.objects.filter(access.access_status_filter(), course_id__in=course_ids)
+        .values("user_id").distinct().count()
+    )
+    return [Impact("learners whose progress changes", learners)]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from academy.plugins.activation import switch_off_impact
 from academy.tasks import enqueue
 from learning import events
 
@@ -19,3 +20,13 @@ def issue_on_completion(sender: str, payload: events.CourseCompletedPayload, **k
         user_id=payload["user_id"],
         course_id=payload["course_id"],
     )
+
+
+@receiver(switch_off_impact, dispatch_uid="certificates.switch_off_impact")
+def certificates_of_changed_courses(sender: Any, plugin: str, course_ids: list[int], **kwargs: Any) -> list[tuple[str, int]]:
+    """Another plugin switched off changes completion in ``course_ids``: their valid certificates
+    no longer match what the course asks (the editor is told how many before confirming)."""
+    from plugins.certificates.models import Certificate
+
+    count = Certificate.objects.filter(course_id__in=course_ids, status=Certificate.Status.VALID).count()
+    return [("certificates issued in those courses", count)]
