@@ -208,6 +208,10 @@ class HomePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page):
         current: Page = self
         for level, prefix in enumerate(prefixes):
             row = by_url_path.get(prefix)
+            if row is not None and row.specific_class is None:
+                # Its page type is not installed here (a plugin's lesson kind, the plugin excluded
+                # or refused): hidden like a kind switched off, never served as a bare page.
+                raise Http404("This kind of page is not available here.")
             specific = _joined_specific(row) if row is not None else None
             if specific is None:
                 if current is self:

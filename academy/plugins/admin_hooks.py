@@ -22,6 +22,7 @@ decide per course, as they decide who may see what).
 from __future__ import annotations
 
 import functools
+import importlib.machinery
 import sys
 import types
 from collections.abc import Callable
@@ -54,7 +55,9 @@ def load(config: Any) -> None:
         contribution(config, HOOKS_MODULE)
     except Exception as exc:  # anything a broken plugin raises must become a refusal
         refuse(config, exc, what=f"{HOOKS_MODULE}.py could not be imported")
-        sys.modules[dotted] = types.ModuleType(dotted, "Stand-in for a plugin's hooks module that failed.")
+        stand_in = types.ModuleType(dotted, "Stand-in for a plugin's hooks module that failed.")
+        stand_in.__spec__ = importlib.machinery.ModuleSpec(dotted, loader=None)
+        sys.modules[dotted] = stand_in
     for name in URL_HOOKS | VIEWSET_HOOKS | MENU_HOOKS:
         entries = hooks._hooks.get(name, [])
         for index, (fn, order) in enumerate(entries):
