@@ -138,6 +138,9 @@ def test_a_lesson_kind_whose_plugin_is_excluded_is_hidden_like_one_switched_off(
     client.force_login(learner)
     assert client.get(quiz.url).status_code == 404
     assert client.get(f"/api/v1/lessons/{quiz.pk}/").status_code == 404
+    listed = client.get(f"/api/v1/lessons/?course={tree.python.pk}").json()["results"]
+    assert quiz.pk not in [row["id"] for row in listed] and len(listed) == 3
+    assert quiz.pk not in [row["id"] for row in client.get("/api/v1/lessons/").json()["results"]]
     course_page = client.get(tree.python.url).content.decode()
     assert quiz.title not in course_page
     with pytest.raises(services.LessonNotAvailable):
