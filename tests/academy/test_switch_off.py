@@ -21,7 +21,7 @@ from django_q.models import Schedule
 from wagtail.models import Page
 
 from academy.plugins import activation
-from academy.plugins.discovery import Discovery, Exclusion, Refusal
+from academy.plugins.discovery import Discovery
 from academy.schedules import sync_schedules
 from courses.selectors import course_lessons
 from learning import services
@@ -153,6 +153,8 @@ def test_a_lesson_kind_whose_plugin_is_excluded_is_hidden_like_one_switched_off(
 
 
 def test_the_anonymous_page_cache_is_keyed_by_the_plugin_set(tree: Tree, settings: Any) -> None:
+    from academy.plugins.discovery import Exclusion
+
     settings.ACADEMY_PAGE_CACHE = True
     client = Client()
     assert client.get(tree.python.url).headers["X-Cache"] == "miss"
@@ -241,6 +243,8 @@ def test_switching_off_quizzes_for_one_course_asks_for_confirmation(admin_client
 
 
 def test_excluded_and_refused_plugins_are_listed_with_the_reason(admin_client: Client, settings: Any) -> None:
+    from academy.plugins.discovery import Exclusion, Refusal
+
     found: Discovery = settings.ACADEMY_PLUGINS_DISCOVERY
     settings.ACADEMY_PLUGINS_DISCOVERY = Discovery(
         apps=found.apps,
