@@ -50,6 +50,9 @@ def load(config: Any) -> None:
     from academy.plugins.registry import contribution, refuse
 
     dotted = f"{config.name}.{HOOKS_MODULE}"
+    # Wagtail has no public way to wrap a registered hook: its registry (``hooks._hooks``, a dict
+    # of lists of ``(fn, order)``, also used by its own ``register_temporarily``) is edited in
+    # place, each entry replaced by its gated wrapper with the same order.
     before = {name: len(entries) for name, entries in hooks._hooks.items()}
     try:
         contribution(config, HOOKS_MODULE)

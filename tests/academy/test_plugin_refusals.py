@@ -30,8 +30,9 @@ BROKEN = {
     "badapi": ("api.py", "from django.urls import path\n\nurlpatterns: list = []\nraise RuntimeError('api exploded')\n"),
     "badhooks": ("wagtail_hooks.py", "from wagtail import hooks\n\n\nraise KeyError('hooks exploded')\n"),
     "badhelper": ("helpers.py", "ANSWER = 1\nRATIO = ANSWER / 0\n"),
+    "badreceivers": ("receivers.py", "from learning import events\n\nraise ValueError(events.lesson_completed.name)\n"),
 }
-LINES = {"badmodels": 3, "badapi": 4, "badhooks": 4, "badhelper": 2}
+LINES = {"badmodels": 3, "badapi": 4, "badhooks": 4, "badhelper": 2, "badreceivers": 3}
 
 
 def broken_site(folder: Path) -> Path:
@@ -59,13 +60,14 @@ def test_a_plugin_failing_after_discovery_is_refused_by_name_file_and_line(tmp_p
         "badapi": "api.py could not be imported: RuntimeError: api exploded",
         "badhooks": "wagtail_hooks.py could not be imported: KeyError: 'hooks exploded'",
         "badhelper": "helpers.py could not be imported: ZeroDivisionError: division by zero",
+        "badreceivers": "receivers.py could not be imported: ValueError: lesson_completed",
     }
     for label, reason in expected.items():
         module = BROKEN[label][0]
         where = f"{site / f'academy_{label}' / module}:{LINES[label]}"
         assert f"(academy.E100) Plugin {label!r} was refused: {reason} ({where})." in result.stderr, label
         assert f"HINT: Fix or upgrade it, or leave it out: set ACADEMY_PLUGINS_EXCLUDE={label}" in result.stderr
-    assert result.stderr.count("academy.E100") == 4
+    assert result.stderr.count("academy.E100") == 5
 
 
 def test_the_site_serves_without_a_refused_plugin_and_excluding_them_clears_the_check(tmp_path: Path) -> None:
@@ -80,7 +82,7 @@ def test_the_site_serves_without_a_refused_plugin_and_excluding_them_clears_the_
         env=env,
     )
     # The refused API is not mounted (the API's JSON 404 answers there); the site is up; of the
-    # four, only the plugin whose broken module core never imports is still installed.
+    # five, only the plugin whose broken module core never imports is still installed.
     assert served.stdout.strip().splitlines()[-1] == "not_found 200 ['badhelper']", served.stderr[-3000:]
 
     names = ",".join(BROKEN)
@@ -98,4 +100,4 @@ def test_a_misspelt_exclude_name_is_a_warning_that_lists_the_known_names(tmp_pat
         "(academy.W101) ACADEMY_PLUGINS_EXCLUDE names 'quizes', which is no plugin here: nothing was left out for it."
         in result.stderr
     )
-    assert "HINT: Known plugin names: badapi, badhelper, badhooks, badmodels, certificates, quizzes." in result.stderr
+    assert "HINT: Known plugin names: badapi, badhelper, badhooks, badmodels, badreceivers, certificates, quizzes." in result.stderr
