@@ -15,6 +15,7 @@ import django_tasks.signals  # noqa: F401  (resets django-tasks' backends when T
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.core.management.sql import emit_post_migrate_signal
 from django.test import Client
 from django.utils import timezone
 from django_q.models import Schedule
@@ -31,6 +32,7 @@ from plugins.quizzes.models import QuizLessonPage
 from tests.courses.helpers import Tree, make_tree
 from tests.learning.conftest import IMMEDIATE_TASKS, make_user
 from tests.plugins.quizzes.helpers import make_quiz
+from tests.tasks.conftest import broker_name, queue, queued_tasks  # noqa: F401  (the task queue's fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +151,29 @@ def test_a_lesson_kind_whose_plugin_is_excluded_is_hidden_like_one_switched_off(
     assert services.lesson_progress_record(user=learner, lesson=tree.lessons[0].pk).total_lessons == 3
 
 
-# --- The page cache and the plugin set -----------------------------------------------------------
+# --- The page cache, cached progress and the plugin set -------------------------------------------
+
+
+def test_a_start_with_another_plugin_set_recomputes_every_courses_progress_once(
+    tree: Tree, settings: Any, queue: Any, django_capture_on_commit_callbacks: Any  # noqa: F811
+) -> None:
+    from academy.plugins.discovery import Exclusion
+
+    def start() -> list[tuple[str, dict[str, Any]]]:
+        queue.purge_queue()
+        with django_capture_on_commit_callbacks(execute=True):
+            emit_post_migrate_signal(verbosity=0, interactive=False, db="default")  # what migrate sends
+        return [(t["func"], t["kwargs"]) for t in queued_tasks(queue) if t["func"].endswith("refresh_course_progress")]
+
+    everyone = sorted([("learning.tasks.refresh_course_progress", {"course_id": pk}) for pk in (tree.python.pk, tree.sql.pk)], key=str)
+    assert start() == []  # the set the test database was migrated with: nothing to recompute
+    found: Discovery = settings.ACADEMY_PLUGINS_DISCOVERY
+    settings.ACADEMY_PLUGINS_DISCOVERY = Discovery(
+        apps=[a for a in found.apps if "quizzes" not in a], excluded=[Exclusion("quizzes", "quizzes")],
+        versions=found.versions,
+    )
+    assert sorted(start(), key=str) == everyone  # quizzes left out: its lessons no longer count
+    assert start() == []  # the same set again: once per set
 
 
 def test_the_anonymous_page_cache_is_keyed_by_the_plugin_set(tree: Tree, settings: Any) -> None:
