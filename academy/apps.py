@@ -18,7 +18,7 @@ class AcademyConfig(AppConfig):
 
         from academy import logging as academy_logging
         from academy import metrics
-        from academy.plugins import checks  # noqa: F401
+        from academy.plugins import admin_hooks, checks  # noqa: F401  (checks, the plugins' ready step)
 
         pre_enqueue.connect(academy_logging.task_carry_request_id, dispatch_uid="academy-task-request-id")
         pre_enqueue.connect(metrics.count_task_queued, dispatch_uid="academy-task-queued")

@@ -1,7 +1,8 @@
 """A plugin's Wagtail admin contributions follow its activation, with no gating code in the plugin.
 
-Each plugin's ``wagtail_hooks.py`` is imported by its ``PluginConfig.ready()`` (before Wagtail's
-own search for hook modules, which then finds it imported), and what it registers is wrapped:
+Each plugin's ``wagtail_hooks.py`` is imported by its ``PluginConfig.ready()`` (a ready step this
+module adds, imported by ``AcademyConfig.ready()``, which runs first; before Wagtail's own search
+for hook modules, which then finds it imported), and what it registers is wrapped:
 
 - ``register_admin_urls``: every view of the returned patterns (nested includes too) answers 404
   while the plugin is switched off site-wide;
@@ -31,6 +32,8 @@ from typing import Any
 from wagtail import hooks
 
 from academy.plugins import activation
+from academy.plugins.registry import READY_STEPS, contribution, refuse
+from academy.plugins.urls import gate_patterns
 
 HOOKS_MODULE = "wagtail_hooks"
 URL_HOOKS = frozenset({"register_admin_urls"})
@@ -47,8 +50,6 @@ _GATED = "_academy_gated_for"
 def load(config: Any) -> None:
     """Import ``config``'s ``wagtail_hooks`` (refusing the plugin when it raises) and gate every
     admin hook that belongs to it."""
-    from academy.plugins.registry import contribution, refuse
-
     dotted = f"{config.name}.{HOOKS_MODULE}"
     # Wagtail has no public way to wrap a registered hook: its registry (``hooks._hooks``, a dict
     # of lists of ``(fn, order)``, also used by its own ``register_temporarily``) is edited in
@@ -102,8 +103,6 @@ def _results(fn: Callable[..., Any], change: Callable[[Any], Any]) -> Callable[.
 
 
 def _gated_patterns(patterns: Any, label: str) -> Any:
-    from academy.plugins.urls import gate_patterns
-
     return gate_patterns(list(patterns), label) if patterns else patterns
 
 
@@ -141,3 +140,6 @@ def _gate_viewsets(found: Any, label: str) -> Any:
     found.get_menu_item = lambda *args, **kwargs: gate_menu_item(menu_item(*args, **kwargs), label)
     setattr(found, _GATED, label)
     return found
+
+
+READY_STEPS.append(load)

@@ -24,44 +24,16 @@ import importlib
 import importlib.metadata
 import importlib.util
 import inspect
-import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from academy.plugins.refusals import Exclusion, Refusal, refusal_from
+
 ENTRY_POINT_GROUP = "academy.plugins"
 REQUIRED_METADATA = ("plugin_name", "version", "author", "description", "min_core_version")
-EXCLUDED_REASON = "left out by ACADEMY_PLUGINS_EXCLUDE"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A plugin that was found and left out (or switched off after a failure), and why: the
-    file and line of the failure when there is one."""
-
-    plugin: str
-    reason: str
-    file: str = ""
-    line: int | None = None
-
-    @property
-    def where(self) -> str:
-        """``path/to/file.py:12`` (or ``""`` when the failure has no place)."""
-        if not self.file:
-            return ""
-        return f"{self.file}:{self.line}" if self.line else self.file
-
-
-@dataclass(frozen=True)
-class Exclusion:
-    """A plugin left out by ``ACADEMY_PLUGINS_EXCLUDE``: its name, and its app label when its
-    metadata could be read (the name otherwise)."""
-
-    plugin: str
-    label: str
-    reason: str = EXCLUDED_REASON
 
 
 @dataclass
@@ -86,21 +58,6 @@ class Discovery:
             *(f"excluded:{e.plugin}" for e in self.excluded),
         ]
         return hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()[:12]
-
-
-def refusal_from(plugin: str, exc: BaseException, *, folders: Iterable[str] = (), what: str = "could not be imported") -> Refusal:
-    """A refusal for ``exc`` raised by ``plugin``'s code: the reason, and the file and line where
-    it was raised (the deepest frame inside the plugin's ``folders``, the syntax error's own place)."""
-    reason = f"{what}: {type(exc).__name__}: {exc}"
-    if isinstance(exc, SyntaxError) and exc.filename:
-        return Refusal(plugin, reason, exc.filename, exc.lineno)
-    frames = traceback.extract_tb(exc.__traceback__)
-    roots = [str(Path(folder).resolve()) for folder in folders]
-    inside = [f for f in frames if any(str(Path(f.filename).resolve()).startswith(root) for root in roots)]
-    frame = (inside or frames or [None])[-1]
-    if frame is None:
-        return Refusal(plugin, reason)
-    return Refusal(plugin, reason, frame.filename, frame.lineno)
 
 
 def candidates(plugins_dir: Path | None) -> list[tuple[str, str]]:

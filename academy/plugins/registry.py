@@ -15,18 +15,23 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+from collections.abc import Callable
 from types import ModuleType
 
 from django.apps import AppConfig, apps
 from django.conf import settings
 
-from academy.plugins.discovery import Exclusion, Refusal, refusal_from
+from academy.plugins.refusals import Exclusion, Refusal, refusal_from
 
 logger = logging.getLogger(__name__)
 
 #: Modules a plugin may contribute, found by name (no registration code in core).
 RECEIVERS_MODULE = "receivers"
 SLOTS_MODULE = "slots"
+
+#: What else runs in every plugin's ``ready()``, added by the modules that need it (so this one
+#: imports none of them): ``academy.plugins.admin_hooks`` loads and gates the admin hooks.
+READY_STEPS: list[Callable[[PluginConfig], None]] = []
 
 
 class PluginConfig(AppConfig):
@@ -68,10 +73,8 @@ class PluginConfig(AppConfig):
             refuse(self, exc, what="models.py could not be imported")
 
     def ready(self) -> None:
-        """Import the plugin's ``receivers``, ``slots`` and ``wagtail_hooks`` modules when it has
-        them (a failure refuses the plugin); its admin hooks are gated by its activation."""
-        from academy.plugins import admin_hooks
-
+        """Import the plugin's ``receivers`` and ``slots`` modules when it has them (a failure
+        refuses the plugin), then run :data:`READY_STEPS` (its ``wagtail_hooks``, gated)."""
         if is_refused(self.label):
             return
         for name in (RECEIVERS_MODULE, SLOTS_MODULE):
@@ -80,7 +83,8 @@ class PluginConfig(AppConfig):
             except Exception as exc:  # anything a broken plugin raises must become a refusal
                 refuse(self, exc, what=f"{name}.py could not be imported")
                 break
-        admin_hooks.load(self)
+        for step in READY_STEPS:
+            step(self)
 
     @property
     def display_name(self) -> str:
