@@ -18,7 +18,7 @@ class AcademyConfig(AppConfig):
 
         from academy import logging as academy_logging
         from academy import metrics, permissions
-        from academy.plugins import checks  # noqa: F401
+        from academy.plugins import admin_hooks, checks  # noqa: F401  (checks, the plugins' ready step)
 
         permissions.connect_receivers()
         pre_enqueue.connect(academy_logging.task_carry_request_id, dispatch_uid="academy-task-request-id")

@@ -2,11 +2,16 @@
 
 An app declares ``SCHEDULES: list[ScheduledTask]`` in its ``tasks.py``. Names are global and
 prefixed with the app label, so a plugin's schedules never collide with core's.
+
+A plugin's schedule is stored as a call of :func:`run_if_active` with the plugin's label and its
+function: it runs only while the plugin is active site-wide (not switched off, installed, not
+refused), with no check in the plugin. Switching the plugin on again needs no new sync.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +19,8 @@ from django.apps import apps
 from django.db import connections, transaction
 from django.utils import timezone
 from django_q.models import Schedule
+
+logger = logging.getLogger(__name__)
 
 # Schedules managed here carry this prefix; hand-made schedules in the admin are left alone.
 MANAGED_PREFIX = "academy:"
@@ -34,6 +41,31 @@ class ScheduledTask:
         """The unique name stored in Django-Q2."""
         return f"{MANAGED_PREFIX}{app_label}:{self.name}"
 
+    def stored_call(self, plugin: str | None) -> tuple[str, dict[str, Any]]:
+        """``(func, kwargs)`` stored in Django-Q2: the function itself for core, the activation
+        gate :func:`run_if_active` around it for plugin ``plugin``."""
+        if plugin is None:
+            return self.func, dict(self.kwargs)
+        return GATED_FUNC, {PLUGIN_KWARG: plugin, FUNC_KWARG: self.func, **self.kwargs}
+
+
+GATED_FUNC = "academy.schedules.run_if_active"
+PLUGIN_KWARG = "academy_plugin"
+FUNC_KWARG = "academy_func"
+
+
+def run_if_active(**kwargs: Any) -> Any:
+    """Run a plugin's scheduled function (``academy_func``, with the other keyword arguments)
+    unless its plugin (``academy_plugin``) is switched off site-wide, refused or not installed."""
+    from academy.plugins import activation
+
+    plugin, func = kwargs.pop(PLUGIN_KWARG), kwargs.pop(FUNC_KWARG)
+    if not activation.is_active(plugin):
+        logger.info("schedule %s skipped: plugin %s is switched off", func, plugin)
+        return None
+    module, _, name = func.rpartition(".")
+    return getattr(importlib.import_module(module), name)(**kwargs)
+
 
 @dataclass
 class SyncResult:
@@ -47,7 +79,14 @@ class SyncResult:
 
 def declared_schedules() -> dict[str, ScheduledTask]:
     """Every installed app's ``tasks.SCHEDULES``, keyed by stored schedule name."""
-    declared: dict[str, ScheduledTask] = {}
+    return {name: task for name, (task, _plugin) in _declared().items()}
+
+
+def _declared() -> dict[str, tuple[ScheduledTask, str | None]]:
+    """``{stored name: (task, plugin label or None for core)}``."""
+    from academy.plugins.registry import PluginConfig
+
+    declared: dict[str, tuple[ScheduledTask, str | None]] = {}
     for config in apps.get_app_configs():
         try:
             module = importlib.import_module(f"{config.name}.tasks")
@@ -55,8 +94,9 @@ def declared_schedules() -> dict[str, ScheduledTask]:
             if exc.name != f"{config.name}.tasks":
                 raise
             continue
+        plugin = config.label if isinstance(config, PluginConfig) else None
         for task in getattr(module, "SCHEDULES", []):
-            declared[task.schedule_name(config.label)] = task
+            declared[task.schedule_name(config.label)] = (task, plugin)
     return declared
 
 
@@ -76,7 +116,7 @@ def sync_schedules() -> SyncResult:
     (also concurrently), and it repairs duplicates left by older versions."""
     result = SyncResult()
     _serialise_syncs()
-    declared = declared_schedules()
+    declared = _declared()
     existing: dict[str, Schedule] = {}
     for schedule in Schedule.objects.select_for_update().filter(name__startswith=MANAGED_PREFIX).order_by("pk"):
         if schedule.name in existing:  # Django-Q2 does not make names unique: keep the oldest
@@ -84,10 +124,11 @@ def sync_schedules() -> SyncResult:
             result.removed += 1
         else:
             existing[schedule.name] = schedule
-    for name, task in declared.items():
+    for name, (task, plugin) in declared.items():
+        func, kwargs = task.stored_call(plugin)
         wanted = {
-            "func": task.func,
-            "kwargs": repr(task.kwargs) if task.kwargs else None,
+            "func": func,
+            "kwargs": repr(kwargs) if kwargs else None,
             "schedule_type": Schedule.MINUTES,
             "minutes": task.minutes,
             "repeats": -1,

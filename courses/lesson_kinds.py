@@ -6,6 +6,12 @@ navigation see it as a lesson; where its plugin is switched off for a course, it
 (not listed, not counted, not served, not creatable) and its rows are kept. Core's own
 ``LessonPage`` is always active. Deciding costs no query: content types and plugin activation
 are cached.
+
+One rule decides which lessons are lessons in a course: their content type is one of
+:func:`shown_kind_type_ids`, the installed kinds active there. A lesson whose kind is not
+installed here (its plugin excluded by ``ACADEMY_PLUGINS_EXCLUDE``, refused, or uninstalled: its
+rows are still in core's lesson table) is hidden by the same rule, everywhere a switched-off kind
+is hidden, instead of being served as an empty core lesson.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from django.db.models import QuerySet
 
 from academy.events import plugin_of
 from academy.plugins import activation
+from academy.plugins.activation import ActivationTable
+from academy.plugins.registry import get_plugin
 
 if TYPE_CHECKING:
     from courses.models import LessonPage
@@ -69,7 +77,55 @@ def inactive_kind_type_ids(course_id: int | None) -> list[int]:
     return sorted(content_type.pk for content_type in types.values())
 
 
+def shown_kind_type_ids(course_id: int | None) -> frozenset[int]:
+    """Content type ids of the lesson kinds that are lessons in ``course_id``: installed here and
+    active there. Any other lesson row (a kind switched off, or whose plugin is excluded, refused
+    or gone) is hidden."""
+    return lesson_kind_type_ids() - frozenset(inactive_kind_type_ids(course_id))
+
+
+def is_shown_kind(content_type_id: int, course_id: int | None) -> bool:
+    """Whether a lesson of content type ``content_type_id`` is a lesson in ``course_id``."""
+    return content_type_id in shown_kind_type_ids(course_id)
+
+
 def of_active_kinds(lessons: Q, course_id: int | None) -> Q:
-    """``lessons`` without those whose kind is switched off for ``course_id``."""
-    hidden = inactive_kind_type_ids(course_id)
-    return lessons.exclude(content_type_id__in=hidden) if hidden else lessons
+    """``lessons`` of the kinds shown in ``course_id`` (:func:`shown_kind_type_ids`)."""
+    return lessons.filter(content_type_id__in=sorted(shown_kind_type_ids(course_id)))
+
+
+def gating_kinds(label: str) -> list[type[LessonPage]]:
+    """Plugin ``label``'s lesson kinds that decide completion (they override ``completion_gate``)."""
+    from courses.models import LessonPage
+
+    return [
+        model
+        for model in lesson_kinds()
+        if kind_plugin(model) == label and model.completion_gate is not LessonPage.completion_gate
+    ]
+
+
+def gated_course_ids(label: str, *, before: ActivationTable, after: ActivationTable) -> list[int]:
+    """Courses where switching from ``before`` to ``after`` hides live lessons of plugin
+    ``label``'s gating kinds: their completion changes. Two queries (none without such a kind)."""
+    from courses.models import CoursePage, LessonPage
+
+    kinds = gating_kinds(label)
+    if not kinds:
+        return []
+    plugin = kind_plugin(kinds[0])
+    config = get_plugin(plugin or "")
+    if config is None:
+        return []
+    types = ContentType.objects.get_for_models(*kinds, for_concrete_models=False)
+    steplen = CoursePage.steplen
+    paths = {
+        path[:-steplen]
+        for path in LessonPage.objects.live()
+        .filter(content_type_id__in=[t.pk for t in types.values()])
+        .values_list("path", flat=True)
+    }
+    if not paths:
+        return []
+    courses = CoursePage.objects.filter(path__in=paths).values_list("pk", flat=True)
+    return sorted(pk for pk in courses if before.is_active(config, pk) and not after.is_active(config, pk))

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -141,6 +142,11 @@ def _joined_specific(row: Page) -> Page | None:
         return None
 
 
+def _lesson_content_type_id() -> int:
+    """Core's lesson page type (no query once Django's content type cache holds it)."""
+    return ContentType.objects.get_for_model(LessonPage, for_concrete_model=False).pk
+
+
 def _route_joined_models() -> tuple[type[Page], ...]:
     return (CourseIndexPage, CoursePage, LessonPage)
 
@@ -204,6 +210,10 @@ class HomePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page):
         current: Page = self
         for level, prefix in enumerate(prefixes):
             row = by_url_path.get(prefix)
+            if row is not None and row.specific_class is None:
+                # Its page type is not installed here (a plugin's lesson kind, the plugin excluded
+                # or refused): hidden like a kind switched off, never served as a bare page.
+                raise Http404("This kind of page is not available here.")
             specific = _joined_specific(row) if row is not None else None
             if specific is None:
                 if current is self:
@@ -444,13 +454,15 @@ class LessonPage(SharedCacheMixin, RoutedPageMixin, Page):
         return own if type(self) is LessonPage else [own, "courses/lesson_page.html"]
 
     def serve(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        """A lesson kind switched off for its course is not served (404); its data is kept."""
-        from courses.lesson_kinds import kind_is_active, kind_plugin
+        """A lesson kind switched off for its course (or whose plugin is not installed here:
+        excluded, refused) is not served (404); its data is kept."""
+        from courses.lesson_kinds import is_shown_kind, kind_plugin
 
-        if kind_plugin(type(self)) is not None:
+        own_kind = type(self) is LessonPage and self.content_type_id == _lesson_content_type_id()
+        if not own_kind or kind_plugin(type(self)) is not None:
             routed = self.routed_ancestors or []
             course_id = routed[-1].pk if routed else CoursePage.objects.only("pk").get(path=self.course_path).pk
-            if not kind_is_active(type(self), course_id):
+            if not is_shown_kind(self.content_type_id, course_id):
                 raise Http404("This kind of lesson is switched off for the course.")
         return super().serve(request, *args, **kwargs)
 

@@ -11,7 +11,8 @@ otherwise). A response is stored only when it is the same for every such visitor
   view restriction (password, login, groups), so a private page is never stored, not even the
   password form an anonymous visitor gets.
 
-Keys: each URL path has a *generation* token (a random string kept in the cache); an entry's key
+Keys: the fingerprint of the installed plugin set (``academy.plugins.registry.fingerprint``:
+another set after a restart is another key space), then each URL path has a *generation* token (a random string kept in the cache); an entry's key
 holds the token of its path, the scheme, host, path and the raw query string (hashed, so the key
 length is bounded; query strings longer than ``MAX_QUERY_LENGTH`` are not cached). A purge
 deletes the path's token: every variant of that path (``?page=2``, ``?tag=sql``...) is unreachable
@@ -56,6 +57,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import cc_delim_re
 from wagtail.contrib.frontend_cache.backends.base import BaseBackend
+
+from academy.plugins.registry import fingerprint as plugin_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +124,10 @@ def _generation(path: str) -> str:
 
 
 def _entry_key(request: HttpRequest, host: str, token: str) -> str:
+    # The plugin set's fingerprint: a restart with a plugin installed, upgraded, excluded or
+    # refused never serves pages rendered with the old set (their fragments, their lessons).
     variant = f"{request.scheme}|{host}|{request.path}|{request.META.get('QUERY_STRING', '')}"
-    return f"{_KEY_PREFIX}:page:{token}:{_digest(variant)}"
+    return f"{_KEY_PREFIX}:page:{plugin_fingerprint()}:{token}:{_digest(variant)}"
 
 
 # --- Which requests and responses --------------------------------------------------------------

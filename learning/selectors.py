@@ -54,6 +54,7 @@ from django.utils.functional import cached_property
 from django.utils.http import RFC3986_SUBDELIMS
 from wagtail.models import Page, Site
 
+from courses.lesson_kinds import of_active_kinds
 from courses.models import CoursePage, LessonPage
 from learning import access
 from learning.models import Enrollment, LessonProgress, Notification
@@ -552,7 +553,7 @@ def visible_lessons(
     *, who: access.Viewer, course_id: int | None = None, refused: Sequence[str] | None = None
 ) -> QuerySet[LessonPage]:
     """The published lessons ``who`` may see (rules 1 and 2 of the access policy on the lesson,
-    its course and above), in course order, each with ``course_id`` annotated. Bodies are not
+    its course and above) of the kinds shown there, in course order, each with ``course_id`` annotated. Bodies are not
     loaded. A slice of it is one query; building it costs the restriction query unless
     ``refused`` is given."""
     course_of = Page.objects.filter(
@@ -567,7 +568,10 @@ def visible_lessons(
     if course_id is not None:
         course_path = CoursePage.objects.filter(pk=course_id).values("path")[:1]
         lessons = lessons.filter(path__startswith=Subquery(course_path))
-    return lessons
+    # The lesson kinds shown there (the one rule of courses.lesson_kinds): in one course, those
+    # active in it; across courses, those not switched off site-wide (a kind whose plugin is
+    # excluded or refused is never shown).
+    return of_active_kinds(lessons, course_id)
 
 
 def enrollments_by_course(*, user_id: int, course_ids: Iterable[int]) -> dict[int, Enrollment]:

@@ -28,7 +28,7 @@ from django.db.models import Q, Subquery
 from django.utils import timezone
 from wagtail.log_actions import log
 
-from courses.lesson_kinds import inactive_kind_type_ids
+from courses.lesson_kinds import shown_kind_type_ids
 from courses.models import CoursePage, LessonPage
 from learning import access, events
 from learning.events import (
@@ -516,11 +516,11 @@ def _live_lesson(lesson: Any) -> _LessonInCourse:
     course_id = lessons[0].live_course_id if lessons else None  # type: ignore[attr-defined]
     if course_id is None:
         raise LessonNotAvailable()
-    hidden = inactive_kind_type_ids(course_id)
-    if hidden:  # lesson kinds of plugins switched off for this course
-        if found.content_type_id in hidden:
-            raise LessonNotAvailable()
-        lessons = [item for item in lessons if item.content_type_id not in hidden]
+    # Lesson kinds of plugins switched off for this course, excluded or refused: not lessons here.
+    shown = shown_kind_type_ids(course_id)
+    if found.content_type_id not in shown:
+        raise LessonNotAvailable()
+    lessons = [item for item in lessons if item.content_type_id in shown]
     return _LessonInCourse(lesson=found, course_id=course_id, lessons=lessons)
 
 

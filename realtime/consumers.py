@@ -41,6 +41,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_RATE_LIMITED = 4429
 
+# Apps of core's own event types (``<app>.<event>``): never a plugin's, never switched off.
+CORE_EVENT_APPS = frozenset({"progress", "enrollment", "notification", "course", "lesson", "class", "session"})
 # Live frames held back while waiting for the first resume; older ones are dropped (the resume
 # replays them from the outbox anyway).
 MAX_HELD_FRAMES = 1000
@@ -69,6 +71,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def authorize(self, user: Any) -> int:
         """0 when ``user`` may open this stream, otherwise the close code."""
         return 0
+
+    def stream_course_id(self) -> int | None:
+        """The one course this stream is about (None for a stream of many)."""
+        return None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Call the handler of ``message`` (Channels' dispatch without its per-message DB hop).
@@ -262,6 +268,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 replay = await database_sync_to_async(selectors.replay_after)(
                     groups=self.stream_groups(self.user), since=since, limit=limit,
                     user=self.user if self.course_scoped else None, session=self.scope.get("session"),
+                    course_id=self.stream_course_id(),
                 )
                 self.readable_courses |= replay.readable
                 self.readable_courses -= replay.refused
@@ -343,8 +350,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.refused_courses.clear()
         if self.course_scoped and not await self.may_read_course_of(message["frame"]):
             return
+        if await self.switched_off(message):
+            return
         self.remember(event_id)
         await self.send(text_data=message["frame"])
+
+    async def switched_off(self, message: dict[str, Any]) -> bool:
+        """Whether a live event comes from a plugin switched off for its course (core's events
+        never do, and cost no check)."""
+        app = str(message.get("type", "")).partition(".")[0]
+        if app in CORE_EVENT_APPS:
+            return False
+        course_id = selectors.live_frame_course_id(message["frame"]) or self.stream_course_id()
+        return bool(await database_sync_to_async(selectors.frame_switched_off)(str(message["type"]), course_id))
 
     async def may_read_course_of(self, frame: str) -> bool:
         """Whether the user may read the course ``frame`` is about (True for none): the access
@@ -416,6 +434,10 @@ class NotificationsConsumer(LiveConsumer):
 class CourseConsumer(LiveConsumer):
     """/ws/courses/<course_page_id>/: course.updated and lesson.published of one course."""
 
+    def stream_course_id(self) -> int | None:
+        """The course of the URL."""
+        return int(self.scope["url_route"]["kwargs"]["course_id"])
+
     def stream_groups(self, user: Any) -> list[str]:
         """The course's group."""
         return [groups.course(self.scope["url_route"]["kwargs"]["course_id"])]
@@ -449,6 +471,10 @@ class CourseStaffConsumer(LiveConsumer):
     """/ws/staff/courses/<course_page_id>/: the live class view's class.activity events, for the
     course's staff only (``learning.access.may_see_learners``); everyone else is closed with 4403
     (4404 for an unknown course), like the other streams."""
+
+    def stream_course_id(self) -> int | None:
+        """The course of the URL."""
+        return int(self.scope["url_route"]["kwargs"]["course_id"])
 
     def stream_groups(self, user: Any) -> list[str]:
         """The course's staff group."""

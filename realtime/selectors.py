@@ -109,17 +109,55 @@ class Replay:
     refused: frozenset[int]  # courses of these events the user may no longer read
 
 
+def frame_switched_off(event_type: str, course_id: int | None, *, current: Any = None) -> bool:
+    """Whether an event of ``event_type`` (``<app>.<event>``) comes from a plugin that is not
+    active for ``course_id`` (site-wide when None), or not running here at all (excluded,
+    refused): its stored frames are not replayed, its live ones not sent. Core's always go.
+    ``current``: the activation table already read (one shared cache read otherwise)."""
+    from academy.plugins import activation
+    from academy.plugins.registry import absent_labels, get_plugin
+
+    app = event_type.partition(".")[0]
+    if get_plugin(app) is None:
+        return app in absent_labels()
+    return not activation.is_active(app, course_id=course_id, current=current)
+
+
+def _without_switched_off(rows: list[tuple[int, str, Any]], course_id: int | None) -> list[tuple[int, str, Any]]:
+    """``rows`` (id, type, data) without the frames of plugins switched off for their course: the
+    activation table is read once, and only when some row is a plugin's."""
+    from academy.plugins import activation
+    from academy.plugins.registry import absent_labels, plugins
+
+    labels = {plugin.label for plugin in plugins()} | absent_labels()
+    if not any(event_type.partition(".")[0] in labels for _id, event_type, _data in rows):
+        return rows
+    current = activation.table()
+    return [
+        (event_id, event_type, data)
+        for event_id, event_type, data in rows
+        if not frame_switched_off(event_type, frame_course_id(data) or course_id, current=current)
+    ]
+
+
 def replay_after(
-    *, groups: list[str], since: int, limit: int, user: Any | None, session: Mapping[str, Any] | None = None
+    *,
+    groups: list[str],
+    since: int,
+    limit: int,
+    user: Any | None,
+    session: Mapping[str, Any] | None = None,
+    course_id: int | None = None,
 ) -> Replay:
     """Stored events of ``groups`` after ``since`` (at most ``limit``), without those about a
     course ``user`` may no longer read (the access policy, asked now: an enrollment cancelled or a
     restriction added since the event was stored); events about no course always come. ``user``
-    None: no filter (a stream whose access was decided for its one course). Queries: one for the
-    events, and :func:`readable_courses` when some are about a course."""
+    None: no filter (a stream whose access was decided for its one course, ``course_id``).
+    Events of a plugin switched off for their course (:func:`frame_switched_off`) never come.
+    Queries: one for the events, and :func:`readable_courses` when some are about a course."""
     rows = list(Event.objects.filter(group__in=groups, id__gt=since).order_by("id").values_list("id", "type", "data")[: limit + 1])
     truncated = len(rows) > limit
-    rows = rows[:limit]
+    rows = _without_switched_off(rows[:limit], course_id)
     course_ids: set[int] = set()
     if user is not None:
         course_ids = {course_id for _id, _type, data in rows if (course_id := frame_course_id(data)) is not None}

@@ -86,6 +86,9 @@ INSTALLED_APPS = [
 _plugins = discover_plugins(BASE_DIR / "plugins", exclude=env_list("ACADEMY_PLUGINS_EXCLUDE"), core_version=__version__)
 INSTALLED_APPS[INSTALLED_APPS.index("realtime") + 1 : INSTALLED_APPS.index("realtime") + 1] = _plugins.apps
 ACADEMY_PLUGINS_REFUSED: list[tuple[str, str]] = [(r.plugin, r.reason) for r in _plugins.refused]
+# The whole outcome (excluded plugins, unknown exclude names, the plugin set's fingerprint):
+# read by academy.plugins.registry and the system checks academy.E100 / academy.W101.
+ACADEMY_PLUGINS_DISCOVERY = _plugins
 # Check every domain event's payload against its TypedDict when sent (on in the test suite).
 ACADEMY_CHECK_EVENTS = env_bool("ACADEMY_CHECK_EVENTS", default=False)
 

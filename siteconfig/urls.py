@@ -31,7 +31,7 @@ urlpatterns = [
     # /api/v1/p/<label>/ (after core: a plugin cannot shadow a core route), the schema and docs;
     # any other path under /api/ is the API's JSON 404, not the site's HTML page.
     path("api/v1/", include("learning.api.urls")),
-    path("api/v1/", include(plugin_api_urlpatterns())),
+    path("api/v1/", include(plugin_api_urlpatterns(when_off=api_errors.switched_off))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^api/", api_errors.not_found),

@@ -8,8 +8,9 @@ lesson kinds and receivers ask. Deciding costs no query.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.cache import cache
 from django.db import transaction
@@ -18,11 +19,33 @@ from django.dispatch import Signal
 from academy.middleware import forget_request_cached, request_cached
 from academy.plugins.registry import PluginConfig, get_plugin, plugins
 
+logger = logging.getLogger(__name__)
+
 CACHE_KEY = "academy:plugins:activation:v1"
 CACHE_SECONDS = 3600
 
 #: Sent after commit when a choice changed: ``course_id`` is None for a site-wide change.
 activation_changed = Signal()
+
+#: Sent by the plugin screens before a plugin is switched off somewhere, with ``plugin`` (a
+#: label), ``before`` and ``after`` (:class:`ActivationTable`): each receiver returns the ids of
+#: the courses whose completion the switch changes (core answers: those with live lessons of
+#: the plugin's lesson kinds that gate completion).
+completion_changes = Signal()
+
+#: Then, when some course's completion changes, sent with ``plugin`` and ``course_ids``: each
+#: receiver returns a list of :class:`Impact` (or plain ``(what, count)`` pairs) saying what it
+#: changes for people. Core answers for learners' progress; a plugin answers for what depends on
+#: completion (certificates). The editor is asked to confirm, with these numbers.
+switch_off_impact = Signal()
+
+
+class Impact(NamedTuple):
+    """One consequence of switching a plugin off: ``count`` of ``what`` (e.g. 12 "learners whose
+    progress changes")."""
+
+    what: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,50 @@ def active_plugins(course_id: int | None = None) -> list[PluginConfig]:
     """The installed plugins active for ``course_id`` (site-wide when None)."""
     current = table()
     return [plugin for plugin in plugins() if current.is_active(plugin, course_id)]
+
+
+def table_after(label: str, state: str | None, *, course_id: int | None = None, current: ActivationTable | None = None) -> ActivationTable:
+    """The table as it would be after :func:`set_state` with these arguments (nothing stored)."""
+    current = current or table()
+    site = dict(current.site)
+    courses = {pk: dict(choices) for pk, choices in current.courses.items()}
+    if course_id is None:
+        if state is None:
+            site.pop(label, None)
+        else:
+            site[label] = state
+    elif state is None:
+        courses.get(int(course_id), {}).pop(label, None)
+    else:
+        courses.setdefault(int(course_id), {})[label] = state == "on"
+    return ActivationTable(site=site, courses=courses)
+
+
+def impact_of_switch(label: str, after: ActivationTable) -> tuple[list[int], list[Impact]]:
+    """The courses whose completion switching to ``after`` changes, and what that changes for
+    people (the receivers of :data:`completion_changes` and :data:`switch_off_impact`; one that
+    fails is logged and counts for nothing). Empty when completion changes nowhere."""
+    course_ids: set[int] = set()
+    for answer in _answers(completion_changes, plugin=label, before=table(), after=after):
+        course_ids.update(int(pk) for pk in answer or [])
+    if not course_ids:
+        return [], []
+    impacts = [
+        Impact(str(what), int(count))
+        for answer in _answers(switch_off_impact, plugin=label, course_ids=sorted(course_ids))
+        for what, count in answer or []
+    ]
+    return sorted(course_ids), impacts
+
+
+def _answers(signal: Signal, **kwargs: Any) -> list[Any]:
+    answers = []
+    for receiver, answer in signal.send_robust(sender=ActivationTable, **kwargs):
+        if isinstance(answer, Exception):
+            logger.error("%r failed while a plugin was being switched off", receiver, exc_info=answer)
+        else:
+            answers.append(answer)
+    return answers
 
 
 def set_state(label: str, state: str | None, *, course_id: int | None = None, user: Any = None) -> Any:

@@ -4,6 +4,13 @@ publish, and are written to Wagtail's audit log (Reports > Site history, the pag
 
 - Site-wide: superusers, or users with ``academy.change_pluginactivation``.
 - A course: whoever may edit that course page (Wagtail's page permissions).
+
+Switching off a plugin that changes completion somewhere (its lesson kind gates completion and
+has live lessons there) first shows what it changes (how many learners' progress, how many
+certificates: ``activation.impact_of_switch``) and asks to confirm.
+
+The site-wide list also shows the plugins that do not run here, with the reason: excluded by
+``ACADEMY_PLUGINS_EXCLUDE``, or refused (with the file and line of the failure).
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from wagtail.log_actions import log
 from wagtail.models import Page
 
 from academy.plugins import activation
-from academy.plugins.registry import plugins
+from academy.plugins.registry import PluginConfig, exclusions, plugins, refusals
+
+CONFIRM_FIELD = "confirm"
 
 SITE_PERMISSION = "academy.change_pluginactivation"
 #: Audit-log actions: (label, message).
@@ -44,12 +53,10 @@ def site_plugins(request: HttpRequest) -> HttpResponse:
     """List installed (and refused) plugins; switch each on, opt-in or off site-wide."""
     if not can_manage_site_plugins(request.user):
         raise PermissionDenied
-    from django.conf import settings
-
     current = activation.table()
     installed = plugins()
     if request.method == "POST":
-        changed = []
+        wanted_states: list[tuple[PluginConfig, str]] = []
         for plugin in installed:
             wanted = request.POST.get(f"state-{plugin.label}")
             if wanted is None or wanted == current.site_state(plugin):
@@ -57,6 +64,12 @@ def site_plugins(request: HttpRequest) -> HttpResponse:
             if wanted not in {"on", "optin", "off"}:
                 messages.error(request, f"{plugin.display_name}: choose On, Opt-in or Off.")
                 return redirect("academy_plugins")
+            wanted_states.append((plugin, wanted))
+        asked = _confirmation(request, [(p, activation.table_after(p.label, w, current=current)) for p, w in wanted_states])
+        if asked is not None:
+            return asked
+        changed = []
+        for plugin, wanted in wanted_states:
             row = activation.set_state(plugin.label, wanted, user=request.user)
             log(instance=row, action="academy.plugin_site_state", user=request.user,
                 data={"plugin": plugin.label, "state": wanted}, content_changed=False)
@@ -68,7 +81,26 @@ def site_plugins(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "academy/admin/site_plugins.html",
-        {"rows": rows, "refused": getattr(settings, "ACADEMY_PLUGINS_REFUSED", []), "states": _site_choices()},
+        {"rows": rows, "refused": refusals(), "excluded": exclusions(), "states": _site_choices()},
+    )
+
+
+def _confirmation(request: HttpRequest, switches: list[tuple[PluginConfig, activation.ActivationTable]]) -> HttpResponse | None:
+    """The confirmation page when one of ``switches`` (plugin, table after the switch) changes
+    completion somewhere and the form was not confirmed yet; None otherwise."""
+    if request.POST.get(CONFIRM_FIELD) == "1":
+        return None
+    found = []
+    for plugin, after in switches:
+        course_ids, impacts = activation.impact_of_switch(plugin.label, after)
+        if course_ids:
+            found.append({"plugin": plugin, "courses": len(course_ids), "impacts": impacts})
+    if not found:
+        return None
+    fields = [(name, value) for name, value in request.POST.items() if name not in {"csrfmiddlewaretoken", CONFIRM_FIELD}]
+    return TemplateResponse(
+        request, "academy/admin/confirm_switch_off.html",
+        {"found": found, "fields": fields, "action": request.path, "confirm_field": CONFIRM_FIELD},
     )
 
 
@@ -81,7 +113,7 @@ def course_plugins(request: HttpRequest, page_id: int) -> HttpResponse:
     per_course = [p for p in plugins() if p.per_course]
     if request.method == "POST":
         overrides = current.courses.get(page.pk, {})
-        changed = []
+        wanted_states: list[tuple[PluginConfig, str]] = []
         for plugin in per_course:
             wanted = request.POST.get(f"state-{plugin.label}")
             if wanted is None:
@@ -90,8 +122,16 @@ def course_plugins(request: HttpRequest, page_id: int) -> HttpResponse:
                 messages.error(request, f"{plugin.display_name}: choose Site default, On or Off.")
                 return redirect("academy_course_plugins", page_id=page.pk)
             before = {True: "on", False: "off"}.get(overrides.get(plugin.label), "default")  # type: ignore[call-overload]
-            if wanted == before:
-                continue
+            if wanted != before:
+                wanted_states.append((plugin, wanted))
+        asked = _confirmation(request, [
+            (p, activation.table_after(p.label, None if w == "default" else w, course_id=page.pk, current=current))
+            for p, w in wanted_states
+        ])
+        if asked is not None:
+            return asked
+        changed = []
+        for plugin, wanted in wanted_states:
             activation.set_state(plugin.label, None if wanted == "default" else wanted, course_id=page.pk, user=request.user)
             log(instance=page.specific, action="academy.plugin_course_state", user=request.user,
                 data={"plugin": plugin.label, "state": wanted}, content_changed=False)

@@ -43,6 +43,8 @@ _HOMES: dict[str, str] = {
     "active_plugins": "_plugins",
     "is_active": "_plugins",
     "serves_when_switched_off": "_plugins",
+    "Impact": "_plugins",
+    "switch_off_impact": "_plugins",
     # Event machinery.
     "EVENTS": "_events",
     "Event": "_events",
@@ -178,6 +180,8 @@ VALUE_DOCS: dict[str, str] = {
     "lesson_completed": "Event: a learner finished a lesson, once (LessonCompletedPayload).",
     "notification_created": "Event: a notification row was stored (NotificationCreatedPayload).",
     "notification_read": "Event: a learner marked notifications read (NotificationReadPayload).",
+    "switch_off_impact": "Signal (kwargs plugin, course_ids): return [(what, count)] that switching "
+                         "``plugin`` off changes; shown to the editor before they confirm.",
 }
 
 __all__ = [
@@ -202,6 +206,7 @@ __all__ = [
     "EnrollmentPayload",
     "Event",
     "Forbidden",
+    "Impact",
     "InvalidInput",
     "LearnerActivityPayload",
     "LessonCompletedPayload",
@@ -285,6 +290,7 @@ __all__ = [
     "set_plugin_state",
     "staff_course_filter",
     "staff_course_paths",
+    "switch_off_impact",
     "user_notifications_group",
     "user_progress_group",
     "viewer",
@@ -398,11 +404,13 @@ if TYPE_CHECKING:  # what type checkers and editors see; the runtime loads throu
     )
     from academy.sdk._plugins import (
         SLOTS,
+        Impact,
         SlotFragment,
         activation_table,
         active_plugins,
         is_active,
         serves_when_switched_off,
+        switch_off_impact,
     )
     from academy.sdk._progress import (
         CourseProgress,

@@ -112,3 +112,10 @@ def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any other path under /api/: a 404 in the same shape (not the site's HTML page), whatever
     the method (it writes nothing, so no CSRF check)."""
     return JsonResponse(error_body("not_found", "There is no API endpoint at this address."), status=404)
+
+
+@csrf_exempt
+def switched_off(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """A plugin's API endpoint while the plugin is switched off: the same JSON 404 (its data is
+    kept; nothing is written, so no CSRF check)."""
+    return JsonResponse(error_body("not_found", "This feature is switched off."), status=404)

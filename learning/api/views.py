@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from wagtail.rich_text import expand_db_html
 
+from courses.lesson_kinds import is_shown_kind
 from courses.models import CoursePage, CourseTag, LessonPage, Level
 from courses.selectors import SEARCH_MAX_LESSONS, normalize_search_query
 from learning import access, selectors, services
@@ -201,8 +202,8 @@ class LessonDetailView(ApiView):
         who = viewer(request)
         course_path = lesson.path[: -lesson.steplen]
         course_id = CoursePage.objects.filter(path=course_path).values_list("pk", flat=True).first()
-        if course_id is None:
-            raise services.LessonNotAvailable()
+        if course_id is None or not is_shown_kind(lesson.content_type_id, course_id):
+            raise services.LessonNotAvailable()  # a kind switched off there (or not installed) too
         lesson_access = access.lesson_access(who, lesson, course_id=course_id)
         _refuse(lesson_access.visibility, missing=services.LessonNotAvailable, restricted=services.LessonRestricted)
         user_id = _user_id(request)

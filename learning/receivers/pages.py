@@ -1,21 +1,30 @@
 """Wagtail's page events: publishing -> ``course_content_published``; any change to the set of
-lessons that count in a course (unpublish, delete, move, a lesson kind switched on or off) -> the
-course's cached progress is recomputed, so the dashboard says what the course page says."""
+lessons that count in a course (unpublish, delete, move, a lesson kind switched on or off, a start
+with another plugin set) -> the course's cached progress is recomputed, so the dashboard says
+what the course page says."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_delete
+from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_migrate
 from django.dispatch import receiver
 from wagtail.models import Page
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
-from academy.plugins.activation import activation_changed
+from academy.plugins.activation import (
+    ActivationTable,
+    Impact,
+    activation_changed,
+    completion_changes,
+    switch_off_impact,
+)
+from academy.plugins.registry import fingerprint
 from academy.tasks import enqueue
-from courses.lesson_kinds import kind_plugin, lesson_kinds
+from courses.lesson_kinds import gated_course_ids, kind_plugin, lesson_kinds
 from courses.models import CoursePage, LessonPage
-from learning import events
+from learning import access, events
 from learning.events import CourseContentPublishedPayload
 from learning.publishing import quiet_publish
 
@@ -90,3 +99,38 @@ def on_plugin_activation_changed(sender: type, course_id: int | None, **kwargs: 
     course_ids = [course_id] if course_id is not None else list(CoursePage.objects.values_list("pk", flat=True))
     for pk in course_ids:
         enqueue(REFRESH_TASK, course_id=pk)
+
+
+@receiver(post_migrate, dispatch_uid="learning.lesson_set.plugin_set")
+def on_plugin_set_changed(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """A start with another set of plugins (one installed, upgraded, excluded or refused) may
+    change which lesson kinds count: every course's cached progress is recomputed, once per plugin
+    set. ``migrate`` runs at every start (``make run``, compose's migrate service)."""
+    from academy.models import SideEffectRecord
+
+    if sender.label != "learning":
+        return  # post_migrate is sent once per app: act once per migrate
+    _, created = SideEffectRecord.objects.using(using).get_or_create(key=f"learning:plugin-set:{fingerprint()}")
+    if created:
+        for pk in CoursePage.objects.using(using).values_list("pk", flat=True):
+            enqueue(REFRESH_TASK, course_id=pk)
+
+
+@receiver(completion_changes, dispatch_uid="learning.lesson_set.completion_changes")
+def courses_whose_completion_changes(
+    sender: type, plugin: str, before: ActivationTable, after: ActivationTable, **kwargs: Any
+) -> list[int]:
+    """Courses with live lessons of the plugin's gating lesson kinds that the switch hides."""
+    return gated_course_ids(plugin, before=before, after=after)
+
+
+@receiver(switch_off_impact, dispatch_uid="learning.lesson_set.switch_off_impact")
+def learners_whose_progress_changes(sender: type, plugin: str, course_ids: list[int], **kwargs: Any) -> list[Impact]:
+    """The learners of those courses (one query): their progress counts other lessons."""
+    from learning.models import Enrollment
+
+    learners = (
+        Enrollment.objects.filter(access.access_status_filter(), course_id__in=course_ids)
+        .values("user_id").distinct().count()
+    )
+    return [Impact("learners whose progress changes", learners)]

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from academy.sdk import CourseCompletedPayload, course_completed, enqueue
+from academy.sdk import CourseCompletedPayload, course_completed, enqueue, switch_off_impact
 
 
 @receiver(course_completed, dispatch_uid="certificates.issue_on_completion")
@@ -18,3 +18,13 @@ def issue_on_completion(sender: str, payload: CourseCompletedPayload, **kwargs: 
         user_id=payload["user_id"],
         course_id=payload["course_id"],
     )
+
+
+@receiver(switch_off_impact, dispatch_uid="certificates.switch_off_impact")
+def certificates_of_changed_courses(sender: Any, plugin: str, course_ids: list[int], **kwargs: Any) -> list[tuple[str, int]]:
+    """Another plugin switched off changes completion in ``course_ids``: their valid certificates
+    no longer match what the course asks (the editor is told how many before confirming)."""
+    from plugins.certificates.models import Certificate
+
+    count = Certificate.objects.filter(course_id__in=course_ids, status=Certificate.Status.VALID).count()
+    return [("certificates issued in those courses", count)]
