@@ -17,48 +17,21 @@ backends after it. It authenticates nobody, so sessions keep naming ``ModelBacke
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 
-from academy.middleware import forget_request_cached, request_cached
+from academy.generations import Generation
 
-logger = logging.getLogger(__name__)
-
-GENERATION_KEY = "academy:perms:generation"
-ENTRY_SECONDS = 3600
+# Who holds which permission: valid until a group, permission or membership changes.
+PERMISSIONS = Generation("perms")
 _CACHE_ATTR = "_academy_perm_cache"
-
-
-def permission_generation() -> int:
-    """The current permission generation, read once per request."""
-    return request_cached(GENERATION_KEY, _read_generation)
-
-
-def _read_generation() -> int:
-    generation = cache.get(GENERATION_KEY)
-    if not isinstance(generation, int):
-        cache.add(GENERATION_KEY, 0, None)
-        generation = cache.get(GENERATION_KEY)
-    return generation if isinstance(generation, int) else 0
 
 
 def forget_permissions() -> None:
     """Who holds which permission changed: every cached set is stale, now and after commit."""
-    _bump()
-    transaction.on_commit(_bump, robust=True)
-
-
-def _bump() -> None:
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.add(GENERATION_KEY, 1, None)
-    forget_request_cached(GENERATION_KEY)
+    PERMISSIONS.bump()
 
 
 class CachedPermissionBackend(ModelBackend):
@@ -84,19 +57,10 @@ class CachedPermissionBackend(ModelBackend):
         return held
 
     def _shared_permissions(self, user_obj: Any) -> set[str]:
-        key = f"academy:perms:{permission_generation()}:{user_obj.pk}"
-        try:
-            found = cache.get(key)
-        except Exception:
-            logger.warning("permission cache lookup failed; reading the database", exc_info=True)
-            found = None
-        if isinstance(found, frozenset):
-            return set(found)
-        held = super().get_all_permissions(user_obj)
-        try:
-            cache.set(key, frozenset(held), ENTRY_SECONDS)
-        except Exception:
-            logger.warning("permission cache store failed", exc_info=True)
+        held = PERMISSIONS.cached(
+            "perms", str(user_obj.pk), lambda: frozenset(super(CachedPermissionBackend, self).get_all_permissions(user_obj)),
+            frozenset,
+        )
         return set(held)
 
     def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:

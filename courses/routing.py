@@ -1,10 +1,11 @@
-"""Page routes and course outlines from the shared cache, valid for one *tree generation*.
+"""Page routes and course outlines from the cache, valid for one *tree generation*.
 
 Serving any Wagtail page starts with work that depends only on the page tree, never on the
 visitor: the Site for the host (a query), the site's home page (a query) and the route below it
 (``HomePage.route``: one joined query), and a lesson then lists its course's lessons (a query) for
 "lesson N of M" and its neighbours. The profile of a logged-in lesson page showed these four
-queries, and building them, as half its time. They are kept in the ``default`` cache:
+queries, and building them, as half its time. They are kept in this process's memory in front
+of the shared cache (``academy.generations``):
 
 - :func:`prime_route` puts the ``(site, route result)`` of a request's host and path on the
   request before Wagtail's serve view asks for them (``Site.find_for_request`` and
@@ -15,7 +16,7 @@ queries, and building them, as half its time. They are kept in the ``default`` c
 - :func:`live_paths` says which pages of a set are live (the access rules ask it for a page and
   its ancestors at every door).
 
-Both are stored under the tree generation, an integer in the cache that :func:`forget_tree`
+All are stored under the tree generation, an integer in the shared cache that :func:`forget_tree`
 moves on whenever a page is saved, deleted or moved, or a Site changes (``courses.receivers``);
 the outline's key also holds the course's inactive lesson kinds (the plugin activation table).
 ``forget_tree`` runs now and again after commit: a request that read the tree between the two
@@ -27,61 +28,34 @@ do); the request it receives is not part of the key.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import translation
 
-from academy.middleware import forget_request_cached, request_cached
+from academy.generations import Generation
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-GENERATION_KEY = "academy:tree:generation"
-# Entries live this long at most; a tree change makes them unreachable at once.
-ENTRY_SECONDS = 3600
-_ROUTE_PREFIX = "academy:route"
+# Routes, outlines, liveness and page fragments: valid while the page tree stays as it is.
+TREE = Generation("tree")
 # Longer paths are routed without the cache (a scanner's junk; bounds the key space).
 MAX_PATH_LENGTH = 1024
 
 
 def tree_generation() -> int:
-    """The current tree generation, read once per request."""
-    return request_cached(GENERATION_KEY, _read_generation)
-
-
-def _read_generation() -> int:
-    generation = cache.get(GENERATION_KEY)
-    if not isinstance(generation, int):
-        cache.add(GENERATION_KEY, 0, None)
-        generation = cache.get(GENERATION_KEY)
-    return generation if isinstance(generation, int) else 0
+    """The current tree generation (read once per request with the other generations)."""
+    return TREE.current()
 
 
 def forget_tree() -> None:
-    """The page tree changed: every cached route and outline is stale, now and after commit."""
-    _bump()
-    transaction.on_commit(_bump, robust=True)
-
-
-def _bump() -> None:
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # nothing stored under a generation yet
-        cache.add(GENERATION_KEY, 1, None)
-    except Exception:
-        logger.exception("tree generation not moved on: cached routes may be stale for %ss", ENTRY_SECONDS)
-    forget_request_cached(GENERATION_KEY)
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    """The page tree changed: every cached route, outline and fragment is stale, now and after
+    commit."""
+    TREE.bump()
 
 
 def prime_route(request: HttpRequest, path: str) -> None:
@@ -94,24 +68,14 @@ def prime_route(request: HttpRequest, path: str) -> None:
         return
     from wagtail.models import Page, Site
 
-    try:
-        host = request._get_raw_host()
-        port = request.get_port()
-        key = f"{_ROUTE_PREFIX}:{tree_generation()}:{_digest(f'{host}|{port}|{translation.get_language()}|{path}')}"
-        found = cache.get(key)
-    except Exception:
-        logger.warning("route cache lookup failed; routing without it", exc_info=True)
-        return
-    if isinstance(found, tuple) and len(found) == 2:
-        request._wagtail_site, request._wagtail_route_for_request = found  # type: ignore[attr-defined]
-        return
-    site = Site.find_for_request(request)
-    result = Page.route_for_request(request, path)
-    try:
-        cache.set(key, (site, result), ENTRY_SECONDS)
-    except Exception:
-        logger.warning("route cache store failed", exc_info=True)
+    host = request._get_raw_host()
+    variant = f"{host}|{request.get_port()}|{translation.get_language()}|{path}"
 
+    def route() -> tuple[Any, Any]:
+        return Site.find_for_request(request), Page.route_for_request(request, path)
+
+    site, result = TREE.cached("route", variant, route, tuple)
+    request._wagtail_site, request._wagtail_route_for_request = site, result  # type: ignore[attr-defined]
 
 def serve(request: HttpRequest, path: str) -> Any:
     """Wagtail's page serving view, with the request's route from the cache (:func:`prime_route`)."""
@@ -132,23 +96,9 @@ def wagtail_urlpatterns() -> list[Any]:
 
 
 def tree_cached(name: str, variant: str, compute: Callable[[], T], kind: type) -> T:
-    """``compute()``'s value, kept in the cache under ``name`` and ``variant`` for the current
-    tree generation (a value that is not a ``kind`` counts as missing). For what depends only on
-    the page tree (and what ``variant`` names); a cache failure only means computing it."""
-    key = f"academy:{name}:{tree_generation()}:{_digest(variant)}"
-    try:
-        found = cache.get(key)
-    except Exception:
-        logger.warning("%s cache lookup failed", name, exc_info=True)
-        found = None
-    if isinstance(found, kind):
-        return found  # type: ignore[return-value]
-    value = compute()
-    try:
-        cache.set(key, value, ENTRY_SECONDS)
-    except Exception:
-        logger.warning("%s cache store failed", name, exc_info=True)
-    return value
+    """``compute()``'s value under ``name`` and ``variant`` for the current tree generation
+    (``academy.generations``): for what depends only on the page tree and what ``variant`` names."""
+    return TREE.cached(name, variant, compute, kind)
 
 
 def live_paths(paths: list[str]) -> dict[str, bool]:

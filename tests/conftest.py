@@ -72,6 +72,10 @@ def _clear_cache() -> None:
         cache.delete_pattern("*")
     else:
         cache.clear()
+    # And this process's copies of generation-keyed values (academy.generations).
+    from academy.generations import clear_local
+
+    clear_local()
 
 
 @pytest.fixture(autouse=True)
