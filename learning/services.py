@@ -30,6 +30,7 @@ from wagtail.log_actions import log
 
 from courses.lesson_kinds import shown_kind_type_ids
 from courses.models import CoursePage, LessonPage
+from courses.routing import tree_cached
 from learning import access, events
 from learning.events import (
     CourseCompletedPayload,
@@ -495,15 +496,28 @@ _LESSON_LINK_FIELDS = ("id", "title", "url_path", "path", "depth", "content_type
 def _live_lesson(lesson: Any) -> _LessonInCourse:
     """The published lesson, its published course's id and the course's published lessons.
 
-    Two queries: the lesson, then its published siblings with the course id (None when the
-    course is not published) as a subquery.
+    From the page tree's cache (``courses.routing.tree_cached``); when it is cold, two queries:
+    the lesson, then its published siblings with the course id (None when the course is not
+    published) as a subquery. Which lesson kinds count is applied after, from the activation table.
     """
     lesson_id = getattr(lesson, "pk", lesson)
     if not isinstance(lesson_id, int) or isinstance(lesson_id, bool):
         raise LessonNotAvailable()
+    found, course_id, lessons = tree_cached("live-lesson", str(lesson_id), lambda: _load_live_lesson(lesson_id), tuple)
+    if found is None or course_id is None:
+        raise LessonNotAvailable()
+    # Lesson kinds of plugins switched off for this course, excluded or refused: not lessons here.
+    shown = shown_kind_type_ids(course_id)
+    if found.content_type_id not in shown:
+        raise LessonNotAvailable()
+    lessons = [item for item in lessons if item.content_type_id in shown]
+    return _LessonInCourse(lesson=found, course_id=course_id, lessons=lessons)
+
+
+def _load_live_lesson(lesson_id: int) -> tuple[LessonPage | None, int | None, list[LessonPage]]:
     found = LessonPage.objects.live().filter(pk=lesson_id).only(*_LESSON_LINK_FIELDS).first()
     if found is None:
-        raise LessonNotAvailable()
+        return None, None, []
     course_path = found.course_path
     live_course = CoursePage.objects.live().filter(path=course_path).values("pk")[:1]
     lessons = list(
@@ -513,15 +527,7 @@ def _live_lesson(lesson: Any) -> _LessonInCourse:
         .only(*_LESSON_LINK_FIELDS)
         .order_by("path")
     )
-    course_id = lessons[0].live_course_id if lessons else None  # type: ignore[attr-defined]
-    if course_id is None:
-        raise LessonNotAvailable()
-    # Lesson kinds of plugins switched off for this course, excluded or refused: not lessons here.
-    shown = shown_kind_type_ids(course_id)
-    if found.content_type_id not in shown:
-        raise LessonNotAvailable()
-    lessons = [item for item in lessons if item.content_type_id in shown]
-    return _LessonInCourse(lesson=found, course_id=course_id, lessons=lessons)
+    return found, (lessons[0].live_course_id if lessons else None), lessons  # type: ignore[attr-defined]
 
 
 def _check_completion_gate(lesson: LessonPage, user: Any) -> None:

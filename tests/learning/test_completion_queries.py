@@ -30,7 +30,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # statements, which Django's query log counts on both databases. Not reads or writes.
 TRANSACTION = 2
 # In the request: the user (1; the session comes from the cache), the lesson (1), its course's
-# published lessons with the course's id (1), the enrollment locked (1), the learner's progress
+# published lessons with the course's id (1; both from the page tree's cache after the first
+# completion in the course since a tree change), the enrollment locked (1), the learner's progress
 # rows in the course (1), the one write of the lesson's progress row (1), the enrollment's cached
 # progress (1). The access policy's answer for the lesson's path (which pages are live, the view
 # restrictions) comes from the caches of the page tree and the restrictions.
