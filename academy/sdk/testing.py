@@ -34,7 +34,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.urls import URLPattern, URLResolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse
 from packaging.version import Version
 from wagtail.models import Locale, Page, Site
 
@@ -215,6 +215,60 @@ class PluginContract:
         for model in kinds:
             assert model.can_create_at(world.course), f"{model.__name__} cannot be created in an active course"
             assert not model.can_create_at(world.other_course), f"{model.__name__} can be created where it is off"
+
+
+    def test_every_door_is_gated_per_course(self, db: None, django_capture_on_commit_callbacks: Any) -> None:
+        """Switched off for one course and on for another, the plugin does nothing in the first:
+        its course and lesson fragments render nothing there, a learner's completion there leaves
+        none of its rows, and each of its URLs and API endpoints that takes only a course
+        (``course_id``, ``course_pk`` or ``course``) refuses that course (403/404) while it
+        answers without a server error for the other."""
+        plugin = self.plugin
+        if not getattr(plugin, "per_course", True):
+            return
+        world = build_world(learners=1)
+        learner = world.learners[0]
+        activation.set_state(self.plugin_label, "on", course_id=world.course.pk)
+        activation.set_state(self.plugin_label, "off", course_id=world.other_course.pk)
+        _forget_activation()
+        off_course = world.other_course
+        off_lesson = LessonPage.objects.child_of(off_course).first()
+        request = RequestFactory().get("/")
+        request.user = learner
+        for cls in [cls for name in slots.SLOTS for cls in slots.fragments(name) if cls().plugin == self.plugin_label]:
+            target = off_course if cls.slot.startswith("course.") else off_lesson if cls.slot.startswith("lesson.") else None
+            if target is None:
+                continue
+            request._academy_slots = {}  # type: ignore[attr-defined]  # a fresh page
+            html = slots.render_slot(cls.slot, request=request, target=target, course=off_course.pk, only=cls)
+            assert not str(html).strip(), f"{cls.__qualname__} renders in a course where the plugin is off"
+        before = self.plugin_rows()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.lesson_progress_record(user=learner, lesson=off_lesson.pk, completed=True)
+        assert self.plugin_rows() == before, "a completion where the plugin is off changed its rows"
+        staff = get_user_model().objects.create_superuser("contract-staff", "staff@example.com", "pw-contract-1")
+        client = Client(raise_request_exception=False)
+        client.force_login(staff)
+        for module, namespace in (("urls", plugin.label), ("api", f"api-{plugin.label}")):
+            found = contribution(plugin, module)
+            for pattern in _flatten(found.urlpatterns) if found is not None else []:
+                params = set(pattern.pattern.converters) if isinstance(pattern, URLPattern) and pattern.name else set()
+                if not params or not params <= COURSE_PARAMETERS:
+                    continue
+                for course, refused in ((off_course, True), (world.course, False)):
+                    try:
+                        url = reverse(f"{namespace}:{pattern.name}", kwargs={name: course.pk for name in params})
+                    except NoReverseMatch:
+                        break
+                    status = client.get(url).status_code
+                    if refused:
+                        assert status in (403, 404), f"GET {url} answered {status} where the plugin is off"
+                    else:
+                        assert status < 500, f"GET {url} answered {status}"
+
+
+# URL parameters that name a course (the per-course door check of the contract).
+COURSE_PARAMETERS = frozenset({"course_id", "course_pk", "course"})
 
 
 def set_plugin_state(label: str, state: str | None, *, course_id: int | None = None) -> None:

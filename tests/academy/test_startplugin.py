@@ -114,7 +114,7 @@ def test_with_every_option_its_tests_pass_with_plain_pytest_and_touch_no_running
         cwd=folder, env=env, capture_output=True, text=True, timeout=1200,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert "21 passed" in result.stdout, result.stdout[-3000:]
+    assert "22 passed" in result.stdout, result.stdout[-3000:]
     after = sorted((path.relative_to(site).as_posix(), path.stat().st_mtime_ns) for path in site.rglob("*"))
     assert after == before
     assert (site / "cache" / "page.djcache").read_bytes() == b"a cached page"
