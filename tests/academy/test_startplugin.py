@@ -130,7 +130,7 @@ def test_its_tests_ignore_an_exported_site_settings_module_and_refuse_another_ds
     command = ["nice", "-n", "19", str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", "--collect-only"]
     exported = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
     assert exported.returncode == 0, exported.stdout[-3000:] + exported.stderr[-2000:]
-    assert "9 tests collected" in exported.stdout
+    assert "10 tests collected" in exported.stdout
     refused = subprocess.run(
         [*command, "--ds", "siteconfig.settings"], cwd=folder, env=env, capture_output=True, text=True, timeout=600
     )
