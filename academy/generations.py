@@ -36,9 +36,9 @@ T = TypeVar("T")
 
 # How long a value lives in the shared cache at most (a generation change makes it unreachable).
 ENTRY_SECONDS = 3600
-# The process-local copies: at most this many, each at most this many bytes pickled.
-LOCAL_ENTRIES = 4096
-LOCAL_MAX_BYTES = 512 * 1024
+# The process-local copies: at most this many bytes in all, each at most this many.
+LOCAL_BUDGET_BYTES = 32 * 1024 * 1024
+LOCAL_MAX_BYTES = 256 * 1024
 _REQUEST_KEY = "academy.generations"
 # A generation that could not be read: nothing is cached under it.
 UNKNOWN = -1
@@ -73,10 +73,14 @@ class Generation:
                              self.name, ENTRY_SECONDS)
         forget_request_cached(_REQUEST_KEY)
 
-    def cached(self, name: str, variant: str, compute: Callable[[], T], kind: type) -> T:
+    def cached(
+        self, name: str, variant: str, compute: Callable[[], T], kind: type,
+        share: Callable[[T], bool] | None = None,
+    ) -> T:
         """``compute()``'s value for ``name`` and ``variant`` under the current generation: from
-        this process's memory, else the shared cache, else computed (and kept in both). A value
-        that is not a ``kind`` counts as missing; a cache failure only means computing it."""
+        this process's memory, else the shared cache, else computed (and kept in both; only in
+        this process's memory when ``share(value)`` is false). A value that is not a ``kind``
+        counts as missing; a cache failure only means computing it."""
         generation = self.current()
         if generation == UNKNOWN:
             return compute()  # the shared cache is unreadable: trust nothing cached
@@ -96,10 +100,11 @@ class Generation:
             _local.put(key, found)
             return found  # type: ignore[return-value]
         value = compute()
-        try:
-            cache.set(key, value, ENTRY_SECONDS)
-        except Exception:
-            logger.warning("%s cache store failed", name, exc_info=True)
+        if share is None or share(value):
+            try:
+                cache.set(key, value, ENTRY_SECONDS)
+            except Exception:
+                logger.warning("%s cache store failed", name, exc_info=True)
         _local.put(key, value)
         return value
 
@@ -137,10 +142,11 @@ def clear_local() -> None:
 
 
 class _LocalCopies:
-    """A bounded, thread-safe LRU of pickled values by key."""
+    """A thread-safe LRU of pickled values by key, bounded in bytes."""
 
     def __init__(self) -> None:
         self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
@@ -158,14 +164,18 @@ class _LocalCopies:
         if len(data) > LOCAL_MAX_BYTES:
             return
         with self._lock:
+            previous = self._items.pop(key, None)
+            self._bytes -= len(previous) if previous is not None else 0
             self._items[key] = data
-            self._items.move_to_end(key)
-            while len(self._items) > LOCAL_ENTRIES:
-                self._items.popitem(last=False)
+            self._bytes += len(data)
+            while self._bytes > LOCAL_BUDGET_BYTES:
+                _old_key, old = self._items.popitem(last=False)
+                self._bytes -= len(old)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._bytes = 0
 
 
 _local = _LocalCopies()

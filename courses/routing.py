@@ -74,7 +74,9 @@ def prime_route(request: HttpRequest, path: str) -> None:
     def route() -> tuple[Any, Any]:
         return Site.find_for_request(request), Page.route_for_request(request, path)
 
-    site, result = TREE.cached("route", variant, route, tuple)
+    # A path that routes nowhere is kept in this process only: scanners' made-up paths must not
+    # fill the shared cache.
+    site, result = TREE.cached("route", variant, route, tuple, share=lambda found: found[1] is not None)
     request._wagtail_site, request._wagtail_route_for_request = site, result  # type: ignore[attr-defined]
 
 def serve(request: HttpRequest, path: str) -> Any:
