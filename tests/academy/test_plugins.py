@@ -92,4 +92,4 @@ def test_startplugin_makes_a_plugin_that_installs_shows_up_and_passes_its_own_te
         cwd=tmp_path / "academy-cheers", env=env, capture_output=True, text=True, timeout=1200,
     )
     assert tests.returncode == 0, tests.stdout[-6000:] + tests.stderr[-2000:]
-    assert "9 passed" in tests.stdout
+    assert "10 passed" in tests.stdout
