@@ -57,9 +57,11 @@ class CachedPermissionBackend(ModelBackend):
         return held
 
     def _shared_permissions(self, user_obj: Any) -> set[str]:
+        # ModelBackend gives a superuser every permission: a user who stops being one must not
+        # keep that set, so the flag is part of the key.
         held = PERMISSIONS.cached(
-            "perms", str(user_obj.pk), lambda: frozenset(super(CachedPermissionBackend, self).get_all_permissions(user_obj)),
-            frozenset,
+            "perms", f"{user_obj.pk}:{int(bool(user_obj.is_superuser))}",
+            lambda: frozenset(super(CachedPermissionBackend, self).get_all_permissions(user_obj)), frozenset,
         )
         return set(held)
 

@@ -79,6 +79,7 @@ def prime_route(request: HttpRequest, path: str) -> None:
     site, result = TREE.cached("route", variant, route, tuple, share=lambda found: found[1] is not None)
     request._wagtail_site, request._wagtail_route_for_request = site, result  # type: ignore[attr-defined]
 
+
 def serve(request: HttpRequest, path: str) -> Any:
     """Wagtail's page serving view, with the request's route from the cache (:func:`prime_route`)."""
     from wagtail.views import serve as wagtail_serve
@@ -94,7 +95,6 @@ def wagtail_urlpatterns() -> list[Any]:
 
     patterns = [pattern for pattern in wagtail_urls.urlpatterns if getattr(pattern, "name", None) != "wagtail_serve"]
     return [*patterns, re_path(wagtail_urls.serve_pattern, serve, name="wagtail_serve")]
-
 
 
 def tree_cached(name: str, variant: str, compute: Callable[[], T], kind: type) -> T:

@@ -123,3 +123,14 @@ def test_joining_the_editors_shows_the_user_bar_at_once(tree: Tree) -> None:
     assert "wagtail-userbar" in client.get(url).content.decode()
     editors.permissions.clear()  # the group loses admin access
     assert "wagtail-userbar" not in client.get(url).content.decode()
+
+
+def test_a_demoted_superuser_loses_every_permission_at_once(tree: Tree) -> None:
+    user = User.objects.create_superuser("root2", "root2@example.com", "pw-root-123")
+    client = logged_in(user)
+    url = "/courses/python-basics/"
+    assert "wagtail-userbar" in client.get(url).content.decode()
+    assert "wagtailadmin.access_admin" in user.get_all_permissions()  # every backend's set, cached
+    user.is_superuser = False
+    user.save()
+    assert "wagtail-userbar" not in client.get(url).content.decode()
