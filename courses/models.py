@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.http import Http404, HttpRequest
 from django.utils.functional import SimpleLazyObject
@@ -43,6 +43,23 @@ class Level(models.TextChoices):
     BEGINNER = "beginner", "Beginner"
     INTERMEDIATE = "intermediate", "Intermediate"
     ADVANCED = "advanced", "Advanced"
+
+
+class ReleaseRule(models.TextChoices):
+    """When a lesson opens to a learner (drip release)."""
+
+    WITH_COURSE = "", "With the course"
+    AFTER_START = "after_start", "N days after the learner's start"
+    AFTER_PREVIOUS = "after_previous", "N days after completing the previous lesson"
+
+
+class DueRule(models.TextChoices):
+    """When a lesson is due."""
+
+    NONE = "", "No due date"
+    AFTER_COHORT_START = "after_cohort_start", "N days after the cohort starts"
+    AFTER_ENROLLMENT = "after_enrollment", "N days after the learner enrolls"
+    FIXED = "fixed", "On a fixed date"
 
 
 class EnrollmentMode(models.TextChoices):
@@ -322,6 +339,11 @@ class CoursePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page)
     )
     currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code, e.g. USD or EUR.")
     tags = ClusterTaggableManager(through=CourseTag, blank=True)
+    pass_grade = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(100)],
+        help_text="The course grade (percent, weighted over the graded lessons) that passes the course; "
+        "empty for none. Certificates can require it.",
+    )
 
     content_panels = [
         *Page.content_panels,
@@ -337,6 +359,7 @@ class CoursePage(SharedCacheMixin, RoutedPageMixin, ContainerRoutingMixin, Page)
             [FieldPanel("enrollment_mode"), FieldRowPanel([FieldPanel("price"), FieldPanel("currency")])],
             heading="Enrollment",
         ),
+        MultiFieldPanel([FieldPanel("pass_grade")], heading="Grading"),
     ]
     search_fields = [
         *Page.search_fields,
@@ -404,12 +427,46 @@ class LessonPage(SharedCacheMixin, RoutedPageMixin, Page):
     )
     body = StreamField(LessonBodyBlock(), blank=True)
     estimated_minutes = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1)])
+    # Dates (``learning.schedule`` reads them): when the lesson opens to a learner (drip release)
+    # and when it is due. "Start" is the learner's cohort start, or their enrollment when the
+    # cohort has no start date.
+    release_rule = models.CharField(
+        max_length=20, choices=ReleaseRule.choices, default=ReleaseRule.WITH_COURSE, blank=True,
+        help_text="When learners may open the lesson.",
+    )
+    release_days = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(3650)],
+        help_text="Days after the start (or after completing the previous lesson) before the lesson opens.",
+    )
+    due_rule = models.CharField(
+        max_length=20, choices=DueRule.choices, default=DueRule.NONE, blank=True,
+        help_text="When the lesson is due.",
+    )
+    due_days = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(3650)],
+        help_text="Days after the cohort start or the learner's enrollment when it is due.",
+    )
+    due_at = models.DateTimeField(null=True, blank=True, help_text="The due date, for a fixed date.")
+    grade_weight = models.PositiveSmallIntegerField(
+        default=1, validators=[MaxValueValidator(1000)],
+        help_text="Weight of this lesson's grade in the course grade (graded lessons only; 0 leaves it out).",
+    )
 
+    schedule_panels: ClassVar[list[Any]] = [
+        MultiFieldPanel(
+            [
+                FieldRowPanel([FieldPanel("release_rule"), FieldPanel("release_days")]),
+                FieldRowPanel([FieldPanel("due_rule"), FieldPanel("due_days"), FieldPanel("due_at")]),
+            ],
+            heading="Dates",
+        ),
+    ]
     content_panels = [
         *Page.content_panels,
         FieldPanel("summary"),
         FieldPanel("estimated_minutes"),
         FieldPanel("body"),
+        *schedule_panels,
     ]
     search_fields = [*Page.search_fields, index.SearchField("summary"), index.SearchField("body")]
     parent_page_types = ["courses.CoursePage"]
@@ -417,6 +474,12 @@ class LessonPage(SharedCacheMixin, RoutedPageMixin, Page):
 
     #: Whether learners finish it with "Mark as complete" (a quiz is finished by passing it).
     offers_mark_complete: ClassVar[bool] = True
+
+    def clean(self) -> None:
+        """A fixed due date needs its date; the other rules ignore it."""
+        super().clean()
+        if self.due_rule == DueRule.FIXED and self.due_at is None:
+            raise ValidationError({"due_at": "Give the due date, or choose another rule."})
 
     def get_admin_display_title(self) -> str:
         """The title, numbered ("2. Functions") where the admin's listing annotated the number."""

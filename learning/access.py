@@ -496,6 +496,21 @@ def may_manage_learners(who: Viewer, course: Page) -> bool:
     return may_see_learners(who, course) and bool(who.user.has_perm(MANAGE_LEARNERS_PERMISSION))
 
 
+def staff_enrollment_filter(
+    who: Viewer, *, prefix: str = "", permissions: Sequence[str] = VIEW_LEARNERS_PERMISSIONS
+) -> Q:
+    """A filter on enrollments (``prefix`` leads to them) keeping the learners ``who`` may see
+    as staff: every list, count, export, message audience and live view of learners asks this
+    (the per-course rule of :func:`staff_course_filter`)."""
+    return staff_course_filter(who, prefix=f"{prefix}course__", permissions=permissions)
+
+
+def may_grade(who: Viewer, course: Page) -> bool:
+    """Whether ``who`` may change grades (overrides) of the learners of ``course``: whoever may
+    manage them (:func:`may_manage_learners`)."""
+    return may_manage_learners(who, course)
+
+
 __all__ = [
     "ACCESS_STATUSES",
     "CourseAccess",
@@ -512,6 +527,7 @@ __all__ = [
     "is_lesson_type",
     "is_privileged",
     "lesson_access",
+    "may_grade",
     "may_manage_learners",
     "may_read_any",
     "may_see_learners",
@@ -521,6 +537,7 @@ __all__ = [
     "refused_paths",
     "staff_course_filter",
     "staff_course_paths",
+    "staff_enrollment_filter",
     "viewer",
     "viewer_from_request",
     "visible_pages_filter",

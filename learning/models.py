@@ -6,11 +6,89 @@ enrollment per learner and course, progress only while enrolled, completion) in 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
 # Wagtail's reference index ("where is this used?") is about content. modeladmin registration
 # would index these rows too: a task per enrollment or progress write, for nothing an editor reads.
+
+
+class Cohort(models.Model):
+    """One run of a course (a section): its dates, its learners and its staff.
+
+    Every course has a default cohort (made on first need by ``learning.cohorts``), where
+    self-enrollment places learners. Its start date is the "start" of the lesson dates
+    (``courses.models.ReleaseRule`` / ``DueRule``); without one, a learner's start is their
+    enrollment.
+    """
+
+    wagtail_reference_index_ignore = True
+
+    course = models.ForeignKey("courses.CoursePage", on_delete=models.CASCADE, related_name="cohorts")
+    name = models.CharField(max_length=100)
+    starts_on = models.DateField(null=True, blank=True, help_text="Empty: learners start when they enroll.")
+    ends_on = models.DateField(null=True, blank=True, help_text="Empty: open-ended.")
+    is_default = models.BooleanField(
+        default=False, help_text="Self-enrollment places learners here. One per course."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["course", "-is_default", "starts_on", "name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "name"], name="cohort_name_unique_in_course"),
+            models.UniqueConstraint(
+                fields=["course"], condition=models.Q(is_default=True), name="cohort_one_default_per_course"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True) | models.Q(starts_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="cohort_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CourseRole(models.Model):
+    """A staff role in one course, or in one cohort of it: teachers manage the learners
+    (enroll, approve, message, grade); assistants see them and grade. Editing the course's
+    content stays with Wagtail's page permissions. ``learning.access`` is the one reader."""
+
+    wagtail_reference_index_ignore = True
+
+    class Role(models.TextChoices):
+        TEACHER = "teacher", "Teacher"
+        ASSISTANT = "assistant", "Assistant"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="course_roles")
+    course = models.ForeignKey("courses.CoursePage", on_delete=models.CASCADE, related_name="staff_roles")
+    cohort = models.ForeignKey(
+        Cohort, null=True, blank=True, on_delete=models.CASCADE, related_name="staff_roles",
+        help_text="Empty: every cohort of the course.",
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "course"], condition=models.Q(cohort__isnull=True), name="courserole_one_per_course"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "cohort"], condition=models.Q(cohort__isnull=False), name="courserole_one_per_cohort"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "course"], name="courserole_user_course")]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.user} in course {self.course_id}"
 
 
 class Enrollment(models.Model):
@@ -31,6 +109,10 @@ class Enrollment(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments")
     course = models.ForeignKey("courses.CoursePage", on_delete=models.CASCADE, related_name="enrollments")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_APPROVAL)
+    cohort = models.ForeignKey(
+        Cohort, null=True, blank=True, on_delete=models.PROTECT, related_name="enrollments",
+        help_text="The run of the course the learner is in (the course's default cohort unless staff chose).",
+    )
     requested_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -65,6 +147,7 @@ class Enrollment(models.Model):
             models.Index(fields=["course", "status"], name="enrollment_course_status"),
             models.Index(fields=["status", "requested_at"], name="enrollment_status_requested"),
             models.Index(fields=["course", "last_activity_at"], name="enrollment_course_activity"),
+            models.Index(fields=["course", "cohort", "status"], name="enrollment_course_cohort"),
         ]
         ordering = ["-requested_at", "-pk"]
 
@@ -104,6 +187,71 @@ class LessonProgress(models.Model):
         return f"{self.user} on lesson {self.lesson_id}"
 
 
+class Grade(models.Model):
+    """A learner's grade on one graded lesson (a lesson kind that declares itself graded).
+
+    ``score`` is what the lesson kind reported (percent); ``override`` is staff's, with a reason
+    (audited in Wagtail's log): the effective grade is the override when set. ``late`` is set
+    when the graded work came in after the lesson's due date for that learner. Writes go
+    through ``learning.gradebook``.
+    """
+
+    wagtail_reference_index_ignore = True
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grades")
+    lesson = models.ForeignKey("courses.LessonPage", on_delete=models.CASCADE, related_name="grades")
+    course = models.ForeignKey("courses.CoursePage", on_delete=models.CASCADE, related_name="grades")
+    score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    late = models.BooleanField(default=False)
+    override = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    override_reason = models.TextField(blank=True)
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    overridden_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "lesson"], name="grade_one_per_user_and_lesson"),
+        ]
+        indexes = [models.Index(fields=["course", "user"], name="grade_course_user")]
+
+    def __str__(self) -> str:
+        return f"grade of {self.user_id} on lesson {self.lesson_id}"
+
+    @property
+    def effective(self) -> Any:
+        """The grade that counts: staff's override when set, else the score."""
+        return self.override if self.override is not None else self.score
+
+
+class DateReminder(models.Model):
+    """A reminder sent to a learner about a lesson's date, so each is sent once."""
+
+    wagtail_reference_index_ignore = True
+
+    class Kind(models.TextChoices):
+        DUE_SOON = "due_soon", "Due soon"
+        OVERDUE = "overdue", "Overdue"
+        RELEASED = "released", "Opened"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    lesson = models.ForeignKey("courses.LessonPage", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="The date it was about, when it was sent.")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "lesson", "kind"], name="datereminder_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder of lesson {self.lesson_id} to {self.user_id}"
+
+
 class Notification(models.Model):
     """A message to one learner. Ids increase, so clients can resume after the last one seen."""
 
@@ -116,6 +264,9 @@ class Notification(models.Model):
         COURSE_COMPLETED = "course_completed", "Course completed"
         COURSE_UPDATED = "course_updated", "Course updated"
         ANNOUNCEMENT = "announcement", "Announcement"
+        LESSON_DUE = "lesson_due", "Lesson due"
+        LESSON_OVERDUE = "lesson_overdue", "Lesson overdue"
+        GRADE_CHANGED = "grade_changed", "Grade changed"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40, choices=Kind.choices)

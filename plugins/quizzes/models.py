@@ -55,10 +55,14 @@ class QuizLessonPage(LessonPage):
         FieldPanel("estimated_minutes"),
         FieldPanel("body", heading="Introduction"),
         MultiFieldPanel(
-            [FieldPanel("pass_mark"), FieldRowPanel([FieldPanel("attempt_limit"), FieldPanel("time_limit_minutes")])],
+            [
+                FieldRowPanel([FieldPanel("pass_mark"), FieldPanel("grade_weight")]),
+                FieldRowPanel([FieldPanel("attempt_limit"), FieldPanel("time_limit_minutes")]),
+            ],
             heading="Grading",
         ),
         FieldPanel("questions"),
+        *LessonPage.schedule_panels,
     ]
     # Inherited search fields only (title, summary, introduction): indexing the questions would
     # let search tell which words are accepted answers.

@@ -93,6 +93,10 @@ def make_image(title: str = "Test picture", size: tuple[int, int] = (64, 48)) ->
     return get_image_model().objects.create(title=title, file=ImageFile(buffer, name="picture.png"))
 
 
+#: What the admin form shows a new lesson for its dates and weight (opens with the course, no due date).
+LESSON_DATE_DEFAULTS = {"release_rule": "", "release_days": "0", "due_rule": "", "due_days": "0", "due_at": "", "grade_weight": "1"}
+
+
 def lesson_form_data(title: str, slug: str, *, summary: str = "", minutes: int = 10, blocks: list[tuple[str, Any]] | None = None, action: str | None = None) -> dict[str, Any]:
     """The admin page form's POST data for a lesson, with a StreamField body of ``blocks``.
 
@@ -110,6 +114,7 @@ def lesson_form_data(title: str, slug: str, *, summary: str = "", minutes: int =
         "slug": slug,
         "summary": summary,
         "estimated_minutes": str(minutes),
+        **LESSON_DATE_DEFAULTS,
         "body": streamfield([(block_type, form_value(block_type, value)) for block_type, value in (blocks or [])]),
         "comments": inline_formset([]),
     })

@@ -10,7 +10,7 @@ from django.urls import reverse
 from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text, streamfield
 
 from plugins.quizzes.models import QuizLessonPage
-from tests.courses.helpers import Tree, logged_in
+from tests.courses.helpers import LESSON_DATE_DEFAULTS, Tree, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +28,7 @@ def _form(questions: list[tuple[str, Any]], *, pass_mark: str = "60") -> dict[st
         "title": "Admin quiz", "slug": "admin-quiz", "summary": "", "estimated_minutes": "5",
         "body": streamfield([]), "pass_mark": pass_mark, "attempt_limit": "3", "time_limit_minutes": "",
         "questions": streamfield(questions), "comments": inline_formset([]),
+        **LESSON_DATE_DEFAULTS,
     })
     data["action-publish"] = "action-publish"
     return data
