@@ -49,6 +49,20 @@ def lesson_kind_type_ids() -> frozenset[int]:
     return frozenset(content_type.pk for content_type in types.values())
 
 
+def kind_name(content_type_id: int) -> str:
+    """The public name of a lesson kind, by content type: ``lesson`` for core's lesson,
+    ``<plugin label>.<model name without "lessonpage">`` for a plugin's (``quizzes.quiz``). The
+    API's ``kind``; no query once Django's content type cache holds it."""
+    from courses.models import LessonPage
+
+    model = ContentType.objects.get_for_id(content_type_id).model_class()
+    if model is None or model is LessonPage:
+        return "lesson"
+    label = kind_plugin(model) or model._meta.app_label
+    short = model._meta.model_name.removesuffix("page").removesuffix("lesson") or model._meta.model_name
+    return f"{label}.{short}"
+
+
 def kind_plugin(model: type[Any]) -> str | None:
     """The plugin that brings lesson kind ``model`` (None for core's)."""
     return plugin_of(model.__module__)

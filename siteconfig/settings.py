@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "learning",
     "realtime",
     # Plugins (plugins/<name>/ and the `academy.plugins` entry points) are inserted here, below.
+    "corsheaders",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -96,6 +97,7 @@ MIDDLEWARE = [
     "siteconfig.health.HealthzMiddleware",
     "siteconfig.capacity.OverloadMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -106,6 +108,15 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
+
+# CORS (django-cors-headers): off unless origins are listed. Only the API answers cross-origin
+# calls, without cookies (a web app on another origin calls with a token, never the session).
+CORS_ALLOWED_ORIGINS = env_list("ACADEMY_CORS_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "if-none-match", "idempotency-key"]
+CORS_EXPOSE_HEADERS = ["etag", "retry-after", "location"]
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 ROOT_URLCONF = "siteconfig.urls"
 WSGI_APPLICATION = "siteconfig.wsgi.application"
@@ -368,6 +379,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     # Document only our public API, not Wagtail's internal admin API views.
     "PREPROCESSING_HOOKS": ["siteconfig.api_schema.only_public_api"],
+    # Enums as components (drf-spectacular's default hook), then open in responses (v1 may add values).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "siteconfig.api_schema.open_enums",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     # Operations are tagged by their first path segment after this prefix (courses, lessons...).
     "SCHEMA_PATH_PREFIX": r"/api/v1/",

@@ -9,7 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 
-from learning.api.serializers import ErrorSerializer
+from learning.api.serializers import ErrorSerializer, InputSerializer
 
 # Errors any operation may answer, and the extra ones of writes.
 COMMON_ERRORS = {
@@ -18,6 +18,7 @@ COMMON_ERRORS = {
     "401": "Not authenticated, or the token is invalid or expired.",
     "403": "Not allowed (a view restriction, a missing permission, CSRF).",
     "404": "Not found, or not yours.",
+    "405": "The method is not allowed here (the Allow header lists those that are).",
     "406": "The Accept header asks for something other than JSON.",
     "429": "Throttled; Retry-After says when to try again.",
     "500": "An error on our side (server_error), reported to the operators; the same error shape.",
@@ -31,6 +32,14 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 class AcademyAutoSchema(AutoSchema):
     """drf-spectacular's schema with the error responses added to every operation."""
+
+    def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
+        """A request body that refuses unknown fields (``InputSerializer``) says so:
+        ``additionalProperties: false``."""
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and isinstance(serializer, InputSerializer):
+            schema["additionalProperties"] = False
+        return schema
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)

@@ -18,12 +18,45 @@ from learning.progress import CourseProgress
 MAX_ID = 2**63 - 1
 
 
+def _django_request(context: dict[str, Any]) -> HttpRequest | None:
+    request = context.get("request")
+    return getattr(request, "_request", request)
+
+
+def absolute(url: str, context: dict[str, Any]) -> str:
+    """``url`` as an absolute URL on the caller's host (as the pagination's ``next`` is): an app
+    can follow it without knowing where the site lives. Empty stays empty."""
+    request = _django_request(context)
+    if not url or request is None or "://" in url:
+        return url
+    return request.build_absolute_uri(url)
+
+
 def _page_url(page: Any, context: dict[str, Any]) -> str:
     from learning.selectors import page_url
 
-    request = context.get("request")
-    django_request: HttpRequest | None = getattr(request, "_request", request)
-    return page_url(page, django_request)
+    return absolute(page_url(page, _django_request(context)), context)
+
+
+class AbsoluteUrlField(serializers.CharField):
+    """A link read as a path (``/courses/...``) and given as an absolute URL."""
+
+    def to_representation(self, value: Any) -> str:
+        """The absolute URL of ``value`` (a path)."""
+        return absolute(super().to_representation(value), self.context)
+
+
+class InputSerializer(serializers.Serializer):
+    """A request body: every field it does not declare is a 400 ("Unknown field."), never
+    silently ignored (``{"course_id": 1, "user_id": 5}`` must not enroll the caller)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        """The declared fields, validated; unknown ones refused."""
+        if isinstance(data, dict):
+            unknown = sorted(str(key) for key in data if key not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)
 
 
 # --- Errors --------------------------------------------------------------------------------------
@@ -50,7 +83,7 @@ class ErrorSerializer(serializers.Serializer):
 class LessonLinkSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
-    url = serializers.CharField()
+    url = AbsoluteUrlField()
 
 
 class ProgressFieldsSerializer(serializers.Serializer):
@@ -130,6 +163,10 @@ class CourseSerializer(serializers.Serializer):
 class CourseLessonSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
+    kind = serializers.SerializerMethodField(
+        help_text="The lesson's kind: 'lesson' for core lessons, '<plugin>.<kind>' for a plugin's "
+        "(e.g. 'quizzes.quiz'). More kinds may appear: show an unknown kind as a link to its url.",
+    )
     url = serializers.SerializerMethodField()
     summary = serializers.CharField()
     estimated_minutes = serializers.IntegerField()
@@ -137,6 +174,11 @@ class CourseLessonSerializer(serializers.Serializer):
 
     def get_url(self, lesson: Any) -> str:
         return _page_url(lesson, self.context)
+
+    def get_kind(self, lesson: Any) -> str:
+        from courses.lesson_kinds import kind_name
+
+        return kind_name(lesson.content_type_id)
 
     def get_completed(self, lesson: Any) -> bool | None:
         completed = self.context.get("completed_ids")
@@ -179,7 +221,7 @@ class LessonDetailSerializer(LessonSerializer):
 class EnrollmentCourseSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="course_id")
     title = serializers.CharField(source="course_title")
-    url = serializers.CharField(source="course_url", help_text="Empty while the course is not visible to you.")
+    url = AbsoluteUrlField(source="course_url", help_text="Empty while the course is not visible to you.")
 
 
 class EnrollmentSerializer(ProgressFieldsSerializer):
@@ -201,14 +243,14 @@ class EnrollmentSerializer(ProgressFieldsSerializer):
     last_activity_at = serializers.DateTimeField(allow_null=True)
 
 
-class EnrollmentCreateSerializer(serializers.Serializer):
+class EnrollmentCreateSerializer(InputSerializer):
     course_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 # --- Progress -------------------------------------------------------------------------------------
 
 
-class ProgressCreateSerializer(serializers.Serializer):
+class ProgressCreateSerializer(InputSerializer):
     lesson_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     completed = serializers.BooleanField(
         default=True, help_text="true: mark the lesson complete; false: only record the position."
@@ -250,13 +292,13 @@ class NotificationSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Notification.Kind.choices)
     title = serializers.CharField()
     body = serializers.CharField()
-    link = serializers.CharField()
+    link = AbsoluteUrlField(help_text="Where the notification leads (absolute URL); empty for none.")
     created_at = serializers.DateTimeField()
     read_at = serializers.DateTimeField(allow_null=True)
     is_read = serializers.BooleanField()
 
 
-class MarkReadSerializer(serializers.Serializer):
+class MarkReadSerializer(InputSerializer):
     """Some of the caller's notifications, by id."""
 
     ids = serializers.ListField(

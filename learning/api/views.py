@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.cache import get_conditional_response, set_response_etag
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework.generics import GenericAPIView
@@ -69,6 +70,18 @@ class ApiView(GenericAPIView):
         repeated = {key: ["Give this parameter once."] for key, values in request.query_params.lists() if len(values) > 1}
         if repeated:
             raise drf_serializers.ValidationError(repeated)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """Reads carry an ETag (a hash of the body, Django's ``set_response_etag``); a read whose
+        ``If-None-Match`` names it is answered 304 with no body (Django's conditional GET): an
+        app that polls saves the transfer and the parsing."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method not in ("GET", "HEAD") or response.status_code != 200 or response.streaming:
+            return response
+        response.render()
+        set_response_etag(response)
+        conditional = get_conditional_response(request._request, etag=response.get("ETag"), response=response)
+        return conditional if conditional is not None else response
 
     def page_of(self, queryset: Any) -> list[Any]:
         """One page of ``queryset`` (one query)."""
@@ -160,7 +173,7 @@ class CourseDetailView(ApiView):
         data = dict(serializers.CourseSerializer(course, context=context).data)
         data["description_html"] = expand_db_html(course.description)
         data["lessons"] = serializers.CourseLessonSerializer(lessons, many=True, context=context).data
-        data["progress"] = progress
+        data["progress"] = None if progress is None else serializers.CourseProgressSerializer(progress, context=context).data
         return Response(data)
 
 
@@ -229,7 +242,7 @@ class EnrollmentFilters(drf_serializers.Serializer):
 
 def _enrollment_data(request: Request, enrollments: list[Enrollment]) -> list[dict[str, Any]]:
     rows = selectors.enrollment_cards(enrollments, who=viewer(request), request=request._request)
-    return list(serializers.EnrollmentSerializer(rows, many=True).data)
+    return list(serializers.EnrollmentSerializer(rows, many=True, context={"request": request}).data)
 
 
 def _enrollment_for_caller(request: Request, enrollment_id: int) -> Enrollment:
@@ -354,7 +367,7 @@ class ProgressView(ApiView):
             user=request.user, lesson=data["lesson_id"], completed=data["completed"],
             position=data.get("position"), session=viewer(request).session,
         )
-        return Response({
+        return Response(serializers.ProgressResultSerializer({
             "course_id": result.progress.course_id,
             "lesson_id": result.progress.lesson_id,
             "completed_lessons": result.completed_lessons,
@@ -363,7 +376,7 @@ class ProgressView(ApiView):
             "next_lesson": selectors.lesson_link(result.next_lesson, request._request),
             "course_completed": result.course_completed,
             "newly_completed": result.newly_completed,
-        })
+        }, context={"request": request}).data)
 
 
 # --- Notifications --------------------------------------------------------------------------------
@@ -382,7 +395,7 @@ class NotificationListView(ApiView):
         """The caller's notifications, newest first (ids increase: resume after the last seen)."""
         filters = _query(request, NotificationFilters)
         rows = selectors.learner_notifications(user_id=request.user.pk, unread_only=filters["unread"])
-        return self.get_paginated_response(serializers.NotificationSerializer(self.page_of(rows), many=True).data)
+        return self.get_paginated_response(serializers.NotificationSerializer(self.page_of(rows), many=True, context={"request": request}).data)
 
 
 def _marked(request: Request, ids: list[int] | None) -> Response:

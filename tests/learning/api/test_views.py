@@ -35,7 +35,7 @@ def test_courses_anonymous_in_catalog_order_without_enrollment(tree: Tree, api: 
     assert [row["slug"] for row in body["results"]] == ["python-basics", "databases-with-sql"]
     assert body["results"][1] == {
         "id": tree.sql.pk, "title": "Databases with SQL", "slug": "databases-with-sql",
-        "url": "/courses/databases-with-sql/", "summary": "Relational modelling and queries.",
+        "url": "http://testserver/courses/databases-with-sql/", "summary": "Relational modelling and queries.",
         "level": "beginner", "estimated_hours": 1, "enrollment_mode": "approval", "requires_approval": True,
         "price": "49.00", "currency": "USD", "tags": ["sql"], "instructor": None,
         "first_published_at": body["results"][1]["first_published_at"], "enrollment": None,
@@ -76,8 +76,8 @@ def test_course_detail_with_progress_for_an_enrolled_learner(tree: Tree, learner
     ]
     assert body["progress"] == {
         "status": "active", "can_read": True, "completed_lessons": 1, "total_lessons": 3, "percent": 33,
-        "next_lesson": {"id": tree.lessons[1].pk, "title": "Functions", "url": "/courses/python-basics/functions/"},
-        "resume_lesson": {"id": tree.lessons[1].pk, "title": "Functions", "url": "/courses/python-basics/functions/"},
+        "next_lesson": {"id": tree.lessons[1].pk, "title": "Functions", "url": "http://testserver/courses/python-basics/functions/"},
+        "resume_lesson": {"id": tree.lessons[1].pk, "title": "Functions", "url": "http://testserver/courses/python-basics/functions/"},
     }
     assert body["enrollment"]["status"] == "active"
 
@@ -191,7 +191,7 @@ def test_progress_complete_matches_the_progress_frame(tree: Tree, learner: Any) 
     assert (response.status_code, response.json()) == (200, {
         "course_id": tree.python.pk, "lesson_id": tree.lessons[0].pk, "completed_lessons": 1, "total_lessons": 3,
         "percent": 33, "course_completed": False, "newly_completed": True,
-        "next_lesson": {"id": tree.lessons[1].pk, "title": "Functions", "url": "/courses/python-basics/functions/"},
+        "next_lesson": {"id": tree.lessons[1].pk, "title": "Functions", "url": "http://testserver/courses/python-basics/functions/"},
     })
 
 
