@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -143,3 +145,66 @@ def token_authenticate(secret: str, *, now: datetime | None = None) -> tuple[Any
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=token.pk
     ).update(last_used_at=now)
     return token.user, token
+
+
+# --- Socket tickets ---------------------------------------------------------------------------------
+# An app authenticated by a token cannot send it on a WebSocket handshake (browsers cannot set
+# headers there, and a token in a URL ends up in logs). It asks the API for a ticket instead:
+# signed, valid for SOCKET_TICKET_SECONDS, usable once, bound to the credential that asked (the
+# token, or the login session), and passes it as ``?ticket=`` when it connects.
+
+SOCKET_TICKET_SECONDS = 60
+SOCKET_TICKET_SALT = "academy.socket-ticket"
+_USED_TICKET_KEY = "socket-ticket-used:{nonce}"
+
+
+@dataclass(frozen=True)
+class SocketCredential:
+    """What a redeemed ticket stands for: the user, and the token or login session that asked."""
+
+    user: Any
+    token_id: int | None
+    session_key: str | None
+
+
+def socket_ticket_create(*, user: Any, token: PersonalAccessToken | None, session_key: str | None) -> str:
+    """A ticket for one WebSocket connection of ``user``, bound to ``token`` (an app) or to the
+    login session ``session_key`` (the browser). Raises ``TokenError`` without either."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        raise TokenError("Log in to open a live connection.")
+    if token is None and not session_key:
+        raise TokenError("A ticket needs a token or a login session.")
+    payload = {"u": user.pk, "t": token.pk if token else None, "s": None if token else session_key,
+               "n": secrets.token_urlsafe(12)}
+    return signing.dumps(payload, salt=SOCKET_TICKET_SALT, compress=True)
+
+
+def socket_ticket_redeem(ticket: str) -> SocketCredential | None:
+    """The credential behind ``ticket``, once: None for a ticket that is malformed, forged,
+    older than SOCKET_TICKET_SECONDS or already used, or whose token, session or user is gone
+    or inactive. Two queries at most (the user, the token)."""
+    if not ticket or len(ticket) > TOKEN_MAX_LENGTH * 3:
+        return None
+    try:
+        payload = signing.loads(ticket, salt=SOCKET_TICKET_SALT, max_age=SOCKET_TICKET_SECONDS)
+        user_id, token_id, session_key, nonce = payload["u"], payload["t"], payload["s"], str(payload["n"])
+    except (signing.BadSignature, KeyError, TypeError):
+        return None
+    # One use, across processes (the shared cache); kept a little longer than the ticket lives.
+    if not cache.add(_USED_TICKET_KEY.format(nonce=nonce), 1, timeout=SOCKET_TICKET_SECONDS * 2):
+        return None
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    if token_id is not None and not token_is_current(token_id=token_id, user=user):
+        return None
+    return SocketCredential(user=user, token_id=token_id, session_key=session_key)
+
+
+def token_is_current(*, token_id: int, user: Any, now: datetime | None = None) -> bool:
+    """Whether token ``token_id`` is still ``user``'s and unexpired (a socket opened with it
+    closes when it is revoked or expires). One query."""
+    now = now or timezone.now()
+    return PersonalAccessToken.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now), pk=token_id, user_id=user.pk
+    ).exists()

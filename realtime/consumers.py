@@ -31,8 +31,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from academy.ratelimit import SocketSlot
+from learning import tokens
 from realtime import conf, groups, selectors
 from realtime.relay import relay
+from realtime.tickets import CREDENTIAL_SCOPE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -127,9 +129,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.refuse(code)
             return
         self.user = user
-        session = self.scope.get("session")
-        self.session_key: str | None = getattr(session, "session_key", None)
-        if not self.session_key:
+        # The credential the socket lives as long as: the login session of the cookie, or the
+        # token or session a ticket was made for (realtime.tickets).
+        credential = self.scope.get(CREDENTIAL_SCOPE_KEY)
+        if credential is not None:
+            self.session_key, self.token_id = credential.session_key, credential.token_id
+        else:
+            self.session_key = getattr(self.scope.get("session"), "session_key", None)
+            self.token_id = None
+        if not self.session_key and self.token_id is None:
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
         # At most RATELIMIT_SOCKETS_PER_USER open sockets per user, across processes.
@@ -140,7 +148,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.session_checked_at = time.monotonic()
         self.joined = [
             *self.stream_groups(user),
-            groups.session(self.session_key),
+            *([groups.session(self.session_key)] if self.session_key else []),
             groups.user_sessions(user.pk),
             *self.control_groups(user),
         ]
@@ -151,6 +159,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.go_live_timer = asyncio.get_running_loop().call_later(
             conf.get("REALTIME_RESUME_WAIT_SECONDS"), self._go_live_soon
         )
+
+    def credential_is_current(self) -> bool:
+        """Whether the socket's login session, or its ticket's token, is still valid (sync)."""
+        if self.token_id is not None:
+            return tokens.token_is_current(token_id=self.token_id, user=self.user)
+        return selectors.session_is_current(session_key=self.session_key, user=self.user)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         """Channels' connect; a connect that fails after taking a socket slot gives it back."""
@@ -334,9 +348,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if event_id <= self.floor or event_id in self.sent_ids or self.closing:
             return
         if time.monotonic() - self.session_checked_at >= conf.get("REALTIME_SESSION_RECHECK_SECONDS"):
-            current = await database_sync_to_async(selectors.session_is_current)(
-                session_key=self.session_key, user=self.user
-            )
+            current = await database_sync_to_async(self.credential_is_current)()
             self.session_checked_at = time.monotonic()
             if not current:
                 await self.close_with(CLOSE_UNAUTHENTICATED)

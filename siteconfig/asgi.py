@@ -18,13 +18,13 @@ django_wsgi_app = get_wsgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from academy.logging import RequestIdASGIMiddleware  # noqa: E402
 from academy.metrics import WebSocketMetricsMiddleware  # noqa: E402
 from academy.plugins.urls import plugin_websocket_urlpatterns  # noqa: E402
 from realtime.routing import not_found_route, websocket_urlpatterns  # noqa: E402
+from realtime.tickets import SocketOriginValidator, TicketAuthMiddleware  # noqa: E402
 from siteconfig import capacity  # noqa: E402
 from siteconfig.wsgi_pool import PooledWSGI  # noqa: E402
 
@@ -48,8 +48,10 @@ application = ProtocolTypeRouter(
     {
         "http": capacity.current_gate,
         # Each connection gets a request id (its consumer's log lines) and is counted.
-        "websocket": RequestIdASGIMiddleware(WebSocketMetricsMiddleware(AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_routes))
+        # Cookie connections from the site's own origins; ticket connections (apps) also from
+        # none or a configured one (realtime.tickets).
+        "websocket": RequestIdASGIMiddleware(WebSocketMetricsMiddleware(SocketOriginValidator(
+            AuthMiddlewareStack(TicketAuthMiddleware(URLRouter(websocket_routes)))
         ))),
     }
 )
