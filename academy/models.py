@@ -68,6 +68,27 @@ class SideEffectRecord(models.Model):
         return self.key
 
 
+class IdempotentRequest(models.Model):
+    """An API write sent with an ``Idempotency-Key`` and the answer it got (``academy.idempotency``):
+    a retry with the same key (a timeout, a dropped connection) gets that answer again instead of
+    acting twice. ``status_code`` is empty while the first request is still running."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField(blank=True, default=b"")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotentrequest_one_per_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotentrequest_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of user {self.user_id} ({self.status_code or 'running'})"
+
+
 class PluginActivation(models.Model):
     """An editor's choice for one plugin, site-wide (``course`` empty) or for one course page.
 

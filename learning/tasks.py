@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 # Read notifications older than this are deleted by the prune schedule.
 READ_NOTIFICATION_RETENTION_DAYS = 90
 MINUTES_PER_DAY = 24 * 60
+MINUTES_PER_HOUR = 60
 
 ENROLLMENT_EMAILS = {
     # event -> (template, the status the enrollment must still have for the email to make sense)
@@ -289,6 +290,13 @@ def prune_read_notifications(*, days: int = READ_NOTIFICATION_RETENTION_DAYS) ->
     return notification_prune_read(older_than=timezone.now() - timedelta(days=days))
 
 
+def prune_idempotency_keys() -> int:
+    """Forget API ``Idempotency-Key`` answers older than a day (``academy.idempotency``)."""
+    from academy.idempotency import prune
+
+    return prune()
+
+
 def resend_stalled_emails() -> int:
     """Enqueue again the emails still pending after the broker's retry window (any broker:
     the Redis broker drops the task of a killed worker). Returns how many were enqueued."""
@@ -309,6 +317,7 @@ SCHEDULES = [
     ScheduledTask("publish_scheduled_pages", "learning.tasks.publish_scheduled_pages", minutes=1),
     ScheduledTask("resend_stalled_emails", "learning.tasks.resend_stalled_emails", minutes=RESEND_STALLED_EMAILS_MINUTES),
     ScheduledTask("cleanup_expired_sessions", "learning.tasks.cleanup_expired_sessions", minutes=MINUTES_PER_DAY),
+    ScheduledTask("prune_idempotency_keys", "learning.tasks.prune_idempotency_keys", minutes=MINUTES_PER_HOUR),
     ScheduledTask(
         "prune_read_notifications",
         "learning.tasks.prune_read_notifications",

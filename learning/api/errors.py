@@ -29,6 +29,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from academy.idempotency import IdempotencyError
 from learning.services import ServiceError
 
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
@@ -76,6 +77,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's handler (status, ``Retry-After``, ``WWW-Authenticate``), then our body."""
     if isinstance(exc, ServiceError):
         return Response(error_body(service_error_code(exc), exc.message), status=exc.status_code)
+    if isinstance(exc, IdempotencyError):
+        return Response(error_body(exc.code, exc.message), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -7,7 +7,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from learning.api.serializers import ErrorSerializer, InputSerializer
 
@@ -24,7 +24,8 @@ COMMON_ERRORS = {
     "500": "An error on our side (server_error), reported to the operators; the same error shape.",
 }
 WRITE_ERRORS = {
-    "409": "The object's state does not allow this.",
+    "409": "The object's state does not allow this (or a request with the same Idempotency-Key is still running).",
+    "422": "The Idempotency-Key was used for another request (idempotency_key_reused).",
     "415": "The body is not JSON.",
 }
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -32,6 +33,18 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 class AcademyAutoSchema(AutoSchema):
     """drf-spectacular's schema with the error responses added to every operation."""
+
+    def get_override_parameters(self) -> list[Any]:
+        """Every POST takes an optional ``Idempotency-Key`` header (``academy.idempotency``)."""
+        parameters = list(super().get_override_parameters())
+        if self.method == "POST":
+            parameters.append(OpenApiParameter(
+                name="Idempotency-Key", type=str, location=OpenApiParameter.HEADER, required=False,
+                description="Any unique string (1-255 visible characters). Sent again with the same "
+                "request, the first answer is replayed (Idempotent-Replayed: true) instead of acting twice. "
+                "Kept 24 hours per user.",
+            ))
+        return parameters
 
     def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
         """A request body that refuses unknown fields (``InputSerializer``) says so:

@@ -328,3 +328,11 @@ class MeSerializer(serializers.Serializer):
     token_expires_at = serializers.DateTimeField(
         allow_null=True, help_text="When the token of this request expires (null: session, or no expiry)."
     )
+
+
+# --- Live connections -----------------------------------------------------------------------------
+
+
+class SocketTicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="Pass as ?ticket= on the WebSocket URL; works once.")
+    expires_in = serializers.IntegerField(help_text="Seconds the ticket may be used for.")

@@ -28,4 +28,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("notifications/read/", views.NotificationReadView.as_view(), name="notifications-read"),
     path("notifications/read-all/", views.NotificationReadAllView.as_view(), name="notifications-read-all"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("socket-tickets/", views.SocketTicketView.as_view(), name="socket-tickets"),
 ]

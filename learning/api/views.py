@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, set_response_etag
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
@@ -24,10 +25,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from wagtail.rich_text import expand_db_html
 
+from academy import idempotency
 from courses.lesson_kinds import is_shown_kind
 from courses.models import CoursePage, CourseTag, LessonPage, Level
 from courses.selectors import SEARCH_MAX_LESSONS, normalize_search_query
-from learning import access, selectors, services
+from learning import access, selectors, services, tokens
 from learning.api import serializers
 from learning.models import Enrollment, PersonalAccessToken
 
@@ -57,6 +59,14 @@ def _refuse(visibility: access.Visibility, *, missing: type[services.ServiceErro
         raise restricted()
 
 
+class _Replay(Exception):
+    """The request repeats an earlier one's ``Idempotency-Key``: answer what it was answered."""
+
+    def __init__(self, stored: idempotency.Stored) -> None:
+        self.stored = stored
+        super().__init__("replay")
+
+
 class ApiView(GenericAPIView):
     """Base of every v1 view: cursor pagination over a selector's queryset."""
 
@@ -70,12 +80,37 @@ class ApiView(GenericAPIView):
         repeated = {key: ["Give this parameter once."] for key, values in request.query_params.lists() if len(values) > 1}
         if repeated:
             raise drf_serializers.ValidationError(repeated)
+        self.idempotent_row: int | None = None
+        key = request.headers.get(idempotency.HEADER)
+        if key is not None and request.method == "POST" and request.user.is_authenticated:
+            django_request = request._request
+            print_ = idempotency.fingerprint(request.method, django_request.get_full_path(), django_request.body)
+            row, stored = idempotency.begin(user_id=request.user.pk, key=key, print_=print_)
+            if stored is not None:
+                raise _Replay(stored)
+            self.idempotent_row = row
+
+    def handle_exception(self, exc: Exception) -> Any:
+        """A replayed answer leaves as it was first given; everything else as DRF does."""
+        if isinstance(exc, _Replay):
+            replay = HttpResponse(exc.stored.body, status=exc.stored.status_code, content_type=exc.stored.content_type)
+            replay[idempotency.REPLAYED_HEADER] = "true"
+            return replay
+        return super().handle_exception(exc)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         """Reads carry an ETag (a hash of the body, Django's ``set_response_etag``); a read whose
         ``If-None-Match`` names it is answered 304 with no body (Django's conditional GET): an
         app that polls saves the transfer and the parsing."""
         response = super().finalize_response(request, response, *args, **kwargs)
+        row = getattr(self, "idempotent_row", None)
+        if row is not None:
+            self.idempotent_row = None
+            if isinstance(response, Response):
+                response.render()
+            idempotency.finish(
+                row, status_code=response.status_code, content_type=response.get("Content-Type", ""), body=response.content
+            )
         if request.method not in ("GET", "HEAD") or response.status_code != 200 or response.streaming:
             return response
         response.render()
@@ -426,6 +461,31 @@ class NotificationReadAllView(ApiView):
     def post(self, request: Request) -> Response:
         """Mark every unread notification of the caller read."""
         return _marked(request, None)
+
+
+# --- Live connections ---------------------------------------------------------------------------
+
+
+class SocketTicketView(ApiView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="socket_tickets_create", request=None, responses={201: serializers.SocketTicketSerializer})
+    def post(self, request: Request) -> Response:
+        """A ticket for one WebSocket connection: connect to ``/ws/...?ticket=<ticket>`` within
+        its lifetime. It works once, and the socket lives as long as the token (or the login
+        session) that asked for it: revoking the token closes it."""
+        token = request.auth if isinstance(request.auth, PersonalAccessToken) else None
+        session = getattr(request._request, "session", None)
+        try:
+            ticket = tokens.socket_ticket_create(
+                user=request.user, token=token, session_key=None if token else getattr(session, "session_key", None)
+            )
+        except tokens.TokenError as exc:
+            raise services.Forbidden(exc.message) from exc
+        return Response(
+            serializers.SocketTicketSerializer({"ticket": ticket, "expires_in": tokens.SOCKET_TICKET_SECONDS}).data,
+            status=201,
+        )
 
 
 # --- Me -------------------------------------------------------------------------------------------

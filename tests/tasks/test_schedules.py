@@ -30,6 +30,7 @@ EXPECTED = {
     "academy:learning:publish_scheduled_pages": ("learning.tasks.publish_scheduled_pages", 1, None),
     "academy:learning:resend_stalled_emails": ("learning.tasks.resend_stalled_emails", 5, None),
     "academy:learning:cleanup_expired_sessions": ("learning.tasks.cleanup_expired_sessions", 1440, None),
+    "academy:learning:prune_idempotency_keys": ("learning.tasks.prune_idempotency_keys", 60, None),
     "academy:learning:prune_read_notifications": ("learning.tasks.prune_read_notifications", 1440, "{'days': 90}"),
 }
 
