@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
+from academy.idempotency import KEY_MAX_LENGTH
 from learning.api.serializers import ErrorSerializer, InputSerializer
 
 # Errors any operation may answer, and the extra ones of writes.
@@ -39,7 +40,8 @@ class AcademyAutoSchema(AutoSchema):
         parameters = list(super().get_override_parameters())
         if self.method == "POST":
             parameters.append(OpenApiParameter(
-                name="Idempotency-Key", type=str, location=OpenApiParameter.HEADER, required=False,
+                name="Idempotency-Key", location=OpenApiParameter.HEADER, required=False,
+                type={"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": "^[!-~]+$"},
                 description="Any unique string (1-255 visible characters). Sent again with the same "
                 "request, the first answer is replayed (Idempotent-Replayed: true) instead of acting twice. "
                 "Kept 24 hours per user.",

@@ -8,21 +8,43 @@ get the JSON 404 of ``learning.api.errors.not_found``, after both.
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, path, register_converter
 
 from learning.api import views
+from learning.api.serializers import MAX_ID
+
+
+class IdConverter:
+    """An object id in a path: digits up to the largest id the database stores (``MAX_ID``); a
+    longer number matches nothing (the API's JSON 404), never a database overflow (500)."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        """The id, or ValueError (no match) past ``MAX_ID``."""
+        number = int(value)
+        if number > MAX_ID:
+            raise ValueError(value)
+        return number
+
+    def to_url(self, value: int) -> str:
+        """The id as digits."""
+        return str(value)
+
+
+register_converter(IdConverter, "id")
 
 app_name = "api-v1"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("courses/", views.CourseListView.as_view(), name="courses"),
-    path("courses/<int:course_id>/", views.CourseDetailView.as_view(), name="course"),
+    path("courses/<id:course_id>/", views.CourseDetailView.as_view(), name="course"),
     path("lessons/", views.LessonListView.as_view(), name="lessons"),
-    path("lessons/<int:lesson_id>/", views.LessonDetailView.as_view(), name="lesson"),
+    path("lessons/<id:lesson_id>/", views.LessonDetailView.as_view(), name="lesson"),
     path("enrollments/", views.EnrollmentListView.as_view(), name="enrollments"),
-    path("enrollments/<int:enrollment_id>/", views.EnrollmentDetailView.as_view(), name="enrollment"),
-    path("enrollments/<int:enrollment_id>/approve/", views.EnrollmentApproveView.as_view(), name="enrollment-approve"),
-    path("enrollments/<int:enrollment_id>/cancel/", views.EnrollmentCancelView.as_view(), name="enrollment-cancel"),
+    path("enrollments/<id:enrollment_id>/", views.EnrollmentDetailView.as_view(), name="enrollment"),
+    path("enrollments/<id:enrollment_id>/approve/", views.EnrollmentApproveView.as_view(), name="enrollment-approve"),
+    path("enrollments/<id:enrollment_id>/cancel/", views.EnrollmentCancelView.as_view(), name="enrollment-cancel"),
     path("progress/", views.ProgressView.as_view(), name="progress"),
     path("notifications/", views.NotificationListView.as_view(), name="notifications"),
     path("notifications/read/", views.NotificationReadView.as_view(), name="notifications-read"),
