@@ -16,7 +16,6 @@ course, superusers all); writes also need ``may_manage_learners`` and go through
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import secrets
 from typing import Any
@@ -30,7 +29,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from wagtail.actions.delete_page import DeletePageAction
 from wagtail.models import Page
@@ -384,15 +383,12 @@ def delete_own_draft(request: HttpRequest, page_id: int) -> HttpResponse:
 
 
 def course_urls(course_id: int) -> dict[str, str]:
-    """The staff tools' URLs of one course (the live class view, ``realtime_staff:live``, comes
-    from the realtime app when it is installed)."""
-    urls = {
+    """The URLs of one course's learner screens, for links and redirects within them (the tabs
+    of every staff tool come from ``learning.staff_links``)."""
+    return {
         name: reverse(f"learning_staff:{name}", args=[course_id])
         for name in ("learners", "enroll", "analytics", "bulk", "message")
     }
-    with contextlib.suppress(NoReverseMatch):
-        urls["live"] = reverse("realtime_staff:live", args=[course_id])
-    return urls
 
 
 urlpatterns = [

@@ -22,7 +22,7 @@ from wagtail_modeladmin.options import modeladmin_register
 
 from courses.models import CoursePage, LessonPage
 from courses.selectors import READABLE_COURSES_HOOK
-from learning import access, documents, publishing, staff_views
+from learning import access, documents, publishing, staff_links, staff_views
 from learning.admin_views import LearningAdminGroup, LearningSummaryPanel, can_view_enrollments
 from learning.models import Enrollment
 from learning.services import AUDIT_ACTIONS
@@ -62,9 +62,33 @@ def register_staff_tool_urls() -> list[Any]:
     return [path("learning/", include((staff_views.urlpatterns, "learning_staff"), namespace="learning_staff"))]
 
 
+@hooks.register(staff_links.HOOK)
+def core_course_staff_links(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
+    """Learners and Analytics for whoever may see the course's learners; Bulk enrollment and
+    Message learners for whoever may also manage them."""
+    who = access.viewer(user)
+    if not access.may_see_learners(who, course):
+        return []
+    links = [
+        staff_links.CourseStaffLink("learners", "Learners", reverse("learning_staff:learners", args=[course.pk]),
+                                    priority=10, icon="group"),
+        staff_links.CourseStaffLink("analytics", "Analytics", reverse("learning_staff:analytics", args=[course.pk]),
+                                    priority=20, icon="table"),
+    ]
+    if access.may_manage_learners(who, course):
+        links += [
+            staff_links.CourseStaffLink("bulk", "Bulk enrollment", reverse("learning_staff:bulk", args=[course.pk]),
+                                        priority=40, icon="upload", header=False),
+            staff_links.CourseStaffLink("message", "Message learners",
+                                        reverse("learning_staff:message", args=[course.pk]),
+                                        priority=50, icon="mail", header=False),
+        ]
+    return links
+
+
 @hooks.register("register_page_header_buttons")
 def course_staff_buttons(page: Any, user: Any, view_name: str, next_url: str | None = None) -> list[Button]:
-    """"Learners" and "Analytics" on a course's admin pages, for those who may see its learners;
+    """The course's staff tools (``learning.staff_links``, header ones) on a course's admin pages;
     "Delete draft" on an editor's own never-published draft that Wagtail will not let them delete."""
     buttons = []
     if (
@@ -75,12 +99,12 @@ def course_staff_buttons(page: Any, user: Any, view_name: str, next_url: str | N
         buttons.append(
             Button("Delete draft", reverse("learning_staff:delete_draft", args=[page.pk]), icon_name="bin", priority=49)
         )
-    if not isinstance(page.specific_deferred, CoursePage) or not access.may_see_learners(access.viewer(user), page):
+    if not isinstance(page.specific_deferred, CoursePage):
         return buttons
-    return [*buttons,
-        Button("Learners", reverse("learning_staff:learners", args=[page.pk]), icon_name="group", priority=5),
-        Button("Analytics", reverse("learning_staff:analytics", args=[page.pk]), icon_name="table", priority=6),
-    ]
+    return [*buttons, *(
+        Button(link.label, link.url, icon_name=link.icon, priority=link.priority)
+        for link in staff_links.course_links(page, user) if link.header
+    )]
 
 
 @hooks.register("insert_global_admin_css")

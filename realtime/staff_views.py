@@ -18,7 +18,6 @@ from django.urls import path
 
 from courses.models import CoursePage
 from learning import access, staff_selectors
-from learning.staff_views import course_urls
 from realtime.publish import current_cursor
 
 
@@ -39,7 +38,6 @@ def live_class(request: HttpRequest, course_id: int) -> HttpResponse:
         "columns": [(lesson, by_lesson.get(lesson.id, [])) for lesson in data.lessons],
         "cursor": current_cursor(),
         "in_class_minutes": staff_selectors.IN_CLASS_MINUTES,
-        "urls": course_urls(course.pk),
     })
 
 

@@ -128,6 +128,8 @@ _HOMES: dict[str, str] = {
     "purge_course": "_cache",
     "purge_page": "_cache",
     # Admin.
+    "COURSE_STAFF_LINKS_HOOK": "_admin",
+    "CourseStaffLink": "_admin",
     "NumericPkURLHelper": "_admin",
     "PluginAdminView": "_admin",
     "SafeLookupIndexView": "_admin",
@@ -171,6 +173,7 @@ VALUE_DOCS: dict[str, str] = {
     "LEARNER_PAGE_PERMISSIONS": "Wagtail page permissions that make a course a staff member's own.",
     "MANAGE_LEARNERS_PERMISSION": "The model permission to enroll, unenroll and message learners.",
     "VIEW_LEARNERS_PERMISSIONS": "The staff rule's default model permissions (on enrollments).",
+    "COURSE_STAFF_LINKS_HOOK": "Wagtail hook name: fn(*, course, user) -> [CourseStaffLink] adds a course's staff tool.",
     "course_completed": "Event: a learner completed every counted lesson (CourseCompletedPayload).",
     "course_content_published": "Event: a course or lesson was published (CourseContentPublishedPayload).",
     "enrollment_activated": "Event: an enrollment opened the course (EnrollmentPayload).",
@@ -186,6 +189,7 @@ VALUE_DOCS: dict[str, str] = {
 
 __all__ = [
     "ACCESS_STATUSES",
+    "COURSE_STAFF_LINKS_HOOK",
     "DEPRECATED",
     "EVENTS",
     "LEARNER_PAGE_PERMISSIONS",
@@ -201,6 +205,7 @@ __all__ = [
     "CourseIndexPage",
     "CoursePage",
     "CourseProgress",
+    "CourseStaffLink",
     "Decision",
     "Enrollment",
     "EnrollmentPayload",
@@ -348,6 +353,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; the runtime loads throu
         visible_pages_filter,
     )
     from academy.sdk._admin import (
+        COURSE_STAFF_LINKS_HOOK,
+        CourseStaffLink,
         NumericPkURLHelper,
         PluginAdminView,
         SafeLookupIndexView,

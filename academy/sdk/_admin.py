@@ -17,8 +17,17 @@ from academy.plugins.activation import is_active
 from courses.models import CoursePage
 from learning.access import VIEW_LEARNERS_PERMISSIONS, may_see_learners, staff_course_filter, viewer
 from learning.admin_views import NumericPkURLHelper, SafeLookupIndexView, VisibleCourseListFilter
+from learning.staff_links import HOOK as COURSE_STAFF_LINKS_HOOK
+from learning.staff_links import CourseStaffLink
 
-__all__ = ["NumericPkURLHelper", "PluginAdminView", "SafeLookupIndexView", "VisibleCourseListFilter"]
+__all__ = [
+    "COURSE_STAFF_LINKS_HOOK",
+    "CourseStaffLink",
+    "NumericPkURLHelper",
+    "PluginAdminView",
+    "SafeLookupIndexView",
+    "VisibleCourseListFilter",
+]
 
 
 class PluginAdminView(WagtailAdminTemplateMixin, TemplateView):

@@ -13,6 +13,7 @@ from django import template
 
 from courses.models import CoursePage, LessonPage
 from learning.selectors import CourseState, LessonState, course_state, lesson_state
+from learning.staff_links import CourseStaffLink, course_links
 
 register = template.Library()
 
@@ -26,6 +27,13 @@ def _user(context: template.Context) -> Any:
 def course_state_tag(context: template.Context, course: CoursePage, lessons: Sequence[LessonPage]) -> CourseState:
     """``{% course_state page lessons as state %}``: enrollment, progress and ticks of the visitor."""
     return course_state(user=_user(context), course=course, lessons=lessons)
+
+
+@register.simple_tag(takes_context=True, name="course_staff_links")
+def course_staff_links_tag(context: template.Context, course: CoursePage) -> list[CourseStaffLink]:
+    """The staff tools of ``course`` the current user may open (``learning.staff_links``): the
+    tabs atop every staff screen."""
+    return course_links(course, _user(context))
 
 
 @register.simple_tag(takes_context=True, name="lesson_state")
