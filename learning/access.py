@@ -701,6 +701,29 @@ def staff_enrollment_filter(
     return granted & admin_course_filter(who, prefix=course_prefix)
 
 
+def course_enrollment_scope(who: Viewer, course: Page, *, manage: bool = False) -> Q | None:
+    """None when ``who`` sees (with ``manage``: manages) every learner of ``course``; else a
+    filter on enrollments keeping the learners of their roles' cohorts (those in no cohort with
+    the default cohort's), for a door that already checked :func:`may_see_learners` (or
+    :func:`may_manage_learners`). No query once the paths and roles are known."""
+    if manage:
+        if _page_rule_manages(who, course):
+            return None
+        grants = _roles_in(who, course.pk, teacher=True)
+    else:
+        if _page_rule_allows(who, course, VIEW_LEARNERS_PERMISSIONS):
+            return None
+        grants = _roles_in(who, course.pk)
+    if any(grant.cohort_id is None for grant in grants):
+        return None
+    scope = Q(pk__in=[])
+    for grant in grants:
+        scope |= Q(cohort_id=grant.cohort_id)
+        if grant.cohort_default:
+            scope |= Q(cohort__isnull=True, course_id=course.pk)
+    return scope
+
+
 def may_see_enrollment(who: Viewer, enrollment: Enrollment) -> bool:
     """Whether ``who`` may see this one learner of a course as staff (their timeline, grades):
     :func:`may_see_learners` of the course, within their cohorts for a role limited to cohorts.
@@ -748,6 +771,7 @@ __all__ = [
     "admin_hidden_paths",
     "admin_may_see",
     "course_access",
+    "course_enrollment_scope",
     "course_roles",
     "has_access_status",
     "is_lesson_type",

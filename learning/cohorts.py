@@ -114,6 +114,18 @@ def cohort_enrollment_filter(cohort: Cohort, *, prefix: str = "") -> Q:
     return condition
 
 
+def learner_scope(who: Any, course: CoursePage, *, cohort: Cohort | None = None, manage: bool = False) -> Q | None:
+    """The filter on enrollments of ``course`` that a staff door applies for ``who`` (an
+    ``access.Viewer``): the cohorts they may see (or, with ``manage``, manage:
+    ``access.course_enrollment_scope``) and, with ``cohort``, that one cohort. None when
+    nothing narrows the course's learners (so unfiltered lists keep their exact query)."""
+    scope = access.course_enrollment_scope(who, course, manage=manage)
+    if cohort is not None:
+        chosen = cohort_enrollment_filter(cohort)
+        scope = chosen if scope is None else scope & chosen
+    return scope
+
+
 # --- Reading cohorts ------------------------------------------------------------------------------
 
 
@@ -504,6 +516,7 @@ __all__ = [
     "default_cohort",
     "effective_cohort_id",
     "enrollment_move",
+    "learner_scope",
     "placement_cohort",
     "role_grant",
     "role_revoke",
