@@ -21,9 +21,19 @@ from wagtail.admin.widgets import Button
 from wagtail_modeladmin.helpers import AdminURLHelper
 from wagtail_modeladmin.options import modeladmin_register
 
+from courses.demo_content import SEED_DEMO_HOOK
 from courses.models import CoursePage, LessonPage
 from courses.selectors import READABLE_COURSES_HOOK
-from learning import access, cohort_views, cohorts, documents, publishing, staff_links, staff_views
+from learning import (
+    access,
+    cohort_views,
+    cohorts,
+    demo,
+    documents,
+    publishing,
+    staff_links,
+    staff_views,
+)
 from learning.admin_views import LearningAdminGroup, LearningSummaryPanel, can_view_enrollments
 from learning.models import Enrollment
 from learning.services import AUDIT_ACTIONS
@@ -112,6 +122,12 @@ def core_course_staff_links(*, course: Any, user: Any) -> list[staff_links.Cours
                                         priority=50, icon="mail", header=False),
         ]
     return links
+
+
+@hooks.register(SEED_DEMO_HOOK)
+def seed_demo_cohorts(*, catalog: Any, accounts: bool) -> list[tuple[str, str]]:
+    """``seed_demo``: the demo course's cohorts, teacher and assistant (``learning.demo``)."""
+    return list(demo.seed_demo(catalog=catalog, accounts=accounts))
 
 
 @hooks.register("register_page_header_buttons")
