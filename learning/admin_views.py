@@ -57,11 +57,6 @@ def can_view_enrollments(user: Any) -> bool:
     )
 
 
-def can_manage_enrollments(user: Any) -> bool:
-    """Whether ``user`` may approve and cancel enrollments."""
-    return bool(user.has_perm(CHANGE_PERMISSION))
-
-
 def visible_enrollments(user: Any, rows: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
     """``rows`` limited to the learners the access policy lets ``user`` see in the admin (their
     courses, and their cohorts for a teacher or assistant of some cohorts)."""
@@ -172,17 +167,18 @@ class ReadOnlyEnrollmentPermissionHelper(PermissionHelper):
         return False
 
     def user_can_approve_obj(self, user: Any, obj: Enrollment) -> bool:
-        """A pending enrollment of someone else in a visible course, and the change permission."""
+        """A pending enrollment of someone else that ``user`` manages (``access.may_manage_enrollment``:
+        the change permission and the course, or a teacher role reaching the learner)."""
         return (
             obj.status == Enrollment.Status.PENDING_APPROVAL and obj.user_id != user.pk
-            and can_manage_enrollments(user) and course_visible(user, obj)
+            and access.may_manage_enrollment(access.viewer(user), obj)
         )
 
     def user_can_cancel_obj(self, user: Any, obj: Enrollment) -> bool:
-        """Someone else's enrollment in a visible course, not cancelled yet, and the change permission."""
+        """Someone else's enrollment that ``user`` manages, not cancelled yet."""
         return (
             obj.status != Enrollment.Status.CANCELLED and obj.user_id != user.pk
-            and can_manage_enrollments(user) and course_visible(user, obj)
+            and access.may_manage_enrollment(access.viewer(user), obj)
         )
 
 
@@ -362,8 +358,7 @@ class EnrollmentActionView(EnrollmentSubtitleMixin, InstanceSpecificView):
     def may_decide(self, user: Any) -> bool:
         """Whether ``user`` could take this kind of decision on this enrollment in another state."""
         return (
-            self.instance.user_id != user.pk and can_manage_enrollments(user)
-            and course_visible(user, self.instance)
+            self.instance.user_id != user.pk and access.may_manage_enrollment(access.viewer(user), self.instance)
         )
 
     def check_action_permitted(self, user: Any) -> bool:
@@ -647,6 +642,6 @@ class LearningSummaryPanel(Component):
     def get_context_data(self, parent_context: Any) -> dict[str, Any]:
         """The counts (one query) and the listing URLs."""
         context = super().get_context_data(parent_context)
-        visible = access.staff_course_filter(access.viewer(parent_context["request"].user))
+        visible = access.staff_enrollment_filter(access.viewer(parent_context["request"].user))
         context.update(summary=selectors.admin_summary(visible=visible), enrollments_url=self.enrollments_url)
         return context
