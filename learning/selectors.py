@@ -473,7 +473,7 @@ def course_state(*, user: Any, course: CoursePage, lessons: Sequence[LessonPage]
     status = enrollment.status if enrollment else "not_enrolled"
     has_access = bool(enrollment and enrollment.has_access)
     # Learners with access need no permission lookup (it costs queries for non-superusers).
-    privileged = False if has_access else access.is_privileged(user)
+    privileged = False if has_access else access.viewer(user).privileged_in(course.pk)
     following = has_access or privileged
     if enrollment is None:
         return CourseState(None, status, False, privileged, following, nothing, None, None)
@@ -516,7 +516,8 @@ def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage) -> Lesson
         .first()
     )
     has_access = bool(enrollment and enrollment.has_access)
-    privileged = False if has_access else access.is_privileged(user)
+    # Staff and editors read every course; a teacher or assistant, the courses of their roles.
+    privileged = False if has_access else access.viewer(user).privileged_in(course.pk)
     lesson_completed_at = enrollment.lesson_completed_at if enrollment else None  # type: ignore[attr-defined]
     return LessonState(
         enrollment=enrollment,
