@@ -334,6 +334,10 @@ class BulkEnrollment(models.Model):
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.ENROLL)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     source = models.TextField(help_text="The uploaded CSV, as text.")
+    cohort = models.ForeignKey(
+        Cohort, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Where its learners are placed (a row's own cohort column first; else the default cohort).",
+    )
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
@@ -365,6 +369,10 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cohort = models.ForeignKey(
+        Cohort, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Where the learner is placed on signing up (empty: the default cohort).",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["email", "course"], name="invitation_one_per_email_and_course")]
