@@ -503,10 +503,14 @@ class LessonState:
     following: bool
     completed: bool
     completed_at: datetime | None
+    # Set while the lesson is not yet open to this enrolled learner (drip release).
+    not_open: access.NotOpen | None = None
 
 
-def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage) -> LessonState:
-    """The lesson page's state for ``user``: one query (none for anonymous visitors)."""
+def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage, now: datetime | None = None) -> LessonState:
+    """The lesson page's state for ``user`` at ``now`` (default: the current time): one query
+    (none for anonymous visitors), plus two when the lesson has a release rule (the access
+    policy's "not yet open": ``access.lesson_not_open``)."""
     if not getattr(user, "is_authenticated", False):
         return LessonState(None, "anonymous", False, False, False, False, False, None)
     completed_at = LessonProgress.objects.filter(user_id=user.pk, lesson_id=lesson.pk).values("completed_at")[:1]
@@ -518,15 +522,19 @@ def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage) -> Lesson
     has_access = bool(enrollment and enrollment.has_access)
     privileged = False if has_access else access.is_privileged(user)
     lesson_completed_at = enrollment.lesson_completed_at if enrollment else None  # type: ignore[attr-defined]
+    not_open = access.lesson_not_open(
+        access.viewer(user), lesson_id=lesson.pk, course_id=course.pk, course_path=course.path, now=now,
+    ) if has_access and lesson.live else None
     return LessonState(
         enrollment=enrollment,
         status=enrollment.status if enrollment else "not_enrolled",
         has_access=has_access,
         privileged=privileged,
-        can_read=has_access or privileged,
+        can_read=(has_access and not_open is None) or privileged,
         following=has_access or privileged,
         completed=has_access and lesson_completed_at is not None,
         completed_at=lesson_completed_at if has_access else None,
+        not_open=not_open,
     )
 
 

@@ -21,7 +21,7 @@ from wagtail_modeladmin.helpers import AdminURLHelper
 from wagtail_modeladmin.options import modeladmin_register
 
 from courses.models import CoursePage, LessonPage
-from courses.selectors import READABLE_COURSES_HOOK
+from courses.selectors import CLOSED_LESSONS_HOOK, READABLE_COURSES_HOOK
 from learning import access, documents, publishing, staff_links, staff_views
 from learning.admin_views import LearningAdminGroup, LearningSummaryPanel, can_view_enrollments
 from learning.models import Enrollment
@@ -54,6 +54,14 @@ def serve_documents_to_readers(document: Any, request: HttpRequest) -> HttpRespo
 def readable_courses(*, user: Any, session: Mapping[str, Any] | None, courses: list[Any]) -> set[int]:
     """Catalog search reads lesson bodies only in the courses the access policy opens to ``user``."""
     return access.readable_course_ids(access.viewer(user, session), courses)
+
+
+@hooks.register(CLOSED_LESSONS_HOOK)
+def closed_lessons(
+    *, user: Any, session: Mapping[str, Any] | None, lessons: list[Any], course_ids: Mapping[str, int]
+) -> set[int]:
+    """Catalog search leaves out the bodies of lessons not yet open to ``user`` (drip release)."""
+    return access.closed_lesson_ids(access.viewer(user, session), lessons, course_ids=course_ids)
 
 
 @hooks.register("register_admin_urls")
