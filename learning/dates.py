@@ -94,6 +94,18 @@ def course_rules(*, course_id: int, course_path: str) -> CourseRules:
     )
 
 
+def _load_due_course_paths() -> frozenset[str]:
+    paths = LessonPage.objects.live().exclude(due_rule="").values_list("path", flat=True)
+    return frozenset(path[: -LessonPage.steplen] for path in paths)
+
+
+def due_course_paths() -> frozenset[str]:
+    """Tree paths of the courses with at least one live lesson that has a due date rule (the
+    dashboard, the calendar feed and the reminders look no further when it is empty). Cached
+    per tree generation: no query while cached, one otherwise."""
+    return tree_cached("due-courses", "", _load_due_course_paths, frozenset)
+
+
 @dataclass(frozen=True)
 class LearnerDates:
     """One learner's dates in one course: per lesson id, and what they completed when."""
@@ -194,6 +206,7 @@ __all__ = [
     "LessonRule",
     "course_learners_dates",
     "course_rules",
+    "due_course_paths",
     "learner_course_dates",
     "learner_name",
     "lesson_ids_open",

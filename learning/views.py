@@ -17,9 +17,10 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from learning import access, selectors, services
+from learning import access, date_selectors, selectors, services
 from learning.accounts import safe_next_url
 
 # Largest id a form may send (PostgreSQL bigint); bigger numbers are malformed input.
@@ -157,11 +158,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         user_id=request.user.pk, request=request, who=access.viewer_from_request(request),
         page_number=selectors.dashboard_page_number(request.GET.get("page")),
     )
+    due = date_selectors.learner_due_lists(
+        user=request.user, now=timezone.now(), url=selectors.PageUrls(request).url
+    )
     return render(
         request,
         "learning/dashboard.html",
         {
             "dashboard": data,
+            "due": due,
             "enrollments_page": data.enrollments_page,
             # Counted with the notification list: the context processor's lazy count stays unused.
             "unread_notification_count": data.unread_count,
