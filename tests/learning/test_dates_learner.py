@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from courses.models import CoursePage, DueRule, LessonPage, ReleaseRule
@@ -81,7 +81,7 @@ def test_dashboard_without_due_dates_costs_nothing(tree: Tree, learner: Any, dja
 
 def test_course_page_shows_opens_due_and_overdue(tree: Tree, learner: Any) -> None:
     now = timezone.now()
-    course, essay, review = dated_course(tree, "c1", due_at=now - timedelta(hours=1), enrolled=[learner],
+    course, _essay, _review = dated_course(tree, "c1", due_at=now - timedelta(hours=1), enrolled=[learner],
                                          enrolled_at=now)
     make_lesson(course, "Later", slug="later", release_rule=ReleaseRule.AFTER_START, release_days=2)
     html = logged_in(learner).get("/courses/c1/").content.decode()
