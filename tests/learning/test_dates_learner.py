@@ -163,3 +163,38 @@ def test_email_task_skips_a_lesson_completed_meanwhile(tree: Tree, learner: Any)
     reminder = DateReminder.objects.get(lesson=essay)
     assert tasks.send_date_reminder_email(reminder_id=reminder.pk) == "skipped"
     assert mail.outbox == []
+
+
+# --- Calendar feed --------------------------------------------------------------------------------
+
+
+def test_calendar_feed_lists_due_dates_and_regenerating_revokes_the_old_url(tree: Tree, learner: Any) -> None:
+    from icalendar import Calendar
+
+    now = timezone.now()
+    dated_course(tree, "c1", due_at=now + timedelta(days=1), enrolled=[learner],
+                                         enrolled_at=now)
+    dated_course(tree, "c2", due_at=now, enrolled=[make_user("someone")], enrolled_at=now)  # not theirs
+    client = logged_in(learner)
+    page = client.get("/dashboard/calendar/")
+    assert page.status_code == 200 and "data-calendar-create" in page.content.decode()
+    assert client.post("/dashboard/calendar/", {"action": "create"}).status_code == 302
+    html = client.get("/dashboard/calendar/").content.decode()
+    feed_url = html.split('data-calendar-url size="60"')[0].rsplit('value="', 1)[1].split('"')[0]
+    path = feed_url.removeprefix("http://testserver")
+    assert path.startswith("/calendar/") and path.endswith(".ics")
+    from django.test import Client
+
+    response = Client().get(path)  # no session: calendar apps fetch the URL alone
+    assert (response.status_code, response["Content-Type"]) == (200, "text/calendar; charset=utf-8")
+    events = [component for component in Calendar.from_ical(response.content).walk("VEVENT")]
+    assert [(str(event["summary"]), event.decoded("dtstart")) for event in events] == [
+        ("Due: Essay c1 (Course c1)", (now + timedelta(days=1)).replace(microsecond=0)),
+        ("Due: Review c1 (Course c1)", (now + timedelta(days=3)).replace(microsecond=0)),
+    ]
+    assert str(events[0]["url"]).endswith("/courses/c1/essay/")
+    assert client.post("/dashboard/calendar/", {"action": "regenerate"}).status_code == 302
+    assert Client().get(path).status_code == 404
+    assert Client().get("/calendar/not-a-token.ics").status_code == 404
+    assert client.post("/dashboard/calendar/", {"action": "nonsense"}).status_code == 400
+    assert Client().get("/dashboard/calendar/").status_code == 302  # login required
