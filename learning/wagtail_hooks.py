@@ -22,7 +22,7 @@ from wagtail_modeladmin.options import modeladmin_register
 
 from courses.models import CoursePage, LessonPage
 from courses.selectors import CLOSED_LESSONS_HOOK, READABLE_COURSES_HOOK
-from learning import access, documents, publishing, staff_links, staff_views
+from learning import access, date_staff_views, documents, publishing, staff_links, staff_views
 from learning.admin_views import LearningAdminGroup, LearningSummaryPanel, can_view_enrollments
 from learning.models import Enrollment
 from learning.services import AUDIT_ACTIONS
@@ -68,6 +68,18 @@ def closed_lessons(
 def register_staff_tool_urls() -> list[Any]:
     """The course staff tools under /admin/learning/ (Wagtail requires admin access)."""
     return [path("learning/", include((staff_views.urlpatterns, "learning_staff"), namespace="learning_staff"))]
+
+
+@hooks.register("register_admin_urls")
+def register_due_dates_urls() -> list[Any]:
+    """The course staff tool "Due dates" (``learning.date_staff_views``) under /admin/learning/."""
+    return [path("learning/", include((date_staff_views.urlpatterns, "learning_dates"), namespace="learning_dates"))]
+
+
+@hooks.register(staff_links.HOOK)
+def due_dates_staff_link(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
+    """The "Due dates" tab for whoever may see the course's learners."""
+    return date_staff_views.staff_link(course, user)
 
 
 @hooks.register(staff_links.HOOK)
