@@ -16,6 +16,11 @@ The rules, in order:
 3. **Reading lessons** (bodies, documents, progress, the course stream) needs an enrollment whose
    status gives access (``Enrollment.ACCESS_STATUSES``) or staff/editor privilege (Wagtail admin
    access). Privilege never overrides rules 1 and 2, so a page Wagtail refuses stays refused.
+   **Not yet open**: a lesson with a release rule (drip: N days after the learner's start, or
+   after completing the previous lesson; ``learning.schedule``) is closed to an enrolled learner
+   until then (``CourseAccess.not_open`` says when it opens); staff, editors and previews are
+   not held back. Every door that gives a lesson's body, files, progress or quiz asks
+   :func:`lesson_access` (or :func:`lesson_not_open`) with the moment ``now``.
 
 4. **Staff see learners** of the courses Wagtail's page permissions let them edit (change or
    publish, granted on the course or above it), with a learning permission on enrollments (or,
@@ -41,14 +46,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Length, Substr
+from django.utils import timezone
 from wagtail.models import GroupPagePermission, Page, PageViewRestriction
 
 from courses.restrictions import snapshot
 from courses.routing import live_paths
+from learning import dates
 from learning.models import CourseRole, Enrollment
 
 # Re-exported so callers need one import: the statuses that open a course's lessons.
@@ -247,6 +255,8 @@ class CourseAccess:
     visibility: Visibility
     enrollment_status: str | None
     privileged: bool
+    # Set when the lesson is not yet open to this enrolled learner (drip release).
+    not_open: NotOpen | None = None
 
     @property
     def visible(self) -> bool:
@@ -260,8 +270,8 @@ class CourseAccess:
 
     @property
     def can_read(self) -> bool:
-        """May read lesson bodies and download their files."""
-        return self.visible and (self.enrolled or self.privileged)
+        """May read lesson bodies and download their files (not before the lesson opens)."""
+        return self.visible and ((self.enrolled and self.not_open is None) or self.privileged)
 
     @property
     def can_enroll(self) -> bool:
@@ -271,7 +281,12 @@ class CourseAccess:
     @property
     def can_record_progress(self) -> bool:
         """May record progress: reading rights through an enrollment (staff previews do not count)."""
-        return self.visible and self.enrolled
+        return self.visible and self.enrolled and self.not_open is None
+
+    @property
+    def opens_at(self) -> datetime | None:
+        """When a not-yet-open lesson opens (None when open, or when it waits for a completion)."""
+        return self.not_open.opens_at if self.not_open is not None else None
 
 
 def _enrollment_status(who: Viewer, course_id: int) -> str | None:
@@ -309,12 +324,24 @@ def course_access(who: Viewer, course: Page, *, enrollment_status: Any = UNKNOWN
 
 
 def lesson_access(
-    who: Viewer, lesson: Page, *, course_id: int | None = None, enrollment_status: Any = UNKNOWN
+    who: Viewer, lesson: Page, *, course_id: int | None = None, enrollment_status: Any = UNKNOWN,
+    now: datetime | None = None,
 ) -> CourseAccess:
-    """Access of ``who`` to a lesson page (its course is its parent; looked up unless given)."""
+    """Access of ``who`` to a lesson page (its course is its parent; looked up unless given) at
+    ``now`` (default: the current time): an enrolled learner cannot read a lesson that is not
+    yet open (``not_open``, see :func:`lesson_not_open`). Queries: those of :func:`access_to`,
+    plus those of :func:`lesson_not_open` for an enrolled learner (none when the lesson has no
+    release rule)."""
     if course_id is None:
         course_id = Page.objects.filter(path=lesson.path[:-_STEPLEN]).values_list("pk", flat=True).first() or 0
-    return access_to(who, page=lesson, course_id=course_id, enrollment_status=enrollment_status)
+    found = access_to(who, page=lesson, course_id=course_id, enrollment_status=enrollment_status)
+    if not (found.visible and found.enrolled):
+        return found
+    closed = lesson_not_open(who, lesson_id=lesson.pk, course_id=course_id, course_path=lesson.path[:-_STEPLEN], now=now)
+    if closed is None:
+        return found
+    return CourseAccess(visibility=found.visibility, enrollment_status=found.enrollment_status,
+                        privileged=False, not_open=closed)
 
 
 def readable_course_ids(who: Viewer, courses: Sequence[Page]) -> set[int]:
@@ -345,13 +372,16 @@ def is_lesson_type(content_type_id: int) -> bool:
     return content_type_id in lesson_kind_type_ids()
 
 
-def may_read_any(who: Viewer, pages: Sequence[tuple[str, int]], *, drafts: bool = False) -> bool:
+def may_read_any(
+    who: Viewer, pages: Sequence[tuple[str, int]], *, drafts: bool = False, now: datetime | None = None
+) -> bool:
     """Whether ``who`` may read the content of at least one of ``pages`` (``(path,
     content_type_id)`` pairs), e.g. a file used there: a page that is no lesson needs only to be
     seen (rules 1 and 2); a lesson of any kind needs reading rights in its course (rule 3). With
-    ``drafts``, staff and editors also read drafts (what they preview). Queries: one for the
-    rules, one for the enrollments when a lesson decides, plus the user's groups or permissions
-    where a rule needs them."""
+    ``drafts``, staff and editors also read drafts (what they preview). A lesson not yet open
+    to the learner at ``now`` (drip release) does not count. Queries: one for the rules, one for
+    the enrollments when a lesson decides, plus the user's groups or permissions where a rule
+    needs them, and two per lesson with a release rule (:func:`lesson_not_open`)."""
     rules = page_rules([path for path, _type in pages])
     lessons: list[str] = []
     for path, type_id in pages:
@@ -373,9 +403,109 @@ def may_read_any(who: Viewer, pages: Sequence[tuple[str, int]], *, drafts: bool 
     course_paths = {path[:-_STEPLEN] for path in lessons}
     if course_paths & {grant.course_path for grant in course_roles(who)}:
         return True
-    return Enrollment.objects.filter(
-        access_status_filter(), user_id=who.user.pk, course__path__in=course_paths
-    ).exists()
+    enrolled = dict(
+        Enrollment.objects.filter(access_status_filter(), user_id=who.user.pk, course__path__in=course_paths)
+        .values_list("course__path", "course_id")
+    )
+    for path in lessons:
+        course_path = path[:-_STEPLEN]
+        course_id = enrolled.get(course_path)
+        if course_id is None:
+            continue
+        # A lesson not yet open to the learner does not give its files away (drip release).
+        rule = dates.course_rules(course_id=course_id, course_path=course_path).by_path().get(path)
+        if rule is None or not rule.release_rule:
+            return True
+        if lesson_not_open(who, lesson_id=rule.pk, course_id=course_id, course_path=course_path, now=now) is None:
+            return True
+    return False
+
+
+# --- Dates: "not yet open" ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotOpen:
+    """Why a lesson is not open yet to an enrolled learner: it opens at ``opens_at``, or (when
+    that is None) once they complete the lesson ``after_lesson_id`` (titled ``after_lesson_title``)."""
+
+    opens_at: datetime | None
+    after_lesson_id: int | None = None
+    after_lesson_title: str = ""
+
+    @property
+    def message(self) -> str:
+        """The learner-facing sentence ("Opens on 4 December 2026 at 09:00.")."""
+        if self.opens_at is not None:
+            local = timezone.localtime(self.opens_at)
+            return f"This lesson opens on {local:%d %B %Y} at {local:%H:%M}."
+        if self.after_lesson_title:
+            return f"This lesson opens after you complete \u201c{self.after_lesson_title}\u201d."
+        return "This lesson is not open yet."
+
+
+def lesson_not_open(
+    who: Viewer, *, lesson_id: int, course_id: int, course_path: str, now: datetime | None = None,
+    learner: dates.LearnerDates | None = None,
+) -> NotOpen | None:
+    """Whether ``lesson_id`` (of the course ``course_id`` at ``course_path``) is not yet open to
+    ``who`` at ``now`` (default: the current time): None when it is open, when it has no release
+    rule, when ``who`` has no enrollment there, and for staff and editors (they are never held
+    back). Does not check enrollment status nor visibility (:func:`lesson_access` does).
+
+    Queries: none when the lesson has no release rule (the course's rules are cached per tree
+    generation); else two (the enrollment with its cohort's start, the completions; none when
+    ``learner`` is given), plus Django's permission lookup when the lesson is closed.
+    """
+    if not who.authenticated:
+        return None
+    rules = dates.course_rules(course_id=course_id, course_path=course_path)
+    rule = rules.by_id().get(lesson_id)
+    if rule is None or not rule.release_rule:
+        return None
+    if learner is None:
+        learner = dates.learner_course_dates(user_id=who.user.pk, course_id=course_id, course_path=course_path, rules=rules)
+    if learner is None:
+        return None
+    when = learner.of(lesson_id)
+    if when.is_open(now or timezone.now()) or who.privileged:
+        return None
+    after = rules.by_id().get(when.after_lesson_id) if when.after_lesson_id is not None else None
+    return NotOpen(
+        opens_at=when.opens_at, after_lesson_id=when.after_lesson_id, after_lesson_title=after.title if after else "",
+    )
+
+
+def closed_lesson_ids(
+    who: Viewer, lessons: Sequence[Page], *, course_ids: Mapping[str, int], now: datetime | None = None
+) -> set[int]:
+    """Which of ``lessons`` (live lessons of courses ``who`` may read; ``course_ids`` maps their
+    course paths to ids) are not open yet to ``who`` at ``now`` (:func:`lesson_not_open`), e.g.
+    so catalog search leaves their bodies out. Queries: two per course with a release rule among
+    them (its learner's dates are read once), none otherwise."""
+    now = now or timezone.now()
+    learners: dict[int, dates.LearnerDates | None] = {}
+    closed: set[int] = set()
+    for lesson in lessons:
+        course_path = lesson.path[:-_STEPLEN]
+        course_id = course_ids.get(course_path)
+        if course_id is None or not who.authenticated:
+            continue
+        rules = dates.course_rules(course_id=course_id, course_path=course_path)
+        rule = rules.by_id().get(lesson.pk)
+        if rule is None or not rule.release_rule:
+            continue
+        if course_id not in learners:
+            learners[course_id] = dates.learner_course_dates(
+                user_id=who.user.pk, course_id=course_id, course_path=course_path, rules=rules
+            )
+        learner = learners[course_id]
+        if learner is None:
+            continue
+        if lesson_not_open(who, lesson_id=lesson.pk, course_id=course_id, course_path=course_path, now=now,
+                           learner=learner) is not None:
+            closed.add(lesson.pk)
+    return closed
 
 
 # --- The admin ------------------------------------------------------------------------------------
@@ -761,6 +891,7 @@ __all__ = [
     "ADMIN_ACCESS_PERMISSION",
     "COURSE_STAFF_GROUP",
     "CourseAccess",
+    "NotOpen",
     "PageRules",
     "RoleGrant",
     "Viewer",
@@ -770,6 +901,7 @@ __all__ = [
     "admin_course_filter",
     "admin_hidden_paths",
     "admin_may_see",
+    "closed_lesson_ids",
     "course_access",
     "course_enrollment_scope",
     "course_roles",
@@ -777,6 +909,7 @@ __all__ = [
     "is_lesson_type",
     "is_privileged",
     "lesson_access",
+    "lesson_not_open",
     "managed_cohort_ids",
     "may_grade",
     "may_manage_cohorts",

@@ -457,3 +457,22 @@ class PersonalAccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…) of {self.user_id}"
+
+
+class CalendarFeed(models.Model):
+    """A learner's secret calendar feed (iCal) of their lessons' due dates.
+
+    The URL carries ``token`` (256 random bits) and nothing else: calendar apps fetch it without
+    a session, so the token is the credential and is shown to its owner on their calendar page
+    (it is kept as is, unlike API tokens: the page shows it again for copying). Regenerating
+    replaces the token, which revokes the old URL. Writes go through ``learning.calendar``.
+    """
+
+    wagtail_reference_index_ignore = True
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(help_text="When this token was made (regenerating renews it).")
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.user_id}"

@@ -149,6 +149,21 @@ class CompletionNotAllowed(Conflict):
     default_message = "This lesson is completed another way."
 
 
+class LessonNotOpen(Forbidden):
+    """The lesson is not yet open to the learner (drip release): ``details`` says when
+    (``opens_at``, ISO 8601, or null while it waits for ``after_lesson_id``'s completion)."""
+
+    default_message = "This lesson is not open yet."
+
+    def __init__(self, not_open: access.NotOpen | None = None) -> None:
+        super().__init__(not_open.message if not_open is not None else None)
+        self.not_open = not_open
+        self.details: dict[str, Any] = {
+            "opens_at": _iso(not_open.opens_at) if not_open is not None and not_open.opens_at else None,
+            "after_lesson_id": not_open.after_lesson_id if not_open is not None else None,
+        }
+
+
 class NotificationNotFound(NotFound):
     """A notification id that does not exist or belongs to someone else."""
 
@@ -558,6 +573,23 @@ def _load_live_lesson(lesson_id: int) -> tuple[LessonPage | None, int | None, li
     return found, (lessons[0].live_course_id if lessons else None), lessons  # type: ignore[attr-defined]
 
 
+def lesson_require_open(
+    *, user: Any, lesson: LessonPage | int, session: Mapping[str, Any] | None = None, now: datetime | None = None,
+) -> None:
+    """Raise ``LessonNotOpen`` (403, with when it opens) when the published ``lesson`` is not yet
+    open to ``user`` at ``now`` (drip release, ``learning.access.lesson_not_open``); staff and
+    editors are never held back. A lesson kind's own writes (a quiz's start and submit) ask this
+    before they write, as :func:`lesson_progress_record` does. Raises ``LessonNotAvailable`` for a
+    lesson that is not published. No query when the lesson has no release rule (the tree cached)."""
+    found = _live_lesson(lesson)
+    closed = access.lesson_not_open(
+        access.viewer(user, session), lesson_id=found.lesson.pk, course_id=found.course_id,
+        course_path=found.lesson.course_path, now=now,
+    )
+    if closed is not None:
+        raise LessonNotOpen(closed)
+
+
 def _check_completion_gate(lesson: LessonPage, user: Any) -> None:
     """Ask the lesson's kind whether ``user`` may complete it (core lessons: always; no query)."""
     kind = lesson.specific_class
@@ -578,7 +610,7 @@ def _validated_position(position: Any, *, completed: bool) -> int | None:
 
 def lesson_progress_record(
     *, user: Any, lesson: LessonPage | int, completed: bool = True, position: int | None = None,
-    session: Mapping[str, Any] | None = None,
+    session: Mapping[str, Any] | None = None, now: datetime | None = None,
 ) -> ProgressResult:
     """Record a learner's progress on a published lesson of a course they are actively in.
 
@@ -593,7 +625,8 @@ def lesson_progress_record(
     The access policy (``learning.access``, with ``session`` for password restrictions) must
     let the learner see the lesson. Raises ``LessonNotAvailable`` (404), ``LessonRestricted``
     (403: a view restriction), ``NotEnrolled`` (403: no enrollment, pending or cancelled),
-    ``InvalidInput`` (400: bad position).
+    ``InvalidInput`` (400: bad position), ``LessonNotOpen`` (403: not yet open to the learner at
+    ``now``, default the current time: drip release).
     """
     _require_user(user)
     if not isinstance(completed, bool):
@@ -609,9 +642,15 @@ def lesson_progress_record(
             if enrollment is not None and enrollment.status == Enrollment.Status.PENDING_APPROVAL:
                 raise NotEnrolled("Your enrollment is waiting for approval.")
             raise NotEnrolled()
+        now = now or timezone.now()
+        closed = access.lesson_not_open(
+            access.viewer(user, session), lesson_id=live_lesson.pk, course_id=course_id,
+            course_path=live_lesson.course_path, now=now,
+        )
+        if closed is not None:
+            raise LessonNotOpen(closed)
         if completed:
             _check_completion_gate(live_lesson, user)
-        now = timezone.now()
         # The learner's rows in this course, and this lesson's row wherever it was recorded (a
         # lesson moved from another course keeps its row). The enrollment row is locked, so no
         # other call of this service can insert this lesson's row meanwhile: one write, no retry.

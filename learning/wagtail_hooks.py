@@ -23,11 +23,12 @@ from wagtail_modeladmin.options import modeladmin_register
 
 from courses.demo_content import SEED_DEMO_HOOK
 from courses.models import CoursePage, LessonPage
-from courses.selectors import READABLE_COURSES_HOOK
+from courses.selectors import CLOSED_LESSONS_HOOK, READABLE_COURSES_HOOK
 from learning import (
     access,
     cohort_views,
     cohorts,
+    date_staff_views,
     demo,
     documents,
     publishing,
@@ -67,6 +68,14 @@ def readable_courses(*, user: Any, session: Mapping[str, Any] | None, courses: l
     return access.readable_course_ids(access.viewer(user, session), courses)
 
 
+@hooks.register(CLOSED_LESSONS_HOOK)
+def closed_lessons(
+    *, user: Any, session: Mapping[str, Any] | None, lessons: list[Any], course_ids: Mapping[str, int]
+) -> set[int]:
+    """Catalog search leaves out the bodies of lessons not yet open to ``user`` (drip release)."""
+    return access.closed_lesson_ids(access.viewer(user, session), lessons, course_ids=course_ids)
+
+
 @hooks.register("register_admin_urls")
 def register_staff_tool_urls() -> list[Any]:
     """The course staff tools under /admin/learning/ (Wagtail requires admin access)."""
@@ -98,6 +107,18 @@ class TeachingMenuItem(MenuItem):
 def register_teaching_menu_item() -> MenuItem:
     """The "My courses" menu item."""
     return TeachingMenuItem("My courses", reverse("learning_cohorts:teaching"), icon_name="group", order=250)
+
+
+@hooks.register("register_admin_urls")
+def register_due_dates_urls() -> list[Any]:
+    """The course staff tool "Due dates" (``learning.date_staff_views``) under /admin/learning/."""
+    return [path("learning/", include((date_staff_views.urlpatterns, "learning_dates"), namespace="learning_dates"))]
+
+
+@hooks.register(staff_links.HOOK)
+def due_dates_staff_link(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
+    """The "Due dates" tab for whoever may see the course's learners."""
+    return date_staff_views.staff_link(course, user)
 
 
 @hooks.register(staff_links.HOOK)

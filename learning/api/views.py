@@ -243,7 +243,9 @@ class LessonDetailView(ApiView):
     def get(self, request: Request, lesson_id: int) -> Response:
         """One lesson; its body (HTML) only when the caller may read it (an active or completed
         enrollment, or staff/editor), else ``locked``. 404: no such published lesson; 403: a
-        view restriction keeps the caller out."""
+        view restriction keeps the caller out, or ``lesson_not_open`` with ``opens_at`` (null
+        while it waits for ``after_lesson_id``'s completion) before the lesson opens to the
+        enrolled caller."""
         lesson = LessonPage.objects.live().filter(pk=lesson_id).first()
         if lesson is None:
             raise services.LessonNotAvailable()
@@ -254,6 +256,8 @@ class LessonDetailView(ApiView):
             raise services.LessonNotAvailable()  # a kind switched off there (or not installed) too
         lesson_access = access.lesson_access(who, lesson, course_id=course_id)
         _refuse(lesson_access.visibility, missing=services.LessonNotAvailable, restricted=services.LessonRestricted)
+        if lesson_access.not_open is not None:
+            raise services.LessonNotOpen(lesson_access.not_open)
         user_id = _user_id(request)
         completed = selectors.completed_lesson_ids(user_id=user_id, lesson_ids=[lesson.pk]) if user_id else None
         lesson.course_id = course_id  # type: ignore[attr-defined]
@@ -394,7 +398,8 @@ class ProgressView(ApiView):
                    responses={200: serializers.ProgressResultSerializer})
     def post(self, request: Request) -> Response:
         """Complete a lesson (or, with ``completed: false``, record the reading position) in a
-        course the caller is actively enrolled in. Repeating it changes nothing."""
+        course the caller is actively enrolled in. Repeating it changes nothing. 403
+        ``lesson_not_open`` (with ``opens_at``) before the lesson opens to the caller."""
         body = serializers.ProgressCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
