@@ -22,7 +22,15 @@ from wagtail_modeladmin.options import modeladmin_register
 
 from courses.models import CoursePage, LessonPage
 from courses.selectors import READABLE_COURSES_HOOK
-from learning import access, documents, publishing, staff_links, staff_views
+from learning import (
+    access,
+    documents,
+    gradebook,
+    gradebook_views,
+    publishing,
+    staff_links,
+    staff_views,
+)
 from learning.admin_views import LearningAdminGroup, LearningSummaryPanel, can_view_enrollments
 from learning.models import Enrollment
 from learning.services import AUDIT_ACTIONS
@@ -164,3 +172,25 @@ def warn_before_deleting_learners(request: HttpRequest, page: Any) -> None:
         warning = publishing.impact_warning(publishing.learner_impact(page), "delete")
         if warning:
             messages.warning(request, warning)
+
+
+@hooks.register("register_log_actions")
+def register_grade_log_actions(actions: Any) -> None:
+    """Staff's grade overrides, listed in Reports > Site history."""
+    for action, (label, message) in gradebook.AUDIT_ACTIONS.items():
+        actions.register_action(action, label, message)
+
+
+@hooks.register("register_admin_urls")
+def register_gradebook_urls() -> list[Any]:
+    """The gradebook staff screen under /admin/learning/ (``learning.gradebook_views``)."""
+    return [path("learning/", include((gradebook_views.urlpatterns, "learning_gradebook"), namespace="learning_gradebook"))]
+
+
+@hooks.register(staff_links.HOOK)
+def gradebook_staff_link(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
+    """"Gradebook" for whoever may see the course's learners."""
+    if not access.may_see_learners(access.viewer(user), course):
+        return []
+    return [staff_links.CourseStaffLink("gradebook", "Gradebook", reverse("learning_gradebook:grid", args=[course.pk]),
+                                        priority=45, icon="table")]

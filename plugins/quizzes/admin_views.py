@@ -143,7 +143,7 @@ class QuizAttemptAdmin(ModelAdmin):
         """e.g. "80.00% (4 of 5)", or how far an ungraded attempt got."""
         if obj.submitted_at is None:
             return "not submitted"
-        return f"{obj.percent}% ({obj.score} of {obj.max_score})"
+        return f"{obj.percent_label} ({obj.score} of {obj.max_score})"
 
     def points(self, obj: QuizAttempt) -> str:
         """Points scored (empty before submitting)."""

@@ -26,8 +26,18 @@ class QuizState:
 
     @property
     def can_start(self) -> bool:
-        """Whether a new attempt may start (none open, attempts left)."""
-        return self.open_attempt is None and (self.attempts_left is None or self.attempts_left > 0)
+        """Whether the page offers a new attempt: none open, not passed yet (a pass is done: the
+        quiz is complete and its best score is the grade), attempts left."""
+        return (
+            self.open_attempt is None and not self.passed
+            and (self.attempts_left is None or self.attempts_left > 0)
+        )
+
+    @property
+    def best(self) -> QuizAttempt | None:
+        """The best submitted attempt (the one that is the learner's grade), earliest on a tie."""
+        submitted = [attempt for attempt in self.attempts if attempt.submitted and attempt.percent is not None]
+        return max(submitted, key=lambda attempt: (attempt.percent, -attempt.number), default=None)
 
     @property
     def submitted_attempts(self) -> list[QuizAttempt]:
