@@ -8,7 +8,11 @@
 - ``.../gradebook/override/`` (POST ``learner``, ``lesson``, ``grade`` (empty clears), ``reason``):
   staff's override of one cell, through ``learning.gradebook.grade_override``.
 
-Who may open it is the access policy's ``may_see_learners``; overriding needs ``may_grade``.
+And the learner's own page, ``/dashboard/grades/`` ("My grades", linked from the dashboard): per
+course they learn in, each graded lesson's grade with late and override marks, the course grade
+and whether it passes; only their own (``learning.gradebook.learner_gradebook``).
+
+Who may open the staff screen is the access policy's ``may_see_learners``; overriding needs ``may_grade``.
 Reads and writes are ``learning.gradebook``'s. Bad input is a 400 page (nothing written),
 someone else's course a 403, no such course or cohort a 404.
 """
@@ -22,11 +26,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from openpyxl import Workbook
 
 from courses.models import CoursePage, LessonPage
@@ -236,6 +241,13 @@ def gradebook_override(request: HttpRequest, course_id: int) -> HttpResponse:
     back = request.POST.get("next", "")
     grid_url = reverse("learning_gradebook:grid", args=[course.pk])
     return redirect(back if back.startswith(grid_url) else grid_url)
+
+
+@require_safe
+@login_required
+def my_grades(request: HttpRequest) -> HttpResponse:
+    """The learner's own grades, course by course (three queries whatever the number of courses)."""
+    return render(request, "learning/my_grades.html", {"courses": gradebook.learner_gradebook(user=request.user)})
 
 
 urlpatterns = [
