@@ -31,6 +31,8 @@ from learning import (
     date_staff_views,
     demo,
     documents,
+    gradebook,
+    gradebook_views,
     publishing,
     staff_links,
     staff_views,
@@ -229,3 +231,25 @@ def warn_before_deleting_learners(request: HttpRequest, page: Any) -> None:
         warning = publishing.impact_warning(publishing.learner_impact(page), "delete")
         if warning:
             messages.warning(request, warning)
+
+
+@hooks.register("register_log_actions")
+def register_grade_log_actions(actions: Any) -> None:
+    """Staff's grade overrides, listed in Reports > Site history."""
+    for action, (label, message) in gradebook.AUDIT_ACTIONS.items():
+        actions.register_action(action, label, message)
+
+
+@hooks.register("register_admin_urls")
+def register_gradebook_urls() -> list[Any]:
+    """The gradebook staff screen under /admin/learning/ (``learning.gradebook_views``)."""
+    return [path("learning/", include((gradebook_views.urlpatterns, "learning_gradebook"), namespace="learning_gradebook"))]
+
+
+@hooks.register(staff_links.HOOK)
+def gradebook_staff_link(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
+    """"Gradebook" for whoever may see the course's learners."""
+    if not access.may_see_learners(access.viewer(user), course):
+        return []
+    return [staff_links.CourseStaffLink("gradebook", "Gradebook", reverse("learning_gradebook:grid", args=[course.pk]),
+                                        priority=45, icon="table")]

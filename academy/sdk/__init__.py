@@ -131,6 +131,13 @@ _HOMES: dict[str, str] = {
     "notification_create": "_services",
     "LessonNotOpen": "_services",
     "lesson_require_open": "_services",
+    # The gradebook.
+    "CourseGrade": "_gradebook",
+    "GradeChangedPayload": "_gradebook",
+    "course_grade_of": "_gradebook",
+    "format_percent": "_gradebook",
+    "grade_changed": "_gradebook",
+    "grade_record": "_gradebook",
     # Live frames.
     "course_group": "_live",
     "course_staff_group": "_live",
@@ -201,6 +208,7 @@ VALUE_DOCS: dict[str, str] = {
     "lesson_completed": "Event: a learner finished a lesson, once (LessonCompletedPayload).",
     "notification_created": "Event: a notification row was stored (NotificationCreatedPayload).",
     "notification_read": "Event: a learner marked notifications read (NotificationReadPayload).",
+    "grade_changed": "Event: a learner's grade was recorded or overridden (GradeChangedPayload).",
     "switch_off_impact": "Signal (kwargs plugin, course_ids): return [(what, count)] that switching "
                          "``plugin`` off changes; shown to the editor before they confirm.",
 }
@@ -223,6 +231,7 @@ __all__ = [
     "CourseAccess",
     "CourseCompletedPayload",
     "CourseContentPublishedPayload",
+    "CourseGrade",
     "CourseIndexPage",
     "CoursePage",
     "CourseProgress",
@@ -232,6 +241,7 @@ __all__ = [
     "EnrollmentPayload",
     "Event",
     "Forbidden",
+    "GradeChangedPayload",
     "Impact",
     "InputSerializer",
     "InvalidInput",
@@ -277,6 +287,7 @@ __all__ = [
     "course_access",
     "course_completed",
     "course_content_published",
+    "course_grade_of",
     "course_group",
     "course_lesson_ids",
     "course_staff_group",
@@ -290,6 +301,9 @@ __all__ = [
     "env_int",
     "env_rate",
     "env_str",
+    "format_percent",
+    "grade_changed",
+    "grade_record",
     "has_access_status",
     "is_active",
     "is_privileged",
@@ -434,6 +448,14 @@ if TYPE_CHECKING:  # what type checkers and editors see; the runtime loads throu
     )
     from academy.sdk._env import env_bool, env_int, env_rate, env_str
     from academy.sdk._events import EVENTS, Event, PayloadError, on_event
+    from academy.sdk._gradebook import (
+        CourseGrade,
+        GradeChangedPayload,
+        course_grade_of,
+        format_percent,
+        grade_changed,
+        grade_record,
+    )
     from academy.sdk._limits import (
         Decision,
         Limit,
