@@ -115,7 +115,7 @@ class ThreadsView(APIView):
     where: str = "lesson_id"
 
     def get(self, request: Request, **kwargs: int) -> Response:
-        """``{"count", "page", "next_page", "results"}``."""
+        """``{"page", "next_page", "results"}``."""
         place = _place(request, **kwargs)
         sort = request.query_params.get("sort", "active")
         if sort not in services.SORTS:
@@ -123,7 +123,7 @@ class ThreadsView(APIView):
         page = display.thread_page(place, sort=sort, query=request.query_params.get("q", "")[:200],
                                    page=display.parse_page(request.query_params.get("page")))
         return Response({
-            "count": page.total, "page": page.page, "next_page": page.next_page if page.has_more else None,
+            "page": page.page, "next_page": page.next_page if page.has_more else None,
             "results": [thread_data(t, voted=t.opening_id in page.voted, following=t.pk in page.followed) for t in page.threads],
         })
 

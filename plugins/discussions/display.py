@@ -1,8 +1,9 @@
 """What the discussion templates show, loaded in a fixed number of queries.
 
 ``thread_page`` (a page of thread summaries: the lesson slot, the course page, the list
-fragment) costs four queries whatever the number of threads and replies: the count, the page
-of threads with their author and opening post, and the viewer's votes and follows among them.
+fragment) costs one query whatever the number of threads and replies: the page of threads (one
+more than shown, to know whether more follow) with their author, opening post, and whether the
+viewer voted for and follows each.
 Replies load on demand (``thread_detail``: posts with authors, revisions, the viewer's votes
 and follow), so a lesson with 200 threads and 2,000 replies renders only its first page.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from plugins.discussions import services
@@ -32,17 +33,17 @@ class ThreadPage:
     """One page of thread summaries and what the viewer did to them."""
 
     threads: list[Thread]
-    total: int
     page: int
     sort: str
     query: str
     voted: set[int] = field(default_factory=set)
     followed: set[int] = field(default_factory=set)
+    more: bool = False
 
     @property
     def has_more(self) -> bool:
         """Whether later pages exist."""
-        return self.page * PAGE_SIZE < self.total
+        return self.more
 
     @property
     def next_page(self) -> int:
@@ -63,20 +64,24 @@ def thread_page(
     place: services.Place, *, sort: str = "active", query: str = "", page: int = 1, qs: QuerySet[Thread] | None = None
 ) -> ThreadPage:
     """Page ``page`` of the threads of ``place`` (or of ``qs``) in ``sort`` order matching
-    ``query``: four queries."""
+    ``query``: one query."""
     if sort not in services.SORTS:
         sort = "active"
     base = services.sorted_threads(qs if qs is not None else services.visible_threads(place), sort, query)
-    total = base.count()
     start = (page - 1) * PAGE_SIZE
-    threads = list(base.select_related("author", "opening", "lesson")[start : start + PAGE_SIZE])
-    result = ThreadPage(threads=threads, total=total, page=page, sort=sort, query=query)
-    if threads and place.user is not None:
-        opening_ids = [thread.opening_id for thread in threads if thread.opening_id]
-        result.voted = set(Vote.objects.filter(user_id=place.user.pk, post_id__in=opening_ids).values_list("post_id", flat=True))
-        result.followed = set(
-            Follow.objects.filter(user_id=place.user.pk, thread_id__in=[t.pk for t in threads]).values_list("thread_id", flat=True)
+    rows = base.select_related("author", "opening", "lesson")
+    if place.user is not None:
+        rows = rows.annotate(
+            viewer_voted=Exists(Vote.objects.filter(user_id=place.user.pk, post_id=OuterRef("opening_id"))),
+            viewer_follows=Exists(Follow.objects.filter(user_id=place.user.pk, thread_id=OuterRef("pk"))),
         )
+    threads = list(rows[start : start + PAGE_SIZE + 1])
+    has_more = len(threads) > PAGE_SIZE
+    threads = threads[:PAGE_SIZE]
+    result = ThreadPage(threads=threads, page=page, sort=sort, query=query)
+    result.more = has_more
+    result.voted = {t.opening_id for t in threads if getattr(t, "viewer_voted", False)}
+    result.followed = {t.pk for t in threads if getattr(t, "viewer_follows", False)}
     return result
 
 

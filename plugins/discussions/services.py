@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -109,26 +110,54 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else timezone.now()
 
 
+SETTINGS_CACHE_KEY = "discussions:settings:{}"
+
+
 def settings_for(course_id: int) -> CourseSettings:
-    """The course's discussion settings (defaults when never set; not stored by reading)."""
-    return CourseSettings.objects.filter(course_id=course_id).first() or CourseSettings(course_id=course_id)
+    """The course's discussion settings (defaults when never set; not stored by reading).
+    Cached (no query on a warm page); :func:`settings_update` replaces the cached copy."""
+    key = SETTINGS_CACHE_KEY.format(int(course_id))
+    cached = cache.get(key)
+    if isinstance(cached, tuple) and len(cached) == 2:
+        return CourseSettings(course_id=course_id, premoderate_first_posts=cached[0], scope_by_cohort=cached[1])
+    row = CourseSettings.objects.filter(course_id=course_id).first() or CourseSettings(course_id=course_id)
+    cache.set(key, (row.premoderate_first_posts, row.scope_by_cohort), 3600)
+    return row
 
 
-def place_for(user: Any, *, course: Any, lesson: Any | None = None, session: Any = None) -> Place:
-    """What ``user`` may do with the threads of ``course`` (or of its ``lesson``)."""
+def place_for(user: Any, *, course: Any, lesson: Any | None = None, session: Any = None, reader: bool = False) -> Place:
+    """What ``user`` may do with the threads of ``course`` (or of its ``lesson``).
+
+    ``reader=True`` only where core already decided that ``user`` reads the lesson (the
+    ``lesson.after_body`` slot renders only for its readers): the access policy is not asked twice.
+    """
     refused = Place(course, lesson, user, False, False, None, False)
     if user is None or not getattr(user, "is_authenticated", False) or not is_active(LABEL, course_id=course.pk):
         return refused
     who = viewer(user, session)
-    access = lesson_access(who, lesson, course_id=course.pk) if lesson is not None else course_access(who, course)
-    if not access.can_read:
-        return refused
+    if not reader:
+        access = lesson_access(who, lesson, course_id=course.pk) if lesson is not None else course_access(who, course)
+        if not access.can_read:
+            return refused
     staff = who.privileged or may_see_learners(who, course)
     conf = settings_for(course.pk)
     cohort_id = None
     if conf.scope_by_cohort and not staff:
         cohort_id = Enrollment.objects.filter(user_id=user.pk, course_id=course.pk).values_list("cohort_id", flat=True).first()
     return Place(course, lesson, user, True, staff, cohort_id, conf.scope_by_cohort)
+
+
+def course_of(lesson: Any) -> Any:
+    """The live course a lesson page belongs to (one query), or None."""
+    return CoursePage.objects.live().filter(path=lesson.path[: -LessonPage.steplen]).first()
+
+
+def may_read_course(user: Any, course: Any, *, session: Any = None) -> bool:
+    """Whether ``user`` may read the course's discussions (its own threads): the access policy
+    (``course_access(...).can_read``) where the plugin is on; never for anonymous visitors."""
+    if user is None or not getattr(user, "is_authenticated", False) or not is_active(LABEL, course_id=course.pk):
+        return False
+    return course_access(viewer(user, session), course).can_read
 
 
 def lesson_and_course(lesson_id: int) -> tuple[Any, Any]:
@@ -515,6 +544,8 @@ def settings_update(*, user: Any, course: Any, premoderate_first_posts: bool, sc
         course_id=course.pk,
         defaults={"premoderate_first_posts": bool(premoderate_first_posts), "scope_by_cohort": bool(scope_by_cohort)},
     )
+    transaction.on_commit(lambda: cache.delete(SETTINGS_CACHE_KEY.format(course.pk)))
+    cache.delete(SETTINGS_CACHE_KEY.format(course.pk))
     return row
 
 

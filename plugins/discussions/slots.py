@@ -43,8 +43,11 @@ class LessonThreads(SlotFragment):
         for lesson in targets:
             if lesson is None:
                 continue
-            lesson_obj, course = services.lesson_and_course(lesson.pk)
-            place = services.place_for(user, course=course, lesson=lesson_obj, session=getattr(request, "session", None))
+            course = services.course_of(lesson)
+            if course is None:
+                continue
+            # Core renders this slot only for readers of the lesson (see SLOTS): not asked again.
+            place = services.place_for(user, course=course, lesson=lesson, session=getattr(request, "session", None), reader=True)
             if not place.can_read:
                 continue
             page = display.thread_page(
@@ -81,13 +84,12 @@ class CourseDiscussionsLink(SlotFragment):
         for course in targets:
             if course is None:
                 continue
-            place = services.place_for(user, course=course, session=getattr(request, "session", None))
-            if place.can_read:
-                prepared[course.pk] = place
+            if services.may_read_course(user, course, session=getattr(request, "session", None)):
+                prepared[course.pk] = True
         return prepared
 
     def get_context(self, request: HttpRequest | None, target: Any, prepared: Any) -> dict[str, Any] | None:
         """Nothing for visitors and non-readers."""
         if target is None or target.pk not in prepared:
             return None
-        return {"course_id": target.pk, "place": prepared[target.pk]}
+        return {"course_id": target.pk}

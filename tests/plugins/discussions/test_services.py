@@ -14,7 +14,15 @@ from academy.sdk import Notification, course_group, live_frames, set_plugin_stat
 from learning.models import Enrollment
 from learning.services import enrollment_cancel
 from plugins.discussions import services, tasks
-from plugins.discussions.models import CourseSettings, Digest, ModerationAction, Post, Revision, Thread, Vote
+from plugins.discussions.models import (
+    CourseSettings,
+    Digest,
+    ModerationAction,
+    Post,
+    Revision,
+    Thread,
+    Vote,
+)
 from tests.courses.helpers import Tree
 from tests.plugins.discussions.helpers import answer, ask, place
 
