@@ -11,6 +11,7 @@ from academy.ratelimit import reset as reset_rate_limits
 from learning.services import enrollment_request
 from tests.courses.helpers import Tree, make_tree
 from tests.learning.conftest import IMMEDIATE_TASKS, make_user
+from tests.realtime.conftest import layer, world  # noqa: F401 (fixtures of the browser tests)
 
 
 @pytest.fixture(autouse=True)
