@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from plugins.discussions import services
@@ -82,6 +83,48 @@ def thread_page(
     result.more = has_more
     result.voted = {t.opening_id for t in threads if getattr(t, "viewer_voted", False)}
     result.followed = {t.pk for t in threads if getattr(t, "viewer_follows", False)}
+    return result
+
+
+def _order(spec: str) -> Any:
+    return F(spec[1:]).desc() if spec.startswith("-") else F(spec).asc()
+
+
+def lesson_thread_pages(
+    places: list[services.Place], *, sort: str = "active", query: str = "", page: int = 1
+) -> dict[int, ThreadPage]:
+    """Page ``page`` of each lesson's threads (``places`` of lessons, one viewer), keyed by lesson
+    id: one query for any number of lessons (a row number per lesson picks each page)."""
+    if sort not in services.SORTS:
+        sort = "active"
+    result = {place.lesson.pk: ThreadPage(threads=[], page=page, sort=sort, query=query) for place in places}
+    if not places:
+        return result
+    wanted = Q(pk__in=[])
+    for place in places:
+        wanted |= Q(pk__in=services.visible_threads(place).values("pk"))
+    start = (page - 1) * PAGE_SIZE
+    user_id = places[0].user.pk
+    rows = (
+        services.sorted_threads(Thread.objects.filter(wanted), sort, query)
+        .select_related("author", "opening", "lesson")
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("lesson_id")], order_by=[_order(spec) for spec in services.SORTS[sort]]),
+            viewer_voted=Exists(Vote.objects.filter(user_id=user_id, post_id=OuterRef("opening_id"))),
+            viewer_follows=Exists(Follow.objects.filter(user_id=user_id, thread_id=OuterRef("pk"))),
+        )
+        .filter(rank__gt=start, rank__lte=start + PAGE_SIZE + 1)
+    )
+    for thread in rows:
+        found = result[thread.lesson_id]
+        if len(found.threads) == PAGE_SIZE:
+            found.more = True
+            continue
+        found.threads.append(thread)
+        if thread.viewer_voted:
+            found.voted.add(thread.opening_id)
+        if thread.viewer_follows:
+            found.followed.add(thread.pk)
     return result
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from academy.sdk import SlotFragment
+from academy.sdk import CoursePage, SlotFragment, is_active, readable_course_ids, viewer
 from plugins.discussions import display, services
 from plugins.discussions.models import Thread
 
@@ -35,27 +35,28 @@ class LessonThreads(SlotFragment):
     query_budget = 12
 
     def prepare(self, request: HttpRequest | None, targets: Sequence[Any]) -> dict[int, Any]:
-        """The first page of threads of the lesson shown (one lesson per page)."""
+        """The first page of threads of each lesson shown: their courses (one query) and the
+        pages of threads with the viewer's votes and follows (one query)."""
         user = _user(request)
-        prepared: dict[int, Any] = {}
-        if user is None or request is None:
-            return prepared
-        for lesson in targets:
-            if lesson is None:
-                continue
-            course = services.course_of(lesson)
+        lessons = [lesson for lesson in targets if lesson is not None]
+        if user is None or request is None or not lessons:
+            return {}
+        steplen = lessons[0].steplen
+        courses = {course.path: course for course in CoursePage.objects.live().filter(path__in={page.path[:-steplen] for page in lessons})}
+        places = []
+        for lesson in lessons:
+            course = courses.get(lesson.path[:-steplen])
             if course is None:
                 continue
             # Core renders this slot only for readers of the lesson (see SLOTS): not asked again.
             place = services.place_for(user, course=course, lesson=lesson, session=getattr(request, "session", None), reader=True)
-            if not place.can_read:
-                continue
-            page = display.thread_page(
-                place, sort=request.GET.get(SORT_PARAM, "active"), query=request.GET.get(QUERY_PARAM, "")[:200],
-                page=display.parse_page(request.GET.get(PAGE_PARAM)),
-            )
-            prepared[lesson.pk] = (place, page)
-        return prepared
+            if place.can_read:
+                places.append(place)
+        pages = display.lesson_thread_pages(
+            places, sort=request.GET.get(SORT_PARAM, "active"), query=request.GET.get(QUERY_PARAM, "")[:200],
+            page=display.parse_page(request.GET.get(PAGE_PARAM)),
+        )
+        return {place.lesson.pk: (place, pages[place.lesson.pk]) for place in places}
 
     def get_context(self, request: HttpRequest | None, target: Any, prepared: Any) -> dict[str, Any] | None:
         """Nothing for those who may not read the lesson's threads."""
@@ -76,17 +77,14 @@ class CourseDiscussionsLink(SlotFragment):
     query_budget = 6
 
     def prepare(self, request: HttpRequest | None, targets: Sequence[Any]) -> dict[int, Any]:
-        """Per course shown: whether the viewer may read its discussions, and its open questions."""
+        """The courses shown whose discussions the viewer may read (the access policy: two
+        queries for any number of courses)."""
         user = _user(request)
-        prepared: dict[int, Any] = {}
         if user is None:
-            return prepared
-        for course in targets:
-            if course is None:
-                continue
-            if services.may_read_course(user, course, session=getattr(request, "session", None)):
-                prepared[course.pk] = True
-        return prepared
+            return {}
+        courses = [course for course in targets if course is not None and is_active(services.LABEL, course_id=course.pk)]
+        readable = readable_course_ids(viewer(user, getattr(request, "session", None)), courses) if courses else set()
+        return {course_id: True for course_id in readable}
 
     def get_context(self, request: HttpRequest | None, target: Any, prepared: Any) -> dict[str, Any] | None:
         """Nothing for visitors and non-readers."""

@@ -15,7 +15,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -69,11 +75,12 @@ def _guarded(view: View) -> View:
     return wrapper
 
 
-@require_POST
 @_guarded
 def new_lesson_thread(request: HttpRequest, lesson_id: int) -> HttpResponse:
     """POST ``kind``, ``title``, ``body``: a new thread on a lesson the caller may read."""
     place = services.readable_place(request.user, lesson_id=lesson_id, session=_session(request))
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     thread = services.thread_create(
         user=request.user, place=place, kind=request.POST.get("kind", "question"),
         title=request.POST.get("title"), body=request.POST.get("body"),
@@ -83,11 +90,12 @@ def new_lesson_thread(request: HttpRequest, lesson_id: int) -> HttpResponse:
     return HttpResponseRedirect(safe_next_url(request, _thread_url(thread)))
 
 
-@require_POST
 @_guarded
 def new_course_thread(request: HttpRequest, course_id: int) -> HttpResponse:
     """POST ``kind``, ``title``, ``body``: a new thread about the whole course."""
     place = services.readable_place(request.user, course_id=course_id, session=_session(request))
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     thread = services.thread_create(
         user=request.user, place=place, kind=request.POST.get("kind", "question"),
         title=request.POST.get("title"), body=request.POST.get("body"),
