@@ -346,6 +346,8 @@ def reply_create(
     _check_rate(user)
     moment = _now(now)
     with transaction.atomic():
+        # The thread's row lock orders concurrent replies: each counts after the previous committed.
+        Thread.objects.select_for_update().filter(pk=thread.pk).values_list("pk", flat=True).first()
         held = _held(place, user)
         post = Post.objects.create(
             thread=thread, author_id=user.pk, body=body, body_html=markdown.render(body), quoted=quoted,
@@ -437,6 +439,8 @@ def vote(*, user: Any, post: Post, thread: Thread, up: bool = True) -> int:
     if post.removed or post.pending:
         raise Conflict("This post cannot be voted on.")
     with transaction.atomic():
+        # The post's row lock orders concurrent votes: each counts after the previous committed.
+        Post.objects.select_for_update().filter(pk=post.pk).values_list("pk", flat=True).first()
         if up:
             try:
                 with transaction.atomic():
