@@ -153,6 +153,8 @@ _HOMES: dict[str, str] = {
     "env_str": "_env",
     "absolute_url": "_web",
     "safe_next_url": "_web",
+    # The API's house contract.
+    "InputSerializer": "_api",
     # The contract kit.
     "PluginContract": "testing",
     "World": "testing",
@@ -212,6 +214,7 @@ __all__ = [
     "Event",
     "Forbidden",
     "Impact",
+    "InputSerializer",
     "InvalidInput",
     "LearnerActivityPayload",
     "LessonCompletedPayload",
@@ -360,6 +363,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; the runtime loads throu
         SafeLookupIndexView,
         VisibleCourseListFilter,
     )
+    from academy.sdk._api import InputSerializer
     from academy.sdk._cache import purge_course, purge_page
     from academy.sdk._content import (
         CourseIndexPage,

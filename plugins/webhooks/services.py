@@ -377,7 +377,7 @@ def _disable_if_failing(subscription_id: int, *, now: datetime, error: str) -> N
     if owner is not None and owner.is_active:
         notification_create(
             user=owner, kind="announcement", title=f"Webhook “{subscription.name}” was switched off"[:200],
-            body=reason, link=reverse("webhooks_subscription", args=[subscription.pk]),
+            body=reason, link=reverse("webhooks_admin:subscription", args=[subscription.pk]),
         )
 
 
