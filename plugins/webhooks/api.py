@@ -79,6 +79,8 @@ class DeliverySerializer(serializers.ModelSerializer):
     """A delivery of the log: what was sent and the outcome of its last attempt."""
 
     subscription_id = serializers.IntegerField()
+    # A plain string in responses (v1 may add values): pending, succeeded, failed (will retry), dead.
+    status = serializers.CharField(help_text="pending, succeeded, failed (a retry is scheduled) or dead (given up).")
 
     class Meta:
         model = Delivery
@@ -230,32 +232,35 @@ class DeliveryListView(WebhooksView):
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
 
 
+def _delivery(pk: int) -> Delivery:
+    """The delivery ``pk`` (404 when there is none)."""
+    found = Delivery.objects.filter(pk=pk).first()
+    if found is None:
+        raise NotFound("No such delivery.")
+    return found
+
+
 class DeliveryDetailView(WebhooksView):
     """GET: one delivery."""
 
     serializer_class = DeliverySerializer
 
-    def delivery(self, pk: int) -> Delivery:
-        """The delivery ``pk`` (404 when there is none)."""
-        found = Delivery.objects.filter(pk=pk).first()
-        if found is None:
-            raise NotFound("No such delivery.")
-        return found
-
     @extend_schema(operation_id="webhooks_deliveries_retrieve", responses=DeliverySerializer)
     def get(self, request: Request, pk: int) -> Response:
         """The delivery."""
-        return Response(DeliverySerializer(self.delivery(pk)).data)
+        return Response(DeliverySerializer(_delivery(pk)).data)
 
 
-class DeliveryReplayView(DeliveryDetailView, _ActionView):
+class DeliveryReplayView(_ActionView):
     """POST: send the delivery again (same body and ``Webhook-Id``); 202."""
+
+    serializer_class = DeliverySerializer
 
     @extend_schema(operation_id="webhooks_deliveries_replay", request=EmptyInput, responses={202: DeliverySerializer})
     def post(self, request: Request, pk: int) -> Response:
         """The delivery, pending again."""
         self.empty_body(request)
-        delivery = services.delivery_replay(delivery=self.delivery(pk), by=request.user)
+        delivery = services.delivery_replay(delivery=_delivery(pk), by=request.user)
         return Response(DeliverySerializer(delivery).data, status=202)
 
 

@@ -81,7 +81,7 @@ def test_signature_matches_the_standard_webhooks_test_vector() -> None:
 def test_lesson_completion_reaches_the_receiver_signed_once(
     tree: Tree, learner: Any, manager: Any, receiver: Receiver, queue: Broker, django_capture_on_commit_callbacks: Any
 ) -> None:
-    subscription, secret = subscribe(manager, receiver)
+    _subscription, secret = subscribe(manager, receiver)
     lesson = tree.python.get_children().specific().first()
 
     complete(django_capture_on_commit_callbacks, learner, lesson)

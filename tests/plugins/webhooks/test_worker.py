@@ -34,7 +34,7 @@ def test_worker_killed_mid_delivery_still_delivers_every_event_once_per_id(
     learner = make_learner("ada")
     learning_services.enrollment_request(user=learner, course=tree.course)
     manager = type(learner).objects.create_superuser("manager", "manager@example.com", "pw")
-    subscription, secret = services.subscription_create(
+    _subscription, secret = services.subscription_create(
         name="CRM", target_url=receiver.url, event_types=["lesson_completed", "course_completed"], by=manager
     )
     # The first worker waits up to 10 s for an answer, so its lease is 25 s (2 x 10 + 5).
