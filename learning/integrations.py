@@ -338,6 +338,7 @@ def external_user_put(
                 system=system, external_id=external_id
             ).first()
             created = False
+            linked = row is None
             if row is not None:
                 user = row.user
             else:
@@ -356,7 +357,7 @@ def external_user_put(
     except IntegrityError as exc:
         raise services.Conflict("Another request wrote this user at the same time; try again.") from exc
     return ExternalUser(user=user, system=system, external_id=external_id, created=created,
-                        changed=created or bool(changed), fields=changed)
+                        changed=linked or bool(changed), fields=changed)
 
 
 def _new_user(username: str) -> Any:
