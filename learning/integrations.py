@@ -41,6 +41,9 @@ NAME_MAX = 150
 EXTERNAL_ID_MAX = ExternalId._meta.get_field("external_id").max_length
 SYSTEM_MAX = ExternalId._meta.get_field("system").max_length
 SYSTEM_PATTERN = re.compile(f"[-a-zA-Z0-9_]{{1,{SYSTEM_MAX}}}")
+# What a username may not hold (Django's default username validator), replaced by "_" when an
+# email becomes a username.
+USERNAME_UNSAFE = re.compile(r"[^\w.@+-]")
 # An external id: visible ASCII without "/" (it is a path segment), spaces only inside.
 EXTERNAL_ID_REGEX = "[!-.0-~]([ !-.0-~]*[!-.0-~])?"
 EXTERNAL_ID_PATTERN = re.compile(EXTERNAL_ID_REGEX)
@@ -348,7 +351,7 @@ def external_user_put(
                 if user is None:
                     if not by.has_perm(ADD_USERS_PERMISSION):
                         raise services.Forbidden("You may not create users.")
-                    user = _new_user(username or email)
+                    user = _new_user(username or USERNAME_UNSAFE.sub("_", email))
                     created = True
                 _guard_privileged(user, by)
                 ExternalId.objects.create(user=user, system=system, external_id=external_id)

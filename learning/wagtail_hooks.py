@@ -164,3 +164,19 @@ def warn_before_deleting_learners(request: HttpRequest, page: Any) -> None:
         warning = publishing.impact_warning(publishing.learner_impact(page), "delete")
         if warning:
             messages.warning(request, warning)
+
+
+@hooks.register("register_admin_urls")
+def register_service_account_urls() -> list[Any]:
+    """Settings > Service accounts (``learning.service_accounts_admin``)."""
+    from learning import service_accounts_admin
+
+    return service_accounts_admin.admin_urls()
+
+
+@hooks.register("register_settings_menu_item")
+def register_service_accounts_menu_item() -> Any:
+    """Settings > Service accounts, for site administrators."""
+    from learning import service_accounts_admin
+
+    return service_accounts_admin.menu_item()

@@ -62,8 +62,10 @@ class ExternalUserPutSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254)
     first_name = serializers.CharField(required=False, default="", allow_blank=True, max_length=integrations.NAME_MAX)
     last_name = serializers.CharField(required=False, default="", allow_blank=True, max_length=integrations.NAME_MAX)
-    username = serializers.CharField(
-        required=False, max_length=150, help_text="Only used when the user is created (default: the email)."
+    username = serializers.RegexField(
+        r"^[\w.@+-]+(?!\n)$", required=False, max_length=150,
+        help_text="Only used when the user is created (default: the email, other characters than letters, "
+        "digits and @.+-_ made _).",
     )
     active = serializers.BooleanField(required=False, default=True, help_text="false deactivates the account.")
 
