@@ -248,22 +248,32 @@ def bulk_enrollment_create(
             confirmed_invitations is None or plan.invitations > confirmed_invitations
         ):
             raise ConfirmationNeeded(plan)
-        room = ratelimit.room(limit)
-        decision = ratelimit.check([limit], door="invitations", cost=plan.invitations)
-        if decision.unavailable and not decision.allowed:
-            raise InvitationsUnavailable()
-        if not decision.allowed:
-            left = f"you may send {room} more now" if room is not None else "you sent many recently"
-            raise InvitationsLimited(
-                f"This upload would send {plan.invitations} invitations; {left} (at most {limit.rate.limit} "
-                f"in {per}). Try again in {ratelimit.wait_text(decision.retry_after)}, or upload fewer addresses."
-            )
+        invitations_reserve(by=by, count=plan.invitations, what="This upload", fewer="upload fewer addresses")
     with transaction.atomic():
         job = BulkEnrollment.objects.create(
             course=course, created_by=by, mode=mode, source=plan.source, total_rows=plan.rows, cohort=chosen
         )
         enqueue("learning.tasks.run_bulk_enrollment", job_id=job.pk)
     return job
+
+
+def invitations_reserve(*, by: Any, count: int, what: str = "This request", fewer: str = "send fewer") -> None:
+    """Count ``count`` invitations of ``by`` at once in ``RATELIMIT_INVITATIONS`` (all or none,
+    so a batch is never half sent): the one limit of invitation emails, for bulk uploads and the
+    staff API alike. Raises ``InvitationsLimited`` (429) when ``by``'s recent invitations leave
+    no room for all of them and ``InvitationsUnavailable`` (503) when the limiter is down."""
+    limit = _invitation_limit(by)
+    per = ratelimit.wait_text(limit.rate.window)
+    room = ratelimit.room(limit)
+    decision = ratelimit.check([limit], door="invitations", cost=count)
+    if decision.unavailable and not decision.allowed:
+        raise InvitationsUnavailable()
+    if not decision.allowed:
+        left = f"you may send {room} more now" if room is not None else "you sent many recently"
+        raise InvitationsLimited(
+            f"{what} would send {count} invitations; {left} (at most {limit.rate.limit} "
+            f"in {per}). Try again in {ratelimit.wait_text(decision.retry_after)}, or {fewer}."
+        )
 
 
 def _empty_report() -> dict[str, list[Any]]:

@@ -450,6 +450,11 @@ class PersonalAccessToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
     last_used_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(
+        default=list, blank=True,
+        help_text="What a service account's token may do (learning.tokens.SCOPES); empty for a "
+        "personal token, which may do what its owner may.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -476,3 +481,42 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of {self.user_id}"
+class ServiceAccount(models.Model):
+    """An organisation-level account for machines (an HR or SIS sync), not a person: its user
+    has no usable password (it cannot log in to the site) and acts only through tokens with
+    scopes (``learning.tokens.service_token_create``). What it may do as staff is what its
+    user's groups and permissions allow, as for anyone; site admins make it in the Wagtail
+    admin (Settings > Service accounts)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_account")
+    name = models.CharField(max_length=100, help_text="What it is, e.g. 'HR sync'.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExternalId(models.Model):
+    """A user's id in another system (an HR or student information system): an integration
+    finds, creates and updates people by it (``learning.integrations.external_user_put``), so
+    running the same sync twice changes nothing. One id per user and system, and one user per
+    id in a system."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_ids")
+    system = models.SlugField(max_length=50, help_text="The other system's name, e.g. 'workday'.")
+    external_id = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["system", "external_id"], name="external_id_unique_in_system"),
+            models.UniqueConstraint(fields=["user", "system"], name="external_id_one_per_user_and_system"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}:{self.external_id}"

@@ -711,6 +711,7 @@ def course_progress_report(*, course_id: int | None = None) -> QuerySet[Enrollme
     rows = Enrollment.objects.select_related("user", "course").only(
         "id", "status", "requested_at", "last_activity_at", "completed_at",
         "completed_lessons", "total_lessons", "progress_percent",
+        "cohort_id", "activated_at", "cancelled_at",  # the staff API's rows (learning.integrations)
         "user__id", "user__username", "user__email", "user__first_name", "user__last_name",
         *[f"course__{name}" for name in _LINK_FIELDS],
     )

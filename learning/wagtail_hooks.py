@@ -253,3 +253,17 @@ def gradebook_staff_link(*, course: Any, user: Any) -> list[staff_links.CourseSt
         return []
     return [staff_links.CourseStaffLink("gradebook", "Gradebook", reverse("learning_gradebook:grid", args=[course.pk]),
                                         priority=45, icon="table")]
+@hooks.register("register_admin_urls")
+def register_service_account_urls() -> list[Any]:
+    """Settings > Service accounts (``learning.service_accounts_admin``)."""
+    from learning import service_accounts_admin
+
+    return service_accounts_admin.admin_urls()
+
+
+@hooks.register("register_settings_menu_item")
+def register_service_accounts_menu_item() -> Any:
+    """Settings > Service accounts, for site administrators."""
+    from learning import service_accounts_admin
+
+    return service_accounts_admin.menu_item()
