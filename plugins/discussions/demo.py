@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -46,7 +47,11 @@ def _authors() -> dict[str, Any]:
 
 
 def seed_demo(*, catalog: CourseIndexPage, stdout: Any) -> None:
-    """Add (once) the demo threads to the first lesson of the demo pytest course."""
+    """Add (once) the demo threads to the first lesson of the demo pytest course: in the
+    embedded demo (``DEBUG``) only, as seed_demo makes accounts only there (the threads' authors
+    are accounts)."""
+    if not settings.DEBUG:
+        return
     course = CoursePage.objects.child_of(catalog).filter(slug=COURSE_SLUG).first()
     lesson = LessonPage.objects.child_of(course).order_by("path").first() if course is not None else None
     if lesson is None or Thread.objects.filter(course_id=course.pk).exists():
@@ -76,4 +81,3 @@ def seed_demo(*, catalog: CourseIndexPage, stdout: Any) -> None:
             thread.answered_at = thread.answered_post.created_at
         thread.save()
         Follow.objects.get_or_create(thread=thread, user=users[spec["author"]])
-    stdout.write(f"discussions: {len(THREADS)} demo threads on “{lesson.title}”")

@@ -45,8 +45,9 @@ COURSE_ANONYMOUS_QUERIES = ROUTE + 2
 # course's discussions: the access policy's enrollment status, 1). Wagtail's user bar asks for
 # admin access from the cached permission set (academy.permissions): no query.
 COURSE_ENROLLED_WARM_QUERIES = 5
-# Cold, the discussions plugin's access check also reads the rules it caches for the next pages (1).
-COURSE_ENROLLED_QUERIES = COURSE_ANONYMOUS_QUERIES + COURSE_ENROLLED_WARM_QUERIES + 1
+# Cold, the discussions plugin's access check also reads the rules it caches for the next pages (1),
+# and the lesson dates read the course's release and due rules, cached per tree generation (1).
+COURSE_ENROLLED_QUERIES = COURSE_ANONYMOUS_QUERIES + COURSE_ENROLLED_WARM_QUERIES + 2
 # Lesson page, anonymous, cold: ROUTE + the course's published lessons (1, the cached outline);
 # the course, the catalog and the view-restriction check come from the route. Warm: none.
 LESSON_ANONYMOUS_QUERIES = ROUTE + 1
@@ -55,7 +56,8 @@ LESSON_ANONYMOUS_QUERIES = ROUTE + 1
 # discussions plugin's (the lesson's course, 1; the first page of its threads with the viewer's
 # votes and follows, 1: the same however many threads and replies).
 LESSON_ENROLLED_WARM_QUERIES = 4
-LESSON_ENROLLED_QUERIES = LESSON_ANONYMOUS_QUERIES + LESSON_ENROLLED_WARM_QUERIES
+# Cold, the course's date rules (1, cached per tree generation: "not yet open" asks them).
+LESSON_ENROLLED_QUERIES = LESSON_ANONYMOUS_QUERIES + LESSON_ENROLLED_WARM_QUERIES + 1
 
 
 @pytest.fixture(autouse=True)
