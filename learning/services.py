@@ -394,8 +394,11 @@ def _require_course_manager(course: CoursePage, *, by: Any) -> None:
 def _require_enrollment_manager(enrollment: Enrollment, *, by: Any) -> None:
     """A staff decision on one learner needs the access policy's rule for that learner
     (``access.may_manage_enrollment``: their course, and their cohort for a teacher of one)."""
-    if not access.may_manage_enrollment(access.viewer(by), enrollment):
-        raise Forbidden("You may not manage this learner.")
+    who = access.viewer(by)
+    if not access.may_manage_learners(who, enrollment.course):
+        raise Forbidden("You may not manage the learners of this course.")
+    if not access.may_manage_enrollment(who, enrollment):
+        raise Forbidden("You may not manage this learner (a learner of another cohort).")
 
 
 def _locked(enrollment: Enrollment | int) -> Enrollment:

@@ -116,7 +116,7 @@ def test_progress_report_lists_and_exports_csv(tree: Tree, staff: Any, learner: 
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["Learner", "Email", "Course", "Status", "Percent Complete", "Lessons Completed",
-                       "Lessons In The Course", "Last Activity At", "Requested At"]
+                       "Lessons In The Course", "Last Activity At", "Requested At", "Cohort"]
     by_email = {row[1]: row for row in rows[1:]}
     assert sorted(by_email) == ["ada@example.com", "bob@example.com"]
     # Finding 7: status labels, numbers as numbers (no "1 of 3" text), ISO times to the second.
@@ -124,6 +124,7 @@ def test_progress_report_lists_and_exports_csv(tree: Tree, staff: Any, learner: 
     assert by_email["bob@example.com"][2:8] == ["Python basics", "Active", "0", "0", "3", ""]
     enrolled = Enrollment.objects.get(user=learner).requested_at
     assert by_email["ada@example.com"][8] == timezone.localtime(enrolled).replace(microsecond=0).isoformat()
+    assert by_email["ada@example.com"][9] == "Open enrollment"  # self-enrolled: the default cohort
     assert "." not in by_email["ada@example.com"][7] and "T" in by_email["ada@example.com"][7]
 
 

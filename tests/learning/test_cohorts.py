@@ -449,3 +449,51 @@ def test_learner_list_queries_are_the_same_with_cohorts(tree: Tree, staff: Any, 
         few, few_autumn,
     )
     assert few_autumn == few
+
+
+# --- Bulk uploads and invitations ------------------------------------------------------------------
+
+
+def test_bulk_upload_places_by_cohort_column_or_chosen_cohort(tree: Tree, staff: Any, settings: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from learning import bulk, tasks
+    from learning.models import BulkEnrollment, Invitation
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for name in ("ada", "bob", "carl"):
+        make_user(name)
+    autumn = cohorts.cohort_create(course=tree.python, by=staff, name="Autumn")
+    spring = cohorts.cohort_create(course=tree.python, by=staff, name="Spring")
+    source = "email,cohort\nada@example.com,Autumn\nbob@example.com,\nnew@example.org,Autumn\n"
+    url = f"/admin/learning/courses/{tree.python.pk}/bulk/"
+    response = logged_in(staff).post(url, {"file": SimpleUploadedFile("p.csv", source.encode()), "mode": "enroll",
+                                           "cohort": spring.pk})
+    job = BulkEnrollment.objects.get()
+    assert response.status_code == 302 and job.cohort == spring
+    assert tasks.run_bulk_enrollment(job_id=job.pk) == "done"
+    placed = dict(Enrollment.objects.values_list("user__username", "cohort__name"))
+    assert placed == {"ada": "Autumn", "bob": "Spring"}
+    assert Invitation.objects.get(email="new@example.org").cohort == autumn
+    # Without a chosen cohort nor a column: the default cohort.
+    plain = bulk.bulk_enrollment_create(course=tree.python, by=staff, upload=b"carl@example.com\n")
+    tasks.run_bulk_enrollment(job_id=plain.pk)
+    assert Enrollment.objects.get(user__username="carl").cohort == cohorts.default_cohort(tree.python)
+    # A cohort the course does not have: 400, nothing stored.
+    with pytest.raises(services.InvalidInput) as refused:
+        bulk.bulk_enrollment_create(course=tree.python, by=staff, upload=b"email,cohort\nada@example.com,Winter\n")
+    assert refused.value.message == "This course has no cohort named “Winter”; check the cohort column."
+    bad = logged_in(staff).post(url, {"file": SimpleUploadedFile("p.csv", b"ada@example.com\n"), "mode": "enroll",
+                                      "cohort": "nope"})
+    assert bad.status_code == 400 and BulkEnrollment.objects.count() == 2
+
+
+def test_an_invitation_places_the_new_learner_in_its_cohort(tree: Tree, staff: Any, settings: Any) -> None:
+    from learning import bulk
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    autumn = cohorts.cohort_create(course=tree.python, by=staff, name="Autumn")
+    invitation = bulk.invitation_create(email="nora@example.com", course=tree.python, by=staff, cohort=autumn)
+    nora = make_user("nora")
+    enrollment = bulk.invitation_accept(user=nora, token=invitation.token)
+    assert enrollment is not None and enrollment.cohort_id == autumn.pk

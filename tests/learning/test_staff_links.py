@@ -26,8 +26,22 @@ def notes_link(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
 def test_core_links_follow_the_staff_rule_in_order(tree: Tree) -> None:
     editor = course_editor("alice_editor", tree.python)
     names = [link.name for link in staff_links.course_links(tree.python, editor)]
-    assert names == ["learners", "analytics", "live", "bulk", "message", "due_dates"]
+    assert names == ["learners", "analytics", "live", "bulk", "gradebook", "message", "due_dates", "cohorts"]
     assert staff_links.course_links(tree.sql, editor) == []
+
+
+def test_role_holders_get_the_links_of_their_role(tree: Tree) -> None:
+    from tests.learning.staff_world import course_role
+
+    teacher = course_role("tina_teacher", tree.python, "teacher")
+    assistant = course_role("andy_assistant", tree.python, "assistant")
+    assert [link.name for link in staff_links.course_links(tree.python, teacher)] == [
+        "learners", "analytics", "live", "bulk", "message", "cohorts",
+    ]
+    assert [link.name for link in staff_links.course_links(tree.python, assistant)] == [
+        "learners", "analytics", "live", "cohorts",
+    ]
+    assert staff_links.course_links(tree.sql, teacher) == []
 
 
 def test_a_registered_link_shows_in_the_tabs_and_the_header(tree: Tree) -> None:

@@ -169,3 +169,32 @@ def test_analytics_and_live_class_count_only_the_lessons_learners_see(world: Wor
     assert html.count("data-live-lesson=") == 2
     assert f'data-live-lesson="{draft.pk}"' not in html and "Draft lesson" not in html
     assert f'data-live-lesson="{unpublished.pk}"' not in html
+
+
+def test_staff_stream_of_a_cohort_role_carries_its_cohorts_learners_only(world: World) -> None:
+    """A teacher of one cohort follows the stream, but frames about a learner of another cohort
+    never reach them, live or replayed; their own cohort's learner's do."""
+    from learning import cohorts
+
+    autumn = cohorts.cohort_create(course=world.site.course, by=world.staff, name="Autumn")
+    services.enrollment_add(user=world.other, course=world.site.course, by=world.staff, cohort=autumn)
+    teacher = make_user("tina")
+    cohorts.role_grant(course=world.site.course, user=teacher, role="teacher", by=world.staff, cohort=autumn)
+    _client, session = login_cookie(teacher)
+    lesson = world.site.lessons[0]
+
+    async def scenario() -> None:
+        comm = communicator(f"/ws/staff/courses/{world.site.course.pk}/", session)
+        assert (await comm.connect())[0] is True
+        since = await adb(latest_event_id)()
+        await adb(services.lesson_progress_record)(user=world.learner, lesson=lesson)  # ada: default cohort
+        replayed = await resume(comm, since)  # the replay skips ada's frame too
+        assert [frame["type"] for frame in replayed] == ["resumed"]
+        await adb(services.lesson_progress_record)(user=world.learner, lesson=world.site.lessons[1])
+        await adb(services.lesson_progress_record)(user=world.other, lesson=lesson)  # bob: Autumn
+        frame = await receive_event(comm)
+        assert (frame["type"], frame["data"]["user_id"]) == ("class.activity", world.other.pk)
+        assert await comm.receive_nothing() is True
+        await comm.disconnect()
+
+    run(scenario)
