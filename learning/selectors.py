@@ -47,7 +47,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import OuterRef
-from django.db.models.functions import Length, Substr
+from django.db.models.functions import Coalesce, Length, Substr
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -58,7 +58,7 @@ from wagtail.models import Page, Site
 from courses.lesson_kinds import of_active_kinds
 from courses.models import CoursePage, LessonPage
 from learning import access, date_selectors
-from learning.models import Enrollment, LessonProgress, Notification
+from learning.models import Cohort, Enrollment, LessonProgress, Notification
 from learning.progress import (
     CACHED_PROGRESS_FIELDS,
     CourseProgress,
@@ -480,7 +480,7 @@ def course_state(
     status = enrollment.status if enrollment else "not_enrolled"
     has_access = bool(enrollment and enrollment.has_access)
     # Learners with access need no permission lookup (it costs queries for non-superusers).
-    privileged = False if has_access else access.is_privileged(user)
+    privileged = False if has_access else access.viewer(user).privileged_in(course.pk)
     following = has_access or privileged
     if enrollment is None:
         return CourseState(None, status, False, privileged, following, nothing, None, None)
@@ -530,7 +530,8 @@ def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage, now: date
         .first()
     )
     has_access = bool(enrollment and enrollment.has_access)
-    privileged = False if has_access else access.is_privileged(user)
+    # Staff and editors read every course; a teacher or assistant, the courses of their roles.
+    privileged = False if has_access else access.viewer(user).privileged_in(course.pk)
     lesson_completed_at = enrollment.lesson_completed_at if enrollment else None  # type: ignore[attr-defined]
     not_open = access.lesson_not_open(
         access.viewer(user), lesson_id=lesson.pk, course_id=course.pk, course_path=course.path, now=now,
@@ -704,14 +705,18 @@ def enrollment_cards(
 def course_progress_report(*, course_id: int | None = None) -> QuerySet[Enrollment]:
     """Enrollments with learner and course joined, for the admin's per-course progress report.
 
-    Most recently active first. One query however many rows (the admin paginates it).
+    Most recently active first; ``cohort_label`` is the learner's cohort by name (the course's
+    default one for those in none). One query however many rows (the admin paginates it).
     """
     rows = Enrollment.objects.select_related("user", "course").only(
         "id", "status", "requested_at", "last_activity_at", "completed_at",
         "completed_lessons", "total_lessons", "progress_percent",
+        "cohort_id", "activated_at", "cancelled_at",  # the staff API's rows (learning.integrations)
         "user__id", "user__username", "user__email", "user__first_name", "user__last_name",
         *[f"course__{name}" for name in _LINK_FIELDS],
     )
+    default_name = Cohort.objects.filter(course_id=OuterRef("course_id"), is_default=True).values("name")[:1]
+    rows = rows.annotate(cohort_label=Coalesce("cohort__name", Subquery(default_name)))
     if course_id is not None:
         rows = rows.filter(course_id=course_id)
     return rows.order_by("course_id", "-last_activity_at", "-pk")

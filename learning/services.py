@@ -325,6 +325,10 @@ def enrollment_request(
         enrollment = existing or Enrollment(user_id=user.pk, course_id=live.pk)
         enrollment.course = live
         enrollment.decided_by = None
+        if enrollment.cohort_id is None:
+            from learning.cohorts import default_cohort
+
+            enrollment.cohort = default_cohort(live)
         if live.requires_approval:
             enrollment.status = Enrollment.Status.PENDING_APPROVAL
             enrollment.cancelled_at = None
@@ -366,9 +370,17 @@ def _audit(enrollment: Enrollment, action: str, *, by: Any, previous: str) -> No
     )
 
 
+def _may_manage_somewhere(by: Any) -> bool:
+    """The permission to manage enrollments, or a teacher role in some course (each course is
+    then checked on its own)."""
+    return bool(by.has_perm(MANAGE_ENROLLMENTS_PERMISSION)) or any(
+        grant.teacher for grant in access.course_roles(access.viewer(by))
+    )
+
+
 def _require_manager(by: Any) -> None:
     _require_user(by)
-    if not by.has_perm(MANAGE_ENROLLMENTS_PERMISSION):
+    if not _may_manage_somewhere(by):
         raise Forbidden("You do not have permission to manage enrollments.")
 
 
@@ -377,6 +389,13 @@ def _require_course_manager(course: CoursePage, *, by: Any) -> None:
     (``access.may_manage_learners``: the admin's own question), whoever calls."""
     if not access.may_manage_learners(access.viewer(by), course):
         raise Forbidden("You may not manage the learners of this course.")
+
+
+def _require_enrollment_manager(enrollment: Enrollment, *, by: Any) -> None:
+    """A staff decision on one learner needs the access policy's rule for that learner
+    (``access.may_manage_enrollment``: their course, and their cohort for a teacher of one)."""
+    if not access.may_manage_enrollment(access.viewer(by), enrollment):
+        raise Forbidden("You may not manage this learner.")
 
 
 def _locked(enrollment: Enrollment | int) -> Enrollment:
@@ -405,7 +424,7 @@ def enrollment_approve(*, enrollment: Enrollment | int, by: Any) -> EnrollmentRe
     _require_manager(by)
     with transaction.atomic():
         locked = _locked(enrollment)
-        _require_course_manager(locked.course, by=by)
+        _require_enrollment_manager(locked, by=by)
         if locked.user_id == by.pk:
             raise OwnEnrollment()
         if locked.has_access:
@@ -437,10 +456,10 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
     with transaction.atomic():
         locked = _locked(enrollment)
         staff_decision = as_staff or locked.user_id != by.pk
-        if staff_decision and not by.has_perm(MANAGE_ENROLLMENTS_PERMISSION):
+        if staff_decision and not _may_manage_somewhere(by):
             raise Forbidden("You do not have permission to cancel this enrollment.")
         if staff_decision:
-            _require_course_manager(locked.course, by=by)
+            _require_enrollment_manager(locked, by=by)
         if staff_decision and locked.user_id == by.pk:
             raise OwnEnrollment()
         if locked.status == Enrollment.Status.CANCELLED:
@@ -456,7 +475,7 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
     return EnrollmentResult(enrollment=locked, created=False, changed=True)
 
 
-def enrollment_add(*, user: Any, course: CoursePage | int, by: Any) -> EnrollmentResult:
+def enrollment_add(*, user: Any, course: CoursePage | int, by: Any, cohort: Any = None) -> EnrollmentResult:
     """Enroll ``user`` in a published course as a staff decision (manual or bulk enrollment).
 
     The learner gets access at once, also in an approval course (staff decided): a new row,
@@ -467,6 +486,9 @@ def enrollment_add(*, user: Any, course: CoursePage | int, by: Any) -> Enrollmen
     (403: without the permission, or in a course whose learners ``by`` may not manage, as in
     ``enrollment_approve``), ``OwnEnrollment`` (403), ``CourseNotAvailable`` (404) and
     ``InvalidInput`` (400: an inactive or missing learner).
+    The learner is placed in ``cohort`` (a ``Cohort`` or its id) or, without one, as
+    ``learning.cohorts.placement_cohort`` decides (the default cohort; a teacher of one cohort
+    places in theirs); a learner already enrolled stays in their cohort.
     """
     _require_manager(by)
     if user is None or getattr(user, "pk", None) is None or not user.is_active:
@@ -482,6 +504,12 @@ def enrollment_add(*, user: Any, course: CoursePage | int, by: Any) -> Enrollmen
         created = existing is None
         enrollment = existing or Enrollment(user_id=user.pk, course_id=live.pk)
         enrollment.course = live
+        if existing is not None:
+            _require_enrollment_manager(enrollment, by=by)
+        if cohort is not None or enrollment.cohort_id is None:
+            from learning.cohorts import placement_cohort
+
+            enrollment.cohort = placement_cohort(course=live, by=by, cohort=cohort)
         previous = enrollment.status if existing else ""
         _grant_access(enrollment, now=timezone.now())
         enrollment.decided_by = by

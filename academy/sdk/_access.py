@@ -1,4 +1,5 @@
-"""SDK: the access policy's answers and the staff rule (``learning.access``)."""
+"""SDK: the access policy's answers and the staff rule (``learning.access``), with the per-learner
+answers of teachers and assistants limited to cohorts."""
 
 from __future__ import annotations
 
@@ -17,13 +18,18 @@ from learning.access import (
     is_privileged,
     lesson_access,
     lesson_not_open,
+    may_grade,
+    may_manage_enrollment,
     may_manage_learners,
     may_read_any,
+    may_see_enrollment,
     may_see_learners,
     page_visibility,
     readable_course_ids,
+    staff_cohort_ids,
     staff_course_filter,
     staff_course_paths,
+    staff_enrollment_filter,
     viewer,
     viewer_from_request,
     visible_pages_filter,
@@ -44,13 +50,18 @@ __all__ = [
     "is_privileged",
     "lesson_access",
     "lesson_not_open",
+    "may_grade",
+    "may_manage_enrollment",
     "may_manage_learners",
     "may_read_any",
+    "may_see_enrollment",
     "may_see_learners",
     "page_visibility",
     "readable_course_ids",
+    "staff_cohort_ids",
     "staff_course_filter",
     "staff_course_paths",
+    "staff_enrollment_filter",
     "viewer",
     "viewer_from_request",
     "visible_pages_filter",

@@ -286,7 +286,7 @@ def _enrollment_data(request: Request, enrollments: list[Enrollment]) -> list[di
 
 def _enrollment_for_caller(request: Request, enrollment_id: int) -> Enrollment:
     """The enrollment if it is the caller's, or the caller may see its course's learners as
-    staff (``access.may_see_learners``: the admin's question for the same course); else 404,
+    staff (``access.may_see_enrollment``: the admin's question for the same learner); else 404,
     the same answer as for an id that does not exist. Deciding (approve, cancel) is then the
     service's call, which asks ``access.may_manage_learners``."""
     enrollment = (
@@ -294,7 +294,7 @@ def _enrollment_for_caller(request: Request, enrollment_id: int) -> Enrollment:
     )
     if enrollment is not None and enrollment.user_id == request.user.pk:
         return enrollment
-    if enrollment is None or not access.may_see_learners(viewer(request), enrollment.course):
+    if enrollment is None or not access.may_see_enrollment(viewer(request), enrollment):
         raise services.NotFound("This enrollment does not exist.")
     return enrollment
 
