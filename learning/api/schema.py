@@ -17,7 +17,8 @@ COMMON_ERRORS = {
     "400": "Invalid input: a query parameter, the cursor or the body (fields lists the problems; "
            "a body that is not JSON or nests too deeply is parse_error).",
     "401": "Not authenticated, or the token is invalid or expired.",
-    "403": "Not allowed (a view restriction, a missing permission, CSRF).",
+    "403": "Not allowed (a view restriction, a missing permission, CSRF; lesson_not_open with opens_at "
+           "before a lesson opens to the learner).",
     "404": "Not found, or not yours.",
     "405": "The method is not allowed here (the Allow header lists those that are).",
     "406": "The Accept header asks for something other than JSON.",

@@ -348,3 +348,50 @@ def test_password_once_entered_opens_every_door(world: World) -> None:
     assert other.get(course.document.url).status_code == 403
     assert other.post("/learning/progress/", {"lesson_id": course.lesson.pk}).status_code == 403
     assert other.post("/api/v1/progress/", {"lesson_id": course.lesson.pk}, content_type="application/json").status_code == 403
+
+
+# --- Not yet open (drip release) ------------------------------------------------------------------
+
+# The open course's lesson opens two days after each learner's start (everyone enrolled just now):
+# every door of that lesson, per user. Columns: lesson page, progress post, document, search, API.
+NOT_YET_OPEN_DOORS = ("page", "progress", "document", "search", "api")
+NOT_YET_OPEN = {
+    "anonymous":   ("locked",   "login", "login", "miss", "locked"),
+    "learner":     ("locked",   "403",   "403",   "miss", "locked"),
+    "pending":     ("locked",   "403",   "403",   "miss", "locked"),
+    "active":      ("not_open", "403",   "403",   "miss", "not_open"),
+    "cancelled":   ("locked",   "403",   "403",   "miss", "locked"),
+    "member":      ("not_open", "403",   "403",   "miss", "not_open"),
+    "other_group": ("not_open", "403",   "403",   "miss", "not_open"),
+    "editor":      ("body",     "403",   "file",  "hit",  "body"),
+    "superuser":   ("body",     "403",   "file",  "hit",  "body"),
+}
+
+
+def test_not_yet_open_is_answered_at_every_door(world: World) -> None:
+    from courses import routing
+    from courses.models import LessonPage, ReleaseRule
+
+    course = world.courses["open"]
+    LessonPage.objects.filter(pk=course.lesson.pk).update(release_rule=ReleaseRule.AFTER_START, release_days=2)
+    routing.forget_tree()  # the course's date rules are cached with the page tree
+
+    def outcome(role: str) -> tuple[str, ...]:
+        client = world.client(role)
+        page = client.get("/courses/open-course/open-lesson/").content.decode()
+        shown = (
+            "body" if course.body_word in page
+            else "not_open" if 'data-lesson-state="not-open"' in page else "locked"
+        )
+        progress = form_outcome(client.post("/learning/progress/", {"lesson_id": course.lesson.pk}))
+        document = client.get(course.document.url)
+        file = "file" if document.status_code == 200 else "login" if document.status_code == 302 else str(document.status_code)
+        found = client.get("/courses/", {"q": course.body_word}).context["courses_page"].object_list
+        api = client.get(f"/api/v1/lessons/{course.lesson.pk}/")
+        api_outcome = (
+            "not_open" if api.status_code == 403 and api.json()["error"]["code"] == "lesson_not_open"
+            else "body" if api.status_code == 200 and api.json()["body_html"] else "locked"
+        )
+        return (shown, progress, file, "hit" if found else "miss", api_outcome)
+
+    assert {role: outcome(role) for role in USERS} == NOT_YET_OPEN

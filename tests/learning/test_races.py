@@ -108,3 +108,23 @@ def test_concurrent_mark_all_read_counts_each_notification_once(learner: Any, ca
     assert sorted(results) == [0] * (THREADS - 1) + [5]
     assert count(captured_events, "notification_read") == 1
     assert Notification.objects.filter(read_at__isnull=True).count() == 0
+
+
+def test_concurrent_reminder_runs_send_each_reminder_once(tree: Tree, learner: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from courses.models import DueRule
+    from learning import reminders
+    from learning.models import DateReminder
+    from tests.courses.helpers import make_lesson
+
+    now = timezone.now()
+    make_lesson(tree.python, "Essay", slug="essay", due_rule=DueRule.FIXED, due_at=now + timedelta(hours=2))
+    Enrollment.objects.create(user=learner, course=tree.python, status=Enrollment.Status.ACTIVE, activated_at=now)
+    runs = run_concurrently([lambda: reminders.send_date_reminders(now=now)] * THREADS)
+    assert sum(run.sent for run in runs) == 1
+    assert sum(run.already_sent for run in runs) == THREADS - 1
+    assert DateReminder.objects.count() == 1
+    assert Notification.objects.filter(user=learner, kind=Notification.Kind.LESSON_DUE).count() == 1
