@@ -23,6 +23,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from learning import services, tokens
 from learning.api.pagination import CURSOR_FORMAT
@@ -30,6 +31,10 @@ from tests.courses.helpers import make_tree
 
 pytestmark = pytest.mark.django_db
 
+# Operations whose valid bodies depend on stored state the schema cannot describe: a quiz's
+# answers are keyed by the question ids of the attempt, so a schema-valid body naming other ids
+# is rightly a 400 (docs/api.md). Every other check (no 5xx, responses as documented) still runs.
+STATE_DEPENDENT_BODIES = {"quizzes_attempts_answers_update", "quizzes_attempts_submit"}
 # Generated cases per operation and caller (hypothesis examples).
 CASES_PER_OPERATION = 40
 HIGH_RATE = "1000000/hour"
@@ -122,7 +127,9 @@ def fuzz(schema: Any, headers: dict[str, str]) -> tuple[int, list[str]]:
                 # generator would reuse a short one for different bodies (a documented 422).
                 fresh = mode is GenerationMode.POSITIVE and case.method.upper() == "POST"
                 unique = {"Idempotency-Key": uuid.uuid4().hex} if fresh else {}
-                case.call_and_validate(headers={**headers, **unique})
+                stateful = operation.definition.raw.get("operationId") in STATE_DEPENDENT_BODIES
+                excluded = [positive_data_acceptance] if stateful else []
+                case.call_and_validate(headers={**headers, **unique}, excluded_checks=excluded)
 
             try:
                 check()
