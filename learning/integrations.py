@@ -292,8 +292,16 @@ def _check_external_key(system: str, external_id: str) -> None:
         )
 
 
+# Whoever holds this may use the Wagtail admin: staff, whatever their is_staff flag says.
+ADMIN_ACCESS_PERMISSION = "wagtailadmin.access_admin"
+
+
 def _guard_privileged(user: Any, by: Any) -> None:
-    if (user.is_staff or user.is_superuser) and not by.is_superuser:
+    """Staff accounts (``is_staff``, a superuser, or admin access through their groups) are the
+    admin's, unless ``by`` is a superuser."""
+    if by.is_superuser or user.pk is None:
+        return
+    if user.is_staff or user.is_superuser or (user.is_active and user.has_perm(ADMIN_ACCESS_PERMISSION)):
         raise PrivilegedUser()
 
 

@@ -57,6 +57,7 @@ def test_default_throttles_are_the_limiters_with_the_seed_rates(settings: Any) -
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] == {
         "anon": "100/hour", "user": "1000/hour",
         "enrollments": "60/hour", "progress": "600/hour", "notifications": "300/hour",
+        "staff": "10000/hour",
     }
     assert [type(t).__name__ for t in TinyView().get_throttles()] == [
         "AnonRateThrottle", "UserRateThrottle", "WriteRateThrottle",

@@ -295,9 +295,11 @@ def test_deactivation_ends_the_users_tokens(hr: Any, learner: Any) -> None:
     assert not PersonalAccessToken.objects.filter(user=learner).exists()
 
 
-def test_external_ids_refusals(hr: Any, staff: Any, learner: Any, other_learner: Any) -> None:
+def test_external_ids_refusals(hr: Any, staff: Any, edna: Any, learner: Any, other_learner: Any) -> None:
     client = token_client(hr)
     assert client.put(external_url("sis", "1"), {"email": "sam@example.com"}, format="json").status_code == 403  # staff
+    admin_user = client.put(external_url("sis", "1"), {"email": "edna@example.com"}, format="json")  # admin access by group
+    assert (admin_user.status_code, admin_user.json()["error"]["code"]) == (403, "privileged_user")
     client.put(external_url("sis", "2"), {"email": "ada@example.com"}, format="json")
     taken = client.put(external_url("sis", "2"), {"email": "bob@example.com"}, format="json")
     assert (taken.status_code, taken.json()["error"]["code"]) == (409, "conflict")
