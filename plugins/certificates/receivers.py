@@ -7,7 +7,6 @@ from typing import Any
 from django.dispatch import receiver
 
 from academy.sdk import CourseCompletedPayload, course_completed, enqueue, switch_off_impact
-from plugins.certificates import events  # noqa: F401  (defines certificates_issued at start-up)
 
 
 @receiver(course_completed, dispatch_uid="certificates.issue_on_completion")
