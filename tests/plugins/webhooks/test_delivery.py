@@ -410,3 +410,10 @@ def test_an_issued_certificate_reaches_the_receiver(
         "verify_url": f"https://academy.example.com/certificates/{certificate.code}/",
         "issued_at": certificate.issued_at.isoformat(),
     }
+
+
+def test_an_event_nobody_subscribed_to_costs_one_query(tree: Tree, learner: Any, django_assert_num_queries: Any) -> None:
+    payload = {"user_id": learner.pk, "lesson_id": 1, "enrollment_id": 1, "course_id": tree.python.pk}
+
+    with django_assert_num_queries(1):  # the active subscriptions
+        assert services.deliveries_for_event(event_type="lesson_completed", payload=payload) == []
