@@ -47,6 +47,7 @@ from academy.sdk import (
     NotFound,
     Notification,
     absolute_url,
+    course_grade_of,
     enqueue,
     may_see_learners,
     notification_create,
@@ -174,9 +175,16 @@ def _snapshot(*, user: Any, course: CoursePage) -> dict[str, Any]:
     }
 
 
+def requires_pass_grade(course_id: int) -> bool:
+    """Whether ``course``'s certificates need its pass grade (its settings say so)."""
+    return CourseCertificateSettings.objects.filter(course_id=course_id, require_pass_grade=True).exists()
+
+
 def certificate_issue(*, user_id: int, course_id: int) -> Certificate | None:
     """The certificate of a learner who completed a course: created on the first call, the same
-    row on every later one. None (nothing written) unless the enrollment is completed.
+    row on every later one. None (nothing written) unless the enrollment is completed and, where
+    the course's settings require its pass grade, the learner's course grade passes it
+    (``course_grade_of``: a course that requires it but has no pass grade issues none).
 
     The PDF is rendered separately (:func:`certificate_render`)."""
     enrollment = (
@@ -189,6 +197,8 @@ def certificate_issue(*, user_id: int, course_id: int) -> Certificate | None:
     existing = Certificate.objects.filter(user_id=user_id, course_id=course_id).first()
     if existing is not None:
         return existing
+    if requires_pass_grade(course_id) and not course_grade_of(user_id=user_id, course=enrollment.course).passed:
+        return None
     completed_at = enrollment.completed_at or timezone.now()
     try:
         with transaction.atomic():
