@@ -14,6 +14,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+# The plugin's domain event exists once models are loaded, before any app's receivers.py looks
+# it up by name (the webhooks plugin forwards it).
+from plugins.certificates import events  # noqa: F401
+
 # 20 random bytes in lowercase base32: 32 characters from a-z2-7 (160 bits).
 CODE_LENGTH = 32
 CODE_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"

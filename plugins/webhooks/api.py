@@ -4,8 +4,9 @@ replay).
 
 Who: users holding ``webhooks.view_subscription`` (reads) or ``webhooks.change_subscription``
 (everything), the same site-level permissions as the admin screens; anyone else is a 403.
-The house contract applies: token or session authentication, JSON bodies whose unknown fields
-are a 400 (``InputSerializer``), cursor pagination, errors as ``{"error": {"code", "message",
+The house contract applies (the SDK's ``ApiView``): token or session authentication, JSON bodies
+whose unknown fields are a 400 (``InputSerializer``), cursor pagination, ETag on reads,
+``Idempotency-Key`` on POSTs, errors as ``{"error": {"code", "message",
 "fields"}}``. A secret is in the answer that creates or rotates it, never in any other.
 """
 
@@ -18,12 +19,11 @@ from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from academy.sdk import InputSerializer
+from academy.sdk import ApiView, InputSerializer
 from plugins.webhooks import catalog, services
 from plugins.webhooks import paths as _paths  # noqa: F401  (registers the webhooks_id converter)
 from plugins.webhooks.models import URL_MAX_LENGTH, Delivery, Subscription
@@ -99,8 +99,9 @@ class DeliveryFilters(serializers.Serializer):
     event_type = serializers.ChoiceField(choices=[*catalog.KEYS, catalog.PING], required=False)
 
 
-class WebhooksView(GenericAPIView):
-    """Base of the webhooks endpoints: the permission and id lookups."""
+class WebhooksView(ApiView):
+    """Base of the webhooks endpoints (the house contract: ETag on reads, Idempotency-Key on
+    POSTs, cursor pagination): the permission and id lookups."""
 
     permission_classes = [MayUseWebhooks]
     cursor_ordering = "-pk"

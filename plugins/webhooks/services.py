@@ -233,8 +233,11 @@ def deliveries_for_event(*, event_type: str, payload: Mapping[str, Any], now: da
 
 
 def ping_send(*, subscription: Subscription, by: Any, now: datetime | None = None) -> Delivery:
-    """Queue a ``ping`` event to the subscription (whatever event types it wants)."""
+    """Queue a ``ping`` event to the subscription (whatever event types it wants); a
+    subscription that is off is a 400 (nothing is sent to it until it is switched on)."""
     _require_manager(by)
+    if not subscription.active:
+        raise InvalidInput("This webhook is off: switch it on to ping it.")
     moment = now or timezone.now()
     event_id = str(uuid.uuid4())
     payload = {"subscription_id": subscription.pk, "name": subscription.name}

@@ -152,3 +152,14 @@ def test_the_api_is_a_404_while_the_plugin_is_off(manager: Any) -> None:
 
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "not_found"
+
+
+def test_pinging_a_webhook_that_is_off_is_a_400(manager: Any, receiver: Receiver) -> None:
+    client = token_client(manager)
+    pk = _create(client, receiver, active=False).json()["id"]
+
+    answer = client.post(f"{BASE}/subscriptions/{pk}/ping/", {}, format="json")
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == "This webhook is off: switch it on to ping it."
+    assert Delivery.objects.count() == 0

@@ -383,3 +383,37 @@ def test_a_host_that_resolves_inside_is_refused_when_sending(
     delivery.refresh_from_db()
     assert delivery.last_error.startswith(("The target's host resolves to a non-public address", "The target's host does not resolve"))
     assert receiver.requests == []
+
+
+def test_an_issued_certificate_reaches_the_receiver(
+    tree: Tree, learner: Any, manager: Any, receiver: Receiver, queue: Broker, settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.ACADEMY_BASE_URL = "https://academy.example.com"
+    _subscription, secret = subscribe(manager, receiver, "certificates_issued")
+
+    for lesson in tree.python.get_children().specific():
+        complete(django_capture_on_commit_callbacks, learner, lesson)
+    with django_capture_on_commit_callbacks(execute=True):  # the worker: issue, render, announce
+        run_queued_tasks(queue)
+    ran = run_queued_tasks(queue)  # the worker again: the webhook queued after that commit
+
+    from plugins.certificates.models import Certificate
+
+    certificate = Certificate.objects.get()
+    assert [task.result for task in ran if task.func.startswith("plugins.webhooks")] == ["succeeded"]
+    (received,) = receiver.requests
+    verify(received, secret)
+    assert received.json["type"] == "certificates_issued"
+    assert received.json["data"] == {
+        "certificate_id": certificate.pk, "user_id": learner.pk, "course_id": tree.python.pk, "code": certificate.code,
+        "verify_url": f"https://academy.example.com/certificates/{certificate.code}/",
+        "issued_at": certificate.issued_at.isoformat(),
+    }
+
+
+def test_an_event_nobody_subscribed_to_costs_one_query(tree: Tree, learner: Any, django_assert_num_queries: Any) -> None:
+    payload = {"user_id": learner.pk, "lesson_id": 1, "enrollment_id": 1, "course_id": tree.python.pk}
+
+    with django_assert_num_queries(1):  # the active subscriptions
+        assert services.deliveries_for_event(event_type="lesson_completed", payload=payload) == []
