@@ -13,7 +13,14 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from academy.sdk import CoursePage, SlotFragment, is_active, readable_course_ids, viewer
+from academy.sdk import (
+    CoursePage,
+    Enrollment,
+    SlotFragment,
+    access_status_filter,
+    is_active,
+    viewer,
+)
 from plugins.discussions import display, services
 from plugins.discussions.models import Thread
 
@@ -77,14 +84,20 @@ class CourseDiscussionsLink(SlotFragment):
     query_budget = 6
 
     def prepare(self, request: HttpRequest | None, targets: Sequence[Any]) -> dict[int, Any]:
-        """The courses shown whose discussions the viewer may read (the access policy: two
-        queries for any number of courses)."""
+        """The courses shown whose discussions the viewer may read: one query for any number of
+        courses. Core renders this slot only for those who may see the course page, so what is
+        left of the access policy's ``can_read`` is an enrollment with an access status
+        (``access_status_filter``), or being privileged."""
         user = _user(request)
         if user is None:
             return {}
-        courses = [course for course in targets if course is not None and is_active(services.LABEL, course_id=course.pk)]
-        readable = readable_course_ids(viewer(user, getattr(request, "session", None)), courses) if courses else set()
-        return {course_id: True for course_id in readable}
+        course_ids = [c.pk for c in targets if c is not None and is_active(services.LABEL, course_id=c.pk)]
+        if not course_ids:
+            return {}
+        if viewer(user, getattr(request, "session", None)).privileged:
+            return dict.fromkeys(course_ids, True)
+        enrolled = Enrollment.objects.filter(access_status_filter(), user_id=user.pk, course_id__in=course_ids)
+        return dict.fromkeys(enrolled.values_list("course_id", flat=True), True)
 
     def get_context(self, request: HttpRequest | None, target: Any, prepared: Any) -> dict[str, Any] | None:
         """Nothing for visitors and non-readers."""
