@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 
 from academy.sdk import (
@@ -22,7 +23,7 @@ from academy.sdk import (
     viewer,
 )
 from plugins.discussions import display, services
-from plugins.discussions.models import Thread
+from plugins.discussions.models import CourseSettings, Thread
 
 SORT_PARAM = "dsort"
 QUERY_PARAM = "dq"
@@ -42,21 +43,31 @@ class LessonThreads(SlotFragment):
     query_budget = 12
 
     def prepare(self, request: HttpRequest | None, targets: Sequence[Any]) -> dict[int, Any]:
-        """The first page of threads of each lesson shown: their courses (one query) and the
-        pages of threads with the viewer's votes and follows (one query)."""
+        """The first page of threads of each lesson shown: their courses with their discussion
+        settings (one query) and the pages of threads with the viewer's votes and follows (one
+        query)."""
         user = _user(request)
         lessons = [lesson for lesson in targets if lesson is not None]
         if user is None or request is None or not lessons:
             return {}
         steplen = lessons[0].steplen
-        courses = {course.path: course for course in CoursePage.objects.live().filter(path__in={page.path[:-steplen] for page in lessons})}
+        own = CourseSettings.objects.filter(course_id=OuterRef("pk"))
+        courses = {
+            course.path: course
+            for course in CoursePage.objects.live().filter(path__in={page.path[:-steplen] for page in lessons}).annotate(
+                premoderate=Subquery(own.values("premoderate_first_posts")[:1]), by_cohort=Subquery(own.values("scope_by_cohort")[:1])
+            )
+        }
         places = []
         for lesson in lessons:
             course = courses.get(lesson.path[:-steplen])
             if course is None:
                 continue
             # Core renders this slot only for readers of the lesson (see SLOTS): not asked again.
-            place = services.place_for(user, course=course, lesson=lesson, session=getattr(request, "session", None), reader=True)
+            conf = CourseSettings(course_id=course.pk, premoderate_first_posts=bool(course.premoderate),
+                                  scope_by_cohort=bool(course.by_cohort))
+            place = services.place_for(user, course=course, lesson=lesson, session=getattr(request, "session", None),
+                                       reader=True, conf=conf)
             if place.can_read:
                 places.append(place)
         pages = display.lesson_thread_pages(
@@ -94,10 +105,13 @@ class CourseDiscussionsLink(SlotFragment):
         course_ids = [c.pk for c in targets if c is not None and is_active(services.LABEL, course_id=c.pk)]
         if not course_ids:
             return {}
-        if viewer(user, getattr(request, "session", None)).privileged:
+        enrolled = set(
+            Enrollment.objects.filter(access_status_filter(), user_id=user.pk, course_id__in=course_ids)
+            .values_list("course_id", flat=True)
+        )
+        if len(enrolled) < len(set(course_ids)) and viewer(user, getattr(request, "session", None)).privileged:
             return dict.fromkeys(course_ids, True)
-        enrolled = Enrollment.objects.filter(access_status_filter(), user_id=user.pk, course_id__in=course_ids)
-        return dict.fromkeys(enrolled.values_list("course_id", flat=True), True)
+        return dict.fromkeys(enrolled, True)
 
     def get_context(self, request: HttpRequest | None, target: Any, prepared: Any) -> dict[str, Any] | None:
         """Nothing for visitors and non-readers."""
