@@ -69,7 +69,7 @@ def query_count(url: str, session_key: str) -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")  # an allowed host of the bench settings
     client.cookies[settings.SESSION_COOKIE_NAME] = session_key
     assert client.get(url).status_code == 200
     with CaptureQueriesContext(connection) as queries:
@@ -83,7 +83,7 @@ def profile(url: str, session_key: str) -> None:
     from django.test import Client
     from pyinstrument import Profiler
 
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")  # an allowed host of the bench settings
     client.cookies[settings.SESSION_COOKIE_NAME] = session_key
     client.get(url)
     profiler = Profiler()

@@ -1,8 +1,9 @@
 """The discussions API under ``/api/v1/p/discussions/`` (namespace ``api-discussions``).
 
 The site's DRF defaults apply (token or session authentication, throttles, JSON, errors in the
-API's one shape); the services' errors are answered with their status. The same doors as the
-pages: a lesson, course, thread or post the caller may not read is a 404, an unknown body field
+API's one shape); the services' errors are answered with their status. Views are the SDK's ``ApiView`` (ETag
+and ``If-None-Match`` on reads, ``Idempotency-Key`` on POSTs, a repeated query parameter refused)
+and bodies its ``InputSerializer``. The same doors as the pages: a lesson, course, thread or post the caller may not read is a 404, an unknown body field
 a 400, too many posts a 429. Text comes back as written (``body``) and as sanitised HTML
 (``body_html``).
 """
@@ -16,50 +17,37 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from academy.sdk import ServiceError
+from academy.sdk import ApiView, InputSerializer, ServiceError
 from plugins.discussions import display, services
 from plugins.discussions.models import Post, Thread
 
 
-class StrictSerializer(serializers.Serializer):
-    """A request body: an undeclared field is a 400 ("Unknown field."), never ignored."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        """The declared fields, validated; unknown ones refused."""
-        if isinstance(data, dict):
-            unknown = sorted(str(key) for key in data if key not in self.fields)
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
-
-
-class NewThreadInput(StrictSerializer):
+class NewThreadInput(InputSerializer):
     kind = serializers.ChoiceField(choices=Thread.Kind.choices, default=Thread.Kind.QUESTION)
     title = serializers.CharField(max_length=services.TITLE_MAX)
     body = serializers.CharField(max_length=20_000)
 
 
-class ReplyInput(StrictSerializer):
+class ReplyInput(InputSerializer):
     body = serializers.CharField(max_length=20_000)
     quoted_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
 
 
-class EditInput(StrictSerializer):
+class EditInput(InputSerializer):
     body = serializers.CharField(max_length=20_000)
     title = serializers.CharField(max_length=services.TITLE_MAX, required=False)
 
 
-class AnsweredInput(StrictSerializer):
+class AnsweredInput(InputSerializer):
     post_id = serializers.IntegerField(allow_null=True, min_value=1, max_value=2**63 - 1)
 
 
-class ReportInput(StrictSerializer):
+class ReportInput(InputSerializer):
     reason = serializers.CharField(max_length=services.REASON_MAX)
 
 
-class ModerationInput(StrictSerializer):
+class ModerationInput(InputSerializer):
     action = serializers.ChoiceField(choices=sorted(services.THREAD_ACTIONS | services.POST_ACTIONS))
     reason = serializers.CharField(max_length=services.REASON_MAX, required=False, allow_blank=True, default="")
     post_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
@@ -109,7 +97,7 @@ def _place(request: Request, **where: int) -> services.Place:
         raise NotFound(exc.message) from exc
 
 
-class ThreadsView(APIView):
+class ThreadsView(ApiView):
     """GET: a page of threads (``sort``, ``q``, ``page``); POST: a new thread."""
 
     where: str = "lesson_id"
@@ -135,7 +123,7 @@ class ThreadsView(APIView):
         return Response(thread_data(Thread.objects.select_related("author", "opening").get(pk=thread.pk), following=True), status=201)
 
 
-class ThreadView(APIView):
+class ThreadView(ApiView):
     """GET: a thread with every post the caller may see."""
 
     def get(self, request: Request, thread_id: int) -> Response:
@@ -150,7 +138,7 @@ class ThreadView(APIView):
         })
 
 
-class RepliesView(APIView):
+class RepliesView(ApiView):
     """POST: reply to a thread."""
 
     def post(self, request: Request, thread_id: int) -> Response:
@@ -161,7 +149,7 @@ class RepliesView(APIView):
         return Response(post_data(Post.objects.select_related("author").get(pk=post.pk)), status=201)
 
 
-class AnsweredView(APIView):
+class AnsweredView(ApiView):
     """POST ``{"post_id"}`` (null: not answered any more)."""
 
     def post(self, request: Request, thread_id: int) -> Response:
@@ -172,7 +160,7 @@ class AnsweredView(APIView):
         return Response(thread_data(Thread.objects.select_related("author", "opening").get(pk=thread.pk)))
 
 
-class FollowView(APIView):
+class FollowView(ApiView):
     """PUT: follow a thread; DELETE: stop."""
 
     def put(self, request: Request, thread_id: int) -> Response:
@@ -186,7 +174,7 @@ class FollowView(APIView):
         return Response({"following": services.follow(user=request.user, thread=thread, on=False)})
 
 
-class ModerationView(APIView):
+class ModerationView(ApiView):
     """POST ``{"action", "reason", "post_id"}``: staff moderation (audited)."""
 
     def post(self, request: Request, thread_id: int) -> Response:
@@ -202,7 +190,7 @@ class ModerationView(APIView):
         return Response(thread_data(Thread.objects.select_related("author", "opening").get(pk=thread.pk)))
 
 
-class PostView(APIView):
+class PostView(ApiView):
     """PATCH ``{"body", "title"}``: edit one's own post within the edit window."""
 
     def patch(self, request: Request, post_id: int) -> Response:
@@ -213,7 +201,7 @@ class PostView(APIView):
         return Response(post_data(Post.objects.select_related("author").get(pk=post.pk)))
 
 
-class VoteView(APIView):
+class VoteView(ApiView):
     """PUT: upvote a post; DELETE: take the vote back."""
 
     def put(self, request: Request, post_id: int) -> Response:
@@ -227,7 +215,7 @@ class VoteView(APIView):
         return Response({"votes": services.vote(user=request.user, post=post, thread=thread, up=False), "voted": False})
 
 
-class ReportView(APIView):
+class ReportView(ApiView):
     """POST ``{"reason"}``: report a post to staff."""
 
     def post(self, request: Request, post_id: int) -> Response:

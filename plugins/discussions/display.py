@@ -100,14 +100,19 @@ def lesson_thread_pages(
     result = {place.lesson.pk: ThreadPage(threads=[], page=page, sort=sort, query=query) for place in places}
     if not places:
         return result
-    wanted = Q(pk__in=[])
-    for place in places:
-        wanted |= Q(pk__in=services.visible_threads(place).values("pk"))
+    if len(places) == 1:  # a lesson page: its threads directly (no subquery)
+        candidates = services.visible_threads(places[0])
+    else:
+        wanted = Q(pk__in=[])
+        for place in places:
+            wanted |= Q(pk__in=services.visible_threads(place).values("pk"))
+        candidates = Thread.objects.filter(wanted)
     start = (page - 1) * PAGE_SIZE
     user_id = places[0].user.pk
     rows = (
-        services.sorted_threads(Thread.objects.filter(wanted), sort, query)
-        .select_related("author", "opening", "lesson")
+        services.sorted_threads(candidates, sort, query)
+        # The lesson is the page's own: not joined (a page row is costly to build, 20 times).
+        .select_related("author", "opening")
         .annotate(
             rank=Window(RowNumber(), partition_by=[F("lesson_id")], order_by=[_order(spec) for spec in services.SORTS[sort]]),
             viewer_voted=Exists(Vote.objects.filter(user_id=user_id, post_id=OuterRef("opening_id"))),

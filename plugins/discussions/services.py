@@ -125,11 +125,15 @@ def settings_for(course_id: int) -> CourseSettings:
     return row
 
 
-def place_for(user: Any, *, course: Any, lesson: Any | None = None, session: Any = None, reader: bool = False) -> Place:
+def place_for(
+    user: Any, *, course: Any, lesson: Any | None = None, session: Any = None, reader: bool = False,
+    conf: CourseSettings | None = None,
+) -> Place:
     """What ``user`` may do with the threads of ``course`` (or of its ``lesson``).
 
     ``reader=True`` only where core already decided that ``user`` reads the lesson (the
     ``lesson.after_body`` slot renders only for its readers): the access policy is not asked twice.
+    ``conf``: the course's settings when the caller loaded them already.
     """
     refused = Place(course, lesson, user, False, False, None, False)
     if user is None or not getattr(user, "is_authenticated", False) or not is_active(LABEL, course_id=course.pk):
@@ -140,7 +144,7 @@ def place_for(user: Any, *, course: Any, lesson: Any | None = None, session: Any
         if not access.can_read:
             return refused
     staff = who.privileged or may_see_learners(who, course)
-    conf = settings_for(course.pk)
+    conf = conf if conf is not None else settings_for(course.pk)
     cohort_id = None
     if conf.scope_by_cohort and not staff:
         cohort_id = Enrollment.objects.filter(user_id=user.pk, course_id=course.pk).values_list("cohort_id", flat=True).first()

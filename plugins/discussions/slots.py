@@ -11,11 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 
-from academy.sdk import CoursePage, SlotFragment, is_active, readable_course_ids, viewer
+from academy.sdk import (
+    CoursePage,
+    Enrollment,
+    SlotFragment,
+    access_status_filter,
+    is_active,
+    viewer,
+)
 from plugins.discussions import display, services
-from plugins.discussions.models import Thread
+from plugins.discussions.models import CourseSettings, Thread
 
 SORT_PARAM = "dsort"
 QUERY_PARAM = "dq"
@@ -35,21 +43,31 @@ class LessonThreads(SlotFragment):
     query_budget = 12
 
     def prepare(self, request: HttpRequest | None, targets: Sequence[Any]) -> dict[int, Any]:
-        """The first page of threads of each lesson shown: their courses (one query) and the
-        pages of threads with the viewer's votes and follows (one query)."""
+        """The first page of threads of each lesson shown: their courses with their discussion
+        settings (one query) and the pages of threads with the viewer's votes and follows (one
+        query)."""
         user = _user(request)
         lessons = [lesson for lesson in targets if lesson is not None]
         if user is None or request is None or not lessons:
             return {}
         steplen = lessons[0].steplen
-        courses = {course.path: course for course in CoursePage.objects.live().filter(path__in={page.path[:-steplen] for page in lessons})}
+        own = CourseSettings.objects.filter(course_id=OuterRef("pk"))
+        courses = {
+            course.path: course
+            for course in CoursePage.objects.live().filter(path__in={page.path[:-steplen] for page in lessons}).annotate(
+                premoderate=Subquery(own.values("premoderate_first_posts")[:1]), by_cohort=Subquery(own.values("scope_by_cohort")[:1])
+            )
+        }
         places = []
         for lesson in lessons:
             course = courses.get(lesson.path[:-steplen])
             if course is None:
                 continue
             # Core renders this slot only for readers of the lesson (see SLOTS): not asked again.
-            place = services.place_for(user, course=course, lesson=lesson, session=getattr(request, "session", None), reader=True)
+            conf = CourseSettings(course_id=course.pk, premoderate_first_posts=bool(course.premoderate),
+                                  scope_by_cohort=bool(course.by_cohort))
+            place = services.place_for(user, course=course, lesson=lesson, session=getattr(request, "session", None),
+                                       reader=True, conf=conf)
             if place.can_read:
                 places.append(place)
         pages = display.lesson_thread_pages(
@@ -77,14 +95,23 @@ class CourseDiscussionsLink(SlotFragment):
     query_budget = 6
 
     def prepare(self, request: HttpRequest | None, targets: Sequence[Any]) -> dict[int, Any]:
-        """The courses shown whose discussions the viewer may read (the access policy: two
-        queries for any number of courses)."""
+        """The courses shown whose discussions the viewer may read: one query for any number of
+        courses. Core renders this slot only for those who may see the course page, so what is
+        left of the access policy's ``can_read`` is an enrollment with an access status
+        (``access_status_filter``), or being privileged."""
         user = _user(request)
         if user is None:
             return {}
-        courses = [course for course in targets if course is not None and is_active(services.LABEL, course_id=course.pk)]
-        readable = readable_course_ids(viewer(user, getattr(request, "session", None)), courses) if courses else set()
-        return {course_id: True for course_id in readable}
+        course_ids = [c.pk for c in targets if c is not None and is_active(services.LABEL, course_id=c.pk)]
+        if not course_ids:
+            return {}
+        enrolled = set(
+            Enrollment.objects.filter(access_status_filter(), user_id=user.pk, course_id__in=course_ids)
+            .values_list("course_id", flat=True)
+        )
+        if len(enrolled) < len(set(course_ids)) and viewer(user, getattr(request, "session", None)).privileged:
+            return dict.fromkeys(course_ids, True)
+        return dict.fromkeys(enrolled, True)
 
     def get_context(self, request: HttpRequest | None, target: Any, prepared: Any) -> dict[str, Any] | None:
         """Nothing for visitors and non-readers."""

@@ -42,12 +42,11 @@ COURSE_ANONYMOUS_QUERIES = ROUTE + 2
 # ... enrolled: + the user (1, the session is cached) + the enrollment (1) + the completed
 # lessons (1) + installed plugins' course.sidebar fragments: the certificates plugin's (the
 # learner's certificate for the course, 1) and the discussions plugin's (may the learner read the
-# course's discussions: the access policy's enrollment status, 1). Wagtail's user bar asks for
+# course's discussions: their enrollments with an access status among the courses shown, 1). Wagtail's user bar asks for
 # admin access from the cached permission set (academy.permissions): no query.
 COURSE_ENROLLED_WARM_QUERIES = 5
-# Cold, the discussions plugin's access check also reads the rules it caches for the next pages (1),
-# and the lesson dates read the course's release and due rules, cached per tree generation (1).
-COURSE_ENROLLED_QUERIES = COURSE_ANONYMOUS_QUERIES + COURSE_ENROLLED_WARM_QUERIES + 2
+# Cold, the lesson dates read the course's release and due rules, cached per tree generation (1).
+COURSE_ENROLLED_QUERIES = COURSE_ANONYMOUS_QUERIES + COURSE_ENROLLED_WARM_QUERIES + 1
 # Lesson page, anonymous, cold: ROUTE + the course's published lessons (1, the cached outline);
 # the course, the catalog and the view-restriction check come from the route. Warm: none.
 LESSON_ANONYMOUS_QUERIES = ROUTE + 1
