@@ -84,6 +84,9 @@ def _term(term_world: World) -> dict[str, Any]:
     teacher = make_user("tina", first_name="Tina")
     cohorts.role_grant(course=course, user=teacher, role="teacher", by=staff)
     _client, teacher_session = login_cookie(teacher)
+    assistant = make_user("alex", first_name="Alex")
+    cohorts.role_grant(course=course, user=assistant, role="assistant", by=staff, cohort=autumn)
+    _client, assistant_session = login_cookie(assistant)
 
     _lesson1, lesson2, lesson3 = term_world.site.lessons
     _republish(LessonPage.objects.get(pk=lesson2.pk), release_rule="after_start", release_days=7)
@@ -94,7 +97,8 @@ def _term(term_world: World) -> dict[str, Any]:
     CourseCertificateSettings.objects.create(course=course, require_pass_grade=True)
     get_broker().purge_queue()  # the set-up's own tasks (search index, emails): not the story
     return {
-        "spring": spring, "autumn": autumn, "teacher_session": teacher_session, "quiz": quiz,
+        "spring": spring, "autumn": autumn, "teacher_session": teacher_session,
+        "assistant_session": assistant_session, "quiz": quiz,
         "lessons": [lesson2, lesson3],
     }
 
@@ -168,6 +172,21 @@ def test_a_teaching_team_runs_a_two_cohort_term(
     assert _due_rows(teacher, lesson3.pk, "overdue") == [["bob", "Autumn", "3"]]
     assert _due_rows(teacher, lesson3.pk, "due") == []
 
+    # An assistant of the Autumn cohort only sees bob, whatever the filter.
+    assistant = _context(browser, server, term["assistant_session"]).new_page()
+    assistant.goto(f"/admin/learning/courses/{course_id}/due-dates/")
+    assistant.locator("[data-course-due-dates]").wait_for(timeout=WAIT_MS)
+    assert _due_rows(assistant, quiz.pk, "overdue") == []
+    assert _due_rows(assistant, quiz.pk, "due") == [["bob", "Autumn", "—"]]
+    assert _due_rows(assistant, lesson3.pk, "overdue") == [["bob", "Autumn", "3"]]
+    assert _due_rows(assistant, lesson3.pk, "due") == []
+    assistant.goto(f"/admin/learning/courses/{course_id}/gradebook/?cohort={term['spring'].pk}")
+    assistant.locator("[data-gradebook-table]").wait_for(timeout=WAIT_MS)
+    assert assistant.locator("[data-gradebook-table] tbody tr[data-learner]").count() == 0
+    assistant.goto(f"/admin/learning/courses/{course_id}/gradebook/")
+    assert assistant.locator("[data-gradebook-table] tbody tr[data-learner]").all_inner_texts()[0].split()[0] == "bob"
+    assert assistant.locator("[data-gradebook-table] tbody tr[data-learner]").count() == 1
+
     # 2. ada's dashboard: the quiz is overdue; the reminders' notification arrives live, once.
     ada.goto("/dashboard/")
     ada.wait_for_selector('[data-live-status][data-state="open"]', timeout=WAIT_MS)
@@ -193,6 +212,12 @@ def test_a_teaching_team_runs_a_two_cohort_term(
     assert notes.first.locator("a").get_attribute("href") == "/courses/python/check-yourself/"
     assert ada.locator("[data-unread-count]").inner_text() == str(unread + 1)
     assert _in_thread(lambda: Notification.objects.filter(user=world.learner, kind="lesson_overdue").count()) == 1
+    bob.goto("/dashboard/")
+    bob_overdue = bob.locator('[data-due-list="overdue"] li')
+    bob_overdue.first.wait_for(timeout=WAIT_MS)
+    assert [item.get_attribute("data-due-lesson") for item in bob_overdue.all()] == [str(lesson3.pk)]
+    assert bob.locator("[data-notification-list] li", has_text="Python: \u201cLesson 3\u201d is overdue").count() == 1
+    assert bob.locator("[data-notification-list] li", has_text="Check yourself").count() == 0
 
     # 3. ada completes every lesson, then the quiz at 75% (3 of 4; the quiz passes at 75, the
     # course at 90): the course is complete, the certificate is not issued.
@@ -216,6 +241,9 @@ def test_a_teaching_team_runs_a_two_cohort_term(
     ran = _in_thread(_run_tasks)
     assert [task.result for task in ran if task.func == ISSUE_TASK] == ["skipped"]
     assert _in_thread(lambda: Certificate.objects.filter(course_id=course_id).count()) == 0
+
+    ada.goto("/dashboard/")
+    ada.wait_for_selector('[data-live-status][data-state="open"]', timeout=WAIT_MS)
 
     # The teacher: from the staff tabs to the Gradebook, filtered by cohort.
     teacher.get_by_role("link", name="Gradebook").click()
@@ -245,6 +273,11 @@ def test_a_teaching_team_runs_a_two_cohort_term(
     assert cell.locator('[aria-label="overridden"]').get_attribute("title") == "overridden: Question 4 accepted on appeal"
     assert row.locator("[data-course-grade]").inner_text() == "95%"
     assert row.locator("[data-result]").inner_text() == "passed"
+
+    # ada's open dashboard hears of it live.
+    ada.locator("[data-notification-list] li", has_text="Your grade on Check yourself is now 95%").wait_for(
+        timeout=WAIT_MS
+    )
 
     with teacher.expect_download(timeout=WAIT_MS) as download_info:
         teacher.locator('[data-export="csv"]').click()
