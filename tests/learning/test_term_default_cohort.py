@@ -1,10 +1,11 @@
 """Learners in no cohort (enrolled before cohorts existed) count as the default cohort's: the
-Gradebook's and the Due dates' cohort filters keep them with the default cohort, as the Learners
+Gradebook's, the Due dates' and the staff API's cohort filters keep them with the default cohort, as the Learners
 list does (``learning.cohorts.cohort_enrollment_filter``), and no other cohort's."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -16,6 +17,7 @@ from learning.date_staff_views import course_due_report
 from learning.gradebook import course_grid
 from learning.models import Cohort, Enrollment
 from tests.courses.helpers import Tree, make_lesson
+from tests.learning.api.conftest import token_client
 from tests.learning.conftest import make_user
 from tests.plugins.quizzes.helpers import make_quiz
 
@@ -53,3 +55,25 @@ def test_learners_in_no_cohort_are_filtered_with_the_default_cohort(tree: Tree) 
     assert due_names(None) == ["legacy", "other", "placed"]
     assert due_names(default.pk) == ["legacy", "placed"]
     assert due_names(spring.pk) == ["other"]
+
+
+def test_the_staff_api_cohort_filter_keeps_learners_in_no_cohort_with_the_default(tree: Tree, staff: Any) -> None:
+    now = timezone.now()
+    default = cohorts.default_cohort(tree.python)
+    spring = Cohort.objects.create(course=tree.python, name="Spring")
+    legacy, placed, other = make_user("legacy"), make_user("placed"), make_user("other")
+    Enrollment.objects.bulk_create([
+        Enrollment(user=legacy, course=tree.python, status=Enrollment.Status.ACTIVE, activated_at=now, cohort=None),
+        Enrollment(user=placed, course=tree.python, status=Enrollment.Status.ACTIVE, activated_at=now, cohort=default),
+        Enrollment(user=other, course=tree.python, status=Enrollment.Status.ACTIVE, activated_at=now, cohort=spring),
+    ])
+    client = token_client(staff)
+    url = f"/api/v1/courses/{tree.python.pk}/enrollments/"
+
+    def listed(cohort: Cohort) -> set[int]:
+        response = client.get(url, {"cohort": cohort.pk})
+        assert response.status_code == 200
+        return {row["user"]["id"] for row in response.json()["results"]}
+
+    assert listed(default) == {legacy.pk, placed.pk}
+    assert listed(spring) == {other.pk}
