@@ -36,7 +36,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, Q
 from wagtail.log_actions import log
 
 from courses.models import CoursePage
@@ -112,6 +112,14 @@ def cohort_enrollment_filter(cohort: Cohort, *, prefix: str = "") -> Q:
     if cohort.is_default:
         condition |= Q(**{f"{prefix}cohort__isnull": True, f"{prefix}course_id": cohort.course_id})
     return condition
+
+
+def cohort_id_enrollment_filter(cohort_id: int, *, course_id: int) -> Q:
+    """:func:`cohort_enrollment_filter` from a cohort's id, without a query of its own: the
+    learners of ``course_id`` in cohort ``cohort_id`` and, when it is the course's default cohort
+    (a subquery decides), those in no cohort."""
+    is_default = Exists(Cohort.objects.filter(pk=cohort_id, course_id=course_id, is_default=True))
+    return Q(cohort_id=cohort_id) | (Q(is_default) & Q(cohort__isnull=True, course_id=course_id))
 
 
 def learner_scope(who: Any, course: CoursePage, *, cohort: Cohort | None = None, manage: bool = False) -> Q | None:
@@ -506,6 +514,7 @@ __all__ = [
     "cohort_create",
     "cohort_delete",
     "cohort_enrollment_filter",
+    "cohort_id_enrollment_filter",
     "cohort_in_course",
     "cohort_of",
     "cohort_summaries",

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from courses.models import CoursePage
 from learning import access, dates
+from learning.cohorts import cohort_id_enrollment_filter
 from learning.models import Cohort, Enrollment
 
 SECONDS_PER_DAY = 86_400
@@ -61,7 +62,7 @@ def course_due_report(
         access.access_status_filter(), access.staff_enrollment_filter(who), course_id=course.pk
     )
     if cohort_id is not None:
-        enrollments = enrollments.filter(cohort_id=cohort_id)
+        enrollments = enrollments.filter(cohort_id_enrollment_filter(cohort_id, course_id=course.pk))
     learners = dates.course_learners_dates(
         course_id=course.pk, course_path=course.path,
         enrollments=enrollments.order_by("user__last_name", "user__first_name", "user__username", "pk"), rules=rules,

@@ -46,6 +46,7 @@ from wagtail.log_actions import log
 from courses.lesson_kinds import graded_kind_type_ids
 from courses.models import CoursePage, LessonPage
 from learning import access, events, schedule
+from learning.cohorts import cohort_id_enrollment_filter
 from learning.events import GradeChangedPayload
 from learning.models import Enrollment, Grade, Notification
 from learning.services import Forbidden, InvalidInput, NotEnrolled, NotFound, notification_create
@@ -471,7 +472,7 @@ def grid_enrollments(*, course: CoursePage, who: access.Viewer, cohort_id: int |
         access.staff_enrollment_filter(who), access.access_status_filter(), course_id=course.pk
     )
     if cohort_id is not None:
-        rows = rows.filter(cohort_id=cohort_id)
+        rows = rows.filter(cohort_id_enrollment_filter(cohort_id, course_id=course.pk))
     return rows
 
 

@@ -25,6 +25,7 @@ from learning import integrations, services, tokens
 from learning.api import staff_serializers as shapes
 from learning.api.serializers import MAX_ID, ErrorSerializer
 from learning.api.views import ApiView, _query
+from learning.cohorts import cohort_id_enrollment_filter
 from learning.models import Enrollment, PersonalAccessToken
 from siteconfig.throttling import StaffRateThrottle, rate_headers
 
@@ -97,7 +98,7 @@ class CourseEnrollmentsView(StaffApiView):
         if filters.get("status"):
             rows = rows.filter(status=filters["status"])
         if filters.get("cohort"):
-            rows = rows.filter(cohort_id=filters["cohort"])
+            rows = rows.filter(cohort_id_enrollment_filter(filters["cohort"], course_id=course.pk))
         return self.get_paginated_response(shapes.StaffEnrollmentSerializer(self.page_of(rows), many=True).data)
 
     @extend_schema(operation_id="course_enrollments_create", request=shapes.StaffEnrollSerializer,
