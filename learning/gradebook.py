@@ -38,8 +38,21 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import (
+    Case,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils import timezone
 from wagtail.log_actions import log
 
@@ -536,6 +549,33 @@ class _Weighted(NamedTuple):
     grade_weight: int
 
 
+def _by_course_grade_in_sql(
+    enrollments: QuerySet[Enrollment], *, course: CoursePage, items: Sequence[LessonPage], descending: bool,
+) -> QuerySet[Enrollment]:
+    """``enrollments`` ordered by course grade in SQL (no grade last, then by name): the rule of
+    :func:`compute_course_grade` when no item has a due date, so a missing grade counts as 0
+    only once the learner completed the course. Ties in the exact mean keep the name order."""
+    counted = [item for item in items if item.grade_weight > 0]
+    if not counted:
+        return enrollments.order_by(*_name_order(False))
+    weight = Case(*[When(lesson_id=item.pk, then=Value(item.grade_weight)) for item in counted],
+                  default=Value(0), output_field=IntegerField())
+    graded = Grade.objects.filter(
+        user_id=OuterRef("user_id"), course_id=course.pk, lesson_id__in=[item.pk for item in counted]
+    ).filter(Q(score__isnull=False) | Q(override__isnull=False)).order_by().values("user_id")
+    points = Subquery(graded.annotate(
+        v=Sum(ExpressionWrapper(weight * Coalesce("override", "score"), output_field=FloatField()))
+    ).values("v")[:1], output_field=FloatField())
+    weights = Subquery(graded.annotate(v=Sum(weight)).values("v")[:1], output_field=IntegerField())
+    total = sum(item.grade_weight for item in counted)
+    denominator = Case(When(status=Enrollment.Status.COMPLETED, then=Value(total)), default=weights,
+                       output_field=IntegerField())
+    mean = ExpressionWrapper(Coalesce(points, Value(0.0)) / NullIf(denominator, Value(0)), output_field=FloatField())
+    ranked = enrollments.annotate(course_mean=mean)
+    order = F("course_mean").desc(nulls_last=True) if descending else F("course_mean").asc(nulls_last=True)
+    return ranked.order_by(order, *_name_order(False))
+
+
 def _ranked_by_course_grade(
     enrollments: QuerySet[Enrollment], *, course: CoursePage, items: Sequence[LessonPage], now: datetime,
     descending: bool,
@@ -594,16 +634,19 @@ def course_grid(
 
     Queries, whatever the number of learners: by name or item, 4 (the items, the count, the page
     of enrollments with user and cohort, sorted in SQL (an item by its effective grade), the
-    page's grades); by course grade, 5 (the items, every enrollment and every grade of the course
-    as plain values, ranked in Python since the course grade depends on each learner's due
-    dates, then the page's enrollments with user and cohort and the page's grades). Plus the
+    page's grades); by course grade the same 4, ranked in SQL, when no item has a due date; with
+    due dates, 5 (the items, every enrollment and every grade of the course as plain values,
+    ranked in Python since the course grade then depends on each learner's due dates, then the
+    page's enrollments with user and cohort and the page's grades). Plus the
     staff rule's page-permission lookup for non-superusers.
     """
     now = now or timezone.now()
     items = graded_items(course)
     key, descending = parse_sort(sort, items)
     base = grid_enrollments(course=course, who=who, cohort_id=cohort_id).select_related("user", "cohort")
-    if key == SORT_COURSE_GRADE:
+    if key == SORT_COURSE_GRADE and not schedule.has_dates(items):
+        ordered_qs = _by_course_grade_in_sql(base, course=course, items=items, descending=descending)
+    elif key == SORT_COURSE_GRADE:
         ranked = _ranked_by_course_grade(base, course=course, items=items, now=now, descending=descending)
         end = None if limit is None else offset + limit
         page_ids = ranked[offset:end]
@@ -612,7 +655,7 @@ def course_grid(
         grades = _grades_of(course, [row.user_id for row in page]) if page else {}
         rows = grid_rows(page, course=course, items=items, grades=grades, now=now)
         return Grid(items=items, rows=rows, count=len(ranked), sort=key, descending=descending)
-    if key.startswith(SORT_ITEM_PREFIX):
+    elif key.startswith(SORT_ITEM_PREFIX):
         lesson_id = int(key[len(SORT_ITEM_PREFIX):])
         effective = Grade.objects.filter(user_id=OuterRef("user_id"), lesson_id=lesson_id).values(
             value=Coalesce("override", "score")
