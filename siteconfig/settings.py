@@ -385,6 +385,12 @@ SPECTACULAR_SETTINGS = {
         "siteconfig.api_schema.open_enums",
     ],
     "SERVE_INCLUDE_SCHEMA": False,
+    # Fields named "status" with different values get their own enum names (not hashed ones).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "learning.models.Enrollment.Status",  # named so before plugins had a status
+        "CertificateStatusEnum": "plugins.certificates.models.Certificate.Status",
+        "QuizAttemptStatusEnum": ["open", "expired", "submitted"],
+    },
     # Operations are tagged by their first path segment after this prefix (courses, lessons...).
     "SCHEMA_PATH_PREFIX": r"/api/v1/",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

@@ -134,6 +134,10 @@ _HOMES: dict[str, str] = {
     # Page cache.
     "purge_course": "_cache",
     "purge_page": "_cache",
+    # API views.
+    "AbsoluteUrlField": "_api",
+    "ApiView": "_api",
+    "InputSerializer": "_api",
     # Admin.
     "COURSE_STAFF_LINKS_HOOK": "_admin",
     "CourseStaffLink": "_admin",
@@ -206,6 +210,8 @@ __all__ = [
     "SLOTS",
     "VALUE_DOCS",
     "VIEW_LEARNERS_PERMISSIONS",
+    "AbsoluteUrlField",
+    "ApiView",
     "Conflict",
     "CourseAccess",
     "CourseCompletedPayload",
@@ -222,6 +228,7 @@ __all__ = [
     "Forbidden",
     "GradeChangedPayload",
     "Impact",
+    "InputSerializer",
     "InvalidInput",
     "LearnerActivityPayload",
     "LessonCompletedPayload",
@@ -374,6 +381,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; the runtime loads throu
         SafeLookupIndexView,
         VisibleCourseListFilter,
     )
+    from academy.sdk._api import AbsoluteUrlField, ApiView, InputSerializer
     from academy.sdk._cache import purge_course, purge_page
     from academy.sdk._content import (
         CourseIndexPage,

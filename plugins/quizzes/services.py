@@ -53,7 +53,7 @@ from academy.sdk import (
 )
 from plugins.quizzes import events
 from plugins.quizzes.events import AttemptGradedPayload
-from plugins.quizzes.grading import AnswersInvalid, grade, parse_answers
+from plugins.quizzes.grading import AnswersInvalid, grade, parse_answers, parse_partial_answers
 from plugins.quizzes.models import QuizAttempt, QuizLessonPage
 
 PLUGIN = "quizzes"
@@ -185,6 +185,36 @@ def quiz_attempt_start(
         except IntegrityError as exc:
             raise AttemptLimitReached("Another attempt was started at the same moment; reload the quiz.") from exc
     return StartResult(attempt=attempt, created=True)
+
+
+def quiz_attempt_save_answers(
+    *, user: Any, attempt: QuizAttempt | int, answers: Mapping[str, Any], session: Mapping[str, Any] | None = None
+) -> QuizAttempt:
+    """Keep the answers given so far on the learner's open attempt (an app saves as the learner
+    goes, and resumes on another device); they replace the ones saved before. Unanswered
+    questions may be left out; what is given must fit its question (``InvalidAnswers``, 400).
+    Grading happens only on :func:`quiz_attempt_submit`. Raises ``AttemptNotFound`` (404),
+    ``AttemptAlreadySubmitted`` / ``AttemptExpired`` (409) and the errors of
+    ``quiz_attempt_start`` for a quiz that can no longer be taken. Nothing is written when it
+    raises."""
+    _require_user(user)
+    attempt_id = _valid_id(getattr(attempt, "pk", attempt))
+    with transaction.atomic():
+        found = QuizAttempt.objects.filter(pk=attempt_id, user_id=user.pk).values_list("quiz_id", flat=True).first()
+        if found is None:
+            raise AttemptNotFound()
+        _takeable(user, found, session)
+        locked = QuizAttempt.objects.select_for_update().get(pk=attempt_id)
+        if locked.submitted:
+            raise AttemptAlreadySubmitted()
+        if locked.expired_at(timezone.now()):
+            raise AttemptExpired()
+        try:
+            locked.answers = parse_partial_answers(locked.question_stream(), answers)
+        except AnswersInvalid as exc:
+            raise InvalidAnswers(exc.errors) from exc
+        locked.save(update_fields=["answers"])
+    return locked
 
 
 def quiz_attempt_submit(
