@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from academy import ratelimit
@@ -35,9 +35,10 @@ AUDIENCES = [
 ]
 
 
-def audience(*, course_id: int, audience: str) -> QuerySet[Enrollment]:
-    """The enrollments a message to ``audience`` goes to (active users only). One query."""
-    rows = staff_selectors.course_learners(course_id=course_id, status=audience).filter(user__is_active=True)
+def audience(*, course_id: int, audience: str, scope: Q | None = None) -> QuerySet[Enrollment]:
+    """The enrollments a message to ``audience`` goes to (active users only), within ``scope``
+    (``learning.cohorts.learner_scope``: a cohort, the sender's cohorts). One query."""
+    rows = staff_selectors.course_learners(course_id=course_id, status=audience, scope=scope).filter(user__is_active=True)
     if not audience:
         rows = rows.filter(access.access_status_filter())
     return rows.exclude(status=Enrollment.Status.CANCELLED)
@@ -47,8 +48,13 @@ def _limit(by: Any) -> ratelimit.Limit:
     return ratelimit.Limit("course_message", str(by.pk), ratelimit.Rate.parse(settings.RATELIMIT_COURSE_MESSAGES))
 
 
-def course_message_create(*, course: CoursePage, by: Any, audience_key: str, subject: str, body: str) -> CourseMessage:
+def course_message_create(
+    *, course: CoursePage, by: Any, audience_key: str, subject: str, body: str, cohort: Any = None
+) -> CourseMessage:
     """Record a message to the learners of ``course`` in ``audience_key`` and queue its delivery.
+
+    With ``cohort`` (one of the course's, a ``Cohort`` or its id), only its learners; a teacher
+    of some cohorts writes to their cohorts' learners only, whatever they choose.
 
     Raises ``InvalidInput`` (400: empty or too long texts, unknown audience, nobody in it),
     ``Forbidden`` (403: no permission to manage enrollments) and ``RateLimited`` (429).
@@ -61,7 +67,11 @@ def course_message_create(*, course: CoursePage, by: Any, audience_key: str, sub
         raise services.InvalidInput(f"Write a subject of 1 to {SUBJECT_MAX} characters.")
     if not body or len(body) > BODY_MAX:
         raise services.InvalidInput(f"Write a message of 1 to {BODY_MAX} characters.")
-    user_ids = list(audience(course_id=course.pk, audience=audience_key).values_list("user_id", flat=True))
+    from learning import cohorts
+
+    chosen = cohorts.cohort_in_course(course=course, cohort=cohort)
+    scope = cohorts.learner_scope(access.viewer(by), course, cohort=chosen, manage=True)
+    user_ids = list(audience(course_id=course.pk, audience=audience_key, scope=scope).values_list("user_id", flat=True))
     if not user_ids:
         raise services.InvalidInput("Nobody is in that group of learners right now.")
     decision = ratelimit.check([_limit(by)], door="course_message")

@@ -20,4 +20,7 @@ urlpatterns = [
     path("learning/enroll/", views.enroll, name="enroll"),
     path("learning/progress/", views.lesson_complete, name="lesson_complete"),
     path("learning/notifications/read/", views.notifications_mark_read, name="notifications_mark_read"),
+    # Lesson due dates as a calendar (learning.calendar): the page, and the secret feed URL.
+    path("dashboard/calendar/", views.calendar_page, name="calendar_page"),
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
 ]

@@ -362,6 +362,8 @@ REST_FRAMEWORK = {
         "enrollments": env_str("ACADEMY_THROTTLE_ENROLLMENTS", "60/hour"),
         "progress": env_str("ACADEMY_THROTTLE_PROGRESS", "600/hour"),
         "notifications": env_str("ACADEMY_THROTTLE_NOTIFICATIONS", "300/hour"),
+        # Staff and integration endpoints, per token (siteconfig.throttling.StaffRateThrottle).
+        "staff": env_str("ACADEMY_THROTTLE_STAFF", "10000/hour"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_PAGINATION_CLASS": "learning.api.pagination.CursorPagination",

@@ -14,6 +14,7 @@ from academy.sdk import (
     grade_changed,
     switch_off_impact,
 )
+from plugins.certificates import events  # noqa: F401  (defines certificates_issued at start-up)
 
 
 @receiver(course_completed, dispatch_uid="certificates.issue_on_completion")

@@ -10,7 +10,8 @@ Guarantees:
   certificate's row lock), so a worker that dies before that commit leaves the certificate
   "being prepared" and the next run (the broker's re-delivery, the ``render_pending_certificates``
   schedule) renders it again. Rendering is deterministic, so a second copy stores the same bytes.
-- **Announced once.** The live push (``certificates.issued``) and the learner's notification go
+- **Announced once.** The live push (``certificates.issued``), the learner's notification and
+  the domain event ``certificates_issued`` (``plugins.certificates.events``) go
   out in the transaction that flips the revision to ready, so exactly one copy of the task sends
   them (after commit, like every side effect here).
 - Staff actions (revoke with a reason, reissue) need ``certificates.change_certificate`` and,
@@ -55,6 +56,7 @@ from academy.sdk import (
     viewer,
 )
 from plugins.certificates import conf
+from plugins.certificates.events import CertificateIssuedPayload, certificate_issued
 from plugins.certificates.models import (
     CODE_LENGTH,
     NAME_MAX_LENGTH,
@@ -267,6 +269,12 @@ def certificate_render(*, certificate_id: int) -> bool:
         publish(group=user_progress_group(locked.user_id), event_type="certificates.issued", data=live_data(locked))
         if revision == 1:
             title, body = f"Your certificate for {locked.course_title} is ready", "Download it, or share its verify link."
+            certificate_issued.emit(
+                CertificateIssuedPayload(
+                    certificate_id=locked.pk, user_id=locked.user_id, course_id=locked.course_id, code=locked.code,
+                    verify_url=verify_url(locked.code), issued_at=locked.issued_at.isoformat(),
+                )
+            )
         else:
             title, body = f"Your certificate for {locked.course_title} was reissued", "The verify link stays the same."
         _notify(locked, kind=Notification.Kind.COURSE_COMPLETED, title=title, body=body, link=download_path(locked.code))

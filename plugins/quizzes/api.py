@@ -141,9 +141,9 @@ class SubmitResultSerializer(AttemptSerializer):
 
 class AnswersSerializer(InputSerializer):
     """``{"answers": {"<question id>": <answer>}}``: a choice id, a list of choice ids, a string or
-    a number, by the question's kind."""
+    a number, by the question's kind; null (or an empty string or list) leaves it unanswered."""
 
-    answers = serializers.DictField(child=serializers.JSONField(), allow_empty=True)
+    answers = serializers.DictField(child=serializers.JSONField(allow_null=True), allow_empty=True)
 
 
 def _attempt_data(attempt: QuizAttempt) -> dict[str, Any]:

@@ -48,6 +48,7 @@ from academy.sdk import (
     has_access_status,
     is_active,
     lesson_progress_record,
+    lesson_require_open,
     page_visibility,
     viewer,
 )
@@ -142,6 +143,8 @@ def _takeable(user: Any, quiz_id: Any, session: Mapping[str, Any] | None) -> tup
         if enrollment is not None and enrollment.status == Enrollment.Status.PENDING_APPROVAL:
             raise NotEnrolled("Your enrollment is waiting for approval.")
         raise NotEnrolled("Enroll in this course to take the quiz.")
+    # Drip release: a quiz that is not yet open to the learner cannot be taken (LessonNotOpen, 403).
+    lesson_require_open(user=user, lesson=quiz, session=session)
     return quiz, course_id
 
 
@@ -152,7 +155,7 @@ def quiz_attempt_start(
 
     The attempt keeps the quiz's questions and pass mark as they are now, and a deadline when the
     quiz has a time limit. Raises ``LessonNotAvailable`` (404: missing, unpublished, or the plugin
-    off for the course), ``LessonRestricted`` / ``NotEnrolled`` (403) and ``AttemptLimitReached``
+    off for the course), ``LessonRestricted`` / ``NotEnrolled`` / ``LessonNotOpen`` (403) and ``AttemptLimitReached``
     (409) when every allowed attempt was used (expired attempts count).
     """
     _require_user(user)

@@ -38,7 +38,7 @@ def test_a_learner_takes_a_quiz_start_save_submit(enrolled: Any, quiz: QuizLesso
     assert not any(secret in started.content.decode() for secret in SECRETS)
     assert client.post(f"{BASE}/{quiz.pk}/attempts/").status_code == 200  # the open one back
 
-    saved = _put(client, f"{BASE}/attempts/{attempt['id']}/answers/", {"answers": {"q-single": "c-paris"}})
+    saved = _put(client, f"{BASE}/attempts/{attempt['id']}/answers/", {"answers": {"q-single": "c-paris", "q-short": None}})
     assert saved.status_code == 200 and saved.json()["answers"] == {"q-single": "c-paris"}
     resumed = client.get(f"{BASE}/attempts/{attempt['id']}/").json()
     assert resumed["answers"] == {"q-single": "c-paris"} and resumed["results"] == []
