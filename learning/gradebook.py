@@ -35,11 +35,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import (
+    Case,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils import timezone
 from wagtail.log_actions import log
 
@@ -182,18 +195,21 @@ def compute_course_grade(
     course_complete: bool,
     pass_grade: int | None,
     now: datetime,
+    with_cells: bool = True,
 ) -> CourseGrade:
-    """The cells and course grade of one learner (the rule in the module docstring). ``grades``
-    maps lesson ids to their ``Grade`` rows (or objects with ``score``, ``override``, ``late``,
-    ``override_reason``, ``submitted_at``); ``due`` maps lesson ids to the learner's due dates.
-    No query."""
+    """The cells and course grade of one learner (the rule in the module docstring). ``items``
+    are lessons (or anything with ``pk`` and ``grade_weight``); ``grades`` maps lesson ids to
+    their ``Grade`` rows (or objects with ``score``, ``override``, ``late``, ``override_reason``,
+    ``submitted_at``); ``due`` maps lesson ids to the learner's due dates. ``with_cells`` False
+    leaves the cells out (ranking thousands of learners). No query."""
     cells: list[GradeCell] = []
     weighted = Decimal(0)
     total_weight = 0
     pending = 0
     for item in items:
-        row = grades.get(item.pk)
-        due_at = due.get(item.pk)
+        lesson_id, weight = item.pk, item.grade_weight
+        row = grades.get(lesson_id)
+        due_at = due.get(lesson_id)
         effective = None if row is None else (row.override if row.override is not None else row.score)
         if effective is not None:
             state = CellState.GRADED
@@ -201,20 +217,21 @@ def compute_course_grade(
             state = CellState.MISSING
         else:
             state = CellState.PENDING
-        cells.append(GradeCell(
-            lesson_id=item.pk, weight=item.grade_weight, grade=effective,
-            score=None if row is None else row.score, late=bool(row is not None and row.late),
-            overridden=bool(row is not None and row.override is not None),
-            override_reason="" if row is None else row.override_reason, due_at=due_at,
-            submitted_at=None if row is None else row.submitted_at, state=state,
-        ))
-        if item.grade_weight <= 0:
+        if with_cells:
+            cells.append(GradeCell(
+                lesson_id=lesson_id, weight=weight, grade=effective,
+                score=None if row is None else row.score, late=bool(row is not None and row.late),
+                overridden=bool(row is not None and row.override is not None),
+                override_reason="" if row is None else row.override_reason, due_at=due_at,
+                submitted_at=None if row is None else row.submitted_at, state=state,
+            ))
+        if weight <= 0:
             continue
         if state == CellState.PENDING:
             pending += 1
             continue
-        total_weight += item.grade_weight
-        weighted += Decimal(item.grade_weight) * (effective if effective is not None else Decimal(0))
+        total_weight += weight
+        weighted += weight * (effective if effective is not None else Decimal(0))
     if total_weight == 0:
         return CourseGrade(percent=None, pass_grade=pass_grade, passed=None, pending=pending, cells=cells)
     percent = (weighted / Decimal(total_weight)).quantize(GRADE_STEP, rounding=ROUND_DOWN)
@@ -523,6 +540,80 @@ def grid_rows(
     ]
 
 
+class _LightGrade(NamedTuple):
+    score: Decimal | None
+    override: Decimal | None
+
+
+class _Weighted(NamedTuple):
+    pk: int
+    grade_weight: int
+
+
+def _by_course_grade_in_sql(
+    enrollments: QuerySet[Enrollment], *, course: CoursePage, items: Sequence[LessonPage], descending: bool,
+) -> QuerySet[Enrollment]:
+    """``enrollments`` ordered by course grade in SQL (no grade last, then by name): the rule of
+    :func:`compute_course_grade` when no item has a due date, so a missing grade counts as 0
+    only once the learner completed the course. Ties in the exact mean keep the name order."""
+    counted = [item for item in items if item.grade_weight > 0]
+    if not counted:
+        return enrollments.order_by(*_name_order(False))
+    weight = Case(*[When(lesson_id=item.pk, then=Value(item.grade_weight)) for item in counted],
+                  default=Value(0), output_field=IntegerField())
+    graded = Grade.objects.filter(
+        user_id=OuterRef("user_id"), course_id=course.pk, lesson_id__in=[item.pk for item in counted]
+    ).filter(Q(score__isnull=False) | Q(override__isnull=False)).order_by().values("user_id")
+    points = Subquery(graded.annotate(
+        v=Sum(ExpressionWrapper(weight * Coalesce("override", "score"), output_field=FloatField()))
+    ).values("v")[:1], output_field=FloatField())
+    weights = Subquery(graded.annotate(v=Sum(weight)).values("v")[:1], output_field=IntegerField())
+    total = sum(item.grade_weight for item in counted)
+    denominator = Case(When(status=Enrollment.Status.COMPLETED, then=Value(total)), default=weights,
+                       output_field=IntegerField())
+    mean = ExpressionWrapper(Coalesce(points, Value(0.0)) / NullIf(denominator, Value(0)), output_field=FloatField())
+    ranked = enrollments.annotate(course_mean=mean)
+    order = F("course_mean").desc(nulls_last=True) if descending else F("course_mean").asc(nulls_last=True)
+    return ranked.order_by(order, *_name_order(False))
+
+
+def _ranked_by_course_grade(
+    enrollments: QuerySet[Enrollment], *, course: CoursePage, items: Sequence[LessonPage], now: datetime,
+    descending: bool,
+) -> list[int]:
+    """Enrollment ids of ``enrollments`` by course grade (those without one last, by name), from
+    two light queries (the enrollments' and the course's grades as plain values, no model
+    instances: at 10,000 learners building objects is most of the cost)."""
+    rows = list(
+        enrollments.order_by(*_name_order(False)).values_list(
+            "pk", "user_id", "status", "cohort__starts_on", "activated_at", "requested_at"
+        )
+    )
+    grades: dict[int, dict[int, _LightGrade]] = defaultdict(dict)
+    for user_id, lesson_id, score, override in Grade.objects.filter(course_id=course.pk).values_list(
+        "user_id", "lesson_id", "score", "override"
+    ):
+        grades[user_id][lesson_id] = _LightGrade(score=score, override=override)
+    dated = schedule.has_dates(items)
+    # Plain tuples: a page's ``pk`` property costs more than the arithmetic, 10,000 times over.
+    weighted = [_Weighted(item.pk, item.grade_weight) for item in items]
+    ranked: list[tuple[Decimal, int]] = []
+    ungraded: list[int] = []
+    for pk, user_id, status, starts_on, activated_at, requested_at in rows:
+        due = due_dates(items, cohort_starts_on=starts_on, enrolled_at=activated_at or requested_at) if dated else {}
+        percent = compute_course_grade(
+            weighted, grades.get(user_id, {}), due=due, course_complete=status == Enrollment.Status.COMPLETED,
+            pass_grade=course.pass_grade, now=now, with_cells=False,
+        ).percent
+        if percent is None:
+            ungraded.append(pk)
+        else:
+            ranked.append((percent, pk))
+    # A stable sort keeps the name order among equal grades.
+    ranked.sort(key=lambda pair: pair[0], reverse=descending)
+    return [pk for _percent, pk in ranked] + ungraded
+
+
 @dataclass(frozen=True)
 class Grid:
     """One page of the grid (or every row, for an export)."""
@@ -544,24 +635,28 @@ def course_grid(
 
     Queries, whatever the number of learners: by name or item, 4 (the items, the count, the page
     of enrollments with user and cohort, sorted in SQL (an item by its effective grade), the
-    page's grades); by course grade, 4 too (the items, every enrollment with user and cohort,
-    every grade of the course, sorted in Python), since the course grade depends on each
-    learner's due dates. Plus the staff rule's page-permission lookup for non-superusers.
+    page's grades); by course grade the same 4, ranked in SQL, when no item has a due date; with
+    due dates, 5 (the items, every enrollment and every grade of the course as plain values,
+    ranked in Python since the course grade then depends on each learner's due dates, then the
+    page's enrollments with user and cohort and the page's grades). Plus the
+    staff rule's page-permission lookup for non-superusers.
     """
     now = now or timezone.now()
     items = graded_items(course)
     key, descending = parse_sort(sort, items)
     base = grid_enrollments(course=course, who=who, cohort_id=cohort_id).select_related("user", "cohort")
-    if key == SORT_COURSE_GRADE:
-        everyone = list(base.order_by(*_name_order(False)))
-        rows = grid_rows(everyone, course=course, items=items, grades=_grades_of(course, None), now=now)
-        graded = [row for row in rows if row.grade.percent is not None]
-        ungraded = [row for row in rows if row.grade.percent is None]
-        graded.sort(key=lambda row: row.grade.percent or 0, reverse=descending)
-        ordered = graded + ungraded  # no grade yet: last either way
+    if key == SORT_COURSE_GRADE and not schedule.has_dates(items):
+        ordered_qs = _by_course_grade_in_sql(base, course=course, items=items, descending=descending)
+    elif key == SORT_COURSE_GRADE:
+        ranked = _ranked_by_course_grade(base, course=course, items=items, now=now, descending=descending)
         end = None if limit is None else offset + limit
-        return Grid(items=items, rows=ordered[offset:end], count=len(ordered), sort=key, descending=descending)
-    if key.startswith(SORT_ITEM_PREFIX):
+        page_ids = ranked[offset:end]
+        by_pk = {row.pk: row for row in base.filter(pk__in=page_ids)} if page_ids else {}
+        page = [by_pk[pk] for pk in page_ids if pk in by_pk]
+        grades = _grades_of(course, [row.user_id for row in page]) if page else {}
+        rows = grid_rows(page, course=course, items=items, grades=grades, now=now)
+        return Grid(items=items, rows=rows, count=len(ranked), sort=key, descending=descending)
+    elif key.startswith(SORT_ITEM_PREFIX):
         lesson_id = int(key[len(SORT_ITEM_PREFIX):])
         effective = Grade.objects.filter(user_id=OuterRef("user_id"), lesson_id=lesson_id).values(
             value=Coalesce("override", "score")

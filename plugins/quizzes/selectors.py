@@ -30,12 +30,15 @@ class QuizState:
 
     @property
     def can_start(self) -> bool:
-        """Whether the page offers a new attempt: none open, not passed yet (a pass is done: the
-        quiz is complete and its best score is the grade), attempts left."""
-        return (
-            self.open_attempt is None and not self.passed
-            and (self.attempts_left is None or self.attempts_left > 0)
-        )
+        """Whether a new attempt may start (none open, attempts left)."""
+        return self.open_attempt is None and (self.attempts_left is None or self.attempts_left > 0)
+
+    @property
+    def offers_start(self) -> bool:
+        """Whether the quiz page offers "Start" / "Try again": an attempt may start and the learner
+        has not passed yet (a pass is done: the lesson is complete and the best attempt is the
+        grade; the service still accepts a new attempt, which cannot lower the grade)."""
+        return self.can_start and not self.passed
 
     @property
     def best(self) -> QuizAttempt | None:

@@ -220,3 +220,22 @@ def test_the_grid_costs_the_same_queries_at_10_and_10000_learners(
     # or every enrollment and grade (by course grade), the page, its grades, the cohorts, and the
     # staff links' checks of the tabs: the same numbers whatever the class size.
     assert at_10000[0] == at_10000[2]
+
+
+def test_sorting_by_course_grade_with_due_dates_counts_missing_grades_once_due(
+    tree: Tree, quizzes: list[QuizLessonPage], class_of_three: dict[str, Any], teacher: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from courses.models import DueRule, LessonPage
+
+    LessonPage.objects.filter(pk=quizzes[1].pk).update(due_rule=DueRule.FIXED, due_at=timezone.now() - timedelta(days=1))
+    client = logged_in(teacher)
+    ada, bea, cy = (str(class_of_three[name].pk) for name in ("ada", "bea", "cy"))
+    # bea's missing quiz two now counts 0: (3*100 + 0) / 4 = 75; cy's both: 0.
+    response = client.get(_url(tree.python, sort="-grade"))
+    assert _learners(response.content.decode()) == [ada, bea, cy]
+    assert [row.grade.label for row in response.context["grid"].rows] == ["80%", "75%", "0%"]
+    assert _learners(client.get(_url(tree.python, sort="grade")).content.decode()) == [cy, bea, ada]
