@@ -204,22 +204,54 @@ def bulk_enrollment_create(
             confirmed_invitations is None or plan.invitations > confirmed_invitations
         ):
             raise ConfirmationNeeded(plan)
-        room = ratelimit.room(limit)
-        decision = ratelimit.check([limit], door="invitations", cost=plan.invitations)
-        if decision.unavailable and not decision.allowed:
-            raise InvitationsUnavailable()
-        if not decision.allowed:
-            left = f"you may send {room} more now" if room is not None else "you sent many recently"
-            raise InvitationsLimited(
-                f"This upload would send {plan.invitations} invitations; {left} (at most {limit.rate.limit} "
-                f"in {per}). Try again in {ratelimit.wait_text(decision.retry_after)}, or upload fewer addresses."
-            )
+        _charge_invitations(by, plan.invitations, what="This upload", fewer="upload fewer addresses")
     with transaction.atomic():
         job = BulkEnrollment.objects.create(
             course=course, created_by=by, mode=mode, source=plan.source, total_rows=plan.rows
         )
         enqueue("learning.tasks.run_bulk_enrollment", job_id=job.pk)
     return job
+
+
+def _charge_invitations(by: Any, count: int, *, what: str, fewer: str) -> None:
+    """Count ``count`` invitations against ``by``'s ``RATELIMIT_INVITATIONS`` in the shared
+    limiter, all at once. Raises ``InvitationsLimited`` (429) or ``InvitationsUnavailable`` (503)."""
+    limit = _invitation_limit(by)
+    room = ratelimit.room(limit)
+    decision = ratelimit.check([limit], door="invitations", cost=count)
+    if decision.unavailable and not decision.allowed:
+        raise InvitationsUnavailable()
+    if not decision.allowed:
+        left = f"you may send {room} more now" if room is not None else "you sent many recently"
+        raise InvitationsLimited(
+            f"{what} would send {count} invitation{'s' if count != 1 else ''}; {left} (at most {limit.rate.limit} "
+            f"in {ratelimit.wait_text(limit.rate.window)}). Try again in {ratelimit.wait_text(decision.retry_after)}, "
+            f"or {fewer}."
+        )
+
+
+def invitation_send(*, email: str, course: CoursePage, by: Any) -> Invitation:
+    """Invite one address that no learner uses to ``course`` (the learner list's "Enroll a
+    learner" with an unknown email): the same invitation and sign-up email as a bulk upload's
+    unknown addresses (``invitation_create``), counted against the same ``RATELIMIT_INVITATIONS``.
+
+    Raises ``Forbidden`` (403: no permission, or not a course whose learners ``by`` may manage),
+    ``CourseNotAvailable`` (404: an unpublished course), ``InvalidInput`` (400: not an email
+    address), ``Conflict`` (409: an active learner has it; enroll them instead),
+    ``InvitationsLimited`` (429) and ``InvitationsUnavailable`` (503). Idempotent per address.
+    """
+    services._require_manager(by)
+    live = services._live_course(course)
+    services._require_course_manager(live, by=by)
+    address = (email or "").strip().lower()
+    try:
+        validate_email(address)
+    except ValidationError as exc:
+        raise services.InvalidInput(f"“{email}” is not an email address.") from exc
+    if _active_users([address]):
+        raise services.Conflict("A learner already uses that address; enroll them by it.")
+    _charge_invitations(by, 1, what="This invitation", fewer="ask another staff member")
+    return invitation_create(email=address, course=live, by=by)
 
 
 def _empty_report() -> dict[str, list[Any]]:

@@ -33,11 +33,26 @@ AUDIENCES = [
     (staff_selectors.STUCK, "No activity for 7 days"),
     (Enrollment.Status.PENDING_APPROVAL, "Pending approval"),
 ]
+# The learners ticked on the learner list ("Message selected"): the enrollment ids come along.
+SELECTED = "selected"
+# The most learners one "selected" message names (a larger group is a filter).
+MAX_SELECTED = 1000
 
 
-def audience(*, course_id: int, audience: str) -> QuerySet[Enrollment]:
-    """The enrollments a message to ``audience`` goes to (active users only). One query."""
-    rows = staff_selectors.course_learners(course_id=course_id, status=audience).filter(user__is_active=True)
+def selected_ids(raw: list[str]) -> list[int]:
+    """The enrollment ids of a "selected" audience from form values (non-numbers dropped)."""
+    return sorted({int(value) for value in raw[: MAX_SELECTED + 1] if value.isdigit() and len(value) < 19})
+
+
+def audience(*, course_id: int, audience: str, enrollment_ids: list[int] | None = None) -> QuerySet[Enrollment]:
+    """The enrollments a message to ``audience`` goes to (active users only); for ``selected``,
+    those of ``enrollment_ids`` in the course. One query."""
+    selected = audience == SELECTED
+    rows = staff_selectors.course_learners(course_id=course_id, status="" if selected else audience).filter(
+        user__is_active=True
+    )
+    if selected:
+        rows = rows.filter(pk__in=enrollment_ids or [])
     if not audience:
         rows = rows.filter(access.access_status_filter())
     return rows.exclude(status=Enrollment.Status.CANCELLED)
@@ -47,21 +62,28 @@ def _limit(by: Any) -> ratelimit.Limit:
     return ratelimit.Limit("course_message", str(by.pk), ratelimit.Rate.parse(settings.RATELIMIT_COURSE_MESSAGES))
 
 
-def course_message_create(*, course: CoursePage, by: Any, audience_key: str, subject: str, body: str) -> CourseMessage:
-    """Record a message to the learners of ``course`` in ``audience_key`` and queue its delivery.
+def course_message_create(
+    *, course: CoursePage, by: Any, audience_key: str, subject: str, body: str, enrollment_ids: list[int] | None = None
+) -> CourseMessage:
+    """Record a message to the learners of ``course`` in ``audience_key`` (for ``selected``: the
+    enrollments ``enrollment_ids``, at most ``MAX_SELECTED``) and queue its delivery.
 
     Raises ``InvalidInput`` (400: empty or too long texts, unknown audience, nobody in it),
     ``Forbidden`` (403: no permission to manage enrollments) and ``RateLimited`` (429).
     """
     services._require_manager(by)
     subject, body = (subject or "").strip(), (body or "").strip()
-    if audience_key not in {key for key, _label in AUDIENCES}:
+    if audience_key not in {key for key, _label in AUDIENCES} | {SELECTED}:
         raise services.InvalidInput("Choose who the message goes to.")
+    if audience_key == SELECTED and len(enrollment_ids or []) > MAX_SELECTED:
+        raise services.InvalidInput(f"Choose at most {MAX_SELECTED} learners; for more, use a group of learners.")
     if not subject or len(subject) > SUBJECT_MAX:
         raise services.InvalidInput(f"Write a subject of 1 to {SUBJECT_MAX} characters.")
     if not body or len(body) > BODY_MAX:
         raise services.InvalidInput(f"Write a message of 1 to {BODY_MAX} characters.")
-    user_ids = list(audience(course_id=course.pk, audience=audience_key).values_list("user_id", flat=True))
+    user_ids = list(
+        audience(course_id=course.pk, audience=audience_key, enrollment_ids=enrollment_ids).values_list("user_id", flat=True)
+    )
     if not user_ids:
         raise services.InvalidInput("Nobody is in that group of learners right now.")
     decision = ratelimit.check([_limit(by)], door="course_message")

@@ -146,6 +146,20 @@ def learner_timeline(*, enrollment: Enrollment) -> list[TimelineEntry]:
     return sorted(entries, key=lambda entry: entry.at)
 
 
+def enrolled_by_staff(enrollment: Enrollment) -> bool:
+    """Whether staff enrolled the learner without their asking (manual or bulk enrollment of
+    someone who had no pending request), as opposed to approving a request: the latest staff
+    decision that gave access, from Wagtail's audit log. One query."""
+    latest = ModelLogEntry.objects.filter(
+        content_type__app_label="learning", content_type__model="enrollment", object_id=str(enrollment.pk),
+        action__in=("learning.enrollment.add", "learning.enrollment.approve"),
+    ).order_by("-timestamp", "-pk").values_list("action", "data").first()
+    if latest is None:
+        return False
+    action, data = latest
+    return action == "learning.enrollment.add" and (data or {}).get("from_status") != Enrollment.Status.PENDING_APPROVAL
+
+
 _LOG_LABELS = {
     "learning.enrollment.approve": "Enrollment approved",
     "learning.enrollment.cancel": "Enrollment cancelled",
