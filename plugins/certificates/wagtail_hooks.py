@@ -20,7 +20,13 @@ from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from academy.sdk import COURSE_STAFF_LINKS_HOOK, CoursePage, CourseStaffLink, staff_course_filter, viewer
+from academy.sdk import (
+    COURSE_STAFF_LINKS_HOOK,
+    CoursePage,
+    CourseStaffLink,
+    staff_course_filter,
+    viewer,
+)
 from plugins.certificates import admin_views
 from plugins.certificates.models import CourseCertificateSettings
 from plugins.certificates.services import AUDIT_ACTIONS
