@@ -290,7 +290,9 @@ def live_class(*, course: CoursePage, now: datetime | None = None) -> LiveClass:
     lessons = counted_lessons(course=course)
     counted = [lesson.id for lesson in lessons]
     durations = [
-        (done - started).total_seconds() / 60
+        # A lesson completed in the call that first recorded it has its completion a moment
+        # before its row's creation: no time spent, never a negative one ("-0.0 minutes").
+        max(0.0, (done - started).total_seconds() / 60)
         for started, done in LessonProgress.objects.filter(
             course_id=course.pk, lesson_id__in=counted, completed_at__isnull=False
         )
