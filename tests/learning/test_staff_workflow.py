@@ -161,3 +161,37 @@ def test_message_goes_to_the_learners_ticked_on_the_list(
     )
     nobody = client.post(url, {"audience": "selected", "subject": "Hi", "body": "x"})
     assert "Tick the learners to message on the learner list first." in nobody.content.decode()
+
+
+def test_progress_export_has_a_column_per_live_lesson_and_each_quizs_best_score(tree: Tree, staff: Any, learner: Any) -> None:
+    import csv
+    import io
+
+    from plugins.quizzes.models import QuizAttempt
+    from tests.courses.helpers import make_lesson
+    from tests.plugins.quizzes.helpers import make_quiz
+
+    quiz = make_quiz(tree.python, title="Check yourself")
+    make_lesson(tree.python, "Draft lesson", live=False)
+    services.enrollment_request(user=learner, course=tree.python)
+    services.lesson_progress_record(user=learner, lesson=tree.lessons[0])
+    for number, percent in ((1, "50.00"), (2, "75.00")):
+        QuizAttempt.objects.create(
+            quiz=quiz, user=learner, course=tree.python, number=number, started_at=quiz.first_published_at,
+            submitted_at=quiz.first_published_at, questions=[], pass_mark=75, percent=percent,
+        )
+    response = logged_in(staff).get(learners_url(tree.python) + "?export=csv")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="course-{tree.python.pk}-progress.csv"'
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    lessons = [lesson.title for lesson in tree.lessons]
+    assert rows[0] == [
+        "Learner", "Email", "Status", "Percent complete", "Lessons completed", "Last activity",
+        *(f"{n}. {title}: completed at" for n, title in enumerate([*lessons, "Check yourself"], 1)),
+        "Quiz: Check yourself: best score (%)",
+    ]
+    ada = rows[1]
+    assert ada[:5] == ["ada", "ada@example.com", "Active", "25", "1"]
+    assert ada[6] != "" and ada[7:10] == ["", "", ""]
+    assert float(ada[10]) == 75.0
+    assert len(rows) == 2
