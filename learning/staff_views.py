@@ -2,7 +2,10 @@
 
 - ``/admin/learning/courses/<id>/learners/``: the course's learners with status, progress,
   last activity and a tick per lesson; search and filters (status, not started, stuck); a
-  form to enroll one learner and a button to unenroll one.
+  form to enroll one learner (an unknown email address is invited) and a button to unenroll
+  one; approve or decline pending requests (``.../learners/decide/``: a row, the ticked rows or
+  every pending one the search matches); the ticked rows to "Message learners"; ``?export=csv``
+  for the progress export (``learning.exports``: a column per live lesson, plugins' columns).
 - ``.../learners/<enrollment id>/``: one learner's timeline (enrolled, approvals, lessons).
 - ``/admin/learning/drafts/<page id>/delete/``: an editor deletes a draft of their own that
   was never published (with its draft subpages), which Wagtail's delete may refuse them.
