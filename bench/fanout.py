@@ -11,7 +11,8 @@ Measured in one run, loopback only, server and load generator in separate proces
 3. Idle capacity: authenticated idle sockets held by one server process and its resident memory.
 
 Run: ``python -m bench.fanout`` (needs Redis: ``REDIS_URL``, default redis://127.0.0.1:6379/0).
-Options: ``--clients``, ``--rounds``, ``--idle``, ``--lessons``.
+Options: ``--clients``, ``--rounds``, ``--idle``, ``--lessons``, ``--event discussions.reply`` (each round
+posts a reply through the discussions plugin: one reply fanned out to every socket of the lesson's course).
 """
 
 from __future__ import annotations
@@ -145,6 +146,25 @@ def publish_course_update(course_id: int, n: int) -> int:
     return publish(group=groups.course(course_id), event_type="course.updated", data=data).pk
 
 
+def publish_discussion_reply(course_id: int, lesson_id: int, n: int) -> int:
+    """One reply in a thread of the lesson through the discussions plugin's service (its
+    ``discussions.reply`` frame on the course's stream); returns the frame's event id."""
+    from django.contrib.auth import get_user_model
+
+    from plugins.discussions import services
+    from plugins.discussions.models import Thread
+    from realtime.models import Event
+
+    asker, replier = get_user_model().objects.filter(username__startswith="bench").order_by("pk")[:2]
+    thread = Thread.objects.filter(course_id=course_id, lesson_id=lesson_id).first()
+    if thread is None:
+        place = services.readable_place(asker, lesson_id=lesson_id)
+        thread = services.thread_create(user=asker, place=place, kind="question", title="Bench question", body="Why?")
+    found, place = services.thread_for(replier, thread.pk)
+    services.reply_create(user=replier, thread=found, place=place, body=f"Reply {n}")
+    return Event.objects.filter(group=f"course.{course_id}", type="discussions.reply").latest("pk").pk
+
+
 # --- clients -------------------------------------------------------------------------------
 
 
@@ -268,7 +288,10 @@ async def run_bench(opts: argparse.Namespace, env: dict[str, str], fixtures: dic
             raw_last.append(max(got) - t0)
             # Channels round: publish() from this process, delivered by both servers.
             t0 = time.perf_counter()
-            event_id = await asyncio.to_thread(publish_course_update, fixtures["course_id"], r)
+            if opts.event == "discussions.reply":
+                event_id = await asyncio.to_thread(publish_discussion_reply, fixtures["course_id"], fixtures["lesson_ids"][0], r)
+            else:
+                event_id = await asyncio.to_thread(publish_course_update, fixtures["course_id"], r)
             got = await fleet_channels.wait_for(event_id, n)
             lost += n - len(got)
             if got:
@@ -284,7 +307,7 @@ async def run_bench(opts: argparse.Namespace, env: dict[str, str], fixtures: dic
             ("fan-out clients (2 uvicorn processes, Redis layer)", f"{fleet_channels.ready} of {n}"),
             ("rounds", str(opts.rounds)),
             ("raw websockets.broadcast: time to last client p50 / p99", f"{r50 * ms:.1f} / {r99 * ms:.1f} ms"),
-            ("Channels publish(): time to last client p50 / p99", f"{c50 * ms:.1f} / {c99 * ms:.1f} ms"),
+            (f"Channels publish() of {opts.event}: time to last client p50 / p99", f"{c50 * ms:.1f} / {c99 * ms:.1f} ms"),
             ("ratio Channels / raw (p50 time to last client)", f"{c50 / r50:.2f}x"),
             ("Channels p99/p50 (time to last client)", f"{c99 / c50:.2f}"),
             ("Channels per-client delivery p50 / p99", f"{pct(per_client, 50) * ms:.1f} / {pct(per_client, 99) * ms:.1f} ms"),
@@ -360,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--idle", type=int, default=10000)
     parser.add_argument("--lessons", type=int, default=30)
+    parser.add_argument("--event", default="course.updated", choices=["course.updated", "discussions.reply"],
+                        help="what each round pushes: a course.updated frame, or a reply posted through the "
+                        "discussions plugin (its discussions.reply frame)")
     parser.add_argument("--ws", default="auto", help="uvicorn's WebSocket implementation (auto, websockets, "
                         "websockets-sansio, wsproto)")
     opts = parser.parse_args(argv)
@@ -376,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         DJANGO_DEBUG="1",
         DJANGO_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
+        # --event discussions.reply posts a reply per round: the posting limit is not measured.
+        DISCUSSIONS_POST_RATE="1000000/1h",
     )
     os.environ.clear()
     os.environ.update(env)

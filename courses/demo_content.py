@@ -19,7 +19,24 @@ DEMO_ACCOUNTS: list[tuple[str, str, str]] = [
     ("admin", "admin", "superuser"),
     ("editor", "editor", "editor"),
     ("learner", "learner", "learner"),
+    ("teacher", "teacher", "teacher"),
+    ("assistant", "assistant", "assistant"),
 ]
+
+#: The Wagtail hook through which apps above ``courses`` add to the demo site: each function is
+#: called as ``fn(catalog=..., accounts=...)`` (``accounts``: the demo logins exist) inside
+#: ``seed_demo``'s transaction and returns ``(kind, status)`` pairs for its summary
+#: ("created", "updated" or "unchanged"). It must be safe to run twice.
+SEED_DEMO_HOOK = "academy_seed_demo"
+
+#: The demo course's cohorts: (name, days from the seeding day to its start, to its end or None).
+#: "Spring" has started, "Autumn" starts later; self-enrollment goes to the default cohort.
+DEMO_COHORTS: list[tuple[str, int, int | None]] = [
+    ("Spring", -60, 30),
+    ("Autumn", 90, 180),
+]
+#: The cohort whose demo assistant helps (the demo teacher teaches the whole course).
+DEMO_ASSISTANT_COHORT = "Spring"
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,22 @@ def of_active_kinds(lessons: Q, course_id: int | None) -> Q:
     return lessons.filter(content_type_id__in=sorted(shown_kind_type_ids(course_id)))
 
 
+def graded_kinds() -> list[type[LessonPage]]:
+    """The lesson kinds that declare themselves graded (``graded = True`` on the page class): the
+    gradebook's items."""
+    return [model for model in lesson_kinds() if model.graded]
+
+
+def graded_kind_type_ids(course_id: int | None) -> frozenset[int]:
+    """Content type ids of the graded kinds shown in ``course_id`` (installed and active there).
+    No query once Django's content type cache holds them."""
+    kinds = graded_kinds()
+    if not kinds:
+        return frozenset()
+    types = ContentType.objects.get_for_models(*kinds, for_concrete_models=False)
+    return frozenset(content_type.pk for content_type in types.values()) & shown_kind_type_ids(course_id)
+
+
 def gating_kinds(label: str) -> list[type[LessonPage]]:
     """Plugin ``label``'s lesson kinds that decide completion (they override ``completion_gate``)."""
     from courses.models import LessonPage

@@ -474,6 +474,9 @@ class LessonPage(SharedCacheMixin, RoutedPageMixin, Page):
 
     #: Whether learners finish it with "Mark as complete" (a quiz is finished by passing it).
     offers_mark_complete: ClassVar[bool] = True
+    #: Whether the kind reports a grade (``learning.gradebook.grade_record``): graded lessons are
+    #: the gradebook's items, weighted by ``grade_weight``. Core's lesson is not graded.
+    graded: ClassVar[bool] = False
 
     def clean(self) -> None:
         """A fixed due date needs its date; the other rules ignore it."""

@@ -33,6 +33,9 @@ SEARCH_MAX_LESSONS = 100
 SEARCH_STEM_MIN = 4
 # Wagtail hook naming who may read which courses' lesson bodies (see readable_course_ids).
 READABLE_COURSES_HOOK = "readable_courses"
+# Wagtail hook naming which lessons of readable courses are not open yet to a user (drip
+# release): their bodies are not searched for that user (see closed_lesson_ids).
+CLOSED_LESSONS_HOOK = "closed_lessons"
 
 
 def _published_courses(root: Page) -> QuerySet[CoursePage]:
@@ -70,6 +73,18 @@ def readable_course_ids(*, user: Any, session: Mapping[str, Any] | None, courses
     return readable
 
 
+def closed_lesson_ids(
+    *, user: Any, session: Mapping[str, Any] | None, lessons: list[LessonPage], course_ids: Mapping[str, int]
+) -> set[int]:
+    """Which of ``lessons`` (in courses ``user`` may read; ``course_ids`` maps their course paths
+    to ids) are not open yet to ``user``, as the ``closed_lessons`` hooks say (``learning``
+    registers the access policy's "not yet open" there). With no hook, none."""
+    closed: set[int] = set()
+    for hook in hooks.get_hooks(CLOSED_LESSONS_HOOK):
+        closed |= set(hook(user=user, session=session, lessons=lessons, course_ids=course_ids))
+    return closed
+
+
 def _matching_ids(
     *, index_page: CourseIndexPage, courses: QuerySet[CoursePage], terms: str,
     user: Any = None, session: Mapping[str, Any] | None = None,
@@ -83,17 +98,24 @@ def _matching_ids(
     ranked_ids = [page.pk for page in _published_courses(index_page).search(terms)]
     lessons = list(public_only(LessonPage.objects.live().descendant_of(index_page)).search(terms)[:SEARCH_MAX_LESSONS])
     readable_paths: set[str] = set()
+    closed: set[int] = set()
     if lessons and getattr(user, "is_authenticated", False):
         candidates = list(_published_courses(index_page).only("id", "path"))
         readable = readable_course_ids(user=user, session=session, courses=candidates)
         readable_paths = {course.path for course in candidates if course.pk in readable}
+        # A lesson not yet open to the learner (drip release) keeps its body to itself.
+        closed = closed_lesson_ids(
+            user=user, session=session,
+            lessons=[lesson for lesson in lessons if lesson.course_path in readable_paths],
+            course_ids={course.path: course.pk for course in candidates if course.pk in readable},
+        )
     # The search index keeps one text column for every field but the title, so it cannot say
     # whether a lesson matched on its summary or its body: outside the courses the user may
     # read, a hit counts only when a query word is found in what every visitor sees.
     words = terms.split()
     hits = [
         lesson for lesson in lessons
-        if lesson.course_path in readable_paths or _matches_public_text(lesson, words)
+        if (lesson.course_path in readable_paths and lesson.pk not in closed) or _matches_public_text(lesson, words)
     ]
     lesson_course_paths = list(dict.fromkeys(lesson.course_path for lesson in hits))
     matches = dict(courses.filter(Q(pk__in=ranked_ids) | Q(path__in=lesson_course_paths)).values_list("pk", "path"))

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.admin import RelatedFieldListFilter
+from django.contrib.admin import RelatedFieldListFilter, SimpleListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import lookup_field, quote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,31 +42,31 @@ from wagtail_modeladmin.views import HistoryView, IndexView, InspectView, Instan
 
 from courses.models import CoursePage
 from learning import access, selectors, services
-from learning.models import CourseProgressReport, Enrollment
+from learning.models import Cohort, CourseProgressReport, Enrollment
 
 VIEW_PERMISSION = "learning.view_enrollment"
 CHANGE_PERMISSION = services.MANAGE_ENROLLMENTS_PERMISSION
 
 
 def can_view_enrollments(user: Any) -> bool:
-    """Whether ``user`` may list enrollments and read progress reports."""
-    return bool(user.has_perm(VIEW_PERMISSION) or user.has_perm(CHANGE_PERMISSION))
-
-
-def can_manage_enrollments(user: Any) -> bool:
-    """Whether ``user`` may approve and cancel enrollments."""
-    return bool(user.has_perm(CHANGE_PERMISSION))
+    """Whether ``user`` may list enrollments and read progress reports: a learning permission
+    on enrollments, or a teacher or assistant role (their courses' and cohorts' rows only)."""
+    return bool(
+        user.has_perm(VIEW_PERMISSION) or user.has_perm(CHANGE_PERMISSION)
+        or access.course_roles(access.viewer(user))
+    )
 
 
 def visible_enrollments(user: Any, rows: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
-    """``rows`` limited to courses the access policy lets ``user`` see in the admin."""
-    return rows.filter(access.staff_course_filter(access.viewer(user)))
+    """``rows`` limited to the learners the access policy lets ``user`` see in the admin (their
+    courses, and their cohorts for a teacher or assistant of some cohorts)."""
+    return rows.filter(access.staff_enrollment_filter(access.viewer(user)))
 
 
 def course_visible(user: Any, obj: Enrollment) -> bool:
     """Whether ``user`` may see the course of enrollment ``obj`` in the admin (no query per row:
     the hidden paths are computed once per request)."""
-    return access.may_see_learners(access.viewer(user), obj.course)
+    return access.may_see_enrollment(access.viewer(user), obj)
 
 
 # Spreadsheet applications run a cell starting with one of these as a formula (CSV injection).
@@ -111,6 +111,38 @@ class VisibleCourseListFilter(RelatedFieldListFilter):
         return list(courses.order_by("title").values_list("pk", "title"))
 
 
+class VisibleCohortListFilter(SimpleListFilter):
+    """``?cohort=<id>``: the learners of one cohort (with those in no cohort for the default
+    one), among the cohorts whose learners the user may see (``access.staff_cohort_ids``)."""
+
+    title = "cohort"
+    parameter_name = "cohort"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        """The visible cohorts, "Course: cohort" by course title. One query."""
+        who = access.viewer(request.user)
+        rows = Cohort.objects.filter(access.staff_course_filter(who)).select_related("course").order_by(
+            "course__title", "-is_default", "starts_on", "name"
+        )
+        choices = []
+        for cohort in rows:
+            visible = access.staff_cohort_ids(who, cohort.course)
+            if visible is None or cohort.pk in visible:
+                choices.append((str(cohort.pk), f"{cohort.course.title}: {cohort.name}"))
+        return choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> QuerySet[Enrollment]:
+        """Rows of the chosen cohort; a value that is no visible cohort is a malformed filter."""
+        value = self.value()
+        if not value:
+            return queryset
+        if value not in {key for key, _label in self.lookup_choices}:
+            raise IncorrectLookupParameters("Unknown cohort.")
+        from learning.cohorts import cohort_enrollment_filter
+
+        return queryset.filter(cohort_enrollment_filter(Cohort.objects.get(pk=int(value))))
+
+
 class ReadOnlyEnrollmentPermissionHelper(PermissionHelper):
     """Listing and inspecting only: every write goes through the approve/cancel actions."""
 
@@ -135,17 +167,18 @@ class ReadOnlyEnrollmentPermissionHelper(PermissionHelper):
         return False
 
     def user_can_approve_obj(self, user: Any, obj: Enrollment) -> bool:
-        """A pending enrollment of someone else in a visible course, and the change permission."""
+        """A pending enrollment of someone else that ``user`` manages (``access.may_manage_enrollment``:
+        the change permission and the course, or a teacher role reaching the learner)."""
         return (
             obj.status == Enrollment.Status.PENDING_APPROVAL and obj.user_id != user.pk
-            and can_manage_enrollments(user) and course_visible(user, obj)
+            and access.may_manage_enrollment(access.viewer(user), obj)
         )
 
     def user_can_cancel_obj(self, user: Any, obj: Enrollment) -> bool:
-        """Someone else's enrollment in a visible course, not cancelled yet, and the change permission."""
+        """Someone else's enrollment that ``user`` manages, not cancelled yet."""
         return (
             obj.status != Enrollment.Status.CANCELLED and obj.user_id != user.pk
-            and can_manage_enrollments(user) and course_visible(user, obj)
+            and access.may_manage_enrollment(access.viewer(user), obj)
         )
 
 
@@ -325,8 +358,7 @@ class EnrollmentActionView(EnrollmentSubtitleMixin, InstanceSpecificView):
     def may_decide(self, user: Any) -> bool:
         """Whether ``user`` could take this kind of decision on this enrollment in another state."""
         return (
-            self.instance.user_id != user.pk and can_manage_enrollments(user)
-            and course_visible(user, self.instance)
+            self.instance.user_id != user.pk and access.may_manage_enrollment(access.viewer(user), self.instance)
         )
 
     def check_action_permitted(self, user: Any) -> bool:
@@ -521,13 +553,13 @@ class CourseProgressReportAdmin(ModelAdmin):
     url_helper_class = NumericPkURLHelper
     index_view_class = SafeLookupIndexView
     history_view_enabled = False
-    list_display = ("learner", "email", "course_title", "status", "percent", "lessons", "last_activity_at")
-    list_filter = (("course", VisibleCourseListFilter), "status")
+    list_display = ("learner", "email", "course_title", "cohort_name", "status", "percent", "lessons", "last_activity_at")
+    list_filter = (("course", VisibleCourseListFilter), VisibleCohortListFilter, "status")
     search_fields = ("user__username", "user__email", "course__title")
     list_per_page = 100
     list_export = (
         "learner", "email", "course_title", "status_text", "percent_complete", "lessons_completed",
-        "lessons_total", "last_activity_at", "requested_at",
+        "lessons_total", "last_activity_at", "requested_at", "cohort_name",
     )
     export_filename = "progress-report"
 
@@ -546,6 +578,10 @@ class CourseProgressReportAdmin(ModelAdmin):
     def course_title(self, obj: Enrollment) -> str:
         """The course's title."""
         return obj.course.title
+
+    def cohort_name(self, obj: Enrollment) -> str:
+        """The learner's cohort (the course's default one when they are in none)."""
+        return getattr(obj, "cohort_label", "") or ""
 
     def percent(self, obj: Enrollment) -> str:
         """Percent of the published lessons completed (text, so 0 is not shown as empty)."""
@@ -574,6 +610,7 @@ class CourseProgressReportAdmin(ModelAdmin):
     learner.short_description = "Learner"  # type: ignore[attr-defined]
     email.short_description = "Email"  # type: ignore[attr-defined]
     course_title.short_description = "Course"  # type: ignore[attr-defined]
+    cohort_name.short_description = "Cohort"  # type: ignore[attr-defined]
     percent.short_description = "Percent complete"  # type: ignore[attr-defined]
     percent.admin_order_field = "progress_percent"  # type: ignore[attr-defined]
     lessons.short_description = "Lessons completed"  # type: ignore[attr-defined]
@@ -605,6 +642,6 @@ class LearningSummaryPanel(Component):
     def get_context_data(self, parent_context: Any) -> dict[str, Any]:
         """The counts (one query) and the listing URLs."""
         context = super().get_context_data(parent_context)
-        visible = access.staff_course_filter(access.viewer(parent_context["request"].user))
+        visible = access.staff_enrollment_filter(access.viewer(parent_context["request"].user))
         context.update(summary=selectors.admin_summary(visible=visible), enrollments_url=self.enrollments_url)
         return context

@@ -10,6 +10,12 @@ through the rows in chunks (``processed_rows`` is the progress bar) and, for eac
   signing up through it with that address enrolls the new learner (``invitation_accept``);
 - a malformed address or a repeated one: listed as invalid with its line number.
 
+Cohorts: learners are placed in the upload's chosen cohort (``BulkEnrollment.cohort``), or in the
+one named by the row's ``cohort`` column when the file has a header naming ``email`` and
+``cohort`` columns; without either, in the default cohort (``learning.cohorts.placement_cohort``).
+Every cohort named must be one of the course's that the uploader manages, checked before anything
+is stored. Invitations remember their cohort for the sign-up.
+
 Safe to run twice: a finished job is not run again, and every step is idempotent.
 
 Invitations are emails to addresses that never asked for them, so an upload counts them first
@@ -40,7 +46,7 @@ from academy import ratelimit
 from academy.tasks import enqueue
 from courses.models import CoursePage
 from learning import services
-from learning.models import BulkEnrollment, Enrollment, Invitation
+from learning.models import BulkEnrollment, Cohort, Enrollment, Invitation
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +57,8 @@ MAX_ROWS = 20_000
 CHUNK_ROWS = 200
 # A header cell naming the email column (the first column is used either way).
 EMAIL_HEADERS = {"email", "e-mail", "email address"}
+# A header cell naming the cohort column (optional).
+COHORT_HEADERS = {"cohort", "section"}
 
 
 @dataclass(frozen=True)
@@ -59,17 +67,44 @@ class Row:
 
     line: int
     text: str
+    cohort: str = ""
 
 
 def parse_rows(source: str) -> list[Row]:
-    """The non-empty lines of a CSV (first column), a header line left out."""
+    """The non-empty lines of a CSV (first column), a header line left out; with a header that
+    names a cohort column, each row's cohort name as written (empty: the upload's cohort)."""
     rows: list[Row] = []
+    cohort_column: int | None = None
     for number, cells in enumerate(csv.reader(io.StringIO(source)), 1):
         text = (cells[0] if cells else "").strip()
-        if not text or (number == 1 and text.lower() in EMAIL_HEADERS):
+        if number == 1 and text.lower() in EMAIL_HEADERS:
+            headers = [cell.strip().lower() for cell in cells]
+            cohort_column = next((index for index, cell in enumerate(headers) if cell in COHORT_HEADERS), None)
             continue
-        rows.append(Row(line=number, text=text))
+        if not text:
+            continue
+        cohort = cells[cohort_column].strip() if cohort_column is not None and cohort_column < len(cells) else ""
+        rows.append(Row(line=number, text=text, cohort=" ".join(cohort.split())))
     return rows
+
+
+def _named_cohorts(*, course: CoursePage, by: Any, rows: list[Row]) -> dict[str, Any]:
+    """{name: cohort} for the cohort names of ``rows``: each must be one of the course's
+    cohorts that ``by`` may place learners in. Raises ``services.InvalidInput`` (400) naming
+    the unknown ones, ``services.Forbidden`` (403) for one they do not manage. One query."""
+    from learning.cohorts import course_cohorts, placement_cohort
+
+    names = {row.cohort for row in rows if row.cohort}
+    if not names:
+        return {}
+    known = {cohort.name: cohort for cohort in course_cohorts(course=course) if cohort.name in names}
+    unknown = sorted(names - set(known))
+    if unknown:
+        listed = ", ".join(f"“{name}”" for name in unknown[:5])
+        raise services.InvalidInput(f"This course has no cohort named {listed}; check the cohort column.")
+    for cohort in known.values():
+        placement_cohort(course=course, by=by, cohort=cohort)
+    return known
 
 
 @dataclass(frozen=True)
@@ -181,6 +216,7 @@ def bulk_enrollment_create(
     upload: bytes,
     mode: str = BulkEnrollment.Mode.ENROLL,
     confirmed_invitations: int | None = None,
+    cohort: Any = None,
 ) -> BulkEnrollment:
     """Store an upload and queue its task, or store nothing and raise:
 
@@ -192,9 +228,17 @@ def bulk_enrollment_create(
     uploader saw and confirmed) is smaller; ``InvitationsLimited`` (429) when the uploader's
     recent invitations leave no room for all of this upload's (counted all at once, so an upload
     is never half sent); ``InvitationsUnavailable`` (503) when the limiter is down.
+    Enrolled learners go to ``cohort`` or their row's cohort (see the module docstring): a
+    cohort of another course, or an unknown name, is a 400; one ``by`` does not manage a 403.
     """
+    from learning.cohorts import placement_cohort
+
     services._require_manager(by)
     plan = upload_plan(upload=upload, mode=mode)
+    chosen = None
+    if mode == BulkEnrollment.Mode.ENROLL:
+        chosen = placement_cohort(course=course, by=by, cohort=cohort) if cohort is not None else None
+        _named_cohorts(course=course, by=by, rows=parse_rows(plan.source))
     if plan.invitations:
         limit = _invitation_limit(by)
         per = ratelimit.wait_text(limit.rate.window)
@@ -204,19 +248,22 @@ def bulk_enrollment_create(
             confirmed_invitations is None or plan.invitations > confirmed_invitations
         ):
             raise ConfirmationNeeded(plan)
-        _charge_invitations(by, plan.invitations, what="This upload", fewer="upload fewer addresses")
+        invitations_reserve(by=by, count=plan.invitations, what="This upload", fewer="upload fewer addresses")
     with transaction.atomic():
         job = BulkEnrollment.objects.create(
-            course=course, created_by=by, mode=mode, source=plan.source, total_rows=plan.rows
+            course=course, created_by=by, mode=mode, source=plan.source, total_rows=plan.rows, cohort=chosen
         )
         enqueue("learning.tasks.run_bulk_enrollment", job_id=job.pk)
     return job
 
 
-def _charge_invitations(by: Any, count: int, *, what: str, fewer: str) -> None:
-    """Count ``count`` invitations against ``by``'s ``RATELIMIT_INVITATIONS`` in the shared
-    limiter, all at once. Raises ``InvitationsLimited`` (429) or ``InvitationsUnavailable`` (503)."""
+def invitations_reserve(*, by: Any, count: int, what: str = "This request", fewer: str = "send fewer") -> None:
+    """Count ``count`` invitations of ``by`` at once in ``RATELIMIT_INVITATIONS`` (all or none,
+    so a batch is never half sent): the one limit of invitation emails, for bulk uploads and the
+    staff API alike. Raises ``InvitationsLimited`` (429) when ``by``'s recent invitations leave
+    no room for all of them and ``InvitationsUnavailable`` (503) when the limiter is down."""
     limit = _invitation_limit(by)
+    per = ratelimit.wait_text(limit.rate.window)
     room = ratelimit.room(limit)
     decision = ratelimit.check([limit], door="invitations", cost=count)
     if decision.unavailable and not decision.allowed:
@@ -224,9 +271,8 @@ def _charge_invitations(by: Any, count: int, *, what: str, fewer: str) -> None:
     if not decision.allowed:
         left = f"you may send {room} more now" if room is not None else "you sent many recently"
         raise InvitationsLimited(
-            f"{what} would send {count} invitation{'s' if count != 1 else ''}; {left} (at most {limit.rate.limit} "
-            f"in {ratelimit.wait_text(limit.rate.window)}). Try again in {ratelimit.wait_text(decision.retry_after)}, "
-            f"or {fewer}."
+            f"{what} would send {count} invitations; {left} (at most {limit.rate.limit} "
+            f"in {per}). Try again in {ratelimit.wait_text(decision.retry_after)}, or {fewer}."
         )
 
 
@@ -250,7 +296,7 @@ def invitation_send(*, email: str, course: CoursePage, by: Any) -> Invitation:
         raise services.InvalidInput(f"“{email}” is not an email address.") from exc
     if _active_users([address]):
         raise services.Conflict("A learner already uses that address; enroll them by it.")
-    _charge_invitations(by, 1, what="This invitation", fewer="ask another staff member")
+    invitations_reserve(by=by, count=1, what="This invitation", fewer="ask another staff member")
     return invitation_create(email=address, course=live, by=by)
 
 
@@ -260,20 +306,21 @@ def _empty_report() -> dict[str, list[Any]]:
 
 def bulk_enrollment_run(*, job_id: int) -> BulkEnrollment | None:
     """Work through a stored upload (see the module docstring). None when the job is gone."""
-    job = BulkEnrollment.objects.select_related("course", "created_by").filter(pk=job_id).first()
+    job = BulkEnrollment.objects.select_related("course", "created_by", "cohort").filter(pk=job_id).first()
     if job is None or job.status == BulkEnrollment.Status.DONE:
         return job
     by = job.created_by
     rows = parse_rows(job.source)
     report = _empty_report()
     seen: dict[str, int] = {}
+    named = {cohort.name: cohort for cohort in Cohort.objects.filter(course_id=job.course_id)}
     BulkEnrollment.objects.filter(pk=job.pk).update(status=BulkEnrollment.Status.RUNNING, processed_rows=0)
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start : start + CHUNK_ROWS]
         valid = _addresses(chunk, report, seen)
         found = _active_users([address for _row, address in valid])
         for row, address in valid:
-            _one(job, by, row, address, found.get(address), report)
+            _one(job, by, row, address, found.get(address), report, named)
         BulkEnrollment.objects.filter(pk=job.pk).update(processed_rows=min(start + len(chunk), len(rows)), report=report)
     BulkEnrollment.objects.filter(pk=job.pk).update(
         status=BulkEnrollment.Status.DONE, processed_rows=len(rows), report=report, finished_at=timezone.now()
@@ -282,9 +329,15 @@ def bulk_enrollment_run(*, job_id: int) -> BulkEnrollment | None:
     return job
 
 
-def _one(job: BulkEnrollment, by: Any, row: Row, address: str, user: Any, report: dict[str, list[Any]]) -> None:
+def _one(
+    job: BulkEnrollment, by: Any, row: Row, address: str, user: Any, report: dict[str, list[Any]],
+    named: dict[str, Cohort],
+) -> None:
     """Enroll, unenroll or invite one address, recording the outcome in ``report``."""
+    cohort = named.get(row.cohort) if row.cohort else job.cohort
     try:
+        if row.cohort and cohort is None:
+            raise services.InvalidInput(f"no cohort named “{row.cohort}” (deleted since the upload)")
         if job.mode == BulkEnrollment.Mode.UNENROLL:
             enrollment = Enrollment.objects.filter(user=user, course_id=job.course_id).first() if user else None
             if enrollment is None or enrollment.status == Enrollment.Status.CANCELLED:
@@ -293,28 +346,32 @@ def _one(job: BulkEnrollment, by: Any, row: Row, address: str, user: Any, report
             services.enrollment_cancel(enrollment=enrollment.pk, by=by, as_staff=True)
             report["removed"].append(address)
         elif user is None:
-            invitation_create(email=address, course=job.course, by=by)
+            invitation_create(email=address, course=job.course, by=by, cohort=cohort)
             report["invited"].append(address)
         else:
-            result = services.enrollment_add(user=user, course=job.course, by=by)
+            result = services.enrollment_add(user=user, course=job.course, by=by, cohort=cohort)
             report["added" if result.changed else "already"].append(address)
     except services.ServiceError as exc:
         report["invalid"].append([row.line, row.text, exc.message])
 
 
-def invitation_create(*, email: str, course: CoursePage, by: Any) -> Invitation:
+def invitation_create(*, email: str, course: CoursePage, by: Any, cohort: Cohort | None = None) -> Invitation:
     """An invitation of ``email`` to ``course`` (one per address and course) and its email,
-    queued after commit. Idempotent: inviting again keeps the first token."""
+    queued after commit, placing the learner in ``cohort`` on sign-up (None: the default).
+    Idempotent: inviting again keeps the first token (and takes the latest cohort)."""
     with transaction.atomic():
         invitation = Invitation.objects.filter(email=email, course=course).first()
         if invitation is None:
             try:
                 with transaction.atomic():
                     invitation = Invitation.objects.create(
-                        email=email, course=course, invited_by=by, token=secrets.token_urlsafe(32)
+                        email=email, course=course, invited_by=by, token=secrets.token_urlsafe(32), cohort=cohort
                     )
             except IntegrityError:
                 invitation = Invitation.objects.get(email=email, course=course)
+        if cohort is not None and invitation.cohort_id != cohort.pk and invitation.accepted_at is None:
+            Invitation.objects.filter(pk=invitation.pk).update(cohort=cohort)
+            invitation.cohort = cohort
         if invitation.accepted_at is None:
             enqueue("learning.tasks.send_invitation_email", invitation_id=invitation.pk)
     return invitation
@@ -330,7 +387,9 @@ def invitation_accept(*, user: Any, token: str) -> Enrollment | None:
     if invitation is None or invitation.email.lower() != (user.email or "").lower() or invitation.invited_by is None:
         return None
     try:
-        result = services.enrollment_add(user=user, course=invitation.course, by=invitation.invited_by)
+        result = services.enrollment_add(
+            user=user, course=invitation.course, by=invitation.invited_by, cohort=invitation.cohort_id
+        )
     except services.ServiceError as exc:
         logger.info("invitation %s not honoured: %s", invitation.pk, exc.message)
         return None

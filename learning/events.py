@@ -94,6 +94,22 @@ class SessionsEndedPayload(TypedDict):
     reason: str  # "password_changed", "deactivated" or "logout_everywhere"
 
 
+class GradeChangedPayload(TypedDict):
+    """grade_changed: a learner's grade on a graded lesson was recorded or overridden, with
+    their course grade after it (``learning.gradebook``). Grades are percent strings ("85.5");
+    ``course_grade`` / ``passed`` are None while nothing counts yet (``passed`` also when the
+    course has no pass grade)."""
+
+    user_id: int
+    course_id: int
+    lesson_id: int
+    grade: str | None
+    late: bool
+    overridden: bool
+    course_grade: str | None
+    passed: bool | None
+
+
 enrollment_requested = Event("enrollment_requested", EnrollmentPayload)
 enrollment_activated = Event("enrollment_activated", EnrollmentPayload)
 enrollment_cancelled = Event("enrollment_cancelled", EnrollmentPayload)
@@ -104,3 +120,4 @@ notification_read = Event("notification_read", NotificationReadPayload)
 course_content_published = Event("course_content_published", CourseContentPublishedPayload)
 sessions_ended = Event("sessions_ended", SessionsEndedPayload)
 learner_activity = Event("learner_activity", LearnerActivityPayload)
+grade_changed = Event("grade_changed", GradeChangedPayload)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
 from wagtail import hooks
 
 from courses.models import CoursePage
@@ -41,12 +42,15 @@ def export_columns(course: CoursePage) -> list[ExportColumn]:
     return columns
 
 
-def progress_rows(*, course: CoursePage, search: str = "", status: str = "") -> Iterator[list[Any]]:
+def progress_rows(
+    *, course: CoursePage, search: str = "", status: str = "", scope: Q | None = None
+) -> Iterator[list[Any]]:
     """The export's header row, then one row per learner of the list's search and filter: name,
     email, status, percent, lessons completed, last activity, each live lesson's completion time
     (``staff_selectors.counted_lessons``) and the plugins' columns. Queries: the learners, the
-    lessons, the completions, and each plugin column's own."""
-    enrollments = list(staff_selectors.course_learners(course_id=course.pk, search=search, status=status))
+    lessons, the completions, and each plugin column's own. ``scope`` limits the learners
+    (``learning.cohorts.learner_scope``: a cohort, a teacher's cohorts)."""
+    enrollments = list(staff_selectors.course_learners(course_id=course.pk, search=search, status=status, scope=scope))
     lessons = staff_selectors.counted_lessons(course=course)
     user_ids = [row.user_id for row in enrollments]
     done: dict[tuple[int, int], Any] = {

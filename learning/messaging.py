@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from academy import ratelimit
@@ -44,13 +44,16 @@ def selected_ids(raw: list[str]) -> list[int]:
     return sorted({int(value) for value in raw[: MAX_SELECTED + 1] if value.isdigit() and len(value) < 19})
 
 
-def audience(*, course_id: int, audience: str, enrollment_ids: list[int] | None = None) -> QuerySet[Enrollment]:
-    """The enrollments a message to ``audience`` goes to (active users only); for ``selected``,
-    those of ``enrollment_ids`` in the course. One query."""
+def audience(
+    *, course_id: int, audience: str, scope: Q | None = None, enrollment_ids: list[int] | None = None
+) -> QuerySet[Enrollment]:
+    """The enrollments a message to ``audience`` goes to (active users only), within ``scope``
+    (``learning.cohorts.learner_scope``: a cohort, the sender's cohorts); for ``selected``, those
+    of ``enrollment_ids`` in the course. One query."""
     selected = audience == SELECTED
-    rows = staff_selectors.course_learners(course_id=course_id, status="" if selected else audience).filter(
-        user__is_active=True
-    )
+    rows = staff_selectors.course_learners(
+        course_id=course_id, status="" if selected else audience, scope=scope
+    ).filter(user__is_active=True)
     if selected:
         rows = rows.filter(pk__in=enrollment_ids or [])
     if not audience:
@@ -63,10 +66,14 @@ def _limit(by: Any) -> ratelimit.Limit:
 
 
 def course_message_create(
-    *, course: CoursePage, by: Any, audience_key: str, subject: str, body: str, enrollment_ids: list[int] | None = None
+    *, course: CoursePage, by: Any, audience_key: str, subject: str, body: str, cohort: Any = None,
+    enrollment_ids: list[int] | None = None,
 ) -> CourseMessage:
     """Record a message to the learners of ``course`` in ``audience_key`` (for ``selected``: the
     enrollments ``enrollment_ids``, at most ``MAX_SELECTED``) and queue its delivery.
+
+    With ``cohort`` (one of the course's, a ``Cohort`` or its id), only its learners; a teacher
+    of some cohorts writes to their cohorts' learners only, whatever they choose.
 
     Raises ``InvalidInput`` (400: empty or too long texts, unknown audience, nobody in it),
     ``Forbidden`` (403: no permission to manage enrollments) and ``RateLimited`` (429).
@@ -81,9 +88,13 @@ def course_message_create(
         raise services.InvalidInput(f"Write a subject of 1 to {SUBJECT_MAX} characters.")
     if not body or len(body) > BODY_MAX:
         raise services.InvalidInput(f"Write a message of 1 to {BODY_MAX} characters.")
-    user_ids = list(
-        audience(course_id=course.pk, audience=audience_key, enrollment_ids=enrollment_ids).values_list("user_id", flat=True)
-    )
+    from learning import cohorts
+
+    chosen = cohorts.cohort_in_course(course=course, cohort=cohort)
+    scope = cohorts.learner_scope(access.viewer(by), course, cohort=chosen, manage=True)
+    user_ids = list(audience(
+        course_id=course.pk, audience=audience_key, scope=scope, enrollment_ids=enrollment_ids
+    ).values_list("user_id", flat=True))
     if not user_ids:
         raise services.InvalidInput("Nobody is in that group of learners right now.")
     decision = ratelimit.check([_limit(by)], door="course_message")

@@ -334,6 +334,10 @@ class BulkEnrollment(models.Model):
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.ENROLL)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     source = models.TextField(help_text="The uploaded CSV, as text.")
+    cohort = models.ForeignKey(
+        Cohort, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Where its learners are placed (a row's own cohort column first; else the default cohort).",
+    )
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
@@ -365,6 +369,10 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cohort = models.ForeignKey(
+        Cohort, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Where the learner is placed on signing up (empty: the default cohort).",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["email", "course"], name="invitation_one_per_email_and_course")]
@@ -442,6 +450,11 @@ class PersonalAccessToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
     last_used_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(
+        default=list, blank=True,
+        help_text="What a service account's token may do (learning.tokens.SCOPES); empty for a "
+        "personal token, which may do what its owner may.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -449,3 +462,61 @@ class PersonalAccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…) of {self.user_id}"
+
+
+class CalendarFeed(models.Model):
+    """A learner's secret calendar feed (iCal) of their lessons' due dates.
+
+    The URL carries ``token`` (256 random bits) and nothing else: calendar apps fetch it without
+    a session, so the token is the credential and is shown to its owner on their calendar page
+    (it is kept as is, unlike API tokens: the page shows it again for copying). Regenerating
+    replaces the token, which revokes the old URL. Writes go through ``learning.calendar``.
+    """
+
+    wagtail_reference_index_ignore = True
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(help_text="When this token was made (regenerating renews it).")
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.user_id}"
+class ServiceAccount(models.Model):
+    """An organisation-level account for machines (an HR or SIS sync), not a person: its user
+    has no usable password (it cannot log in to the site) and acts only through tokens with
+    scopes (``learning.tokens.service_token_create``). What it may do as staff is what its
+    user's groups and permissions allow, as for anyone; site admins make it in the Wagtail
+    admin (Settings > Service accounts)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_account")
+    name = models.CharField(max_length=100, help_text="What it is, e.g. 'HR sync'.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExternalId(models.Model):
+    """A user's id in another system (an HR or student information system): an integration
+    finds, creates and updates people by it (``learning.integrations.external_user_put``), so
+    running the same sync twice changes nothing. One id per user and system, and one user per
+    id in a system."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_ids")
+    system = models.SlugField(max_length=50, help_text="The other system's name, e.g. 'workday'.")
+    external_id = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["system", "external_id"], name="external_id_unique_in_system"),
+            models.UniqueConstraint(fields=["user", "system"], name="external_id_one_per_user_and_system"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}:{self.external_id}"

@@ -8,11 +8,12 @@ the number of enrollments, lessons or notifications:
   candidates, the access rules of their pages, recent notifications with the unread count as a
   window aggregate) + Wagtail's site root paths (cached, 1 query cold); 2 without enrollments.
 - ``course_state`` : 0 queries for anonymous visitors, 2 for an enrolled learner (the
-  enrollment, the completed lesson ids); without access, Django's permission lookup for the
+  enrollment, the completed lesson ids; +2 when the course has a date rule: the lessons'
+  dates); without access, Django's permission lookup for the
   staff check (2 queries for non-superusers, cached on the user and shared with Wagtail's
   user bar).
-- ``lesson_state`` : 0 queries for anonymous visitors, 1 for an enrolled learner (+ the same
-  permission lookup without access).
+- ``lesson_state`` : 0 queries for anonymous visitors, 1 for an enrolled learner (+2 when the
+  lesson has a release rule: "not yet open"; + the same permission lookup without access).
 
 Per-learner progress of a course is cached on ``Enrollment`` (completed/total/percent, next and
 resume lessons); the arithmetic is in ``learning.progress``. ``learning.services`` keeps it
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 from urllib.parse import quote
@@ -46,18 +47,18 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import OuterRef
-from django.db.models.functions import Length, Substr
+from django.db.models.functions import Coalesce, Length, Substr
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.functional import cached_property
 from django.utils.http import RFC3986_SUBDELIMS
 from wagtail.models import Page, Site
 
 from courses.lesson_kinds import of_active_kinds
 from courses.models import CoursePage, LessonPage
-from learning import access
-from learning.models import Enrollment, LessonProgress, Notification
+from learning import access, date_selectors
+from learning.models import Cohort, Enrollment, LessonProgress, Notification
 from learning.progress import (
     CACHED_PROGRESS_FIELDS,
     CourseProgress,
@@ -431,6 +432,8 @@ class CourseState:
     progress: CourseProgress  # over the course's counted lessons (``learning.progress``)
     next_lesson: LessonPage | None
     resume_lesson: LessonPage | None
+    # The dated lessons' dates for this learner (opens, due, overdue), by lesson id.
+    when: dict[int, date_selectors.LessonWhen] = field(default_factory=dict)
 
     @property
     def completed_ids(self) -> frozenset[int]:
@@ -458,8 +461,12 @@ def enrollment_for(*, user_id: int, course_id: int) -> Enrollment | None:
     return Enrollment.objects.filter(user_id=user_id, course_id=course_id).first()
 
 
-def course_state(*, user: Any, course: CoursePage, lessons: Sequence[LessonPage]) -> CourseState:
-    """The course page's enrollment button and progress panel for ``user``.
+def course_state(
+    *, user: Any, course: CoursePage, lessons: Sequence[LessonPage], now: datetime | None = None
+) -> CourseState:
+    """The course page's enrollment button and progress panel for ``user``, and the lessons'
+    dates for a learner with access at ``now`` (default: the current time; two more queries
+    when the course has a date rule: ``date_selectors.course_page_dates``).
 
     ``lessons`` are the course's published lessons in order (the page already loaded them).
     Queries: none for anonymous visitors, one for a learner who is not enrolled, two otherwise,
@@ -473,7 +480,7 @@ def course_state(*, user: Any, course: CoursePage, lessons: Sequence[LessonPage]
     status = enrollment.status if enrollment else "not_enrolled"
     has_access = bool(enrollment and enrollment.has_access)
     # Learners with access need no permission lookup (it costs queries for non-superusers).
-    privileged = False if has_access else access.is_privileged(user)
+    privileged = False if has_access else access.viewer(user).privileged_in(course.pk)
     following = has_access or privileged
     if enrollment is None:
         return CourseState(None, status, False, privileged, following, nothing, None, None)
@@ -488,6 +495,9 @@ def course_state(*, user: Any, course: CoursePage, lessons: Sequence[LessonPage]
         progress=progress,
         next_lesson=by_id.get(progress.next_lesson_id) if progress.next_lesson_id else None,
         resume_lesson=by_id.get(progress.resume_lesson_id) if progress.resume_lesson_id else None,
+        when=date_selectors.course_page_dates(
+            user_id=user.pk, course_id=course.pk, course_path=course.path, now=now or timezone.now(),
+        ) if has_access else {},
     )
 
 
@@ -503,10 +513,14 @@ class LessonState:
     following: bool
     completed: bool
     completed_at: datetime | None
+    # Set while the lesson is not yet open to this enrolled learner (drip release).
+    not_open: access.NotOpen | None = None
 
 
-def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage) -> LessonState:
-    """The lesson page's state for ``user``: one query (none for anonymous visitors)."""
+def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage, now: datetime | None = None) -> LessonState:
+    """The lesson page's state for ``user`` at ``now`` (default: the current time): one query
+    (none for anonymous visitors), plus two when the lesson has a release rule (the access
+    policy's "not yet open": ``access.lesson_not_open``)."""
     if not getattr(user, "is_authenticated", False):
         return LessonState(None, "anonymous", False, False, False, False, False, None)
     completed_at = LessonProgress.objects.filter(user_id=user.pk, lesson_id=lesson.pk).values("completed_at")[:1]
@@ -516,17 +530,22 @@ def lesson_state(*, user: Any, lesson: LessonPage, course: CoursePage) -> Lesson
         .first()
     )
     has_access = bool(enrollment and enrollment.has_access)
-    privileged = False if has_access else access.is_privileged(user)
+    # Staff and editors read every course; a teacher or assistant, the courses of their roles.
+    privileged = False if has_access else access.viewer(user).privileged_in(course.pk)
     lesson_completed_at = enrollment.lesson_completed_at if enrollment else None  # type: ignore[attr-defined]
+    not_open = access.lesson_not_open(
+        access.viewer(user), lesson_id=lesson.pk, course_id=course.pk, course_path=course.path, now=now,
+    ) if has_access and lesson.live else None
     return LessonState(
         enrollment=enrollment,
         status=enrollment.status if enrollment else "not_enrolled",
         has_access=has_access,
         privileged=privileged,
-        can_read=has_access or privileged,
+        can_read=(has_access and not_open is None) or privileged,
         following=has_access or privileged,
         completed=has_access and lesson_completed_at is not None,
         completed_at=lesson_completed_at if has_access else None,
+        not_open=not_open,
     )
 
 
@@ -686,14 +705,18 @@ def enrollment_cards(
 def course_progress_report(*, course_id: int | None = None) -> QuerySet[Enrollment]:
     """Enrollments with learner and course joined, for the admin's per-course progress report.
 
-    Most recently active first. One query however many rows (the admin paginates it).
+    Most recently active first; ``cohort_label`` is the learner's cohort by name (the course's
+    default one for those in none). One query however many rows (the admin paginates it).
     """
     rows = Enrollment.objects.select_related("user", "course").only(
         "id", "status", "requested_at", "last_activity_at", "completed_at",
         "completed_lessons", "total_lessons", "progress_percent",
+        "cohort_id", "activated_at", "cancelled_at",  # the staff API's rows (learning.integrations)
         "user__id", "user__username", "user__email", "user__first_name", "user__last_name",
         *[f"course__{name}" for name in _LINK_FIELDS],
     )
+    default_name = Cohort.objects.filter(course_id=OuterRef("course_id"), is_default=True).values("name")[:1]
+    rows = rows.annotate(cohort_label=Coalesce("cohort__name", Subquery(default_name)))
     if course_id is not None:
         rows = rows.filter(course_id=course_id)
     return rows.order_by("course_id", "-last_activity_at", "-pk")

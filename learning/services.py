@@ -149,6 +149,21 @@ class CompletionNotAllowed(Conflict):
     default_message = "This lesson is completed another way."
 
 
+class LessonNotOpen(Forbidden):
+    """The lesson is not yet open to the learner (drip release): ``details`` says when
+    (``opens_at``, ISO 8601, or null while it waits for ``after_lesson_id``'s completion)."""
+
+    default_message = "This lesson is not open yet."
+
+    def __init__(self, not_open: access.NotOpen | None = None) -> None:
+        super().__init__(not_open.message if not_open is not None else None)
+        self.not_open = not_open
+        self.details: dict[str, Any] = {
+            "opens_at": _iso(not_open.opens_at) if not_open is not None and not_open.opens_at else None,
+            "after_lesson_id": not_open.after_lesson_id if not_open is not None else None,
+        }
+
+
 class NotificationNotFound(NotFound):
     """A notification id that does not exist or belongs to someone else."""
 
@@ -310,6 +325,10 @@ def enrollment_request(
         enrollment = existing or Enrollment(user_id=user.pk, course_id=live.pk)
         enrollment.course = live
         enrollment.decided_by = None
+        if enrollment.cohort_id is None:
+            from learning.cohorts import default_cohort
+
+            enrollment.cohort = default_cohort(live)
         if live.requires_approval:
             enrollment.status = Enrollment.Status.PENDING_APPROVAL
             enrollment.cancelled_at = None
@@ -351,9 +370,17 @@ def _audit(enrollment: Enrollment, action: str, *, by: Any, previous: str) -> No
     )
 
 
+def _may_manage_somewhere(by: Any) -> bool:
+    """The permission to manage enrollments, or a teacher role in some course (each course is
+    then checked on its own)."""
+    return bool(by.has_perm(MANAGE_ENROLLMENTS_PERMISSION)) or any(
+        grant.teacher for grant in access.course_roles(access.viewer(by))
+    )
+
+
 def _require_manager(by: Any) -> None:
     _require_user(by)
-    if not by.has_perm(MANAGE_ENROLLMENTS_PERMISSION):
+    if not _may_manage_somewhere(by):
         raise Forbidden("You do not have permission to manage enrollments.")
 
 
@@ -362,6 +389,13 @@ def _require_course_manager(course: CoursePage, *, by: Any) -> None:
     (``access.may_manage_learners``: the admin's own question), whoever calls."""
     if not access.may_manage_learners(access.viewer(by), course):
         raise Forbidden("You may not manage the learners of this course.")
+
+
+def _require_enrollment_manager(enrollment: Enrollment, *, by: Any) -> None:
+    """A staff decision on one learner needs the access policy's rule for that learner
+    (``access.may_manage_enrollment``: their course, and their cohort for a teacher of one)."""
+    if not access.may_manage_enrollment(access.viewer(by), enrollment):
+        raise Forbidden("You may not manage this learner.")
 
 
 def _locked(enrollment: Enrollment | int) -> Enrollment:
@@ -390,7 +424,7 @@ def enrollment_approve(*, enrollment: Enrollment | int, by: Any) -> EnrollmentRe
     _require_manager(by)
     with transaction.atomic():
         locked = _locked(enrollment)
-        _require_course_manager(locked.course, by=by)
+        _require_enrollment_manager(locked, by=by)
         if locked.user_id == by.pk:
             raise OwnEnrollment()
         if locked.has_access:
@@ -422,10 +456,10 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
     with transaction.atomic():
         locked = _locked(enrollment)
         staff_decision = as_staff or locked.user_id != by.pk
-        if staff_decision and not by.has_perm(MANAGE_ENROLLMENTS_PERMISSION):
+        if staff_decision and not _may_manage_somewhere(by):
             raise Forbidden("You do not have permission to cancel this enrollment.")
         if staff_decision:
-            _require_course_manager(locked.course, by=by)
+            _require_enrollment_manager(locked, by=by)
         if staff_decision and locked.user_id == by.pk:
             raise OwnEnrollment()
         if locked.status == Enrollment.Status.CANCELLED:
@@ -441,7 +475,7 @@ def enrollment_cancel(*, enrollment: Enrollment | int, by: Any, as_staff: bool =
     return EnrollmentResult(enrollment=locked, created=False, changed=True)
 
 
-def enrollment_add(*, user: Any, course: CoursePage | int, by: Any) -> EnrollmentResult:
+def enrollment_add(*, user: Any, course: CoursePage | int, by: Any, cohort: Any = None) -> EnrollmentResult:
     """Enroll ``user`` in a published course as a staff decision (manual or bulk enrollment).
 
     The learner gets access at once, also in an approval course (staff decided): a new row,
@@ -452,6 +486,9 @@ def enrollment_add(*, user: Any, course: CoursePage | int, by: Any) -> Enrollmen
     (403: without the permission, or in a course whose learners ``by`` may not manage, as in
     ``enrollment_approve``), ``OwnEnrollment`` (403), ``CourseNotAvailable`` (404) and
     ``InvalidInput`` (400: an inactive or missing learner).
+    The learner is placed in ``cohort`` (a ``Cohort`` or its id) or, without one, as
+    ``learning.cohorts.placement_cohort`` decides (the default cohort; a teacher of one cohort
+    places in theirs); a learner already enrolled stays in their cohort.
     """
     _require_manager(by)
     if user is None or getattr(user, "pk", None) is None or not user.is_active:
@@ -467,6 +504,12 @@ def enrollment_add(*, user: Any, course: CoursePage | int, by: Any) -> Enrollmen
         created = existing is None
         enrollment = existing or Enrollment(user_id=user.pk, course_id=live.pk)
         enrollment.course = live
+        if existing is not None:
+            _require_enrollment_manager(enrollment, by=by)
+        if cohort is not None or enrollment.cohort_id is None:
+            from learning.cohorts import placement_cohort
+
+            enrollment.cohort = placement_cohort(course=live, by=by, cohort=cohort)
         previous = enrollment.status if existing else ""
         _grant_access(enrollment, now=timezone.now())
         enrollment.decided_by = by
@@ -530,6 +573,23 @@ def _load_live_lesson(lesson_id: int) -> tuple[LessonPage | None, int | None, li
     return found, (lessons[0].live_course_id if lessons else None), lessons  # type: ignore[attr-defined]
 
 
+def lesson_require_open(
+    *, user: Any, lesson: LessonPage | int, session: Mapping[str, Any] | None = None, now: datetime | None = None,
+) -> None:
+    """Raise ``LessonNotOpen`` (403, with when it opens) when the published ``lesson`` is not yet
+    open to ``user`` at ``now`` (drip release, ``learning.access.lesson_not_open``); staff and
+    editors are never held back. A lesson kind's own writes (a quiz's start and submit) ask this
+    before they write, as :func:`lesson_progress_record` does. Raises ``LessonNotAvailable`` for a
+    lesson that is not published. No query when the lesson has no release rule (the tree cached)."""
+    found = _live_lesson(lesson)
+    closed = access.lesson_not_open(
+        access.viewer(user, session), lesson_id=found.lesson.pk, course_id=found.course_id,
+        course_path=found.lesson.course_path, now=now,
+    )
+    if closed is not None:
+        raise LessonNotOpen(closed)
+
+
 def _check_completion_gate(lesson: LessonPage, user: Any) -> None:
     """Ask the lesson's kind whether ``user`` may complete it (core lessons: always; no query)."""
     kind = lesson.specific_class
@@ -550,7 +610,7 @@ def _validated_position(position: Any, *, completed: bool) -> int | None:
 
 def lesson_progress_record(
     *, user: Any, lesson: LessonPage | int, completed: bool = True, position: int | None = None,
-    session: Mapping[str, Any] | None = None,
+    session: Mapping[str, Any] | None = None, now: datetime | None = None,
 ) -> ProgressResult:
     """Record a learner's progress on a published lesson of a course they are actively in.
 
@@ -565,7 +625,8 @@ def lesson_progress_record(
     The access policy (``learning.access``, with ``session`` for password restrictions) must
     let the learner see the lesson. Raises ``LessonNotAvailable`` (404), ``LessonRestricted``
     (403: a view restriction), ``NotEnrolled`` (403: no enrollment, pending or cancelled),
-    ``InvalidInput`` (400: bad position).
+    ``InvalidInput`` (400: bad position), ``LessonNotOpen`` (403: not yet open to the learner at
+    ``now``, default the current time: drip release).
     """
     _require_user(user)
     if not isinstance(completed, bool):
@@ -581,9 +642,15 @@ def lesson_progress_record(
             if enrollment is not None and enrollment.status == Enrollment.Status.PENDING_APPROVAL:
                 raise NotEnrolled("Your enrollment is waiting for approval.")
             raise NotEnrolled()
+        now = now or timezone.now()
+        closed = access.lesson_not_open(
+            access.viewer(user, session), lesson_id=live_lesson.pk, course_id=course_id,
+            course_path=live_lesson.course_path, now=now,
+        )
+        if closed is not None:
+            raise LessonNotOpen(closed)
         if completed:
             _check_completion_gate(live_lesson, user)
-        now = timezone.now()
         # The learner's rows in this course, and this lesson's row wherever it was recorded (a
         # lesson moved from another course keeps its row). The enrollment row is locked, so no
         # other call of this service can insert this lesson's row meanwhile: one write, no retry.

@@ -63,20 +63,25 @@ def counted_lessons(*, course: CoursePage) -> list[LessonColumn]:
 
 
 def course_learners(
-    *, course_id: int, search: str = "", status: str = "", stuck_days: int = STUCK_DAYS_DEFAULT, now: datetime | None = None
+    *, course_id: int, search: str = "", status: str = "", stuck_days: int = STUCK_DAYS_DEFAULT, now: datetime | None = None,
+    scope: Q | None = None,
 ) -> QuerySet[Enrollment]:
     """The enrollments of a course with their learner, most recently active first.
 
     ``search`` matches username, name or email; ``status`` is an ``Enrollment.Status`` value,
     ``not_started`` (access, no lesson completed) or ``stuck`` (access, not completed, no
-    activity for ``stuck_days`` days). One query (the caller paginates).
+    activity for ``stuck_days`` days); ``scope`` a filter on enrollments (``learning.cohorts.
+    learner_scope``: the staff member's cohorts, a chosen cohort). Each row carries its
+    ``cohort`` (joined). One query (the caller paginates).
     """
-    rows = Enrollment.objects.filter(course_id=course_id).select_related("user", "resume_lesson").only(
+    rows = Enrollment.objects.filter(course_id=course_id).select_related("user", "resume_lesson", "cohort").only(
         "id", "user_id", "course_id", "status", "requested_at", "activated_at", "completed_at", "cancelled_at",
         "last_activity_at", "completed_lessons", "total_lessons", "progress_percent",
         "user__id", "user__username", "user__email", "user__first_name", "user__last_name",
-        "resume_lesson__id", "resume_lesson__title",
+        "resume_lesson__id", "resume_lesson__title", "cohort__id", "cohort__name", "cohort__is_default",
     )
+    if scope is not None:
+        rows = rows.filter(scope)
     search = search.replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]  # PostgreSQL refuses NUL
     if search:
         rows = rows.filter(
@@ -164,6 +169,7 @@ _LOG_LABELS = {
     "learning.enrollment.approve": "Enrollment approved",
     "learning.enrollment.cancel": "Enrollment cancelled",
     "learning.enrollment.add": "Enrolled by staff",
+    "learning.enrollment.move": "Moved to another cohort",
 }
 
 
@@ -195,16 +201,28 @@ class CourseAnalytics:
     by_status: dict[str, int] = field(default_factory=dict)
 
 
-def course_analytics(*, course: CoursePage) -> CourseAnalytics:
+def _scoped(course: CoursePage, scope: Q | None) -> tuple[QuerySet[Enrollment], Q]:
+    """The course's enrollments within ``scope`` and a filter on progress rows (by learner,
+    a subquery: no extra query) keeping those learners' progress."""
+    enrollments = Enrollment.objects.filter(course_id=course.pk)
+    if scope is None:
+        return enrollments, Q()
+    enrollments = enrollments.filter(scope)
+    return enrollments, Q(user_id__in=enrollments.values("user_id"))
+
+
+def course_analytics(*, course: CoursePage, scope: Q | None = None) -> CourseAnalytics:
     """The course's funnel, enrollments and completions over time, median time to complete and
-    where learners stop. Five queries whatever the number of enrollments: lessons, status
-    counts, per-lesson progress counts, furthest lesson per learner, and the enrollments'
-    request/completion times (only those columns)."""
+    where learners stop, over the learners ``scope`` keeps (a filter on enrollments: a cohort,
+    the staff member's cohorts; all when None). Five queries whatever the number of enrollments:
+    lessons, status counts, per-lesson progress counts, furthest lesson per learner, and the
+    enrollments' request/completion times (only those columns)."""
     lessons = counted_lessons(course=course)
     counted = [lesson.id for lesson in lessons]
-    by_status = dict(Enrollment.objects.filter(course_id=course.pk).values_list("status").annotate(n=Count("pk")).order_by())
+    enrollments, learners_progress = _scoped(course, scope)
+    by_status = dict(enrollments.values_list("status").annotate(n=Count("pk")).order_by())
     counts = (
-        LessonProgress.objects.filter(course_id=course.pk, lesson_id__in=counted)
+        LessonProgress.objects.filter(learners_progress, course_id=course.pk, lesson_id__in=counted)
         .values("lesson_id")
         .annotate(reached=Count("pk"), completed=Count("pk", filter=Q(completed_at__isnull=False)))
         .order_by()
@@ -212,13 +230,13 @@ def course_analytics(*, course: CoursePage) -> CourseAnalytics:
     per_lesson = {row["lesson_id"]: row for row in counts}
     # Furthest lesson (in course order: the highest tree path) each learner opened.
     furthest = (
-        LessonProgress.objects.filter(course_id=course.pk, lesson_id__in=counted)
+        LessonProgress.objects.filter(learners_progress, course_id=course.pk, lesson_id__in=counted)
         .values("user_id")
         .annotate(last_path=Max("lesson__path"))
         .order_by()
         .values_list("user_id", "last_path")
     )
-    times = Enrollment.objects.filter(course_id=course.pk).values_list(
+    times = enrollments.values_list(
         "user_id", "status", "requested_at", "activated_at", "completed_at"
     )
     finished = set()
@@ -283,25 +301,27 @@ class LiveClass:
     median_lesson_minutes: float | None
 
 
-def live_class(*, course: CoursePage, now: datetime | None = None) -> LiveClass:
+def live_class(*, course: CoursePage, now: datetime | None = None, scope: Q | None = None) -> LiveClass:
     """Who is in which lesson now, the latest lesson completions, and who has been on one
-    lesson longer than the course's median time per lesson. Five queries."""
+    lesson longer than the course's median time per lesson, among the learners ``scope`` keeps
+    (a filter on enrollments; all when None). Five queries."""
     now = now or timezone.now()
     lessons = counted_lessons(course=course)
     counted = [lesson.id for lesson in lessons]
+    enrollments, learners_progress = _scoped(course, scope)
     durations = [
         # A lesson completed in the call that first recorded it has its completion a moment
         # before its row's creation: no time spent, never a negative one ("-0.0 minutes").
         max(0.0, (done - started).total_seconds() / 60)
         for started, done in LessonProgress.objects.filter(
-            course_id=course.pk, lesson_id__in=counted, completed_at__isnull=False
+            learners_progress, course_id=course.pk, lesson_id__in=counted, completed_at__isnull=False
         )
         .values_list("created_at", "completed_at")
     ]
     median = round(statistics.median(durations), 1) if durations else None
     in_class = list(
-        Enrollment.objects.filter(
-            access.access_status_filter(), course_id=course.pk,
+        enrollments.filter(
+            access.access_status_filter(),
             last_activity_at__gte=now - timedelta(minutes=IN_CLASS_MINUTES),
         ).select_related("user", "resume_lesson").only(
             "id", "user_id", "status", "last_activity_at", "progress_percent", "resume_lesson_id",
@@ -309,7 +329,7 @@ def live_class(*, course: CoursePage, now: datetime | None = None) -> LiveClass:
         ).order_by("-last_activity_at")[:LIVE_LIST_LIMIT]
     )
     recent = list(
-        LessonProgress.objects.filter(course_id=course.pk, lesson_id__in=counted, completed_at__isnull=False)
+        LessonProgress.objects.filter(learners_progress, course_id=course.pk, lesson_id__in=counted, completed_at__isnull=False)
         .select_related("user", "lesson").only(
             "id", "completed_at", "user__username", "user__first_name", "user__last_name", "lesson__title",
         ).order_by("-completed_at")[:RECENT_COMPLETIONS]
@@ -318,8 +338,8 @@ def live_class(*, course: CoursePage, now: datetime | None = None) -> LiveClass:
     if median is not None:
         cutoff = now - timedelta(minutes=median)
         stuck = list(
-            Enrollment.objects.filter(
-                course_id=course.pk, status=Enrollment.Status.ACTIVE,
+            enrollments.filter(
+                status=Enrollment.Status.ACTIVE,
                 resume_lesson_id__in=counted,
                 resume_lesson__progress__user_id=F("user_id"),
                 resume_lesson__progress__completed_at__isnull=True,

@@ -12,6 +12,9 @@
 - ``.../analytics/``: the lesson funnel, enrollments and completions over time, median time
   to complete and where learners stop, as SVG charts with the numbers beside them; CSV export.
 
+Every learner screen takes ``?cohort=<id>`` (one of the course's cohorts the user may see:
+``learning.cohorts.learner_scope``); a teacher or assistant of some cohorts sees only theirs.
+
 Who may open them is the access policy's ``may_see_learners`` (Wagtail page permissions on the
 course, superusers all); writes also need ``may_manage_learners`` and go through
 ``learning.services``. Refusals are 403 (someone else's course) and 404 (no such course).
@@ -38,9 +41,9 @@ from wagtail.actions.delete_page import DeletePageAction
 from wagtail.models import Page
 
 from courses.models import CoursePage
-from learning import access, bulk, charts, exports, messaging, services, staff_selectors
+from learning import access, bulk, charts, cohorts, exports, messaging, services, staff_selectors
 from learning.admin_views import export_cell
-from learning.models import BulkEnrollment, CourseMessage, Enrollment
+from learning.models import BulkEnrollment, Cohort, CourseMessage, Enrollment
 
 LEARNERS_PER_PAGE = 50
 # Page numbers beyond this are not served (a list this long is searched, not paged through).
@@ -76,6 +79,37 @@ def _course_for(request: HttpRequest, course_id: int, *, manage: bool = False) -
     return course
 
 
+class CohortChoice:
+    """The cohorts a staff member may pick on a course's screen and the one chosen
+    (``?cohort=<id>``, or ``cohort`` in a form post), with the filter on enrollments it gives."""
+
+    def __init__(self, request: HttpRequest, course: CoursePage, *, manage: bool = False) -> None:
+        who = access.viewer(request.user)
+        visible = access.managed_cohort_ids(who, course) if manage else access.staff_cohort_ids(who, course)
+        self.limited = visible is not None  # some cohorts only (a teacher or assistant of those)
+        self.cohorts: list[Cohort] = cohorts.course_cohorts(course=course, visible=visible)
+        raw = (request.POST.get("cohort") if request.method == "POST" else None) or request.GET.get("cohort", "")
+        self.chosen: Cohort | None = None
+        if raw:
+            self.chosen = next((cohort for cohort in self.cohorts if str(cohort.pk) == raw), None)
+            if self.chosen is None:
+                raise Http404("No such cohort in this course.")
+        self.scope = cohorts.learner_scope(who, course, cohort=self.chosen, manage=manage)
+        self.default_id = next((cohort.pk for cohort in self.cohorts if cohort.is_default), None)
+
+    @property
+    def query(self) -> str:
+        """The choice as a query string parameter (empty when none)."""
+        return f"cohort={self.chosen.pk}" if self.chosen else ""
+
+    def name_of(self, enrollment: Enrollment) -> str:
+        """The cohort an enrollment counts in, by name (no query: the rows join their cohort)."""
+        if enrollment.cohort_id is not None and enrollment.cohort is not None:
+            return enrollment.cohort.name
+        default = next((cohort for cohort in self.cohorts if cohort.is_default), None)
+        return default.name if default else ""
+
+
 def _int(raw: str | None, default: int) -> int:
     try:
         value = int(raw or default)
@@ -91,9 +125,10 @@ def learners(request: HttpRequest, course_id: int) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in {value for value, _label in FILTERS}:
         status = ""
+    choice = CohortChoice(request, course)
     if request.GET.get("export") == "csv":
-        return _progress_export(course, search=search, status=status)
-    rows = staff_selectors.course_learners(course_id=course.pk, search=search, status=status)
+        return _progress_export(course, search=search, status=status, scope=choice.scope)
+    rows = staff_selectors.course_learners(course_id=course.pk, search=search, status=status, scope=choice.scope)
     page = Paginator(rows, LEARNERS_PER_PAGE).get_page(_int(request.GET.get("p"), 1))
     enrollments = list(page.object_list)
     lessons = staff_selectors.course_lessons(course=course)
@@ -102,6 +137,7 @@ def learners(request: HttpRequest, course_id: int) -> HttpResponse:
         {
             "enrollment": row,
             "name": staff_selectors.learner_name(row.user),
+            "cohort": choice.name_of(row),
             "ticks": [lesson.id in done.get(row.user_id, ()) for lesson in lessons],
         }
         for row in enrollments
@@ -109,7 +145,9 @@ def learners(request: HttpRequest, course_id: int) -> HttpResponse:
     who = access.viewer(request.user)
     can_manage = access.may_manage_learners(who, course)
     pending_matching = (
-        staff_selectors.course_learners(course_id=course.pk, search=search, status=Enrollment.Status.PENDING_APPROVAL).count()
+        staff_selectors.course_learners(
+            course_id=course.pk, search=search, status=Enrollment.Status.PENDING_APPROVAL, scope=choice.scope
+        ).count()
         if can_manage else 0
     )
     return render(request, "learning/admin/course_learners.html", {
@@ -122,6 +160,9 @@ def learners(request: HttpRequest, course_id: int) -> HttpResponse:
         "filters": FILTERS,
         "can_manage": can_manage,
         "pending_matching": pending_matching,
+        "cohort_choice": choice,
+        "placeable": cohorts.course_cohorts(course=course, visible=access.managed_cohort_ids(who, course))
+        if can_manage else [],
         "urls": course_urls(course.pk),
     })
 
@@ -129,9 +170,13 @@ def learners(request: HttpRequest, course_id: int) -> HttpResponse:
 def learner_detail(request: HttpRequest, course_id: int, enrollment_id: int) -> HttpResponse:
     """One learner in one course: progress, lesson by lesson, and their timeline."""
     course = _course_for(request, course_id)
-    enrollment = Enrollment.objects.select_related("user", "decided_by").filter(pk=enrollment_id, course_id=course.pk).first()
-    if enrollment is None:
+    enrollment = Enrollment.objects.select_related("user", "decided_by", "cohort").filter(pk=enrollment_id, course_id=course.pk).first()
+    who = access.viewer(request.user)
+    if enrollment is not None:
+        enrollment.course = course
+    if enrollment is None or not access.may_see_enrollment(who, enrollment):
         raise Http404("No such learner in this course.")
+    may_move = access.may_manage_enrollment(who, enrollment)
     lessons = staff_selectors.course_lessons(course=course)
     done = staff_selectors.completed_lessons_of(course_id=course.pk, user_ids=[enrollment.user_id])
     return render(request, "learning/admin/course_learner.html", {
@@ -140,9 +185,38 @@ def learner_detail(request: HttpRequest, course_id: int, enrollment_id: int) -> 
         "name": staff_selectors.learner_name(enrollment.user),
         "lessons": [(lesson, lesson.id in done.get(enrollment.user_id, ())) for lesson in lessons],
         "timeline": staff_selectors.learner_timeline(enrollment=enrollment),
-        "can_manage": access.may_manage_learners(access.viewer(request.user), course),
+        "can_manage": may_move,
+        "cohort": cohorts.cohort_of(enrollment),
+        "move_to": cohorts.course_cohorts(course=course, visible=access.managed_cohort_ids(who, course))
+        if may_move else [],
         "urls": course_urls(course.pk),
     })
+
+
+@require_POST
+def move(request: HttpRequest, course_id: int, enrollment_id: int) -> HttpResponse:
+    """Move one learner to another cohort of the course (``cohorts.enrollment_move``: audited)."""
+    course = _course_for(request, course_id, manage=True)
+    enrollment = Enrollment.objects.select_related("user").filter(pk=enrollment_id, course_id=course.pk).first()
+    if enrollment is None:
+        raise Http404("No such learner in this course.")
+    back = reverse("learning_staff:learner", args=[course.pk, enrollment.pk])
+    try:
+        target = int(request.POST.get("cohort", ""))
+    except ValueError:
+        messages.error(request, "Choose the cohort to move the learner to.")
+        return redirect(back)
+    try:
+        result = cohorts.enrollment_move(enrollment=enrollment.pk, cohort=target, by=request.user)
+    except services.ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    name = staff_selectors.learner_name(enrollment.user)
+    if result.changed:
+        messages.success(request, f"{name} is now in {result.enrollment.cohort}.")
+    else:
+        messages.info(request, f"{name} was already in {result.enrollment.cohort}.")
+    return redirect(back)
 
 
 @require_POST
@@ -167,7 +241,11 @@ def enroll(request: HttpRequest, course_id: int) -> HttpResponse:
                        else "Type a username or an email address.")
         return redirect(course_urls(course.pk)["learners"])
     try:
-        result = services.enrollment_add(user=found[0], course=course, by=request.user)
+        cohort = int(request.POST["cohort"]) if request.POST.get("cohort") else None
+    except ValueError:
+        cohort = -1  # refused by the service as a cohort of no course
+    try:
+        result = services.enrollment_add(user=found[0], course=course, by=request.user, cohort=cohort)
     except services.ServiceError as exc:
         messages.error(request, exc.message)
         return redirect(course_urls(course.pk)["learners"])
@@ -184,7 +262,9 @@ def unenroll(request: HttpRequest, course_id: int, enrollment_id: int) -> HttpRe
     """Cancel one learner's enrollment (a staff decision, audited, the learner is told)."""
     course = _course_for(request, course_id, manage=True)
     enrollment = Enrollment.objects.select_related("user").filter(pk=enrollment_id, course_id=course.pk).first()
-    if enrollment is None:
+    if enrollment is not None:
+        enrollment.course = course
+    if enrollment is None or not access.may_see_enrollment(access.viewer(request.user), enrollment):
         raise Http404("No such learner in this course.")
     try:
         result = services.enrollment_cancel(enrollment=enrollment.pk, by=request.user, as_staff=True)
@@ -208,10 +288,11 @@ DECISIONS = {"approve": "approved", "decline": "declined"}
 
 def _pending_to_decide(request: HttpRequest, course: CoursePage) -> list[int]:
     """The pending enrollments a decision names: the ticked ``enrollment`` ids, or with
-    ``scope=filtered`` every pending learner matching the list's search (``q``)."""
+    ``scope=filtered`` every pending learner matching the list's search (``q``); always within the
+    learners the user manages (their cohorts, or the chosen ``cohort``)."""
     pending = staff_selectors.course_learners(
         course_id=course.pk, search=request.POST.get("q", "")[: staff_selectors.SEARCH_MAX_LENGTH],
-        status=Enrollment.Status.PENDING_APPROVAL,
+        status=Enrollment.Status.PENDING_APPROVAL, scope=CohortChoice(request, course, manage=True).scope,
     )
     if request.POST.get("scope") != "filtered":
         ids = {int(raw) for raw in request.POST.getlist("enrollment")[:MAX_DECISIONS + 1] if raw.isdigit() and len(raw) < 19}
@@ -260,13 +341,13 @@ class _Echo:
         return value
 
 
-def _progress_export(course: CoursePage, *, search: str, status: str) -> StreamingHttpResponse:
+def _progress_export(course: CoursePage, *, search: str, status: str, scope: Q | None) -> StreamingHttpResponse:
     """The learner list (its search and filter) as CSV: progress, each live lesson's completion
     time and the plugins' columns (``learning.exports``)."""
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
         (writer.writerow([export_cell(cell, "csv") for cell in line])
-         for line in exports.progress_rows(course=course, search=search, status=status)),
+         for line in exports.progress_rows(course=course, search=search, status=status, scope=scope)),
         content_type="text/csv",
     )
     response["Content-Disposition"] = f'attachment; filename="course-{course.pk}-progress.csv"'
@@ -276,7 +357,8 @@ def _progress_export(course: CoursePage, *, search: str, status: str) -> Streami
 def analytics(request: HttpRequest, course_id: int) -> HttpResponse:
     """Charts and numbers of one course; ``?export=csv`` downloads the lesson funnel."""
     course = _course_for(request, course_id)
-    data = staff_selectors.course_analytics(course=course)
+    choice = CohortChoice(request, course)
+    data = staff_selectors.course_analytics(course=course, scope=choice.scope)
     if request.GET.get("export") == "csv":
         writer = csv.writer(_Echo())
         header = ["Lesson number", "Lesson", "Published", "Reached", "Completed", "Stopped here"]
@@ -288,7 +370,8 @@ def analytics(request: HttpRequest, course_id: int) -> HttpResponse:
         response = StreamingHttpResponse(
             (writer.writerow([export_cell(cell, "csv") for cell in line]) for line in lines), content_type="text/csv"
         )
-        response["Content-Disposition"] = f'attachment; filename="course-{course.pk}-lessons.csv"'
+        suffix = f"-cohort-{choice.chosen.pk}" if choice.chosen else ""
+        response["Content-Disposition"] = f'attachment; filename="course-{course.pk}{suffix}-lessons.csv"'
         return response
     categories = [f"{row.lesson.number}. {row.lesson.title}" for row in data.funnel]
     funnel_chart = charts.bar_chart(
@@ -316,11 +399,24 @@ def analytics(request: HttpRequest, course_id: int) -> HttpResponse:
         ),
         "recent_enrollments": recent_enrollments,
         "recent_completions": recent_completions,
+        "cohort_choice": choice,
         "urls": course_urls(course.pk),
     })
 
 
 # --- Bulk enrollment ----------------------------------------------------------------------------
+
+
+def _posted_cohort(request: HttpRequest) -> int | None:
+    """The cohort chosen in a form post: None for none, -1 for a value that is no id (the
+    services refuse it as a cohort of no course, a 400)."""
+    raw = request.POST.get("cohort", "")
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return -1
 
 
 def _pending_key(pending_id: str) -> str:
@@ -345,7 +441,7 @@ def _confirmed_upload(request: HttpRequest, course: CoursePage) -> BulkEnrollmen
         confirmed = 0
     return bulk.bulk_enrollment_create(
         course=course, by=request.user, upload=pending["source"].encode(), mode=pending["mode"],
-        confirmed_invitations=confirmed,
+        confirmed_invitations=confirmed, cohort=pending.get("cohort"),
     )
 
 
@@ -368,12 +464,14 @@ def bulk_upload(request: HttpRequest, course_id: int) -> HttpResponse:
                 raise services.InvalidInput(f"The file is larger than {bulk.MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
             else:
                 job = bulk.bulk_enrollment_create(
-                    course=course, by=request.user, upload=upload.read(), mode=request.POST.get("mode", "enroll")
+                    course=course, by=request.user, upload=upload.read(), mode=request.POST.get("mode", "enroll"),
+                    cohort=_posted_cohort(request),
                 )
         except bulk.ConfirmationNeeded as exc:
             pending_id = secrets.token_urlsafe(PENDING_ID_BYTES)
             cache.set(_pending_key(pending_id), {
                 "user_id": request.user.pk, "course_id": course.pk, "mode": exc.plan.mode, "source": exc.plan.source,
+                "cohort": _posted_cohort(request),
             }, PENDING_SECONDS)
             confirm = {"pending": pending_id, "invitations": exc.plan.invitations, "rows": exc.plan.rows}
         except services.ServiceError as exc:
@@ -384,6 +482,8 @@ def bulk_upload(request: HttpRequest, course_id: int) -> HttpResponse:
     return render(request, "learning/admin/bulk_upload.html", {
         "course": course, "error": error, "jobs": jobs, "max_rows": bulk.MAX_ROWS, "urls": course_urls(course.pk),
         "confirm": confirm, "confirm_above": settings.BULK_INVITATIONS_CONFIRM_ABOVE,
+        "cohorts": cohorts.course_cohorts(course=course, visible=access.managed_cohort_ids(access.viewer(request.user), course)),
+        "chosen_cohort": request.POST.get("cohort", ""),
     }, status=status)
 
 
@@ -413,6 +513,7 @@ def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
     course = _course_for(request, course_id, manage=True)
     values = {key: request.POST.get(key, "") for key in ("audience", "subject", "body")}
     chosen = messaging.selected_ids(request.POST.getlist("enrollment")) if values["audience"] == messaging.SELECTED else []
+    choice = CohortChoice(request, course, manage=True)
     error = ""
     preview = None
     if request.method == "POST":
@@ -421,6 +522,7 @@ def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
                 message = messaging.course_message_create(
                     course=course, by=request.user, audience_key=values["audience"],
                     subject=values["subject"], body=values["body"], enrollment_ids=chosen,
+                    cohort=choice.chosen,
                 )
             except services.ServiceError as exc:
                 error = exc.message
@@ -430,7 +532,9 @@ def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
         elif values["audience"] == messaging.SELECTED and not chosen:
             error = "Tick the learners to message on the learner list first."
         else:
-            recipients = messaging.audience(course_id=course.pk, audience=values["audience"], enrollment_ids=chosen)
+            recipients = messaging.audience(
+                course_id=course.pk, audience=values["audience"], scope=choice.scope, enrollment_ids=chosen
+            )
             preview = {
                 "count": recipients.count(),
                 "names": [staff_selectors.learner_name(row.user) for row in recipients[:PREVIEW_RECIPIENTS]],
@@ -440,6 +544,7 @@ def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
         "course": course, "values": values, "error": error, "preview": preview, "sent": sent,
         "audiences": messaging.AUDIENCES, "preview_limit": PREVIEW_RECIPIENTS, "urls": course_urls(course.pk),
         "chosen": chosen,
+        "cohort_choice": choice,
     }, status=400 if error else 200)
 
 
@@ -491,6 +596,7 @@ urlpatterns = [
     path("courses/<int:course_id>/learners/decide/", decide, name="decide"),
     path("courses/<int:course_id>/learners/<int:enrollment_id>/", learner_detail, name="learner"),
     path("courses/<int:course_id>/learners/<int:enrollment_id>/unenroll/", unenroll, name="unenroll"),
+    path("courses/<int:course_id>/learners/<int:enrollment_id>/move/", move, name="move"),
     path("courses/<int:course_id>/analytics/", analytics, name="analytics"),
     path("courses/<int:course_id>/bulk/", bulk_upload, name="bulk"),
     path("courses/<int:course_id>/bulk/<int:job_id>/", bulk_job, name="bulk_job"),

@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 READ_NOTIFICATION_RETENTION_DAYS = 90
 MINUTES_PER_DAY = 24 * 60
 MINUTES_PER_HOUR = 60
+# Lesson date reminders (learning.reminders) are looked for this often.
+DATE_REMINDER_MINUTES = 15
 
 ENROLLMENT_EMAILS = {
     # event -> (template, the status the enrollment must still have for the email to make sense)
@@ -316,6 +318,49 @@ def publish_scheduled_pages() -> None:
     call_command("publish_scheduled", verbosity=0)
 
 
+def send_date_reminders() -> int:
+    """Send the lesson date reminders due now (``learning.reminders``: each once per learner,
+    lesson and kind); returns how many were sent."""
+    from learning.reminders import send_date_reminders as send
+
+    return send(now=timezone.now()).sent
+
+
+def send_date_reminder_email(*, reminder_id: int) -> str:
+    """Email one date reminder (``learning.reminders``) to its learner, once. Skipped when the
+    reminder is gone, the learner has no email or is inactive, or completed the lesson meanwhile."""
+    from learning.models import DateReminder, LessonProgress
+    from learning.reminders import reminder_text
+
+    reminder = DateReminder.objects.select_related("user", "lesson").filter(pk=reminder_id).first()
+    if reminder is None or not reminder.user.email or not reminder.user.is_active:
+        _skip("send_date_reminder_email", "no active recipient", reminder_id=reminder_id)
+        return "skipped"
+    if LessonProgress.objects.filter(
+        user_id=reminder.user_id, lesson_id=reminder.lesson_id, completed_at__isnull=False
+    ).exists():
+        _skip("send_date_reminder_email", "lesson completed", reminder_id=reminder_id)
+        return "skipped"
+    lesson = reminder.lesson
+    course = CoursePage.objects.filter(path=lesson.course_path).only("title", "url_path").first()
+    outcome = send_once(
+        key=f"date_reminder:{reminder.pk}",
+        template="date_reminder",
+        to=reminder.user.email,
+        context={
+            "user": reminder.user,
+            "overdue": reminder.kind == DateReminder.Kind.OVERDUE,
+            "lesson_title": lesson.title,
+            "course_title": course.title if course else "",
+            "when": reminder_text(reminder.kind, reminder.due_at) if reminder.due_at else "",
+            "lesson_url": absolute_url(lesson.url or "/dashboard/"),
+        },
+        task="learning.tasks.send_date_reminder_email",
+        task_kwargs={"reminder_id": reminder_id},
+    )
+    return outcome.value
+
+
 # Stalled emails are looked for this often; a delivery counts as stalled after twice the
 # broker's retry window (6 minutes by default), so one is re-sent 6 to 11 minutes after its loss.
 RESEND_STALLED_EMAILS_MINUTES = 5
@@ -325,6 +370,7 @@ SCHEDULES = [
     ScheduledTask("resend_stalled_emails", "learning.tasks.resend_stalled_emails", minutes=RESEND_STALLED_EMAILS_MINUTES),
     ScheduledTask("cleanup_expired_sessions", "learning.tasks.cleanup_expired_sessions", minutes=MINUTES_PER_DAY),
     ScheduledTask("prune_idempotency_keys", "learning.tasks.prune_idempotency_keys", minutes=MINUTES_PER_HOUR),
+    ScheduledTask("send_date_reminders", "learning.tasks.send_date_reminders", minutes=DATE_REMINDER_MINUTES),
     ScheduledTask(
         "prune_read_notifications",
         "learning.tasks.prune_read_notifications",

@@ -22,6 +22,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -208,3 +209,84 @@ def token_is_current(*, token_id: int, user: Any, now: datetime | None = None) -
     return PersonalAccessToken.objects.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now), pk=token_id, user_id=user.pk
     ).exists()
+
+
+# --- Service accounts ---------------------------------------------------------------------------------
+# Tokens for machines (an HR or SIS sync) rather than people: owned by a ``ServiceAccount``'s user
+# (no usable password: it never logs in to the site) and limited to some ``SCOPES``. A personal
+# token has no scopes and may do whatever its owner may; a service token may do, of that, only
+# what its scopes name (``token_allows``). Made by site admins in the Wagtail admin.
+
+SCOPE_READ = "read"
+SCOPE_ENROLL = "enroll"
+SCOPE_REPORT = "report"
+SCOPE_USERS = "users"
+SCOPES: dict[str, str] = {
+    SCOPE_READ: "Read a course's enrollments.",
+    SCOPE_ENROLL: "Enroll, unenroll, approve and cancel learners.",
+    SCOPE_REPORT: "Read a course's progress report.",
+    SCOPE_USERS: "Create, update, deactivate and look up users by external id.",
+}
+SERVICE_NAME_MAX = 100
+
+
+def token_allows(token: PersonalAccessToken | None, scope: str) -> bool:
+    """Whether a request authenticated by ``token`` (None: a browser session) may use ``scope``:
+    sessions and personal tokens always (their owner's permissions decide), service tokens when
+    their scopes name it."""
+    return token is None or not token.scopes or scope in token.scopes
+
+
+def _valid_scopes(scopes: Any) -> list[str]:
+    chosen = sorted(set(scopes or ()))
+    if not chosen or any(scope not in SCOPES for scope in chosen):
+        raise TokenError(f"Choose one or more scopes of: {', '.join(SCOPES)}.")
+    return chosen
+
+
+def service_account_create(*, name: str, username: str, by: Any, group_ids: Any = ()) -> Any:
+    """A service account named ``name`` with a new user ``username`` (no usable password, in
+    the groups ``group_ids``: they give it its staff permissions). Only superusers make them.
+    Raises ``TokenError`` for a non-superuser, an empty or too long name, or a username that is
+    not valid or is taken."""
+    from django.contrib.auth.models import Group
+
+    from learning.models import ServiceAccount
+
+    if by is None or not getattr(by, "is_superuser", False) or not by.is_active:
+        raise TokenError("Only site administrators make service accounts.")
+    name = (name or "").strip()
+    if not name or len(name) > SERVICE_NAME_MAX:
+        raise TokenError(f"Give the service account a name of 1 to {SERVICE_NAME_MAX} characters.")
+    user_model = get_user_model()
+    username = (username or "").strip()
+    field = user_model._meta.get_field(user_model.USERNAME_FIELD)
+    try:
+        username = field.clean(username, None)
+    except ValidationError as exc:
+        raise TokenError(f"Username: {'; '.join(exc.messages)}") from exc
+    groups = list(Group.objects.filter(pk__in=list(group_ids)))
+    with transaction.atomic():
+        if user_model.objects.filter(**{f"{user_model.USERNAME_FIELD}__iexact": username}).exists():
+            raise TokenError("That username is taken.")
+        user = user_model(**{user_model.USERNAME_FIELD: username})
+        user.set_unusable_password()
+        user.save()
+        user.groups.set(groups)
+        return ServiceAccount.objects.create(user=user, name=name, created_by=by)
+
+
+def service_token_create(
+    *, account: Any, name: str, scopes: Any, by: Any, expires_in_days: int | None = None
+) -> NewToken:
+    """A token of service account ``account`` limited to ``scopes`` (a subset of ``SCOPES``),
+    shown once. Only superusers make them. Raises ``TokenError`` as :func:`token_create` does,
+    for no or unknown scopes, and for a caller who is not a superuser."""
+    if by is None or not getattr(by, "is_superuser", False) or not by.is_active:
+        raise TokenError("Only site administrators make service account tokens.")
+    chosen = _valid_scopes(scopes)
+    with transaction.atomic():
+        new = token_create(user=account.user, name=name, expires_in_days=expires_in_days)
+        PersonalAccessToken.objects.filter(pk=new.token.pk).update(scopes=chosen)
+        new.token.scopes = chosen
+    return new

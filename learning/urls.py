@@ -3,7 +3,7 @@ enroll / complete-lesson / mark-read form posts."""
 
 from django.urls import include, path
 
-from learning import accounts, views
+from learning import accounts, gradebook_views, views
 
 urlpatterns = [
     path("accounts/signup/", accounts.signup, name="signup"),
@@ -16,7 +16,11 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     # Learning core (views.py): the dashboard and the form posts of course and lesson pages.
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/grades/", gradebook_views.my_grades, name="my_grades"),
     path("learning/enroll/", views.enroll, name="enroll"),
     path("learning/progress/", views.lesson_complete, name="lesson_complete"),
     path("learning/notifications/read/", views.notifications_mark_read, name="notifications_mark_read"),
+    # Lesson due dates as a calendar (learning.calendar): the page, and the secret feed URL.
+    path("dashboard/calendar/", views.calendar_page, name="calendar_page"),
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
 ]

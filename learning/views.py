@@ -17,9 +17,10 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from learning import access, selectors, services
+from learning import access, date_selectors, selectors, services
 from learning.accounts import safe_next_url
 
 # Largest id a form may send (PostgreSQL bigint); bigger numbers are malformed input.
@@ -157,13 +158,65 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         user_id=request.user.pk, request=request, who=access.viewer_from_request(request),
         page_number=selectors.dashboard_page_number(request.GET.get("page")),
     )
+    due = date_selectors.learner_due_lists(
+        user=request.user, now=timezone.now(), url=selectors.PageUrls(request).url
+    )
     return render(
         request,
         "learning/dashboard.html",
         {
             "dashboard": data,
+            "due": due,
             "enrollments_page": data.enrollments_page,
             # Counted with the notification list: the context processor's lazy count stays unused.
             "unread_notification_count": data.unread_count,
         },
     )
+
+
+# --- Calendar feed (learning.calendar) -------------------------------------------------------------
+
+
+@login_required
+def calendar_page(request: HttpRequest) -> HttpResponse:
+    """The learner's calendar page: their secret feed URL (to copy into a calendar app), made
+    or replaced with a POST (``action=create`` or ``regenerate``: the old URL stops working)."""
+    from learning import calendar
+
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action not in ("create", "regenerate"):
+            return _error(request, 400, "Choose to create or regenerate your calendar link.")
+        if action == "create":
+            calendar.calendar_feed_get_or_create(user=request.user)
+        else:
+            calendar.calendar_feed_regenerate(user=request.user)
+            messages.success(request, "Your calendar link was replaced; the old one no longer works.")
+        return redirect("calendar_page")
+    if request.method not in ("GET", "HEAD"):
+        return _error(request, 405, "This page answers GET and POST only.")
+    from learning.models import CalendarFeed
+
+    feed = CalendarFeed.objects.filter(user_id=request.user.pk).first()
+    feed_url = request.build_absolute_uri(f"/calendar/{feed.token}.ics") if feed else ""
+    response = render(request, "learning/calendar.html", {"feed": feed, "feed_url": feed_url})
+    response["Cache-Control"] = "no-store"  # the page holds a secret URL
+    return response
+
+
+@require_safe
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The iCal feed of the learner whose feed token is ``token`` (no session: calendar apps
+    fetch it with the URL alone); 404 for an unknown or replaced token."""
+    from django.http import Http404
+
+    from learning import calendar
+
+    feed = calendar.feed_for_token(token)
+    if feed is None:
+        raise Http404("No such calendar.")
+    body = calendar.feed_ics(user=feed.user, now=timezone.now())
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="academy-due-dates.ics"'
+    response["Cache-Control"] = "private, no-store"
+    return response

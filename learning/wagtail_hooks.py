@@ -16,14 +16,28 @@ from django.urls import include, path, reverse
 from django.utils.html import format_html
 from wagtail import hooks
 from wagtail.admin.action_menu import PublishMenuItem
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.widgets import Button
 from wagtail_modeladmin.helpers import AdminURLHelper
 from wagtail_modeladmin.options import modeladmin_register
 
 from academy.plugins import admin_views as plugin_admin
+from courses.demo_content import SEED_DEMO_HOOK
 from courses.models import CoursePage, LessonPage
-from courses.selectors import READABLE_COURSES_HOOK
-from learning import access, documents, publishing, staff_links, staff_views
+from courses.selectors import CLOSED_LESSONS_HOOK, READABLE_COURSES_HOOK
+from learning import (
+    access,
+    cohort_views,
+    cohorts,
+    date_staff_views,
+    demo,
+    documents,
+    gradebook,
+    gradebook_views,
+    publishing,
+    staff_links,
+    staff_views,
+)
 from learning.admin_views import LearningAdminGroup, LearningSummaryPanel, can_view_enrollments
 from learning.models import Enrollment
 from learning.services import AUDIT_ACTIONS
@@ -41,7 +55,7 @@ def add_learning_summary_panel(request: HttpRequest, panels: list[Any]) -> None:
 @hooks.register("register_log_actions")
 def register_enrollment_log_actions(actions: Any) -> None:
     """Staff approvals and cancellations, listed in Reports > Site history."""
-    for action, (label, message) in AUDIT_ACTIONS.items():
+    for action, (label, message) in {**AUDIT_ACTIONS, **cohorts.AUDIT_ACTIONS}.items():
         actions.register_action(action, label, message)
 
 
@@ -57,10 +71,57 @@ def readable_courses(*, user: Any, session: Mapping[str, Any] | None, courses: l
     return access.readable_course_ids(access.viewer(user, session), courses)
 
 
+@hooks.register(CLOSED_LESSONS_HOOK)
+def closed_lessons(
+    *, user: Any, session: Mapping[str, Any] | None, lessons: list[Any], course_ids: Mapping[str, int]
+) -> set[int]:
+    """Catalog search leaves out the bodies of lessons not yet open to ``user`` (drip release)."""
+    return access.closed_lesson_ids(access.viewer(user, session), lessons, course_ids=course_ids)
+
+
 @hooks.register("register_admin_urls")
 def register_staff_tool_urls() -> list[Any]:
     """The course staff tools under /admin/learning/ (Wagtail requires admin access)."""
-    return [path("learning/", include((staff_views.urlpatterns, "learning_staff"), namespace="learning_staff"))]
+    return [
+        path("learning/", include((staff_views.urlpatterns, "learning_staff"), namespace="learning_staff")),
+        path("learning/", include((cohort_views.urlpatterns, "learning_cohorts"), namespace="learning_cohorts")),
+    ]
+
+
+@hooks.register(staff_links.HOOK)
+def cohorts_staff_link(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
+    """Cohorts (dates, learners counted, teachers and assistants) for whoever may see the learners."""
+    if not access.may_see_learners(access.viewer(user), course):
+        return []
+    return [staff_links.CourseStaffLink("cohorts", "Cohorts", reverse("learning_cohorts:cohorts", args=[course.pk]),
+                                        priority=60, icon="group", header=True)]
+
+
+class TeachingMenuItem(MenuItem):
+    """"My courses" in the admin menu, for teachers and assistants (who may have no page to
+    start from in the page explorer)."""
+
+    def is_shown(self, request: HttpRequest) -> bool:
+        """Only for users with a teacher or assistant role."""
+        return bool(access.course_roles(access.viewer(request.user)))
+
+
+@hooks.register("register_admin_menu_item")
+def register_teaching_menu_item() -> MenuItem:
+    """The "My courses" menu item."""
+    return TeachingMenuItem("My courses", reverse("learning_cohorts:teaching"), icon_name="group", order=250)
+
+
+@hooks.register("register_admin_urls")
+def register_due_dates_urls() -> list[Any]:
+    """The course staff tool "Due dates" (``learning.date_staff_views``) under /admin/learning/."""
+    return [path("learning/", include((date_staff_views.urlpatterns, "learning_dates"), namespace="learning_dates"))]
+
+
+@hooks.register(staff_links.HOOK)
+def due_dates_staff_link(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
+    """The "Due dates" tab for whoever may see the course's learners."""
+    return date_staff_views.staff_link(course, user)
 
 
 @hooks.register(staff_links.HOOK)
@@ -85,6 +146,12 @@ def core_course_staff_links(*, course: Any, user: Any) -> list[staff_links.Cours
                                         priority=50, icon="mail", header=False),
         ]
     return links
+
+
+@hooks.register(SEED_DEMO_HOOK)
+def seed_demo_cohorts(*, catalog: Any, accounts: bool) -> list[tuple[str, str]]:
+    """``seed_demo``: the demo course's cohorts, teacher and assistant (``learning.demo``)."""
+    return list(demo.seed_demo(catalog=catalog, accounts=accounts))
 
 
 @hooks.register("register_page_header_buttons")
@@ -168,3 +235,39 @@ def warn_before_deleting_learners(request: HttpRequest, page: Any) -> None:
         warning = publishing.impact_warning(publishing.learner_impact(page), "delete")
         if warning:
             messages.warning(request, warning)
+
+
+@hooks.register("register_log_actions")
+def register_grade_log_actions(actions: Any) -> None:
+    """Staff's grade overrides, listed in Reports > Site history."""
+    for action, (label, message) in gradebook.AUDIT_ACTIONS.items():
+        actions.register_action(action, label, message)
+
+
+@hooks.register("register_admin_urls")
+def register_gradebook_urls() -> list[Any]:
+    """The gradebook staff screen under /admin/learning/ (``learning.gradebook_views``)."""
+    return [path("learning/", include((gradebook_views.urlpatterns, "learning_gradebook"), namespace="learning_gradebook"))]
+
+
+@hooks.register(staff_links.HOOK)
+def gradebook_staff_link(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
+    """"Gradebook" for whoever may see the course's learners."""
+    if not access.may_see_learners(access.viewer(user), course):
+        return []
+    return [staff_links.CourseStaffLink("gradebook", "Gradebook", reverse("learning_gradebook:grid", args=[course.pk]),
+                                        priority=45, icon="table")]
+@hooks.register("register_admin_urls")
+def register_service_account_urls() -> list[Any]:
+    """Settings > Service accounts (``learning.service_accounts_admin``)."""
+    from learning import service_accounts_admin
+
+    return service_accounts_admin.admin_urls()
+
+
+@hooks.register("register_settings_menu_item")
+def register_service_accounts_menu_item() -> Any:
+    """Settings > Service accounts, for site administrators."""
+    from learning import service_accounts_admin
+
+    return service_accounts_admin.menu_item()

@@ -299,7 +299,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     await self.send(text_data=json.dumps({"type": "resync", "data": {"last_id": last_id}}))
                     rows = []
                 for event_id, frame in rows:
-                    if event_id not in self.sent_ids:
+                    if event_id not in self.sent_ids and await self.frame_allowed(frame):
                         self.remember(event_id)
                         await self.send(text_data=frame)
                         replayed += 1
@@ -365,12 +365,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
             # Ask the policy again about every course from now on.
             self.readable_courses.clear()
             self.refused_courses.clear()
+            self.forget_frame_verdicts()
         if self.course_scoped and not await self.may_read_course_of(message["frame"]):
             return
         if await self.switched_off(message):
             return
+        if not await self.frame_allowed(message["frame"]):
+            return
         self.remember(event_id)
         await self.send(text_data=message["frame"])
+
+    async def frame_allowed(self, frame: str) -> bool:
+        """Whether this connection may receive ``frame`` beyond its stream's own check (a
+        stream whose frames are about single learners narrows them here; all by default)."""
+        return True
+
+    def forget_frame_verdicts(self) -> None:
+        """Ask :meth:`frame_allowed`'s questions again from now on (after a session check)."""
 
     async def switched_off(self, message: dict[str, Any]) -> bool:
         """Whether a live event comes from a plugin switched off for its course (core's events
@@ -525,3 +536,30 @@ class CourseStaffConsumer(LiveConsumer):
     async def class_activity(self, message: dict[str, Any]) -> None:
         """class.activity -> the socket."""
         await self.forward(message)
+
+    async def frame_allowed(self, frame: str) -> bool:
+        """A teacher or assistant of some cohorts gets the frames about their cohorts' learners
+        only, and a view of one cohort (``?cohort=<id>`` on the stream's URL) that cohort's
+        (``selectors.staff_sees_learner``, remembered per learner until the next session check);
+        whoever sees every learner of the course, every frame, after one query."""
+        verdicts: dict[int | None, bool] = self.__dict__.setdefault("learner_verdicts", {})
+        learner_id = selectors.frame_learner_id(frame)
+        if learner_id is None:
+            return True
+        course_id = int(self.scope["url_route"]["kwargs"]["course_id"])
+        cohort_id = selectors.query_cohort_id(self.scope.get("query_string", b""))
+        if None not in verdicts:  # None: "sees every learner of the course, no cohort chosen"
+            verdicts[None] = cohort_id is None and await database_sync_to_async(selectors.staff_sees_every_learner)(
+                user=self.user, course_id=course_id,
+            )
+        if verdicts[None]:
+            return True
+        if learner_id not in verdicts:
+            verdicts[learner_id] = await database_sync_to_async(selectors.staff_sees_learner)(
+                user=self.user, course_id=course_id, learner_id=learner_id, cohort_id=cohort_id,
+            )
+        return verdicts[learner_id]
+
+    def forget_frame_verdicts(self) -> None:
+        """A session check: ask about each learner again."""
+        self.__dict__.pop("learner_verdicts", None)

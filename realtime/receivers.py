@@ -142,13 +142,14 @@ def push_enrollment_activated(sender: str, payload: events.EnrollmentPayload, **
 @receiver(events.enrollment_cancelled, dispatch_uid="realtime.course_access_revoked")
 def close_cancelled_course_sockets(sender: str, payload: events.EnrollmentPayload, **kwargs: Any) -> None:
     """enrollment_cancelled -> the learner's open sockets on that course stream close (4403),
-    unless they follow every course anyway (staff and editors). Stored, so the relay carries it."""
+    unless they follow that course anyway (staff and editors, its teachers and assistants).
+    Stored, so the relay carries it."""
     from django.contrib.auth import get_user_model
 
-    from learning.access import is_privileged
+    from learning.access import viewer
 
     user = get_user_model().objects.filter(pk=payload["user_id"]).first()
-    if user is not None and is_privileged(user):
+    if user is not None and viewer(user).privileged_in(payload["course_id"]):
         return
     group = groups.course_member(payload["course_id"], payload["user_id"])
     publish(group=group, event_type="course.access_revoked", data={})

@@ -51,6 +51,69 @@ def course_staff_stream_access(*, user: Any, course_id: int) -> int:
     return ACCESS_OK if access.may_see_learners(access.viewer(user), course) else ACCESS_FORBIDDEN
 
 
+# The longest id a stream's query string may name (bigint).
+MAX_ID_DIGITS = 19
+
+
+def frame_learner_id(frame: str) -> int | None:
+    """The learner a stored frame is about (``data.user_id``), or None."""
+    try:
+        value = json.loads(frame).get("data", {}).get("user_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def staff_sees_every_learner(*, user: Any, course_id: int) -> bool:
+    """Whether ``user`` may see every learner of course ``course_id`` as staff (not only some
+    cohorts'). One query (the course)."""
+    from courses.models import CoursePage
+    from learning import access
+
+    course = CoursePage.objects.filter(pk=course_id).only("id", "path").first()
+    if course is None:
+        return False
+    who = access.viewer(user)
+    return access.may_see_learners(who, course) and access.course_enrollment_scope(who, course) is None
+
+
+def query_cohort_id(query_string: bytes) -> int | None:
+    """The ``cohort`` of a stream URL's query string, or None (none, or not an id: -1 then,
+    which matches no cohort)."""
+    from urllib.parse import parse_qs
+
+    values = parse_qs(query_string.decode("latin-1")).get("cohort")
+    if not values or not values[0]:
+        return None
+    return int(values[0]) if values[0].isdigit() and len(values[0]) <= MAX_ID_DIGITS else -1
+
+
+def staff_sees_learner(*, user: Any, course_id: int, learner_id: int, cohort_id: int | None = None) -> bool:
+    """Whether ``user`` (staff of course ``course_id``) may see learner ``learner_id`` there:
+    always for whoever sees every learner of the course; for a teacher or assistant of some
+    cohorts, when the learner is in one of them (``access.course_enrollment_scope``); with
+    ``cohort_id``, only a learner of that cohort (one the user may see). At most three queries
+    (the course, the cohort, the enrollment)."""
+    from courses.models import CoursePage
+    from learning import access, cohorts
+    from learning.models import Cohort, Enrollment
+
+    course = CoursePage.objects.filter(pk=course_id).only("id", "path").first()
+    if course is None:
+        return False
+    who = access.viewer(user)
+    if not access.may_see_learners(who, course):
+        return False
+    chosen = Cohort.objects.filter(pk=cohort_id, course_id=course_id).first() if cohort_id is not None else None
+    visible = access.staff_cohort_ids(who, course)
+    if cohort_id is not None and (chosen is None or (visible is not None and chosen.pk not in visible)):
+        return False
+    scope = cohorts.learner_scope(who, course, cohort=chosen)
+    if scope is None:
+        return True
+    return Enrollment.objects.filter(scope, course_id=course_id, user_id=learner_id).exists()
+
+
 def session_is_current(*, session_key: str | None, user: Any) -> bool:
     """Whether the login session is still the user's (not logged out, flushed or expired).
 

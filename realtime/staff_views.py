@@ -4,7 +4,9 @@ Server-rendered first picture (``learning.staff_selectors.live_class``: who is i
 now, the latest completions, who is stuck longer than the course's median time per lesson),
 then kept live by the staff-only stream /ws/staff/courses/<id>/ (``class.activity`` frames,
 ``static/js/academy-live-class.js``), resumed from the page's cursor so nothing in between is
-missed. Who may open it: ``learning.access.may_see_learners``, like the stream itself.
+missed. Who may open it: ``learning.access.may_see_learners``, like the stream itself. A
+``?cohort=<id>`` shows one cohort's learners; a teacher or assistant of some cohorts sees only
+theirs, on the page and on the stream (``CourseStaffConsumer.frame_allowed``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.urls import path
 
 from courses.models import CoursePage
 from learning import access, staff_selectors
+from learning.staff_views import CohortChoice
 from realtime.publish import current_cursor
 
 
@@ -29,7 +32,8 @@ def live_class(request: HttpRequest, course_id: int) -> HttpResponse:
         raise Http404("No such course.")
     if not access.may_see_learners(access.viewer(request.user), course):
         raise PermissionDenied("You may not see the learners of this course.")
-    data = staff_selectors.live_class(course=course)
+    choice = CohortChoice(request, course)
+    data = staff_selectors.live_class(course=course, scope=choice.scope)
     by_lesson: dict[int | None, list[Any]] = {}
     for row in data.in_class:
         by_lesson.setdefault(row.resume_lesson_id, []).append(row)
@@ -40,6 +44,7 @@ def live_class(request: HttpRequest, course_id: int) -> HttpResponse:
         "cursor": current_cursor(),
         "in_class_minutes": staff_selectors.IN_CLASS_MINUTES,
         "time_zone": settings.TIME_ZONE,  # live times in the site's zone, 24-hour like the page's
+        "cohort_choice": choice,
     })
 
 

@@ -362,6 +362,8 @@ REST_FRAMEWORK = {
         "enrollments": env_str("ACADEMY_THROTTLE_ENROLLMENTS", "60/hour"),
         "progress": env_str("ACADEMY_THROTTLE_PROGRESS", "600/hour"),
         "notifications": env_str("ACADEMY_THROTTLE_NOTIFICATIONS", "300/hour"),
+        # Staff and integration endpoints, per token (siteconfig.throttling.StaffRateThrottle).
+        "staff": env_str("ACADEMY_THROTTLE_STAFF", "10000/hour"),
     },
     "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_PAGINATION_CLASS": "learning.api.pagination.CursorPagination",
@@ -385,6 +387,12 @@ SPECTACULAR_SETTINGS = {
         "siteconfig.api_schema.open_enums",
     ],
     "SERVE_INCLUDE_SCHEMA": False,
+    # Fields named "status" with different values get their own enum names (not hashed ones).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "learning.models.Enrollment.Status",  # named so before plugins had a status
+        "CertificateStatusEnum": "plugins.certificates.models.Certificate.Status",
+        "QuizAttemptStatusEnum": ["open", "expired", "submitted"],
+    },
     # Operations are tagged by their first path segment after this prefix (courses, lessons...).
     "SCHEMA_PATH_PREFIX": r"/api/v1/",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

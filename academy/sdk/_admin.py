@@ -15,7 +15,13 @@ from wagtail.models import Page
 
 from academy.plugins.activation import is_active
 from courses.models import CoursePage
-from learning.access import VIEW_LEARNERS_PERMISSIONS, may_see_learners, staff_course_filter, viewer
+from learning.access import (
+    VIEW_LEARNERS_PERMISSIONS,
+    course_roles,
+    may_see_learners,
+    staff_course_filter,
+    viewer,
+)
 from learning.admin_views import NumericPkURLHelper, SafeLookupIndexView, VisibleCourseListFilter
 from learning.exports import HOOK as PROGRESS_EXPORT_COLUMNS_HOOK
 from learning.exports import ExportColumn
@@ -65,8 +71,14 @@ class PluginAdminView(WagtailAdminTemplateMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def has_permission(self, user: Any) -> bool:
-        """Whether ``user`` holds one of :attr:`permissions`."""
-        return any(user.has_perm(permission) for permission in self.permissions)
+        """Whether ``user`` holds one of :attr:`permissions`, or is a teacher or assistant of
+        some course where those permissions are about learners (the staff rule then limits them
+        to their courses and cohorts)."""
+        if any(user.has_perm(permission) for permission in self.permissions):
+            return True
+        return any(permission in VIEW_LEARNERS_PERMISSIONS for permission in self.permissions) and bool(
+            course_roles(viewer(user))
+        )
 
     def staff_filter(self, *, prefix: str = "course__") -> Q:
         """A filter (``prefix`` leads to the course) keeping the courses whose data this user

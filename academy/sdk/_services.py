@@ -7,12 +7,14 @@ from learning.services import (
     Forbidden,
     InvalidInput,
     LessonNotAvailable,
+    LessonNotOpen,
     LessonRestricted,
     NotEnrolled,
     NotFound,
     ProgressResult,
     ServiceError,
     lesson_progress_record,
+    lesson_require_open,
     notification_create,
 )
 
@@ -21,11 +23,13 @@ __all__ = [
     "Forbidden",
     "InvalidInput",
     "LessonNotAvailable",
+    "LessonNotOpen",
     "LessonRestricted",
     "NotEnrolled",
     "NotFound",
     "ProgressResult",
     "ServiceError",
     "lesson_progress_record",
+    "lesson_require_open",
     "notification_create",
 ]

@@ -76,7 +76,10 @@ def _code_of(exc: exceptions.APIException) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler (status, ``Retry-After``, ``WWW-Authenticate``), then our body."""
     if isinstance(exc, ServiceError):
-        return Response(error_body(service_error_code(exc), exc.message), status=exc.status_code)
+        body = error_body(service_error_code(exc), exc.message)
+        # Some errors say more, next to the code (``lesson_not_open``: ``opens_at``).
+        body["error"].update(getattr(exc, "details", None) or {})
+        return Response(body, status=exc.status_code)
     if isinstance(exc, IdempotencyError):
         return Response(error_body(exc.code, exc.message), status=exc.status)
     if isinstance(exc, Http404):

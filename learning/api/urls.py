@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path, register_converter
 
-from learning.api import views
+from learning.api import staff_views, views
 from learning.api.serializers import MAX_ID
 
 
@@ -51,4 +51,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("notifications/read-all/", views.NotificationReadAllView.as_view(), name="notifications-read-all"),
     path("me/", views.MeView.as_view(), name="me"),
     path("socket-tickets/", views.SocketTicketView.as_view(), name="socket-tickets"),
+    # Staff and integrations (learning.api.staff_views).
+    path("courses/<id:course_id>/enrollments/", staff_views.CourseEnrollmentsView.as_view(), name="course-enrollments"),
+    path("courses/<id:course_id>/enrollments/approve/", staff_views.CourseEnrollmentsApproveView.as_view(),
+         name="course-enrollments-approve"),
+    path("courses/<id:course_id>/enrollments/cancel/", staff_views.CourseEnrollmentsCancelView.as_view(),
+         name="course-enrollments-cancel"),
+    path("courses/<id:course_id>/enrollments/<id:enrollment_id>/", staff_views.CourseEnrollmentView.as_view(),
+         name="course-enrollment"),
+    path("courses/<id:course_id>/progress/", staff_views.CourseProgressReportView.as_view(), name="course-progress"),
+    path("users/by-external-id/<slug:system>/<str:external_id>/", staff_views.ExternalUserView.as_view(),
+         name="user-by-external-id"),
 ]

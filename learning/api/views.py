@@ -243,7 +243,9 @@ class LessonDetailView(ApiView):
     def get(self, request: Request, lesson_id: int) -> Response:
         """One lesson; its body (HTML) only when the caller may read it (an active or completed
         enrollment, or staff/editor), else ``locked``. 404: no such published lesson; 403: a
-        view restriction keeps the caller out."""
+        view restriction keeps the caller out, or ``lesson_not_open`` with ``opens_at`` (null
+        while it waits for ``after_lesson_id``'s completion) before the lesson opens to the
+        enrolled caller."""
         lesson = LessonPage.objects.live().filter(pk=lesson_id).first()
         if lesson is None:
             raise services.LessonNotAvailable()
@@ -254,6 +256,8 @@ class LessonDetailView(ApiView):
             raise services.LessonNotAvailable()  # a kind switched off there (or not installed) too
         lesson_access = access.lesson_access(who, lesson, course_id=course_id)
         _refuse(lesson_access.visibility, missing=services.LessonNotAvailable, restricted=services.LessonRestricted)
+        if lesson_access.not_open is not None:
+            raise services.LessonNotOpen(lesson_access.not_open)
         user_id = _user_id(request)
         completed = selectors.completed_lesson_ids(user_id=user_id, lesson_ids=[lesson.pk]) if user_id else None
         lesson.course_id = course_id  # type: ignore[attr-defined]
@@ -282,7 +286,7 @@ def _enrollment_data(request: Request, enrollments: list[Enrollment]) -> list[di
 
 def _enrollment_for_caller(request: Request, enrollment_id: int) -> Enrollment:
     """The enrollment if it is the caller's, or the caller may see its course's learners as
-    staff (``access.may_see_learners``: the admin's question for the same course); else 404,
+    staff (``access.may_see_enrollment``: the admin's question for the same learner); else 404,
     the same answer as for an id that does not exist. Deciding (approve, cancel) is then the
     service's call, which asks ``access.may_manage_learners``."""
     enrollment = (
@@ -290,7 +294,7 @@ def _enrollment_for_caller(request: Request, enrollment_id: int) -> Enrollment:
     )
     if enrollment is not None and enrollment.user_id == request.user.pk:
         return enrollment
-    if enrollment is None or not access.may_see_learners(viewer(request), enrollment.course):
+    if enrollment is None or not access.may_see_enrollment(viewer(request), enrollment):
         raise services.NotFound("This enrollment does not exist.")
     return enrollment
 
@@ -394,7 +398,8 @@ class ProgressView(ApiView):
                    responses={200: serializers.ProgressResultSerializer})
     def post(self, request: Request) -> Response:
         """Complete a lesson (or, with ``completed: false``, record the reading position) in a
-        course the caller is actively enrolled in. Repeating it changes nothing."""
+        course the caller is actively enrolled in. Repeating it changes nothing. 403
+        ``lesson_not_open`` (with ``opens_at``) before the lesson opens to the caller."""
         body = serializers.ProgressCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

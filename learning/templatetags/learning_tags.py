@@ -6,7 +6,7 @@ these tags call ``learning.selectors`` so the templates stay free of queries of 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django import template
@@ -66,6 +66,13 @@ def progress_bar(percent: int, completed: int, total: int) -> dict[str, int]:
 def is_complete_in(lesson_id: int, completed_ids: frozenset[int]) -> bool:
     """``{% if lesson.pk|is_complete_in:state.completed_ids %}``."""
     return lesson_id in completed_ids
+
+
+@register.filter
+def lesson_when(when: Mapping[int, Any], lesson_id: int) -> Any:
+    """``{% with when=state.when|lesson_when:lesson.pk %}``: a lesson's dates for the learner
+    (a ``learning.date_selectors.LessonWhen``), or None when it has none."""
+    return when.get(lesson_id) if when else None
 
 
 @register.simple_tag(name="learner_impact_warning")

@@ -105,7 +105,8 @@ class CertificateName(models.Model):
 
 
 class CourseCertificateSettings(models.Model):
-    """A course's own title line and signature name on its certificates (defaults otherwise)."""
+    """A course's own title line and signature name on its certificates (defaults otherwise), and
+    whether a certificate needs the course's pass grade."""
 
     course = models.OneToOneField(
         "courses.CoursePage", on_delete=models.CASCADE, primary_key=True, related_name="+",
@@ -117,6 +118,11 @@ class CourseCertificateSettings(models.Model):
     )
     signature_name = models.CharField(
         max_length=NAME_MAX_LENGTH, blank=True, help_text="The name printed on the signature line (none when blank).",
+    )
+    require_pass_grade = models.BooleanField(
+        "require the course's pass grade", default=False,
+        help_text="Issue the certificate only when the learner's course grade reaches the course's pass grade "
+        "(set on the course page); checked on completion and again whenever a grade changes.",
     )
 
     class Meta:

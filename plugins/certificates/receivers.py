@@ -6,12 +6,34 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from academy.sdk import CourseCompletedPayload, course_completed, enqueue, switch_off_impact
+from academy.sdk import (
+    CourseCompletedPayload,
+    GradeChangedPayload,
+    course_completed,
+    enqueue,
+    grade_changed,
+    switch_off_impact,
+)
+from plugins.certificates import events  # noqa: F401  (defines certificates_issued at start-up)
 
 
 @receiver(course_completed, dispatch_uid="certificates.issue_on_completion")
 def issue_on_completion(sender: str, payload: CourseCompletedPayload, **kwargs: Any) -> None:
     """A learner completed a course: issue their certificate in the worker (idempotent there)."""
+    enqueue(
+        "plugins.certificates.tasks.issue_certificate",
+        task_name=f"certificate u{payload['user_id']} c{payload['course_id']}",
+        user_id=payload["user_id"],
+        course_id=payload["course_id"],
+    )
+
+
+@receiver(grade_changed, dispatch_uid="certificates.issue_on_passing_grade")
+def issue_on_passing_grade(sender: str, payload: GradeChangedPayload, **kwargs: Any) -> None:
+    """A grade or an override made a learner's course grade pass: issue their certificate if they
+    completed the course and have none yet (the task checks both, and the pass, again)."""
+    if not payload["passed"]:
+        return
     enqueue(
         "plugins.certificates.tasks.issue_certificate",
         task_name=f"certificate u{payload['user_id']} c{payload['course_id']}",

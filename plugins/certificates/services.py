@@ -10,7 +10,8 @@ Guarantees:
   certificate's row lock), so a worker that dies before that commit leaves the certificate
   "being prepared" and the next run (the broker's re-delivery, the ``render_pending_certificates``
   schedule) renders it again. Rendering is deterministic, so a second copy stores the same bytes.
-- **Announced once.** The live push (``certificates.issued``) and the learner's notification go
+- **Announced once.** The live push (``certificates.issued``), the learner's notification and
+  the domain event ``certificates_issued`` (``plugins.certificates.events``) go
   out in the transaction that flips the revision to ready, so exactly one copy of the task sends
   them (after commit, like every side effect here).
 - Staff actions (revoke with a reason, reissue) need ``certificates.change_certificate`` and,
@@ -46,6 +47,7 @@ from academy.sdk import (
     NotFound,
     Notification,
     absolute_url,
+    course_grade_of,
     enqueue,
     may_see_learners,
     notification_create,
@@ -54,6 +56,7 @@ from academy.sdk import (
     viewer,
 )
 from plugins.certificates import conf
+from plugins.certificates.events import CertificateIssuedPayload, certificate_issued
 from plugins.certificates.models import (
     CODE_LENGTH,
     NAME_MAX_LENGTH,
@@ -172,9 +175,16 @@ def _snapshot(*, user: Any, course: CoursePage) -> dict[str, Any]:
     }
 
 
+def requires_pass_grade(course_id: int) -> bool:
+    """Whether ``course``'s certificates need its pass grade (its settings say so)."""
+    return CourseCertificateSettings.objects.filter(course_id=course_id, require_pass_grade=True).exists()
+
+
 def certificate_issue(*, user_id: int, course_id: int) -> Certificate | None:
     """The certificate of a learner who completed a course: created on the first call, the same
-    row on every later one. None (nothing written) unless the enrollment is completed.
+    row on every later one. None (nothing written) unless the enrollment is completed and, where
+    the course's settings require its pass grade, the learner's course grade passes it
+    (``course_grade_of``: a course that requires it but has no pass grade issues none).
 
     The PDF is rendered separately (:func:`certificate_render`)."""
     enrollment = (
@@ -187,6 +197,8 @@ def certificate_issue(*, user_id: int, course_id: int) -> Certificate | None:
     existing = Certificate.objects.filter(user_id=user_id, course_id=course_id).first()
     if existing is not None:
         return existing
+    if requires_pass_grade(course_id) and not course_grade_of(user_id=user_id, course=enrollment.course).passed:
+        return None
     completed_at = enrollment.completed_at or timezone.now()
     try:
         with transaction.atomic():
@@ -257,6 +269,12 @@ def certificate_render(*, certificate_id: int) -> bool:
         publish(group=user_progress_group(locked.user_id), event_type="certificates.issued", data=live_data(locked))
         if revision == 1:
             title, body = f"Your certificate for {locked.course_title} is ready", "Download it, or share its verify link."
+            certificate_issued.emit(
+                CertificateIssuedPayload(
+                    certificate_id=locked.pk, user_id=locked.user_id, course_id=locked.course_id, code=locked.code,
+                    verify_url=verify_url(locked.code), issued_at=locked.issued_at.isoformat(),
+                )
+            )
         else:
             title, body = f"Your certificate for {locked.course_title} was reissued", "The verify link stays the same."
         _notify(locked, kind=Notification.Kind.COURSE_COMPLETED, title=title, body=body, link=download_path(locked.code))

@@ -33,7 +33,7 @@ def issue_certificate(*, user_id: int, course_id: int) -> str:
     """Issue the learner's certificate for a completed course and render its PDF (once)."""
     certificate = services.certificate_issue(user_id=user_id, course_id=course_id)
     if certificate is None:
-        logger.info("issue_certificate skipped (course not completed): user_id=%s, course_id=%s", user_id, course_id)
+        logger.info("issue_certificate skipped (course not completed, or its pass grade not reached): user_id=%s, course_id=%s", user_id, course_id)
         return "skipped"
     rendered = services.certificate_render(certificate_id=certificate.pk)
     return "rendered" if rendered else "unchanged"

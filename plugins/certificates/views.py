@@ -48,13 +48,14 @@ CODE_INPUT = re.compile(rf"[a-z2-7]{{1,{CODE_LENGTH * 2}}}")
 VERIFY_FIELDS = ("code", "status", "learner_name", "course_title", "completed_on")
 
 
-def _wanted(code: str) -> str:
+def wanted_code(code: str) -> str:
     """The code to look up: lower case if it looks like a code, else "" (matches nothing)."""
     candidate = code.strip().lower()
     return candidate if CODE_INPUT.fullmatch(candidate) else ""
 
 
-def _verify_limit(request: HttpRequest) -> Limit:
+def verify_limit(request: HttpRequest) -> Limit:
+    """The per-address limit of certificate look-ups (the page and the API share it)."""
     return Limit(VERIFY_RULE, client_address(request), Rate.parse(conf.verify_rate()))
 
 
@@ -62,10 +63,10 @@ def _verify_limit(request: HttpRequest) -> Limit:
 @require_safe
 def verify(request: HttpRequest, code: str) -> HttpResponse:
     """``/certificates/<code>/``: valid or revoked, the learner's chosen name, course, date."""
-    decision = check_limits([_verify_limit(request)], door=VERIFY_DOOR)
+    decision = check_limits([verify_limit(request)], door=VERIFY_DOOR)
     if not decision.allowed:
         return refusal_response(request, decision, message="Too many certificate look-ups from your network.")
-    certificate = Certificate.objects.filter(code=_wanted(code)).only(*VERIFY_FIELDS).first()
+    certificate = Certificate.objects.filter(code=wanted_code(code)).only(*VERIFY_FIELDS).first()
     # Found or not, the same template renders the answer (a 404 says only that no certificate has
     # this code), so both take the same path.
     status = 200 if certificate is not None else 404
@@ -82,7 +83,7 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
 def download(request: HttpRequest, code: str) -> HttpResponse:
     """The PDF, for its owner (while valid) and for staff who may see the certificates of its
     course (``services.staff_may_see``, even revoked); everyone else gets a 404."""
-    certificate = Certificate.objects.filter(code=_wanted(code)).first()
+    certificate = Certificate.objects.filter(code=wanted_code(code)).first()
     user = request.user
     is_owner = certificate is not None and certificate.user_id == user.pk
     is_course_staff = (

@@ -110,7 +110,7 @@ class CourseCertificateSettingsViewSet(ModelViewSet):
     menu_label = "Course settings"
     add_to_admin_menu = False
     copy_view_enabled = False
-    list_display = ["course", "title_line", "signature_name"]
+    list_display = ["course", "title_line", "signature_name", "require_pass_grade"]
     search_fields = ["title_line", "signature_name"]
     index_view_class = _SettingsIndexView
     add_view_class = _SettingsCreateView
@@ -119,7 +119,8 @@ class CourseCertificateSettingsViewSet(ModelViewSet):
     history_view_class = _SettingsHistoryView
     usage_view_class = _SettingsUsageView
     edit_handler = ObjectList(
-        [FieldPanel("course", widget=forms.Select), FieldPanel("title_line"), FieldPanel("signature_name")],
+        [FieldPanel("course", widget=forms.Select), FieldPanel("title_line"), FieldPanel("signature_name"),
+         FieldPanel("require_pass_grade")],
         base_form_class=CourseCertificateSettingsForm,
     )
 

@@ -6,7 +6,9 @@ and only attempts of quizzes in the courses whose learners the access policy's s
 them see with one of those permissions (``staff_course_filter``: a Wagtail page permission
 on the course or above it; superusers see all): the list, its quiz and course filters, the CSV
 export and each attempt's page. Filter by quiz, course or result; search by learner; every
-exported cell goes through ``learning.admin_views``' formula guard.
+exported cell goes through ``learning.admin_views``' formula guard. Filtered to one quiz, the list
+opens with the quiz's item analysis (``selectors.item_analysis``: per question, attempts, share
+right and the most chosen wrong answer, over the attempts the user may see; one query).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from academy.sdk import (
     viewer,
 )
 from plugins.quizzes.models import QuizAttempt, QuizLessonPage
+from plugins.quizzes.selectors import item_analysis
 
 VIEW_PERMISSION = "quizzes.view_quizattempt"
 # Who reads quiz results: this plugin's permission, or the progress report's (on enrollments).
@@ -59,6 +62,28 @@ class VisibleResultsCourseListFilter(VisibleCourseListFilter):
     """The course filter lists only courses whose results the user may read."""
 
     permissions = RESULTS_PERMISSIONS
+
+
+#: The quiz filter's query parameter (Django's related-field list filter).
+QUIZ_FILTER_PARAM = "quiz__id__exact"
+
+
+class QuizResultsIndexView(SafeLookupIndexView):
+    """The results list; filtered to one quiz the user may see, with its item analysis on top."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """The list's context, and ``analysis`` / ``analysed_quiz`` when one quiz is chosen."""
+        context = super().get_context_data(**kwargs)
+        raw = self.request.GET.get(QUIZ_FILTER_PARAM, "")
+        quiz = None
+        if raw.isascii() and raw.isdigit() and len(raw) < 19:
+            quiz = QuizLessonPage.objects.filter(visible_results(self.request.user, prefix=""), pk=int(raw)).first()
+        context["analysed_quiz"] = quiz
+        context["analysis"] = (
+            item_analysis(quiz=quiz, attempts=QuizAttempt.objects.filter(visible_results(self.request.user, prefix="quiz__")))
+            if quiz is not None else []
+        )
+        return context
 
 
 class ReadOnlyResultsPermissionHelper(PermissionHelper):
@@ -99,7 +124,8 @@ class QuizAttemptAdmin(ModelAdmin):
     inspect_view_enabled = True
     permission_helper_class = ReadOnlyResultsPermissionHelper
     url_helper_class = NumericPkURLHelper
-    index_view_class = SafeLookupIndexView
+    index_view_class = QuizResultsIndexView
+    index_template_name = "quizzes/admin/results_index.html"
     history_view_enabled = False
     list_display = ("learner", "quiz_title", "course_title", "number", "score_label", "passed", "started_at", "submitted_at")
     list_filter = (("quiz", VisibleQuizListFilter), ("course", VisibleResultsCourseListFilter), "passed")
@@ -143,7 +169,7 @@ class QuizAttemptAdmin(ModelAdmin):
         """e.g. "80.00% (4 of 5)", or how far an ungraded attempt got."""
         if obj.submitted_at is None:
             return "not submitted"
-        return f"{obj.percent}% ({obj.score} of {obj.max_score})"
+        return f"{obj.percent_label} ({obj.score} of {obj.max_score})"
 
     def points(self, obj: QuizAttempt) -> str:
         """Points scored (empty before submitting)."""

@@ -142,6 +142,16 @@ def parse_answers(questions: Iterable[Any], raw: Mapping[str, Any]) -> dict[str,
     """Check a submission against ``questions``: every question answered once, in the shape its
     kind takes, nothing else. Returns ``{question id: answer}`` (a choice id, a sorted list of
     choice ids, a string, or a number as a string). Raises :class:`AnswersInvalid`."""
+    return _parse(questions, raw, partial=False)
+
+
+def parse_partial_answers(questions: Iterable[Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Check answers saved before submitting: like :func:`parse_answers`, but a question left
+    unanswered (absent, empty) is simply not in the result."""
+    return _parse(questions, raw, partial=True)
+
+
+def _parse(questions: Iterable[Any], raw: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise AnswersInvalid({"": "Answers must map question ids to answers."})
     blocks = {str(block.id): block for block in questions}
@@ -154,7 +164,8 @@ def parse_answers(questions: Iterable[Any], raw: Mapping[str, Any]) -> dict[str,
         answer = raw.get(question_id)
         label = f"Question {number}"
         if answer is None or answer == "" or (isinstance(answer, list) and all(item == "" for item in answer)):
-            errors[question_id] = f"{label}: answer this question."
+            if not partial:
+                errors[question_id] = f"{label}: answer this question."
             continue
         kind, value = block.block_type, block.value
         if kind in (SINGLE, MULTIPLE):

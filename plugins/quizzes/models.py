@@ -23,7 +23,7 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.fields import StreamField
 from wagtail.models import Page
 
-from academy.sdk import LessonPage
+from academy.sdk import LessonPage, format_percent
 from plugins.quizzes.blocks import QuizQuestionsBlock
 
 DEFAULT_PASS_MARK = 70
@@ -71,6 +71,8 @@ class QuizLessonPage(LessonPage):
     template = "quizzes/quiz_lesson_page.html"
 
     offers_mark_complete: ClassVar[bool] = False
+    #: The best submitted attempt's percent is the learner's grade (``services.quiz_attempt_submit``).
+    graded: ClassVar[bool] = True
 
     class Meta:
         verbose_name = "quiz"
@@ -136,6 +138,11 @@ class QuizAttempt(models.Model):
         """Whether the attempt can no longer be submitted at ``moment``: not submitted, and past
         its deadline (and the grace for a request on its way)."""
         return self.submitted_at is None and self.deadline is not None and moment > self.deadline + SUBMIT_GRACE
+
+    @property
+    def percent_label(self) -> str:
+        """The score as people read it ("80%", "0%", "83.33%"); "-" before submitting."""
+        return format_percent(self.percent)
 
     def question_stream(self) -> Any:
         """The questions this attempt was started with, as Wagtail block values."""

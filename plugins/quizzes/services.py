@@ -12,6 +12,10 @@ starts cannot both see "one attempt left", and two submissions of one attempt ca
 it. The unique ``(quiz, user, number)`` constraint backs the limit up: a start that still collides
 is refused (409), never a second attempt with the same number.
 
+Every submission reports the learner's grade to the gradebook (``grade_record``, in the same
+transaction): the best submitted attempt counts, so a retry that scores lower never lowers it
+(and its lateness is the best attempt's).
+
 A passing submission completes the lesson through ``lesson_progress_record`` in the same
 transaction (its completion gate sees the new passing attempt), so either both the graded
 attempt and the completion are written, or neither.
@@ -40,15 +44,17 @@ from academy.sdk import (
     NotFound,
     ProgressResult,
     Visibility,
+    grade_record,
     has_access_status,
     is_active,
     lesson_progress_record,
+    lesson_require_open,
     page_visibility,
     viewer,
 )
 from plugins.quizzes import events
 from plugins.quizzes.events import AttemptGradedPayload
-from plugins.quizzes.grading import AnswersInvalid, grade, parse_answers
+from plugins.quizzes.grading import AnswersInvalid, grade, parse_answers, parse_partial_answers
 from plugins.quizzes.models import QuizAttempt, QuizLessonPage
 
 PLUGIN = "quizzes"
@@ -137,6 +143,8 @@ def _takeable(user: Any, quiz_id: Any, session: Mapping[str, Any] | None) -> tup
         if enrollment is not None and enrollment.status == Enrollment.Status.PENDING_APPROVAL:
             raise NotEnrolled("Your enrollment is waiting for approval.")
         raise NotEnrolled("Enroll in this course to take the quiz.")
+    # Drip release: a quiz that is not yet open to the learner cannot be taken (LessonNotOpen, 403).
+    lesson_require_open(user=user, lesson=quiz, session=session)
     return quiz, course_id
 
 
@@ -147,7 +155,7 @@ def quiz_attempt_start(
 
     The attempt keeps the quiz's questions and pass mark as they are now, and a deadline when the
     quiz has a time limit. Raises ``LessonNotAvailable`` (404: missing, unpublished, or the plugin
-    off for the course), ``LessonRestricted`` / ``NotEnrolled`` (403) and ``AttemptLimitReached``
+    off for the course), ``LessonRestricted`` / ``NotEnrolled`` / ``LessonNotOpen`` (403) and ``AttemptLimitReached``
     (409) when every allowed attempt was used (expired attempts count).
     """
     _require_user(user)
@@ -180,6 +188,36 @@ def quiz_attempt_start(
         except IntegrityError as exc:
             raise AttemptLimitReached("Another attempt was started at the same moment; reload the quiz.") from exc
     return StartResult(attempt=attempt, created=True)
+
+
+def quiz_attempt_save_answers(
+    *, user: Any, attempt: QuizAttempt | int, answers: Mapping[str, Any], session: Mapping[str, Any] | None = None
+) -> QuizAttempt:
+    """Keep the answers given so far on the learner's open attempt (an app saves as the learner
+    goes, and resumes on another device); they replace the ones saved before. Unanswered
+    questions may be left out; what is given must fit its question (``InvalidAnswers``, 400).
+    Grading happens only on :func:`quiz_attempt_submit`. Raises ``AttemptNotFound`` (404),
+    ``AttemptAlreadySubmitted`` / ``AttemptExpired`` (409) and the errors of
+    ``quiz_attempt_start`` for a quiz that can no longer be taken. Nothing is written when it
+    raises."""
+    _require_user(user)
+    attempt_id = _valid_id(getattr(attempt, "pk", attempt))
+    with transaction.atomic():
+        found = QuizAttempt.objects.filter(pk=attempt_id, user_id=user.pk).values_list("quiz_id", flat=True).first()
+        if found is None:
+            raise AttemptNotFound()
+        _takeable(user, found, session)
+        locked = QuizAttempt.objects.select_for_update().get(pk=attempt_id)
+        if locked.submitted:
+            raise AttemptAlreadySubmitted()
+        if locked.expired_at(timezone.now()):
+            raise AttemptExpired()
+        try:
+            locked.answers = parse_partial_answers(locked.question_stream(), answers)
+        except AnswersInvalid as exc:
+            raise InvalidAnswers(exc.errors) from exc
+        locked.save(update_fields=["answers"])
+    return locked
 
 
 def quiz_attempt_submit(
@@ -220,6 +258,14 @@ def quiz_attempt_submit(
         locked.passed = outcome.passes(locked.pass_mark)
         locked.submitted_at = now
         locked.save(update_fields=["answers", "results", "score", "max_score", "percent", "passed", "submitted_at"])
+        best = (
+            QuizAttempt.objects.filter(quiz_id=quiz.pk, user_id=user.pk, submitted_at__isnull=False)
+            .order_by("-percent", "submitted_at", "number")
+            .only("percent", "submitted_at")
+            .first()
+        )
+        if best is not None and best.percent is not None:
+            grade_record(user=user, lesson=quiz, score=best.percent, submitted_at=best.submitted_at)
         progress = (
             lesson_progress_record(user=user, lesson=quiz.pk, completed=True, session=session)
             if locked.passed

@@ -82,7 +82,7 @@ def submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
         return _error(request, exc, back=_quiz_url(request, mine.quiz) if mine is not None else None)
     attempt = result.attempt
     if attempt.passed:
-        messages.success(request, f"You passed with {attempt.percent}%.")
+        messages.success(request, f"You passed with {attempt.percent_label}.")
     else:
-        messages.info(request, f"You scored {attempt.percent}%; the pass mark is {attempt.pass_mark}%.")
+        messages.info(request, f"You scored {attempt.percent_label}; the pass mark is {attempt.pass_mark}%.")
     return redirect(f"{_quiz_url(request, attempt.quiz)}#quiz-result")

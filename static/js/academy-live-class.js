@@ -66,7 +66,9 @@
 
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + "/ws/staff/courses/" + courseId + "/");
+    var cohort = root.getAttribute("data-cohort");
+    var socket = new WebSocket(scheme + window.location.host + "/ws/staff/courses/" + courseId + "/" +
+      (cohort ? "?cohort=" + encodeURIComponent(cohort) : ""));
     var ping = null;
     socket.onopen = function () {
       backoff = 1000;

@@ -100,4 +100,4 @@ def test_a_misspelt_exclude_name_is_a_warning_that_lists_the_known_names(tmp_pat
         "(academy.W101) ACADEMY_PLUGINS_EXCLUDE names 'quizes', which is no plugin here: nothing was left out for it."
         in result.stderr
     )
-    assert "HINT: Known plugin names: badapi, badhelper, badhooks, badmodels, badreceivers, certificates, quizzes." in result.stderr
+    assert "HINT: Known plugin names: badapi, badhelper, badhooks, badmodels, badreceivers, certificates, discussions, quizzes, webhooks." in result.stderr

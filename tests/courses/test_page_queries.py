@@ -41,16 +41,20 @@ HOME_QUERIES = ROUTE - 1 + HOME_WARM_QUERIES
 COURSE_ANONYMOUS_QUERIES = ROUTE + 2
 # ... enrolled: + the user (1, the session is cached) + the enrollment (1) + the completed
 # lessons (1) + installed plugins' course.sidebar fragments: the certificates plugin's (the
-# learner's certificate for the course, 1). Wagtail's user bar asks for admin access from the
-# cached permission set (academy.permissions): no query.
-COURSE_ENROLLED_WARM_QUERIES = 4
-COURSE_ENROLLED_QUERIES = COURSE_ANONYMOUS_QUERIES + COURSE_ENROLLED_WARM_QUERIES
+# learner's certificate for the course, 1) and the discussions plugin's (may the learner read the
+# course's discussions: the access policy's enrollment status, 1). Wagtail's user bar asks for
+# admin access from the cached permission set (academy.permissions): no query.
+COURSE_ENROLLED_WARM_QUERIES = 5
+# Cold, the discussions plugin's access check also reads the rules it caches for the next pages (1).
+COURSE_ENROLLED_QUERIES = COURSE_ANONYMOUS_QUERIES + COURSE_ENROLLED_WARM_QUERIES + 1
 # Lesson page, anonymous, cold: ROUTE + the course's published lessons (1, the cached outline);
 # the course, the catalog and the view-restriction check come from the route. Warm: none.
 LESSON_ANONYMOUS_QUERIES = ROUTE + 1
 # ... enrolled: + the user (1) + the enrollment with the lesson's completion (1). The body comes
-# from the cached fragment of this revision.
-LESSON_ENROLLED_WARM_QUERIES = 2
+# from the cached fragment of this revision. Installed plugins' lesson.after_body fragments: the
+# discussions plugin's (the lesson's course, 1; the first page of its threads with the viewer's
+# votes and follows, 1: the same however many threads and replies).
+LESSON_ENROLLED_WARM_QUERIES = 4
 LESSON_ENROLLED_QUERIES = LESSON_ANONYMOUS_QUERIES + LESSON_ENROLLED_WARM_QUERIES
 
 

@@ -7,6 +7,7 @@ from io import StringIO
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
 from wagtail.models import GroupPagePermission, Page, Revision, Site
@@ -58,6 +59,7 @@ def test_seed_demo_prints_what_it_created(seeded: str) -> None:
         "  pages        15 created",
         "  sites        1 updated",
         "  groups       1 updated",
+        "  cohorts      2 created",
     ]
 
 
@@ -125,11 +127,27 @@ def test_seed_demo_makes_demo_accounts_in_debug(db: None, settings: object) -> N
     call_command("seed_demo", stdout=StringIO())
 
     users = {user.username: user for user in User.objects.all()}
-    assert sorted(users) == ["admin", "editor", "learner"]
+    assert sorted(users) == ["admin", "assistant", "editor", "learner", "teacher"]
     assert (users["admin"].is_superuser, users["learner"].is_staff) == (True, False)
     assert users["learner"].check_password("learner") is True
     assert list(users["editor"].groups.values_list("name", flat=True)) == ["Editors"]
     assert "demo login (superuser): admin / admin" in out.getvalue()
+    # The demo course's cohorts and roles, once: the teacher of the whole course, the assistant of Spring.
+    from learning import access
+    from learning.models import Cohort, CourseRole
+
+    course = CoursePage.objects.get(slug="python-testing-with-pytest")
+    assert list(Cohort.objects.filter(course=course).values_list("name", "is_default")) == [
+        ("Open enrollment", True), ("Spring", False), ("Autumn", False),
+    ]
+    spring, autumn = Cohort.objects.get(name="Spring"), Cohort.objects.get(name="Autumn")
+    today = timezone.localdate()
+    assert spring.starts_on < today < autumn.starts_on
+    assert sorted(CourseRole.objects.values_list("user__username", "role", "cohort__name")) == [
+        ("assistant", "assistant", "Spring"), ("teacher", "teacher", None),
+    ]
+    assert list(users["teacher"].groups.values_list("name", flat=True)) == [access.COURSE_STAFF_GROUP]
+    assert "  roles        2 created" in out.getvalue()
 
 
 def test_seed_demo_recreates_missing_picture_files(seeded: str) -> None:

@@ -1,5 +1,6 @@
 """Who is who for the staff tools' permission matrix: editors of one course each, staff,
-a superuser, a learner and an anonymous visitor, over the small tree (Python basics = course A,
+a superuser, a learner, an anonymous visitor, and course A's teacher, assistant and assistant
+of one cohort (``CourseRole``), over the small tree (Python basics = course A,
 Databases with SQL = course B)."""
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from wagtail.models import GroupPagePermission
 from tests.courses.helpers import Tree
 from tests.learning.conftest import make_user
 
-ROLES = ("editor_a", "editor_b", "staff", "superuser", "learner", "anonymous")
+ROLES = (
+    "editor_a", "editor_b", "staff", "superuser", "learner", "anonymous",
+    "teacher_a", "assistant_a", "cohort_assistant_a",
+)
+# The cohort of course A that ``cohort_assistant_a`` assists in (made by ``staff_users``).
+COHORT_A = "Spring"
 
 
 def staff_member(
@@ -61,6 +67,20 @@ def staff_users(tree: Tree, staff: Any, learner: Any) -> dict[str, Any]:
         "superuser": get_user_model().objects.create_superuser("root", "root@example.com", "pw"),
         "learner": learner,
         "anonymous": None,
+        **role_users(tree),
+    }
+
+
+def role_users(tree: Tree) -> dict[str, Any]:
+    """A teacher and an assistant of course A (every cohort), and an assistant of its cohort
+    ``COHORT_A`` only: role holders without page permissions or learning model permissions."""
+    from learning.models import Cohort
+
+    spring = Cohort.objects.get_or_create(course=tree.python, name=COHORT_A)[0]
+    return {
+        "teacher_a": course_role("tina_teacher", tree.python, "teacher"),
+        "assistant_a": course_role("andy_assistant", tree.python, "assistant"),
+        "cohort_assistant_a": course_role("cora_assistant", tree.python, "assistant", cohort=spring),
     }
 
 
@@ -81,3 +101,17 @@ def outcome(response: Any) -> str:
     if response.status_code == 302 and response["Location"].rstrip("/").endswith("/admin"):
         return "forbidden"  # Wagtail turns a PermissionDenied into a redirect home with a message
     return {403: "forbidden", 404: "missing"}.get(response.status_code, str(response.status_code))
+
+
+def course_role(username: str, course: Any, role: str, *, cohort: Any = None) -> Any:
+    """A user with only a teacher or assistant ``role`` in ``course`` (or in its ``cohort``),
+    given by a superuser through ``learning.cohorts.role_grant`` (which adds the course staff
+    group: admin access and nothing else)."""
+    from learning import cohorts
+
+    granter = get_user_model().objects.filter(username="role_granter").first() or get_user_model().objects.create_superuser(
+        "role_granter", "role_granter@example.com", "pw"
+    )
+    user = get_user_model().objects.filter(username=username).first() or make_user(username)
+    cohorts.role_grant(course=course, user=user, role=role, by=granter, cohort=cohort)
+    return get_user_model().objects.get(pk=user.pk)

@@ -36,7 +36,9 @@ NOTIFICATIONS = 12
 PLUGIN_FRAGMENT_QUERIES = 2
 # Cold, the plugins' activation table and the view-restriction snapshot are read once too (then
 # cached for every page; the access rules' query no longer joins the restrictions).
-DASHBOARD_QUERIES_COLD = 9 + 1 + 1 + PLUGIN_FRAGMENT_QUERIES
+# Cold, the courses with due dates are read once too (learning.dates.due_course_paths: none here,
+# so the "Due soon / Overdue" section costs nothing more once cached).
+DASHBOARD_QUERIES_COLD = 9 + 1 + 1 + 1 + PLUGIN_FRAGMENT_QUERIES
 DASHBOARD_QUERIES_WARM = 5 + PLUGIN_FRAGMENT_QUERIES  # user, then the selector's four
 # Enrollment count, the page's cards, resume candidates, notifications; the access rules of their
 # pages (which are live) come from the page tree's cache (courses.routing.live_paths) once warm.

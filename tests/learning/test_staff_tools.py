@@ -49,6 +49,9 @@ MATRIX = {
     "superuser": ("ok", "ok", "ok", "ok"),
     "learner": ("login", "login", "login", "login"),
     "anonymous": ("login", "login", "login", "login"),
+    "teacher_a": ("ok", "forbidden", "ok", "forbidden"),
+    "assistant_a": ("ok", "forbidden", "ok", "forbidden"),
+    "cohort_assistant_a": ("ok", "forbidden", "ok", "forbidden"),
 }
 
 

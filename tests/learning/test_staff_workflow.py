@@ -133,7 +133,7 @@ def test_single_enroll_invites_an_unknown_address_like_bulk(tree: Tree, staff: A
     assert said(client.post(url, {"learner": "not@an@address"})) == ["“not@an@address” is not an email address."]
     client.post(url, {"learner": "second@example.org"})
     limited = said(client.post(url, {"learner": "third@example.org"}))
-    assert limited[0].startswith("This invitation would send 1 invitation; ")
+    assert limited[0].startswith("This invitation would send 1 invitation")
     assert sorted(Invitation.objects.values_list("email", flat=True)) == ["newcomer@example.org", "second@example.org"]
 
 

@@ -43,8 +43,8 @@ def test_demo_passwords_are_a_check_error_in_production(settings: Any) -> None:
     _seed_demo_accounts()
     settings.DEBUG = False
     errors = _check_errors()
-    assert "(academy.E001) Demo accounts admin, editor, learner still have their demo password" in errors
-    assert "HINT: Change it: python manage.py changepassword admin; python manage.py changepassword editor; " in errors
+    assert "(academy.E001) Demo accounts admin, assistant, editor, learner, teacher still have their demo password" in errors
+    assert "HINT: Change it: python manage.py changepassword admin; python manage.py changepassword assistant; " in errors
     # check --deploy runs the normal checks too: the error is listed once, not twice.
     assert _check_errors(deploy=True).count("academy.E001") == 1
 
@@ -58,6 +58,9 @@ def test_demo_password_check_names_only_accounts_that_still_have_it(settings: An
     users["admin"].save()
     users["editor"].is_active = False  # cannot log in any more
     users["editor"].save()
+    for name in ("teacher", "assistant"):
+        users[name].set_password(f"a new passphrase for {name}")
+        users[name].save()
     assert [message.msg for message in checks.check_demo_passwords()] == [
         "Demo account learner still has its demo password (from seed_demo); anyone can log in with it."
     ]
@@ -103,7 +106,7 @@ def test_production_management_commands_refuse_to_start_with_demo_passwords() ->
 
     refused = manage("migrate", "--check")
     assert refused.returncode == 1
-    assert "(academy.E001) Demo accounts admin, editor, learner still have their demo password" in refused.stderr
+    assert "(academy.E001) Demo accounts admin, assistant, editor, learner, teacher still have their demo password" in refused.stderr
     for user in users.values():
         user.set_password(f"{user.username} has a real passphrase now")
         user.save()

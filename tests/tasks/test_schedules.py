@@ -31,6 +31,7 @@ EXPECTED = {
     "academy:learning:resend_stalled_emails": ("learning.tasks.resend_stalled_emails", 5, None),
     "academy:learning:cleanup_expired_sessions": ("learning.tasks.cleanup_expired_sessions", 1440, None),
     "academy:learning:prune_idempotency_keys": ("learning.tasks.prune_idempotency_keys", 60, None),
+    "academy:learning:send_date_reminders": ("learning.tasks.send_date_reminders", 15, None),
     "academy:learning:prune_read_notifications": ("learning.tasks.prune_read_notifications", 1440, "{'days': 90}"),
 }
 
@@ -53,6 +54,7 @@ def test_setup_schedules_twice_leaves_each_schedule_once() -> None:
     assert first == f"schedules: {declared} created, 0 updated, 0 unchanged, 0 removed"
     assert second == f"schedules: 0 created, 0 updated, {declared} unchanged, 0 removed"
     assert {name: value for name, value in _stored().items() if name.startswith("academy:learning:")} == EXPECTED
+    assert _stored()["academy:webhooks:sweep_deliveries"] == ("plugins.webhooks.tasks.sweep_deliveries", 1, None)
     assert Schedule.objects.filter(name__startswith="academy:").count() == declared
     assert sorted(_stored()) == sorted(declared_schedules())
 

@@ -4,8 +4,10 @@ Everything is looked up by a stable identity (page slug under its parent, image 
 title, instructor name, group name) and updated in place, so a second run changes nothing and
 creates no duplicates. Pictures are drawn with Pillow once and reused. Page changes go through
 Wagtail revisions, so the admin's history, preview and publishing keep working on demo pages.
+The demo course gets two cohorts besides its default one ("Spring", started; "Autumn", later).
 When ``DEBUG`` is on (the embedded demo) it also creates the demo accounts admin/admin,
-editor/editor and learner/learner; never in production.
+editor/editor, learner/learner, teacher/teacher (teacher of the demo course) and
+assistant/assistant (assistant in its Spring cohort); never in production.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from PIL import Image as PILImage
 from PIL import ImageChops, ImageDraw, ImageFont
+from wagtail import hooks
 from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
 from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Page, Site
@@ -210,6 +213,10 @@ class Command(BaseCommand):
             for obj in self.seeded:
                 index.insert_or_update_object(obj)
             accounts = self._sync_demo_accounts() if settings.DEBUG else []
+            # Apps above this one bring theirs (learning: the demo course's cohorts and roles).
+            for fn in hooks.get_hooks(demo.SEED_DEMO_HOOK):
+                for kind, status in fn(catalog=catalog, accounts=settings.DEBUG):
+                    self._count(kind, status)
         self._print_summary(accounts)
 
     # -- bookkeeping

@@ -23,6 +23,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from learning import services, tokens
 from learning.api.pagination import CURSOR_FORMAT
@@ -30,6 +31,10 @@ from tests.courses.helpers import make_tree
 
 pytestmark = pytest.mark.django_db
 
+# Operations whose valid bodies depend on stored state the schema cannot describe: a quiz's
+# answers are keyed by the question ids of the attempt, so a schema-valid body naming other ids
+# is rightly a 400 (docs/api.md). Every other check (no 5xx, responses as documented) still runs.
+STATE_DEPENDENT_BODIES = {"quizzes_attempts_answers_update", "quizzes_attempts_submit"}
 # Generated cases per operation and caller (hypothesis examples).
 CASES_PER_OPERATION = 40
 HIGH_RATE = "1000000/hour"
@@ -77,6 +82,27 @@ def learner_token(db: None) -> str:
     return tokens.token_create(user=user, name="fuzz").secret
 
 
+@pytest.fixture
+def staff_token(db: None) -> str:
+    """Staff of every course who also manages users (the staff endpoints' caller), with a
+    learner pending in the approval course and one active in the open course; their token."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    tree = make_tree()
+    users = get_user_model().objects
+    staff = users.create_user("fuzzstaff", email="fuzzstaff@example.com", password="pw", is_staff=True)
+    staff.groups.add(Group.objects.get(name="Moderators"))
+    staff.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label__in=["learning", "auth"],
+        codename__in=["view_enrollment", "change_enrollment", "add_user", "change_user", "view_user"],
+    ))
+    learner = users.create_user("fuzzlearner", email="fuzzlearner@example.com", password="pw")
+    services.enrollment_request(user=learner, course=tree.sql)
+    services.enrollment_request(user=learner, course=tree.python)
+    return tokens.token_create(user=users.get(pk=staff.pk), name="fuzz").secret
+
+
 FUZZ_SETTINGS = settings(
     max_examples=CASES_PER_OPERATION, deadline=None, derandomize=True, database=None,
     suppress_health_check=list(HealthCheck),
@@ -101,7 +127,9 @@ def fuzz(schema: Any, headers: dict[str, str]) -> tuple[int, list[str]]:
                 # generator would reuse a short one for different bodies (a documented 422).
                 fresh = mode is GenerationMode.POSITIVE and case.method.upper() == "POST"
                 unique = {"Idempotency-Key": uuid.uuid4().hex} if fresh else {}
-                case.call_and_validate(headers={**headers, **unique})
+                stateful = operation.definition.raw.get("operationId") in STATE_DEPENDENT_BODIES
+                excluded = [positive_data_acceptance] if stateful else []
+                case.call_and_validate(headers={**headers, **unique}, excluded_checks=excluded)
 
             try:
                 check()
@@ -117,3 +145,13 @@ def test_schema_fuzz_finds_no_5xx_and_no_schema_violation(api_schema: Any, learn
     print(f"schemathesis {caller}: {cases} cases")
     assert failures == []
     assert cases >= 2 * len(list(api_schema.get_all_operations()))
+
+
+def test_schema_fuzz_of_the_staff_endpoints_with_a_staff_token(api_schema: Any, staff_token: str) -> None:
+    """The staff and integration endpoints (tag ``staff``) as their real caller: staff of every
+    course with the users permissions. Zero 5xx, zero schema violations."""
+    staff_schema = api_schema.include(tag="staff")
+    cases, failures = fuzz(staff_schema, {"Authorization": f"Bearer {staff_token}"})
+    print(f"schemathesis token staff: {cases} cases")
+    assert failures == []
+    assert cases >= 2 * len(list(staff_schema.get_all_operations()))

@@ -56,7 +56,7 @@ def test_passing_a_quiz_moves_the_other_tabs_progress_bar(world: World, server: 
     quiz_tab.fill('input[name="q-q-number"]', "42,125")
     quiz_tab.locator("form[data-quiz-form] button[type=submit]").click()
     quiz_tab.wait_for_selector('[data-quiz-result][data-passed="true"]', timeout=WAIT_MS)
-    assert "Attempt 1: 100.00% · passed" in quiz_tab.locator("[data-quiz-result] h2").inner_text()
+    assert "Attempt 1: 100% · passed" in quiz_tab.locator("[data-quiz-result] h2").inner_text()
     assert quiz_tab.locator('[data-lesson-state="complete"]').count() == 1
 
     course_tab.wait_for_function(
@@ -66,4 +66,46 @@ def test_passing_a_quiz_moves_the_other_tabs_progress_bar(world: World, server: 
     assert course_tab.locator("[data-course-progress] [data-progress-count]").inner_text() == "1 of 4 lessons"
     assert course_tab.locator(f'li[data-lesson-id="{quiz.pk}"]').get_attribute("class").split().count("is-complete") == 1
     assert _in_thread(lambda: QuizAttempt.objects.get(quiz=quiz).passed) is True
+    context.close()
+
+
+def test_after_a_pass_the_quiz_page_offers_no_retry_and_reads_whole_percents(
+    world: World, server: Uvicorn, browser: Browser  # noqa: F811
+) -> None:
+    quiz = _in_thread(lambda: make_quiz(world.site.course))
+    context: Any = _learner_context(browser, server, world)
+    page = context.new_page()
+    page.goto("/courses/python/check-yourself/")
+    page.locator("form[data-quiz-start] button[type=submit]").click()
+    page.wait_for_selector("form[data-quiz-form]", timeout=WAIT_MS)
+    page.check('input[name="q-q-single"][value="c-lyon"]')
+    page.check('input[name="q-q-multi"][value="c-four"]')
+    page.fill('input[name="q-q-short"]', "nope")
+    page.fill('input[name="q-q-number"]', "1")
+    page.locator("form[data-quiz-form] button[type=submit]").click()
+    page.wait_for_selector('[data-quiz-result][data-passed="false"]', timeout=WAIT_MS)
+    assert "Attempt 1: 0% · not passed" in page.locator("[data-quiz-result] h2").inner_text()
+    assert page.locator("form[data-quiz-start] button[type=submit]").inner_text() == "Try again"
+
+    page.locator("form[data-quiz-start] button[type=submit]").click()
+    page.wait_for_selector("form[data-quiz-form]", timeout=WAIT_MS)
+    page.check('input[name="q-q-single"][value="c-paris"]')
+    page.check('input[name="q-q-multi"][value="c-two"]')
+    page.check('input[name="q-q-multi"][value="c-three"]')
+    page.fill('input[name="q-q-short"]', "Accepted-Answer-Secret")
+    page.fill('input[name="q-q-number"]', "42.125")
+    page.locator("form[data-quiz-form] button[type=submit]").click()
+    page.wait_for_selector('[data-quiz-result][data-passed="true"]', timeout=WAIT_MS)
+    assert "Attempt 2: 100% · passed" in page.locator("[data-quiz-result] h2").inner_text()
+    # Passed: nothing to try again; the grade (the best attempt) is said instead.
+    assert page.locator("form[data-quiz-start]").count() == 0
+    assert page.get_by_role("button", name="Try again").count() == 0
+    assert page.locator('[data-quiz-state="passed"]').inner_text() == (
+        "You passed this quiz: your grade is 100% (your best attempt)."
+    )
+    assert page.locator("table.quiz-attempts tbody td:nth-child(2)").all_inner_texts() == ["100%", "0%"]
+    assert ".00%" not in page.content()
+    page.reload()
+    assert page.locator("form[data-quiz-start]").count() == 0
+    assert _in_thread(lambda: str(quiz.grades.get().score)) == "100.00"
     context.close()

@@ -35,7 +35,7 @@ def revoke(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("certificates", "0001_initial"),
+        ("certificates", "0002_require_pass_grade"),
         ("wagtailcore", "0002_initial_data"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]

@@ -1,0 +1,125 @@
+"""The lesson page's discussions, the thread page, the forms and the API: the same doors, and a
+fixed number of queries whatever the number of threads and replies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from plugins.discussions.models import Post, Thread, Vote
+from tests.courses.helpers import Tree, logged_in
+from tests.plugins.discussions.helpers import ask
+
+pytestmark = pytest.mark.django_db
+
+LESSON_URL = "/courses/python-basics/variables/"
+
+
+@pytest.fixture(autouse=True)
+def _render_every_time(settings: Any) -> None:
+    settings.ACADEMY_PAGE_CACHE = False
+
+
+def bulk_threads(lesson: Any, course: Any, author: Any, other: Any, *, threads: int, replies_each: int) -> None:
+    """``threads`` threads on ``lesson`` with ``replies_each`` replies each (rows written directly)."""
+    now = timezone.now()
+    for n in range(threads):
+        thread = Thread.objects.create(course=course, lesson=lesson, author=author, title=f"Thread {n}",
+                                       created_at=now - timedelta(minutes=n), last_activity_at=now, reply_count=replies_each)
+        opening = Post.objects.create(thread=thread, author=author, body="Q", body_html="<p>Q</p>", created_at=now)
+        Thread.objects.filter(pk=thread.pk).update(opening=opening)
+        Post.objects.bulk_create(
+            Post(thread=thread, author=other, body="A", body_html="<p>A</p>", created_at=now) for _ in range(replies_each)
+        )
+        Vote.objects.create(post=opening, user=other)
+
+
+def _queries(client: Client, url: str) -> tuple[int, str]:
+    assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def test_the_lesson_page_costs_the_same_with_200_threads_and_2000_replies(tree: Tree, lesson: Any, ada: Any, bob: Any) -> None:
+    client = logged_in(ada)
+    bulk_threads(lesson, tree.python, bob, ada, threads=1, replies_each=1)
+    small, _ = _queries(client, LESSON_URL)
+    bulk_threads(lesson, tree.python, bob, ada, threads=199, replies_each=10)
+    large, html = _queries(client, LESSON_URL)
+    assert large == small
+    assert html.count("data-thread-id=") == 20 and "More threads" in html
+    assert "<p>A</p>" not in html  # replies load on demand
+
+
+def test_anonymous_visitors_and_outsiders_see_nothing(tree: Tree, lesson: Any, ada: Any, outsider: Any) -> None:
+    thread = ask(ada, lesson, title="Secret question")
+    anonymous = Client()
+    assert "Secret question" not in anonymous.get(LESSON_URL).content.decode()
+    assert anonymous.get(f"/p/discussions/threads/{thread.pk}/?fragment=1").status_code == 404
+    assert anonymous.get(f"/p/discussions/threads/{thread.pk}/").status_code == 302
+    assert anonymous.get(f"/api/v1/p/discussions/threads/{thread.pk}/").status_code == 401
+    stranger = logged_in(outsider)
+    for url in (f"/p/discussions/threads/{thread.pk}/", f"/p/discussions/lessons/{lesson.pk}/threads/",
+                f"/p/discussions/courses/{tree.python.pk}/", f"/api/v1/p/discussions/threads/{thread.pk}/",
+                f"/api/v1/p/discussions/lessons/{lesson.pk}/threads/"):
+        response = stranger.get(url)
+        assert response.status_code == 404, url
+        assert "Secret question" not in response.content.decode()
+    response = stranger.post(f"/p/discussions/threads/{thread.pk}/reply/", {"body": "hi"})
+    assert response.status_code == 404 and Post.objects.count() == 1
+
+
+def test_forms_post_reply_vote_answer_and_search(tree: Tree, lesson: Any, ada: Any, bob: Any) -> None:
+    client_ada, client_bob = logged_in(ada), logged_in(bob)
+    response = client_ada.post(f"/p/discussions/lessons/{lesson.pk}/threads/new/",
+                               {"kind": "question", "title": "Why snake_case?", "body": "**Really** why?", "next": LESSON_URL})
+    assert response.status_code == 302 and response["Location"] == LESSON_URL
+    thread = Thread.objects.get()
+    assert client_ada.post(f"/p/discussions/lessons/{lesson.pk}/threads/new/", {"kind": "poll", "title": "x", "body": "y"}).status_code == 400
+    response = client_bob.post(f"/p/discussions/threads/{thread.pk}/reply/", {"body": "PEP 8 says so", "quoted_id": "abc"})
+    assert response.status_code == 400
+    client_bob.post(f"/p/discussions/threads/{thread.pk}/reply/", {"body": "PEP 8 says so"})
+    reply = Post.objects.exclude(pk=thread.opening_id).get()
+    client_bob.post(f"/p/discussions/posts/{thread.opening_id}/vote/", {"up": "1"})
+    client_ada.post(f"/p/discussions/threads/{thread.pk}/answered/", {"post_id": str(reply.pk)})
+    thread.refresh_from_db()
+    assert (thread.vote_count, thread.answered_post_id, thread.reply_count) == (1, reply.pk, 1)
+    page = client_bob.get(LESSON_URL + "?dsort=votes&dq=snake").content.decode()
+    assert "Why snake_case?" in page and "Answered" in page
+    assert "Why snake_case?" not in client_bob.get(LESSON_URL + "?dq=nothing-like-it").content.decode()
+    detail = client_bob.get(f"/p/discussions/threads/{thread.pk}/?fragment=1").content.decode()
+    assert "<strong>Really</strong>" in detail and "PEP 8 says so" in detail
+    course_page = client_bob.get(f"/p/discussions/courses/{tree.python.pk}/?q=pep").content.decode()
+    assert "Why snake_case?" in course_page
+
+
+def test_the_api_has_the_same_contract(tree: Tree, lesson: Any, ada: Any, bob: Any, outsider: Any) -> None:
+    api_ada, api_bob = logged_in(ada), logged_in(bob)
+    base = "/api/v1/p/discussions"
+    response = api_ada.post(f"{base}/lessons/{lesson.pk}/threads/", {"title": "API?", "body": "Yes", "extra": 1},
+                            content_type="application/json")
+    assert response.status_code == 400 and "extra" in response.json()["error"]["fields"]
+    response = api_ada.post(f"{base}/lessons/{lesson.pk}/threads/", {"title": "API?", "body": "Yes <script>x</script>"},
+                            content_type="application/json")
+    assert response.status_code == 201
+    thread_id = response.json()["id"]
+    reply = api_bob.post(f"{base}/threads/{thread_id}/replies/", {"body": "Sure"}, content_type="application/json").json()
+    assert api_bob.put(f"{base}/posts/{reply['id']}/vote/").status_code == 403  # one's own post
+    assert api_ada.put(f"{base}/posts/{reply['id']}/vote/").json() == {"votes": 1, "voted": True}
+    assert api_ada.post(f"{base}/threads/{thread_id}/answered/", {"post_id": reply["id"]}, content_type="application/json").status_code == 200
+    listed = api_bob.get(f"{base}/lessons/{lesson.pk}/threads/?sort=votes").json()
+    assert len(listed["results"]) == 1 and listed["results"][0]["answered_post_id"] == reply["id"]
+    assert api_bob.get(f"{base}/lessons/{lesson.pk}/threads/?sort=nope").status_code == 400
+    detail = api_bob.get(f"{base}/threads/{thread_id}/").json()
+    assert [p["body"] for p in detail["posts"]] == ["Yes <script>x</script>", "Sure"]
+    assert "<script>" not in detail["posts"][0]["body_html"]
+    assert logged_in(outsider).get(f"{base}/threads/{thread_id}/").json()["error"]["code"] == "not_found"
+    assert api_bob.get(f"{base}/threads/99999999999999999999/").status_code == 404
