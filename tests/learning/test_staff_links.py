@@ -26,7 +26,9 @@ def notes_link(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
 def test_core_links_follow_the_staff_rule_in_order(tree: Tree) -> None:
     editor = course_editor("alice_editor", tree.python)
     names = [link.name for link in staff_links.course_links(tree.python, editor)]
-    assert names == ["learners", "analytics", "live", "bulk", "message", "due_dates", "plugins"]
+    assert names == [
+        "learners", "analytics", "live", "bulk", "gradebook", "message", "due_dates", "cohorts", "discussions", "plugins",
+    ]
     assert staff_links.course_links(tree.sql, editor) == []
 
 
