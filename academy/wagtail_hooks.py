@@ -1,15 +1,14 @@
-"""Wagtail hooks of the ground floor: the plugin screens (Settings > Plugins, a course's Plugins
-button) and their audit-log actions."""
+"""Wagtail hooks of the ground floor: the plugin screens (Settings > Plugins, a course's plugins:
+its "Plugins" staff link comes from ``learning.wagtail_hooks``, the ground floor importing no
+app) and their audit-log actions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
-from wagtail.admin.widgets import Button
 
 from academy.plugins import admin_views
 
@@ -35,13 +34,6 @@ class PluginsMenuItem(MenuItem):
 def plugins_menu_item() -> MenuItem:
     """The site-wide plugin list in the Settings menu."""
     return PluginsMenuItem("Plugins", reverse("academy_plugins"), icon_name="cogs", order=900)
-
-
-@hooks.register("register_page_header_buttons")
-def course_plugins_button(page: Any, user: Any, view_name: str, next_url: str | None = None) -> Iterator[Button]:
-    """A "Plugins" button on a course page, for those who may edit it."""
-    if admin_views.is_plugin_scope(page) and page.permissions_for_user(user).can_edit():
-        yield Button("Plugins", reverse("academy_course_plugins", args=[page.pk]), icon_name="cogs", priority=80)
 
 
 @hooks.register("register_log_actions")

@@ -276,6 +276,30 @@ def invitations_reserve(*, by: Any, count: int, what: str = "This request", fewe
         )
 
 
+def invitation_send(*, email: str, course: CoursePage, by: Any) -> Invitation:
+    """Invite one address that no learner uses to ``course`` (the learner list's "Enroll a
+    learner" with an unknown email): the same invitation and sign-up email as a bulk upload's
+    unknown addresses (``invitation_create``), counted against the same ``RATELIMIT_INVITATIONS``.
+
+    Raises ``Forbidden`` (403: no permission, or not a course whose learners ``by`` may manage),
+    ``CourseNotAvailable`` (404: an unpublished course), ``InvalidInput`` (400: not an email
+    address), ``Conflict`` (409: an active learner has it; enroll them instead),
+    ``InvitationsLimited`` (429) and ``InvitationsUnavailable`` (503). Idempotent per address.
+    """
+    services._require_manager(by)
+    live = services._live_course(course)
+    services._require_course_manager(live, by=by)
+    address = (email or "").strip().lower()
+    try:
+        validate_email(address)
+    except ValidationError as exc:
+        raise services.InvalidInput(f"“{email}” is not an email address.") from exc
+    if _active_users([address]):
+        raise services.Conflict("A learner already uses that address; enroll them by it.")
+    invitations_reserve(by=by, count=1, what="This invitation", fewer="ask another staff member")
+    return invitation_create(email=address, course=live, by=by)
+
+
 def _empty_report() -> dict[str, list[Any]]:
     return {"added": [], "already": [], "invited": [], "removed": [], "not_enrolled": [], "invalid": []}
 

@@ -33,12 +33,29 @@ AUDIENCES = [
     (staff_selectors.STUCK, "No activity for 7 days"),
     (Enrollment.Status.PENDING_APPROVAL, "Pending approval"),
 ]
+# The learners ticked on the learner list ("Message selected"): the enrollment ids come along.
+SELECTED = "selected"
+# The most learners one "selected" message names (a larger group is a filter).
+MAX_SELECTED = 1000
 
 
-def audience(*, course_id: int, audience: str, scope: Q | None = None) -> QuerySet[Enrollment]:
+def selected_ids(raw: list[str]) -> list[int]:
+    """The enrollment ids of a "selected" audience from form values (non-numbers dropped)."""
+    return sorted({int(value) for value in raw[: MAX_SELECTED + 1] if value.isdigit() and len(value) < 19})
+
+
+def audience(
+    *, course_id: int, audience: str, scope: Q | None = None, enrollment_ids: list[int] | None = None
+) -> QuerySet[Enrollment]:
     """The enrollments a message to ``audience`` goes to (active users only), within ``scope``
-    (``learning.cohorts.learner_scope``: a cohort, the sender's cohorts). One query."""
-    rows = staff_selectors.course_learners(course_id=course_id, status=audience, scope=scope).filter(user__is_active=True)
+    (``learning.cohorts.learner_scope``: a cohort, the sender's cohorts); for ``selected``, those
+    of ``enrollment_ids`` in the course. One query."""
+    selected = audience == SELECTED
+    rows = staff_selectors.course_learners(
+        course_id=course_id, status="" if selected else audience, scope=scope
+    ).filter(user__is_active=True)
+    if selected:
+        rows = rows.filter(pk__in=enrollment_ids or [])
     if not audience:
         rows = rows.filter(access.access_status_filter())
     return rows.exclude(status=Enrollment.Status.CANCELLED)
@@ -49,9 +66,11 @@ def _limit(by: Any) -> ratelimit.Limit:
 
 
 def course_message_create(
-    *, course: CoursePage, by: Any, audience_key: str, subject: str, body: str, cohort: Any = None
+    *, course: CoursePage, by: Any, audience_key: str, subject: str, body: str, cohort: Any = None,
+    enrollment_ids: list[int] | None = None,
 ) -> CourseMessage:
-    """Record a message to the learners of ``course`` in ``audience_key`` and queue its delivery.
+    """Record a message to the learners of ``course`` in ``audience_key`` (for ``selected``: the
+    enrollments ``enrollment_ids``, at most ``MAX_SELECTED``) and queue its delivery.
 
     With ``cohort`` (one of the course's, a ``Cohort`` or its id), only its learners; a teacher
     of some cohorts writes to their cohorts' learners only, whatever they choose.
@@ -61,8 +80,10 @@ def course_message_create(
     """
     services._require_manager(by)
     subject, body = (subject or "").strip(), (body or "").strip()
-    if audience_key not in {key for key, _label in AUDIENCES}:
+    if audience_key not in {key for key, _label in AUDIENCES} | {SELECTED}:
         raise services.InvalidInput("Choose who the message goes to.")
+    if audience_key == SELECTED and len(enrollment_ids or []) > MAX_SELECTED:
+        raise services.InvalidInput(f"Choose at most {MAX_SELECTED} learners; for more, use a group of learners.")
     if not subject or len(subject) > SUBJECT_MAX:
         raise services.InvalidInput(f"Write a subject of 1 to {SUBJECT_MAX} characters.")
     if not body or len(body) > BODY_MAX:
@@ -71,7 +92,9 @@ def course_message_create(
 
     chosen = cohorts.cohort_in_course(course=course, cohort=cohort)
     scope = cohorts.learner_scope(access.viewer(by), course, cohort=chosen, manage=True)
-    user_ids = list(audience(course_id=course.pk, audience=audience_key, scope=scope).values_list("user_id", flat=True))
+    user_ids = list(audience(
+        course_id=course.pk, audience=audience_key, scope=scope, enrollment_ids=enrollment_ids
+    ).values_list("user_id", flat=True))
     if not user_ids:
         raise services.InvalidInput("Nobody is in that group of learners right now.")
     decision = ratelimit.check([_limit(by)], door="course_message")

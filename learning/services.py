@@ -868,3 +868,25 @@ def notification_prune_read(*, older_than: datetime) -> int:
     with transaction.atomic():
         deleted, _by_model = Notification.objects.filter(read_at__isnull=False, read_at__lt=older_than).delete()
     return deleted
+
+
+# --- Lesson opened -----------------------------------------------------------------------------
+
+# A learner's "lesson opened" is recorded at most once per lesson in this many seconds (a tab
+# reconnecting or reloaded costs nothing more).
+LESSON_OPENED_EVERY_SECONDS = 60
+
+
+def lesson_opened(*, user: Any, lesson: int, session: Mapping[str, Any] | None = None) -> ProgressResult | None:
+    """A learner opened a lesson page (the page's live connection says so): their progress there
+    is recorded as reached, not completed (``lesson_progress_record`` with ``completed=False``),
+    so the lesson becomes where they are, and ``learner_activity`` puts them on it in the staff's
+    live class view. At most once per learner and lesson in ``LESSON_OPENED_EVERY_SECONDS``
+    (None when skipped: one cache operation). Raises what ``lesson_progress_record`` raises.
+    """
+    _require_user(user)
+    if not isinstance(lesson, int) or isinstance(lesson, bool) or not 0 < lesson < 2**63:
+        raise InvalidInput("lesson_id must be a lesson's id.")
+    if not cache.add(f"academy:lesson-opened:{user.pk}:{lesson}", 1, LESSON_OPENED_EVERY_SECONDS):
+        return None
+    return lesson_progress_record(user=user, lesson=lesson, completed=False, session=session)

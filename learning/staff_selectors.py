@@ -151,6 +151,20 @@ def learner_timeline(*, enrollment: Enrollment) -> list[TimelineEntry]:
     return sorted(entries, key=lambda entry: entry.at)
 
 
+def enrolled_by_staff(enrollment: Enrollment) -> bool:
+    """Whether staff enrolled the learner without their asking (manual or bulk enrollment of
+    someone who had no pending request), as opposed to approving a request: the latest staff
+    decision that gave access, from Wagtail's audit log. One query."""
+    latest = ModelLogEntry.objects.filter(
+        content_type__app_label="learning", content_type__model="enrollment", object_id=str(enrollment.pk),
+        action__in=("learning.enrollment.add", "learning.enrollment.approve"),
+    ).order_by("-timestamp", "-pk").values_list("action", "data").first()
+    if latest is None:
+        return False
+    action, data = latest
+    return action == "learning.enrollment.add" and (data or {}).get("from_status") != Enrollment.Status.PENDING_APPROVAL
+
+
 _LOG_LABELS = {
     "learning.enrollment.approve": "Enrollment approved",
     "learning.enrollment.cancel": "Enrollment cancelled",
@@ -296,7 +310,9 @@ def live_class(*, course: CoursePage, now: datetime | None = None, scope: Q | No
     counted = [lesson.id for lesson in lessons]
     enrollments, learners_progress = _scoped(course, scope)
     durations = [
-        (done - started).total_seconds() / 60
+        # A lesson completed in the call that first recorded it has its completion a moment
+        # before its row's creation: no time spent, never a negative one ("-0.0 minutes").
+        max(0.0, (done - started).total_seconds() / 60)
         for started, done in LessonProgress.objects.filter(
             learners_progress, course_id=course.pk, lesson_id__in=counted, completed_at__isnull=False
         )

@@ -2,7 +2,10 @@
 
 - ``/admin/learning/courses/<id>/learners/``: the course's learners with status, progress,
   last activity and a tick per lesson; search and filters (status, not started, stuck); a
-  form to enroll one learner and a button to unenroll one.
+  form to enroll one learner (an unknown email address is invited) and a button to unenroll
+  one; approve or decline pending requests (``.../learners/decide/``: a row, the ticked rows or
+  every pending one the search matches); the ticked rows to "Message learners"; ``?export=csv``
+  for the progress export (``learning.exports``: a column per live lesson, plugins' columns).
 - ``.../learners/<enrollment id>/``: one learner's timeline (enrolled, approvals, lessons).
 - ``/admin/learning/drafts/<page id>/delete/``: an editor deletes a draft of their own that
   was never published (with its draft subpages), which Wagtail's delete may refuse them.
@@ -38,7 +41,7 @@ from wagtail.actions.delete_page import DeletePageAction
 from wagtail.models import Page
 
 from courses.models import CoursePage
-from learning import access, bulk, charts, cohorts, messaging, services, staff_selectors
+from learning import access, bulk, charts, cohorts, exports, messaging, services, staff_selectors
 from learning.admin_views import export_cell
 from learning.models import BulkEnrollment, Cohort, CourseMessage, Enrollment
 
@@ -123,6 +126,8 @@ def learners(request: HttpRequest, course_id: int) -> HttpResponse:
     if status not in {value for value, _label in FILTERS}:
         status = ""
     choice = CohortChoice(request, course)
+    if request.GET.get("export") == "csv":
+        return _progress_export(course, search=search, status=status, scope=choice.scope)
     rows = staff_selectors.course_learners(course_id=course.pk, search=search, status=status, scope=choice.scope)
     page = Paginator(rows, LEARNERS_PER_PAGE).get_page(_int(request.GET.get("p"), 1))
     enrollments = list(page.object_list)
@@ -138,6 +143,13 @@ def learners(request: HttpRequest, course_id: int) -> HttpResponse:
         for row in enrollments
     ]
     who = access.viewer(request.user)
+    can_manage = access.may_manage_learners(who, course)
+    pending_matching = (
+        staff_selectors.course_learners(
+            course_id=course.pk, search=search, status=Enrollment.Status.PENDING_APPROVAL, scope=choice.scope
+        ).count()
+        if can_manage else 0
+    )
     return render(request, "learning/admin/course_learners.html", {
         "course": course,
         "lessons": lessons,
@@ -146,10 +158,11 @@ def learners(request: HttpRequest, course_id: int) -> HttpResponse:
         "search": search,
         "status": status,
         "filters": FILTERS,
-        "can_manage": access.may_manage_learners(who, course),
+        "can_manage": can_manage,
+        "pending_matching": pending_matching,
         "cohort_choice": choice,
         "placeable": cohorts.course_cohorts(course=course, visible=access.managed_cohort_ids(who, course))
-        if access.may_manage_learners(who, course) else [],
+        if can_manage else [],
         "urls": course_urls(course.pk),
     })
 
@@ -208,11 +221,21 @@ def move(request: HttpRequest, course_id: int, enrollment_id: int) -> HttpRespon
 
 @require_POST
 def enroll(request: HttpRequest, course_id: int) -> HttpResponse:
-    """Enroll one user (by username or email) through ``enrollment_add``."""
+    """Enroll one user (by username or email) through ``enrollment_add``; an email address that
+    no account uses gets an invitation, as in bulk enrollment (``bulk.invitation_send``)."""
     course = _course_for(request, course_id, manage=True)
     identifier = (request.POST.get("learner") or "").strip()[:254]
     users = get_user_model().objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))[:2]
     found = list(users) if identifier else []
+    if not found and "@" in identifier:
+        try:
+            invitation = bulk.invitation_send(email=identifier, course=course, by=request.user)
+        except services.ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"No account uses {invitation.email}: an invitation to sign up and join "
+                                      f"{course.title} is on its way.")
+        return redirect(course_urls(course.pk)["learners"])
     if len(found) != 1:
         messages.error(request, f"No single user has the username or email “{identifier}”." if identifier
                        else "Type a username or an email address.")
@@ -256,9 +279,79 @@ def unenroll(request: HttpRequest, course_id: int, enrollment_id: int) -> HttpRe
     return redirect(course_urls(course.pk)["learners"])
 
 
+# --- Approving and declining requests ----------------------------------------------------------
+
+# The most enrollments one approve/decline submission decides (a longer list is filtered first).
+MAX_DECISIONS = 1000
+DECISIONS = {"approve": "approved", "decline": "declined"}
+
+
+def _pending_to_decide(request: HttpRequest, course: CoursePage) -> list[int]:
+    """The pending enrollments a decision names: the ticked ``enrollment`` ids, or with
+    ``scope=filtered`` every pending learner matching the list's search (``q``); always within the
+    learners the user manages (their cohorts, or the chosen ``cohort``)."""
+    pending = staff_selectors.course_learners(
+        course_id=course.pk, search=request.POST.get("q", "")[: staff_selectors.SEARCH_MAX_LENGTH],
+        status=Enrollment.Status.PENDING_APPROVAL, scope=CohortChoice(request, course, manage=True).scope,
+    )
+    if request.POST.get("scope") != "filtered":
+        ids = {int(raw) for raw in request.POST.getlist("enrollment")[:MAX_DECISIONS + 1] if raw.isdigit() and len(raw) < 19}
+        pending = pending.filter(pk__in=ids)
+    return list(pending.values_list("pk", flat=True)[: MAX_DECISIONS + 1])
+
+
+@require_POST
+def decide(request: HttpRequest, course_id: int) -> HttpResponse:
+    """Approve or decline pending requests from the learner list (one row, the ticked rows, or
+    every pending learner the list's search matches), each through the same service as
+    Learning > Enrollments (``enrollment_approve``; declining is ``enrollment_cancel`` as staff)."""
+    course = _course_for(request, course_id, manage=True)
+    action = request.POST.get("action", "")
+    back = course_urls(course.pk)["learners"]
+    if action not in DECISIONS:
+        messages.error(request, "Choose to approve or to decline.")
+        return redirect(back)
+    ids = _pending_to_decide(request, course)
+    if not ids:
+        messages.error(request, "No pending request was chosen (it may have been decided already).")
+        return redirect(back)
+    if len(ids) > MAX_DECISIONS:
+        messages.error(request, f"That is more than {MAX_DECISIONS} requests at once; narrow the list with a search.")
+        return redirect(back)
+    decided, refused = 0, []
+    for enrollment_id in ids:
+        try:
+            if action == "approve":
+                result = services.enrollment_approve(enrollment=enrollment_id, by=request.user)
+            else:
+                result = services.enrollment_cancel(enrollment=enrollment_id, by=request.user, as_staff=True)
+        except services.ServiceError as exc:
+            refused.append(exc.message)
+            continue
+        decided += int(result.changed)
+    if decided:
+        messages.success(request, f"{decided} request{'s' if decided != 1 else ''} {DECISIONS[action]}.")
+    if refused:
+        messages.error(request, f"{len(refused)} not {DECISIONS[action]}: {refused[0]}")
+    return redirect(back)
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
+
+
+def _progress_export(course: CoursePage, *, search: str, status: str, scope: Q | None) -> StreamingHttpResponse:
+    """The learner list (its search and filter) as CSV: progress, each live lesson's completion
+    time and the plugins' columns (``learning.exports``)."""
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow([export_cell(cell, "csv") for cell in line])
+         for line in exports.progress_rows(course=course, search=search, status=status, scope=scope)),
+        content_type="text/csv",
+    )
+    response["Content-Disposition"] = f'attachment; filename="course-{course.pk}-progress.csv"'
+    return response
 
 
 def analytics(request: HttpRequest, course_id: int) -> HttpResponse:
@@ -419,6 +512,7 @@ def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
     """Write to the course's learners (all or a filtered subset): preview, then send."""
     course = _course_for(request, course_id, manage=True)
     values = {key: request.POST.get(key, "") for key in ("audience", "subject", "body")}
+    chosen = messaging.selected_ids(request.POST.getlist("enrollment")) if values["audience"] == messaging.SELECTED else []
     choice = CohortChoice(request, course, manage=True)
     error = ""
     preview = None
@@ -427,7 +521,7 @@ def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
             try:
                 message = messaging.course_message_create(
                     course=course, by=request.user, audience_key=values["audience"],
-                    subject=values["subject"], body=values["body"],
+                    subject=values["subject"], body=values["body"], enrollment_ids=chosen,
                     cohort=choice.chosen,
                 )
             except services.ServiceError as exc:
@@ -435,8 +529,12 @@ def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
             else:
                 messages.success(request, f"Your message is on its way to {message.recipient_count} learner{'s' if message.recipient_count != 1 else ''}.")
                 return redirect("learning_staff:message", course.pk)
+        elif values["audience"] == messaging.SELECTED and not chosen:
+            error = "Tick the learners to message on the learner list first."
         else:
-            recipients = messaging.audience(course_id=course.pk, audience=values["audience"], scope=choice.scope)
+            recipients = messaging.audience(
+                course_id=course.pk, audience=values["audience"], scope=choice.scope, enrollment_ids=chosen
+            )
             preview = {
                 "count": recipients.count(),
                 "names": [staff_selectors.learner_name(row.user) for row in recipients[:PREVIEW_RECIPIENTS]],
@@ -445,6 +543,7 @@ def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
     return render(request, "learning/admin/course_message.html", {
         "course": course, "values": values, "error": error, "preview": preview, "sent": sent,
         "audiences": messaging.AUDIENCES, "preview_limit": PREVIEW_RECIPIENTS, "urls": course_urls(course.pk),
+        "chosen": chosen,
         "cohort_choice": choice,
     }, status=400 if error else 200)
 
@@ -487,13 +586,14 @@ def course_urls(course_id: int) -> dict[str, str]:
     of every staff tool come from ``learning.staff_links``)."""
     return {
         name: reverse(f"learning_staff:{name}", args=[course_id])
-        for name in ("learners", "enroll", "analytics", "bulk", "message")
+        for name in ("learners", "enroll", "analytics", "bulk", "message", "decide")
     }
 
 
 urlpatterns = [
     path("courses/<int:course_id>/learners/", learners, name="learners"),
     path("courses/<int:course_id>/learners/enroll/", enroll, name="enroll"),
+    path("courses/<int:course_id>/learners/decide/", decide, name="decide"),
     path("courses/<int:course_id>/learners/<int:enrollment_id>/", learner_detail, name="learner"),
     path("courses/<int:course_id>/learners/<int:enrollment_id>/unenroll/", unenroll, name="unenroll"),
     path("courses/<int:course_id>/learners/<int:enrollment_id>/move/", move, name="move"),

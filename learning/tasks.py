@@ -152,8 +152,12 @@ def refresh_course_progress(*, course_id: int) -> int:
     return refresh_progress_cache(course_id=course_id)
 
 
-def broadcast_course_update(*, page_id: int, course_id: int, revision_id: int | None = None) -> int:
-    """Tell every learner with access to the course that it changed (one notification each).
+def broadcast_course_update(
+    *, page_id: int, course_id: int, revision_id: int | None = None, first_publication: bool = False
+) -> int:
+    """Tell every learner with access to the course that it changed (one notification each): a
+    lesson published for the first time (``first_publication``, also by a schedule) is announced
+    as new, any other publish as an update.
 
     Only learners the access policy lets read the page now are told (``learning.access``; a
     task has no session, so a password restriction counts as not passed): a course or lesson
@@ -171,6 +175,9 @@ def broadcast_course_update(*, page_id: int, course_id: int, revision_id: int | 
     if page.pk == course.pk:
         title = f"{course.title} was updated"
         body = "The course description changed."
+    elif first_publication:
+        title = f"New lesson in {course.title}: “{page.title}”"
+        body = "A new lesson of your course is open. Have a look when you are ready."
     else:
         title = f"{course.title}: “{page.title}” was updated"
         body = "A lesson of your course changed. Have a look when you are ready."

@@ -21,6 +21,7 @@ from wagtail.admin.widgets import Button
 from wagtail_modeladmin.helpers import AdminURLHelper
 from wagtail_modeladmin.options import modeladmin_register
 
+from academy.plugins import admin_views as plugin_admin
 from courses.demo_content import SEED_DEMO_HOOK
 from courses.models import CoursePage, LessonPage
 from courses.selectors import CLOSED_LESSONS_HOOK, READABLE_COURSES_HOOK
@@ -154,24 +155,27 @@ def seed_demo_cohorts(*, catalog: Any, accounts: bool) -> list[tuple[str, str]]:
 
 
 @hooks.register("register_page_header_buttons")
-def course_staff_buttons(page: Any, user: Any, view_name: str, next_url: str | None = None) -> list[Button]:
-    """The course's staff tools (``learning.staff_links``, header ones) on a course's admin pages;
-    "Delete draft" on an editor's own never-published draft that Wagtail will not let them delete."""
-    buttons = []
+def delete_own_draft_button(page: Any, user: Any, view_name: str, next_url: str | None = None) -> list[Button]:
+    """"Delete draft" (in the page's "..." menu) on an editor's own never-published draft that
+    Wagtail will not let them delete. A course's staff tools are buttons of their own in the
+    page header (``templates/wagtailadmin/...header.html``, the ``course_header_buttons`` tag)."""
     if (
         page.first_published_at is None and page.owner_id == user.pk
         and not page.permissions_for_user(user).can_delete()
         and staff_views.may_delete_own_draft(user, page)
     ):
-        buttons.append(
-            Button("Delete draft", reverse("learning_staff:delete_draft", args=[page.pk]), icon_name="bin", priority=49)
-        )
-    if not isinstance(page.specific_deferred, CoursePage):
-        return buttons
-    return [*buttons, *(
-        Button(link.label, link.url, icon_name=link.icon, priority=link.priority)
-        for link in staff_links.course_links(page, user) if link.header
-    )]
+        return [Button("Delete draft", reverse("learning_staff:delete_draft", args=[page.pk]), icon_name="bin", priority=49)]
+    return []
+
+
+@hooks.register(staff_links.HOOK)
+def plugins_link(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
+    """"Plugins" (switch plugins for this course, ``academy.plugins``) among the course's staff
+    tools, for whoever may edit the course page."""
+    if not (plugin_admin.is_plugin_scope(course) and course.permissions_for_user(user).can_edit()):
+        return []
+    return [staff_links.CourseStaffLink("plugins", "Plugins", reverse("academy_course_plugins", args=[course.pk]),
+                                        priority=80, icon="cogs")]
 
 
 @hooks.register("insert_global_admin_css")

@@ -31,6 +31,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from academy.ratelimit import SocketSlot
+from learning import services as learning_services
 from learning import tokens
 from realtime import conf, groups, selectors
 from realtime.relay import relay
@@ -238,8 +239,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await self.send_error("invalid", '"since" must be a non-negative integer id or null.')
                 return
             await self.resume(since)
-        else:
+        elif not await self.handle_frame(message):
             await self.send_error("unknown_type", 'Known frame types: "ping", "resume".')
+
+    async def handle_frame(self, message: dict[str, Any]) -> bool:
+        """A stream's own client frame types (beyond ``ping`` and ``resume``): True when handled."""
+        return False
 
     async def take_token(self) -> bool:
         """Per-connection token bucket; a flood gets one error frame, then a close (4429)."""
@@ -429,6 +434,19 @@ class ProgressConsumer(LiveConsumer):
         """The learner's progress group."""
         return [groups.user_progress(user.pk)]
 
+    async def handle_frame(self, message: dict[str, Any]) -> bool:
+        """``{"type":"lesson.opened","lesson_id":N}`` from a lesson page: the learner is on that
+        lesson now (``learning.services.lesson_opened``, rate-limited there); a refusal (not
+        enrolled, no such lesson) is the page's to show and sends nothing here."""
+        if message["type"] != "lesson.opened":
+            return False
+        lesson_id = message.get("lesson_id")
+        if isinstance(lesson_id, bool) or not isinstance(lesson_id, int) or not 0 < lesson_id < 2**63:
+            await self.send_error("invalid", '"lesson_id" must be a lesson\'s id.')
+            return True
+        await database_sync_to_async(_lesson_opened)(self.scope["user"], lesson_id, self.scope.get("session"))
+        return True
+
     async def progress_updated(self, message: dict[str, Any]) -> None:
         """progress.updated -> the socket."""
         await self.forward(message)
@@ -436,6 +454,13 @@ class ProgressConsumer(LiveConsumer):
     async def enrollment_activated(self, message: dict[str, Any]) -> None:
         """enrollment.activated -> the socket."""
         await self.forward(message)
+
+
+def _lesson_opened(user: Any, lesson_id: int, session: Any) -> None:
+    try:
+        learning_services.lesson_opened(user=user, lesson=lesson_id, session=session)
+    except learning_services.ServiceError as exc:
+        logger.debug("lesson.opened of lesson %s by user %s not recorded: %s", lesson_id, user.pk, exc.message)
 
 
 class NotificationsConsumer(LiveConsumer):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -42,6 +43,7 @@ def live_class(request: HttpRequest, course_id: int) -> HttpResponse:
         "columns": [(lesson, by_lesson.get(lesson.id, [])) for lesson in data.lessons],
         "cursor": current_cursor(),
         "in_class_minutes": staff_selectors.IN_CLASS_MINUTES,
+        "time_zone": settings.TIME_ZONE,  # live times in the site's zone, 24-hour like the page's
         "cohort_choice": choice,
     })
 

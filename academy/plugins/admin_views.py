@@ -5,9 +5,9 @@ publish, and are written to Wagtail's audit log (Reports > Site history, the pag
 - Site-wide: superusers, or users with ``academy.change_pluginactivation``.
 - A course: whoever may edit that course page (Wagtail's page permissions).
 
-Switching off a plugin that changes completion somewhere (its lesson kind gates completion and
-has live lessons there) first shows what it changes (how many learners' progress, how many
-certificates: ``activation.impact_of_switch``) and asks to confirm.
+Switching a plugin off where it works asks to confirm first; where it changes completion (its
+lesson kind gates completion and has live lessons there) the confirmation shows what it changes
+(how many learners' progress, how many certificates: ``activation.impact_of_switch``).
 
 The site-wide list also shows the plugins that do not run here, with the reason: excluded by
 ``ACADEMY_PLUGINS_EXCLUDE``, or refused (with the file and line of the failure).
@@ -85,16 +85,23 @@ def site_plugins(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _confirmation(request: HttpRequest, switches: list[tuple[PluginConfig, activation.ActivationTable]]) -> HttpResponse | None:
-    """The confirmation page when one of ``switches`` (plugin, table after the switch) changes
-    completion somewhere and the form was not confirmed yet; None otherwise."""
+def _confirmation(
+    request: HttpRequest, switches: list[tuple[PluginConfig, activation.ActivationTable]], *, course_id: int | None = None
+) -> HttpResponse | None:
+    """The confirmation page when one of ``switches`` (plugin, table after the switch) switches a
+    plugin off where it works (``course_id``, or the site) and the form was not confirmed yet;
+    None otherwise. Where it changes completion, the page says in how many courses and what that
+    changes for people (``activation.impact_of_switch``: learners, certificates...)."""
     if request.POST.get(CONFIRM_FIELD) == "1":
         return None
     found = []
+    before = activation.table()
     for plugin, after in switches:
         course_ids, impacts = activation.impact_of_switch(plugin.label, after)
         if course_ids:
             found.append({"plugin": plugin, "courses": len(course_ids), "impacts": impacts})
+        elif before.is_active(plugin, course_id) and not after.is_active(plugin, course_id):
+            found.append({"plugin": plugin, "courses": 0, "impacts": [], "where": "this course" if course_id else "the site"})
     if not found:
         return None
     fields = [(name, value) for name, value in request.POST.items() if name not in {"csrfmiddlewaretoken", CONFIRM_FIELD}]
@@ -127,7 +134,7 @@ def course_plugins(request: HttpRequest, page_id: int) -> HttpResponse:
         asked = _confirmation(request, [
             (p, activation.table_after(p.label, None if w == "default" else w, course_id=page.pk, current=current))
             for p, w in wanted_states
-        ])
+        ], course_id=page.pk)
         if asked is not None:
             return asked
         changed = []

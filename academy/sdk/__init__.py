@@ -159,6 +159,8 @@ _HOMES: dict[str, str] = {
     "PluginAdminView": "_admin",
     "SafeLookupIndexView": "_admin",
     "VisibleCourseListFilter": "_admin",
+    "PROGRESS_EXPORT_COLUMNS_HOOK": "_admin",
+    "ExportColumn": "_admin",
     # Rate limits.
     "Decision": "_limits",
     "Limit": "_limits",
@@ -199,6 +201,7 @@ VALUE_DOCS: dict[str, str] = {
     "MANAGE_LEARNERS_PERMISSION": "The model permission to enroll, unenroll and message learners.",
     "VIEW_LEARNERS_PERMISSIONS": "The staff rule's default model permissions (on enrollments).",
     "COURSE_STAFF_LINKS_HOOK": "Wagtail hook name: fn(*, course, user) -> [CourseStaffLink] adds a course's staff tool.",
+    "PROGRESS_EXPORT_COLUMNS_HOOK": "Wagtail hook name: fn(*, course) -> [ExportColumn] adds columns to a course's progress export.",
     "course_completed": "Event: a learner completed every counted lesson (CourseCompletedPayload).",
     "course_content_published": "Event: a course or lesson was published (CourseContentPublishedPayload).",
     "enrollment_activated": "Event: an enrollment opened the course (EnrollmentPayload).",
@@ -220,6 +223,7 @@ __all__ = [
     "EVENTS",
     "LEARNER_PAGE_PERMISSIONS",
     "MANAGE_LEARNERS_PERMISSION",
+    "PROGRESS_EXPORT_COLUMNS_HOOK",
     "SDK_VERSION",
     "SLOTS",
     "VALUE_DOCS",
@@ -240,6 +244,7 @@ __all__ = [
     "Enrollment",
     "EnrollmentPayload",
     "Event",
+    "ExportColumn",
     "Forbidden",
     "GradeChangedPayload",
     "Impact",
@@ -409,7 +414,9 @@ if TYPE_CHECKING:  # what type checkers and editors see; the runtime loads throu
     )
     from academy.sdk._admin import (
         COURSE_STAFF_LINKS_HOOK,
+        PROGRESS_EXPORT_COLUMNS_HOOK,
         CourseStaffLink,
+        ExportColumn,
         NumericPkURLHelper,
         PluginAdminView,
         SafeLookupIndexView,

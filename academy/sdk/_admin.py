@@ -23,12 +23,16 @@ from learning.access import (
     viewer,
 )
 from learning.admin_views import NumericPkURLHelper, SafeLookupIndexView, VisibleCourseListFilter
+from learning.exports import HOOK as PROGRESS_EXPORT_COLUMNS_HOOK
+from learning.exports import ExportColumn
 from learning.staff_links import HOOK as COURSE_STAFF_LINKS_HOOK
 from learning.staff_links import CourseStaffLink
 
 __all__ = [
     "COURSE_STAFF_LINKS_HOOK",
+    "PROGRESS_EXPORT_COLUMNS_HOOK",
     "CourseStaffLink",
+    "ExportColumn",
     "NumericPkURLHelper",
     "PluginAdminView",
     "SafeLookupIndexView",

@@ -56,4 +56,5 @@ def refresh_and_broadcast(sender: str, payload: CourseContentPublishedPayload, *
         page_id=payload["page_id"],
         course_id=payload["course_id"],
         revision_id=payload["revision_id"],
+        first_publication=payload["page_type"] == "lesson" and payload["first_publication"],
     )

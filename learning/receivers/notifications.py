@@ -24,6 +24,7 @@ from learning.events import (
 from learning.models import Enrollment, Notification
 from learning.selectors import page_url
 from learning.services import notification_create
+from learning.staff_selectors import enrolled_by_staff
 
 
 def _enrollment(payload: EnrollmentPayload | CourseCompletedPayload) -> Enrollment | None:
@@ -63,12 +64,16 @@ def on_enrollment_requested(sender: str, payload: EnrollmentPayload, **kwargs: A
 
 @receiver(enrollment_activated, dispatch_uid="learning.notifications.enrollment_activated")
 def on_enrollment_activated(sender: str, payload: EnrollmentPayload, **kwargs: Any) -> None:
-    """Tell the learner they are in: approved by staff, or enrolled in an open course."""
+    """Tell the learner they are in: approved by staff (they asked), enrolled by staff (manual or
+    bulk enrollment, they never asked), or enrolled by themself in an open course."""
     enrollment = _enrollment(payload)
     if enrollment is None or not access.has_access_status(enrollment.status):
         return
     course = enrollment.course
-    if enrollment.decided_by_id:
+    if enrollment.decided_by_id and enrolled_by_staff(enrollment):
+        title = f"You were enrolled in {course.title}"
+        body = "You can start the course now."
+    elif enrollment.decided_by_id:
         title = f"Your enrollment in {course.title} was approved"
         body = "You can start the course now."
     else:

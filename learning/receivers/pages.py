@@ -31,7 +31,11 @@ from learning.publishing import quiet_publish
 
 @receiver(page_published, dispatch_uid="learning.course_content_published")
 def on_page_published(sender: type, instance: Any, revision: Any = None, **kwargs: Any) -> None:
-    """Raise ``course_content_published`` when a course or lesson page is published."""
+    """Raise ``course_content_published`` when a course or lesson page is published (goes live:
+    Wagtail also sends ``page_published`` when an editor schedules a page for later, and the
+    schedule's publication is the one learners hear about, as new when it is the first)."""
+    if not instance.live:
+        return
     if isinstance(instance, CoursePage):
         course_id, page_type = instance.pk, "course"
     elif isinstance(instance, LessonPage):

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django import template
+from wagtail.admin.widgets.button import HeaderButton
 
 from courses.models import CoursePage, LessonPage
 from learning.selectors import CourseState, LessonState, course_state, lesson_state
@@ -34,6 +35,19 @@ def course_staff_links_tag(context: template.Context, course: CoursePage) -> lis
     """The staff tools of ``course`` the current user may open (``learning.staff_links``): the
     tabs atop every staff screen."""
     return course_links(course, _user(context))
+
+
+@register.simple_tag(takes_context=True, name="course_header_buttons")
+def course_header_buttons_tag(context: template.Context, page: Any) -> list[HeaderButton]:
+    """The staff tools of a course page (``learning.staff_links``, those with ``header``) as
+    buttons in its admin header, beside the breadcrumbs (Wagtail 8 puts the
+    ``register_page_header_buttons`` ones in the "..." menu); none for other pages."""
+    if page is None or not isinstance(getattr(page, "specific_deferred", page), CoursePage):
+        return []
+    return [
+        HeaderButton(link.label, url=link.url, icon_name=link.icon, attrs={"data-course-staff-link": link.name})
+        for link in course_links(page, _user(context)) if link.header
+    ]
 
 
 @register.simple_tag(takes_context=True, name="lesson_state")

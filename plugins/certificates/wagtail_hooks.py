@@ -8,7 +8,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import include, path, reverse
 from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
@@ -19,7 +20,13 @@ from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from academy.sdk import CoursePage, staff_course_filter, viewer
+from academy.sdk import (
+    COURSE_STAFF_LINKS_HOOK,
+    CoursePage,
+    CourseStaffLink,
+    staff_course_filter,
+    viewer,
+)
 from plugins.certificates import admin_views
 from plugins.certificates.models import CourseCertificateSettings
 from plugins.certificates.services import AUDIT_ACTIONS
@@ -47,6 +54,17 @@ class CourseCertificateSettingsForm(WagtailAdminModelForm):
         super().__init__(*args, **kwargs)
         if "course" in self.fields:
             self.fields["course"].queryset = settings_courses(self.for_user)
+
+
+class _SettingsCreateView(generic.CreateView):
+    """The add form, with the course of ``?course=<id>`` (the course's staff link) chosen."""
+
+    def get_initial(self) -> dict[str, Any]:
+        initial = super().get_initial()
+        raw = self.request.GET.get("course", "")
+        if raw.isdigit() and len(raw) < 19 and settings_courses(self.request.user).filter(pk=int(raw)).exists():
+            initial["course"] = int(raw)
+        return initial
 
 
 class _SettingsIndexView(generic.IndexView):
@@ -95,6 +113,7 @@ class CourseCertificateSettingsViewSet(ModelViewSet):
     list_display = ["course", "title_line", "signature_name", "require_pass_grade"]
     search_fields = ["title_line", "signature_name"]
     index_view_class = _SettingsIndexView
+    add_view_class = _SettingsCreateView
     edit_view_class = _SettingsEditView
     delete_view_class = _SettingsDeleteView
     history_view_class = _SettingsHistoryView
@@ -115,11 +134,32 @@ def register_course_settings() -> ModelViewSet:
     return course_settings_viewset
 
 
+def course_settings(request: HttpRequest, course_id: int) -> HttpResponse:
+    """One course's certificate settings (the course's "Certificate" staff link): their edit
+    form, or the add form with the course chosen when it has none yet. 404 for a course the
+    user may not configure (``settings_courses``)."""
+    if not settings_courses(request.user).filter(pk=course_id).exists():
+        raise Http404("No such course among those whose certificate you may configure.")
+    if CourseCertificateSettings.objects.filter(course_id=course_id).exists():
+        return redirect(course_settings_viewset.get_url_name("edit"), course_id)
+    return redirect(f"{reverse(course_settings_viewset.get_url_name('add'))}?course={course_id}")
+
+
+@hooks.register(COURSE_STAFF_LINKS_HOOK)
+def certificate_settings_link(*, course: Any, user: Any) -> list[CourseStaffLink]:
+    """"Certificate" among the course's staff tools, for whoever may configure it."""
+    if not settings_courses(user).filter(pk=course.pk).exists():
+        return []
+    url = reverse("certificates_admin:course_settings", args=[course.pk])
+    return [CourseStaffLink("certificate", "Certificate", url, priority=70, icon="doc-full", header=False)]
+
+
 @hooks.register("register_admin_urls")
 def register_certificate_urls() -> list[Any]:
-    """/admin/certificates/: the issued certificates and the staff actions."""
+    """/admin/certificates/: the issued certificates and the staff actions; a course's settings."""
     patterns = [
         path("", admin_views.index, name="index"),
+        path("course/<int:course_id>/", course_settings, name="course_settings"),
         path("<int:pk>/", admin_views.detail, name="detail"),
         path("<int:pk>/revoke/", admin_views.revoke, name="revoke"),
         path("<int:pk>/reissue/", admin_views.reissue, name="reissue"),

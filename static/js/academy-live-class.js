@@ -12,6 +12,22 @@
   var backoff = 1000;
   var FINAL = { 4401: "Logged out", 4403: "Not allowed", 4404: "Not found" };
 
+  var clock = null;
+  try {
+    // 24-hour, in the site's time zone: the same times as the server-rendered ones (H:i).
+    clock = new Intl.DateTimeFormat("en-GB", {
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: root.getAttribute("data-time-zone") || undefined
+    });
+  } catch (e) {
+    clock = null;
+  }
+
+  function hhmm(iso) {
+    var when = new Date(iso);
+    if (clock) return clock.format(when);
+    return ("0" + when.getHours()).slice(-2) + ":" + ("0" + when.getMinutes()).slice(-2);
+  }
+
   function status(text) { if (statusEl) statusEl.textContent = text; }
 
   function column(lessonId) { return root.querySelector('[data-live-lesson="' + lessonId + '"]'); }
@@ -37,8 +53,14 @@
     if (data.completed && feed) {
       var entry = document.createElement("li");
       var title = done ? done.querySelector("[data-lesson-title]").getAttribute("data-lesson-title") : "a lesson";
-      entry.textContent = new Date(data.at).toLocaleTimeString() + " " + data.name + " completed " + title;
+      var time = document.createElement("time");
+      time.setAttribute("datetime", data.at);
+      time.textContent = hhmm(data.at);
+      entry.appendChild(time);
+      entry.appendChild(document.createTextNode(" " + data.name + " completed " + title));
       feed.insertBefore(entry, feed.firstChild);
+      var none = root.querySelector("[data-live-stuck-none]");
+      if (none) none.textContent = "Nobody yet (reload for the median time per lesson).";
     }
   }
 

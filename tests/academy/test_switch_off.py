@@ -242,13 +242,21 @@ def test_switching_off_quizzes_site_wide_asks_for_confirmation_with_learners_and
     assert not activation.is_active("quizzes", course_id=tree.python.pk)
 
 
-def test_switching_off_a_plugin_that_changes_no_completion_needs_no_confirmation(admin_client: Client, tree: Tree) -> None:
+def test_switching_off_a_plugin_that_changes_no_completion_still_asks_first(admin_client: Client, tree: Tree) -> None:
     _course_with_a_quiz_learners_and_a_certificate(tree)
-    assert admin_client.post("/admin/plugins/", {"state-certificates": "off"}).status_code == 302
+    asked = admin_client.post("/admin/plugins/", {"state-certificates": "off"}).content.decode()
+    assert "Switch Certificates off in the site?" in asked and "It changes no course's completion." in asked
+    assert activation.is_active("certificates")
+    assert admin_client.post("/admin/plugins/", {"state-certificates": "off", "confirm": "1"}).status_code == 302
     assert not activation.is_active("certificates")
-    # Quizzes in a course without a quiz: nothing to confirm either.
-    assert admin_client.post(f"/admin/plugins/course/{tree.sql.pk}/", {"state-quizzes": "off"}).status_code == 302
+    # Quizzes in a course without a quiz: asked, with nothing about completion.
+    url = f"/admin/plugins/course/{tree.sql.pk}/"
+    course_asked = admin_client.post(url, {"state-quizzes": "off"}).content.decode()
+    assert "Switch Quizzes off in this course?" in course_asked and "learners whose progress changes" not in course_asked
+    assert admin_client.post(url, {"state-quizzes": "off", "confirm": "1"}).status_code == 302
     assert not activation.is_active("quizzes", course_id=tree.sql.pk)
+    # Switching on, or to what it already is, asks nothing.
+    assert admin_client.post(url, {"state-quizzes": "on"}).status_code == 302
 
 
 def test_switching_off_quizzes_for_one_course_asks_for_confirmation(admin_client: Client, tree: Tree) -> None:

@@ -26,7 +26,9 @@ def notes_link(*, course: Any, user: Any) -> list[staff_links.CourseStaffLink]:
 def test_core_links_follow_the_staff_rule_in_order(tree: Tree) -> None:
     editor = course_editor("alice_editor", tree.python)
     names = [link.name for link in staff_links.course_links(tree.python, editor)]
-    assert names == ["learners", "analytics", "live", "bulk", "gradebook", "message", "due_dates", "cohorts", "discussions"]
+    assert names == [
+        "learners", "analytics", "live", "bulk", "gradebook", "message", "due_dates", "cohorts", "discussions", "plugins",
+    ]
     assert staff_links.course_links(tree.sql, editor) == []
 
 
@@ -56,3 +58,20 @@ def test_a_registered_link_shows_in_the_tabs_and_the_header(tree: Tree) -> None:
     assert f'href="/admin/notes/{tree.python.pk}/"' in header
     assert "Bulk enrollment" not in header  # tabs only
     assert refused == []
+
+
+def test_header_links_are_buttons_in_the_page_header_not_in_its_menu(tree: Tree) -> None:
+    editor = course_editor("alice_editor", tree.python)
+    client = logged_in(editor)
+    for url in (reverse("wagtailadmin_pages:edit", args=[tree.python.pk]), reverse("wagtailadmin_explore", args=[tree.python.pk])):
+        html = client.get(url).content.decode()
+        header = html[html.index("w-slim-header"): html.index("</header>")]
+        shown = [name for name in ("learners", "analytics", "live", "bulk", "message", "plugins")
+                 if f'data-course-staff-link="{name}"' in header]
+        assert shown == ["learners", "analytics", "live", "plugins"]
+        assert f'href="/admin/plugins/course/{tree.python.pk}/"' in header
+        # The "..." menu holds Wagtail's own actions only.
+        assert html.count(f"/admin/learning/courses/{tree.python.pk}/learners/") == 1
+    lesson = tree.lessons[0]
+    lesson_html = client.get(reverse("wagtailadmin_pages:edit", args=[lesson.pk])).content.decode()
+    assert "data-course-staff-link" not in lesson_html

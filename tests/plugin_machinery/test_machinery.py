@@ -184,7 +184,11 @@ def test_admin_screens_switch_plugins_with_page_permissions(world: World) -> Non
     assert as_editor.get(f"/admin/plugins/course/{world.other_course.pk}/").status_code in (302, 403)
     form = as_editor.get(f"/admin/plugins/course/{world.course.pk}/")
     assert form.status_code == 200
-    assert as_editor.post(f"/admin/plugins/course/{world.course.pk}/", {"state-echo": "off"}).status_code == 302
+    asked = as_editor.post(f"/admin/plugins/course/{world.course.pk}/", {"state-echo": "off"})
+    assert (asked.status_code, 'data-confirm-plugin="echo"' in asked.content.decode()) == (200, True)
+    assert activation.is_active("echo", course_id=world.course.pk)  # not before the confirmation
+    confirmed = as_editor.post(f"/admin/plugins/course/{world.course.pk}/", {"state-echo": "off", "confirm": "1"})
+    assert confirmed.status_code == 302
     assert not activation.is_active("echo", course_id=world.course.pk)
     assert as_editor.post(f"/admin/plugins/course/{world.course.pk}/", {"state-echo": "sideways"}).status_code == 302
     assert not activation.is_active("echo", course_id=world.course.pk)

@@ -16,6 +16,7 @@ from tests.realtime.support import (
     communicator,
     login_cookie,
     make_user,
+    receive,
     receive_close,
     receive_event,
     resume,
@@ -198,3 +199,82 @@ def test_staff_stream_of_a_cohort_role_carries_its_cohorts_learners_only(world: 
         await comm.disconnect()
 
     run(scenario)
+def test_opening_a_lesson_puts_the_learner_on_it_in_the_live_class(world: World) -> None:
+    """The lesson page's progress socket says "lesson.opened": the learner is on that lesson
+    now (a progress row, not completed), the staff stream gets class.activity at once, and a
+    second open within a minute costs one cache operation and sends nothing."""
+    from django.core.cache import cache
+
+    from learning.models import Enrollment, LessonProgress
+
+    cache.clear()
+    lesson = world.site.lessons[1]
+
+    async def scenario() -> None:
+        staff = communicator(f"/ws/staff/courses/{world.site.course.pk}/", world.staff_session)
+        assert (await staff.connect())[0] is True
+        await resume(staff, await adb(latest_event_id)())
+        learner = communicator("/ws/progress/", world.learner_session)
+        assert (await learner.connect())[0] is True
+        await resume(learner, await adb(latest_event_id)())
+        await learner.send_json_to({"type": "lesson.opened", "lesson_id": lesson.pk})
+        frame = await receive_event(staff)
+        assert (frame["type"], frame["data"]["lesson_id"], frame["data"]["completed"]) == ("class.activity", lesson.pk, False)
+        assert frame["data"]["resume_lesson"]["id"] == lesson.pk
+        await learner.send_json_to({"type": "lesson.opened", "lesson_id": lesson.pk})  # a reload
+        assert await staff.receive_nothing() is True
+        await learner.send_json_to({"type": "lesson.opened", "lesson_id": "x"})
+        error = await receive(learner)
+        while error["type"] != "error":  # the learner's own progress.updated came first
+            error = await receive(learner)
+        assert error == {"type": "error", "data": {"code": "invalid", "message": '"lesson_id" must be a lesson\'s id.'}}
+        await learner.disconnect()
+        await staff.disconnect()
+
+    run(scenario)
+    row = LessonProgress.objects.get(user=world.learner, lesson=lesson)
+    assert row.completed_at is None
+    enrollment = Enrollment.objects.get(user=world.learner, course=world.site.course)
+    assert enrollment.resume_lesson_id == lesson.pk
+    live = staff_selectors.live_class(course=world.site.course)
+    assert [(row.user_id, row.resume_lesson_id) for row in live.in_class] == [(world.learner.pk, lesson.pk)]
+    client = Client()
+    client.force_login(world.staff)
+    html = client.get(f"/admin/live/courses/{world.site.course.pk}/").content.decode()
+    column = html[html.index(f'data-live-lesson="{lesson.pk}"'):]
+    assert f'data-user-id="{world.learner.pk}"' in column[: column.index("</section>")]
+
+
+def test_a_learner_not_in_the_course_opening_a_lesson_records_nothing(world: World) -> None:
+    from django.core.cache import cache
+
+    from learning.models import LessonProgress
+
+    cache.clear()
+
+    async def scenario() -> None:
+        other = communicator("/ws/progress/", world.other_session)
+        assert (await other.connect())[0] is True
+        await resume(other, await adb(latest_event_id)())
+        await other.send_json_to({"type": "lesson.opened", "lesson_id": world.site.lessons[0].pk})
+        assert await other.receive_nothing() is True
+        await other.disconnect()
+
+    run(scenario)
+    assert not LessonProgress.objects.filter(user=world.other).exists()
+
+
+def test_live_class_median_is_never_negative_and_the_stuck_note_is_coherent(world: World) -> None:
+    client = Client()
+    client.force_login(world.staff)
+    url = f"/admin/live/courses/{world.site.course.pk}/"
+    before = client.get(url).content.decode()
+    assert "Nobody: there is no median time per lesson before a first completion." in before
+    # Completed in the call that first recorded it: no time spent, "0.0", never "-0.0".
+    services.lesson_progress_record(user=world.learner, lesson=world.site.lessons[0])
+    live = staff_selectors.live_class(course=world.site.course)
+    assert str(live.median_lesson_minutes) == "0.0"
+    after = client.get(url).content.decode()
+    assert "(0.0 minutes per lesson)" in after and "-0.0" not in after
+    assert "no median" not in after
+    assert 'data-time-zone="UTC"' in after

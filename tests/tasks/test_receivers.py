@@ -86,7 +86,8 @@ def test_course_content_published_enqueues_cache_refresh_and_broadcast(
 
     assert _queued(queue) == [
         ("learning.tasks.refresh_course_progress", {"course_id": 11}),
-        ("learning.tasks.broadcast_course_update", {"page_id": 12, "course_id": 11, "revision_id": 40}),
+        ("learning.tasks.broadcast_course_update", {"page_id": 12, "course_id": 11, "revision_id": 40,
+                                                  "first_publication": False}),
     ]
 
 

@@ -120,7 +120,7 @@ def test_publish_scheduled_pages_publishes_a_due_lesson_and_raises_the_domain_ev
     assert learning_tasks == [
         ("learning.tasks.refresh_course_progress", {"course_id": tree.course.pk}),
         ("learning.tasks.broadcast_course_update",
-         {"page_id": lesson.pk, "course_id": tree.course.pk, "revision_id": revision.pk}),
+         {"page_id": lesson.pk, "course_id": tree.course.pk, "revision_id": revision.pk, "first_publication": False}),
     ]
 
 
@@ -154,3 +154,34 @@ def test_two_setups_started_at_once_create_each_schedule_once() -> None:
         f"schedules: {declared} created, 0 updated, 0 unchanged, 0 removed",
     ]
     assert Schedule.objects.filter(name__startswith="academy:").count() == declared
+
+
+def test_a_scheduled_new_lesson_is_announced_as_new_when_it_goes_live(
+    queue: Broker, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    from learning.models import Enrollment, Notification
+    from tests.tasks.conftest import run_queued_tasks
+    from tests.tasks.content import make_enrollment, make_learner
+
+    tree = build_course(lessons=1)
+    tree.course.save_revision().publish()
+    tree.lessons[0].save_revision().publish()
+    make_enrollment(make_learner("ada"), tree.course, Enrollment.Status.ACTIVE)
+    lesson = tree.lessons[0].add_sibling(instance=type(tree.lessons[0])(title="Loops", slug="loops", summary="New."))
+    lesson.go_live_at = timezone.now() + timedelta(hours=1)
+    revision = lesson.save_revision()
+    queue.purge_queue()
+    with django_capture_on_commit_callbacks(execute=True):
+        revision.publish()  # only scheduled: nobody hears of it yet
+    assert [t["func"] for t in queued_tasks(queue) if t["func"].startswith("learning.")] == []
+    past = timezone.now() - timedelta(minutes=1)
+    revision.content["go_live_at"] = past.isoformat()
+    revision.approved_go_live_at = past
+    revision.save(update_fields=["content", "approved_go_live_at"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.publish_scheduled_pages()
+    run_queued_tasks(queue)
+
+    titles = list(Notification.objects.filter(kind="course_updated").values_list("user__username", "title"))
+    assert titles == [("ada", "New lesson in Python Basics: “Loops”")]

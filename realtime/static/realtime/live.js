@@ -347,6 +347,11 @@
       self.attempt = 0;
       self.everOpened = true;
       self.send({ type: "resume", since: self.lastId });
+      if (self.greeting) {
+        // Once per page: e.g. "lesson.opened" (the staff's live class shows the learner on it).
+        self.send(self.greeting);
+        self.greeting = null;
+      }
       window.clearInterval(self.pinger);
       self.pinger = window.setInterval(function () { self.send({ type: "ping" }); }, PING_INTERVAL_MS);
       renderStatus();
@@ -432,7 +437,13 @@
     var progressTargets = $all("[data-course-progress], [data-enrollment]");
     var showsProgress = progressTargets.length || document.querySelector("[data-lesson-page], [data-course-page]");
     streams.push(new Stream("/ws/notifications/"));
-    if (showsProgress) streams.push(new Stream("/ws/progress/", progressTargets));
+    if (showsProgress) {
+      var progress = new Stream("/ws/progress/", progressTargets);
+      var opened = document.querySelector('[data-lesson-page][data-following="true"]');
+      var lessonId = opened && opened.getAttribute("data-lesson-id");
+      if (lessonId && /^\d+$/.test(lessonId)) progress.greeting = { type: "lesson.opened", lesson_id: parseInt(lessonId, 10) };
+      streams.push(progress);
+    }
     var followed = document.querySelector('[data-course-page][data-following="true"], [data-lesson-page][data-following="true"]');
     var courseId = followed && followed.getAttribute("data-course-id");
     if (courseId && /^\d+$/.test(courseId)) streams.push(new Stream("/ws/courses/" + courseId + "/"));
