@@ -1,7 +1,7 @@
 """Rate limits shared by every process: one limiter behind every limited door.
 
 Doors: login (siteconfig/login_limits.py), sign-up and password reset (learning/accounts.py),
-WebSocket connections (realtime/consumers.py) and the API throttles (siteconfig/throttling.py).
+WebSocket connections (realtime/consumers.py) and the API throttles (learning/api/throttling.py).
 
 What it guarantees:
 - **Sliding window.** A rule "N per W" allows a counted event when fewer than N of the same kind

@@ -358,11 +358,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("ACADEMY_THROTTLE_ANON", "100/hour"),
         "user": env_str("ACADEMY_THROTTLE_USER", "1000/hour"),
-        # Writes of one kind, per user (siteconfig.throttling.WriteRateThrottle).
+        # Writes of one kind, per user (learning.api.throttling.WriteRateThrottle).
         "enrollments": env_str("ACADEMY_THROTTLE_ENROLLMENTS", "60/hour"),
         "progress": env_str("ACADEMY_THROTTLE_PROGRESS", "600/hour"),
         "notifications": env_str("ACADEMY_THROTTLE_NOTIFICATIONS", "300/hour"),
-        # Staff and integration endpoints, per token (siteconfig.throttling.StaffRateThrottle).
+        # Staff and integration endpoints, per token (learning.api.throttling.StaffRateThrottle).
         "staff": env_str("ACADEMY_THROTTLE_STAFF", "10000/hour"),
     },
     "NUM_PROXIES": NUM_PROXIES,
@@ -461,9 +461,9 @@ for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
     env_rate(f"ACADEMY_THROTTLE_{_scope.upper()}", _rate)
 # The API throttles count in the same limiter (DRF's own are not atomic across processes).
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "siteconfig.throttling.AnonRateThrottle",
-    "siteconfig.throttling.UserRateThrottle",
-    "siteconfig.throttling.WriteRateThrottle",
+    "learning.api.throttling.AnonRateThrottle",
+    "learning.api.throttling.UserRateThrottle",
+    "learning.api.throttling.WriteRateThrottle",
 ]
 # Login limits apply to every form that calls authenticate(): /accounts/login/, /admin/login/,
 # /django-admin/login/. The backend refuses a locked-out attempt before any password is checked;

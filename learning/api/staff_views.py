@@ -24,10 +24,10 @@ from rest_framework.response import Response
 from learning import integrations, services, tokens
 from learning.api import staff_serializers as shapes
 from learning.api.serializers import MAX_ID, ErrorSerializer
+from learning.api.throttling import StaffRateThrottle, rate_headers
 from learning.api.views import ApiView, _query
 from learning.cohorts import cohort_id_enrollment_filter
 from learning.models import Enrollment, PersonalAccessToken
-from siteconfig.throttling import StaffRateThrottle, rate_headers
 
 _RATE_HEADER_PARAMETERS = [
     OpenApiParameter(name, type=int, location=OpenApiParameter.HEADER, response=True, description=description)

@@ -28,6 +28,8 @@ LAZY_CYCLES: dict[tuple[str, ...], str] = {
     ("courses.lesson_kinds", "courses.models", "courses.selectors"): "page models' get_context "
     "asks the selectors (which query the models) and lesson_kinds reaches LessonPage only when "
     "called, after the app registry is ready.",
+    ("learning.cohorts", "learning.services"): "cohorts' writes share the services' errors; the "
+    "enrollment services ask cohorts where to place a learner only when they enroll one.",
     ("plugins.quizzes.models", "plugins.quizzes.selectors"): "the quiz page's context asks the "
     "quiz selectors, which query the quiz models.",
 }

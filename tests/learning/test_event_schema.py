@@ -10,7 +10,7 @@ import pytest
 from academy.events import EVENTS, PayloadError, check_payload
 from academy.plugins.registry import plugins
 from academy.sdk import build_world
-from learning import events, services
+from learning import events, gradebook, services
 from learning.sessions import sessions_end_all
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +41,11 @@ def test_every_event_sent_by_core_matches_its_schema(django_capture_on_commit_ca
             world.lessons[0].specific.save_revision().publish()
         with django_capture_on_commit_callbacks(execute=True):
             sessions_end_all(user=other)
+        from tests.plugins.quizzes.helpers import make_quiz  # a graded lesson kind
+
+        quiz = make_quiz(world.course)
+        with django_capture_on_commit_callbacks(execute=True):
+            gradebook.grade_record(user=learner, lesson=quiz, score=80)  # grade_changed
     finally:
         for event in EVENTS.values():
             event.disconnect(dispatch_uid=f"schema-test.{event.name}")

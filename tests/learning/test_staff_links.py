@@ -38,10 +38,10 @@ def test_role_holders_get_the_links_of_their_role(tree: Tree) -> None:
     teacher = course_role("tina_teacher", tree.python, "teacher")
     assistant = course_role("andy_assistant", tree.python, "assistant")
     assert [link.name for link in staff_links.course_links(tree.python, teacher)] == [
-        "learners", "analytics", "live", "bulk", "message", "cohorts",
-    ]
+        "learners", "analytics", "live", "bulk", "gradebook", "message", "due_dates", "cohorts", "discussions",
+    ]  # not "plugins" nor "certificate": those are the course's editors'
     assert [link.name for link in staff_links.course_links(tree.python, assistant)] == [
-        "learners", "analytics", "live", "cohorts",
+        "learners", "analytics", "live", "gradebook", "due_dates", "cohorts", "discussions",
     ]
     assert staff_links.course_links(tree.sql, teacher) == []
 

@@ -50,9 +50,9 @@ def _get(user: Any = None, **meta: str) -> Any:
 
 def test_default_throttles_are_the_limiters_with_the_seed_rates(settings: Any) -> None:
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] == [
-        "siteconfig.throttling.AnonRateThrottle",
-        "siteconfig.throttling.UserRateThrottle",
-        "siteconfig.throttling.WriteRateThrottle",
+        "learning.api.throttling.AnonRateThrottle",
+        "learning.api.throttling.UserRateThrottle",
+        "learning.api.throttling.WriteRateThrottle",
     ]
     assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] == {
         "anon": "100/hour", "user": "1000/hour",
