@@ -112,6 +112,9 @@ def test_seed_demo_editors_group_can_publish_under_catalog_only(seeded: str) -> 
         "access_admin", "add_document", "add_image", "add_instructor", "change_document", "change_enrollment",
         "change_image", "change_instructor", "choose_document", "choose_image", "delete_document", "delete_image",
         "delete_instructor", "view_courseprogressreport", "view_enrollment", "view_instructor",
+        # The certificates plugin's migration: editors configure their courses' certificates.
+        "add_coursecertificatesettings", "change_coursecertificatesettings",
+        "delete_coursecertificatesettings", "view_coursecertificatesettings",
     ])
 
 
