@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django_q.conf import Conf
-from wagtail.models import ReferenceIndex
+from wagtail.models import Page, ReferenceIndex
 
 from academy.plugins import activation
 from learning import services
@@ -40,7 +40,10 @@ COMPLETION_IN_REQUEST = 7
 # payload carries the progress with its links, no lesson is read); then class.activity for the
 # course's staff: the learner's name (1), the outbox row (1).
 CLASS_ACTIVITY = 2
-LESSON_AFTER_RESPONSE = 1 + CLASS_ACTIVITY
+# Installed plugins: the webhooks plugin (on by default) looks up the subscriptions that want each
+# delivered event (1 per event: lesson_completed here; none exist, so nothing more).
+WEBHOOKS_PER_EVENT = 1
+LESSON_AFTER_RESPONSE = 1 + CLASS_ACTIVITY + WEBHOOKS_PER_EVENT
 # The email task, queued: a row on the ORM broker (the embedded default), nothing on Redis.
 EMAIL_QUEUED = 1 if Conf.ORM else 0
 # After the response, the last lesson: progress.updated (1: the outbox row), the email
@@ -49,7 +52,8 @@ EMAIL_QUEUED = 1 if Conf.ORM else 0
 # Installed plugins: the certificates plugin (on by default) queues its issue task on
 # course_completed: a row on the ORM broker, nothing on Redis.
 CERTIFICATE_QUEUED = 1 if Conf.ORM else 0
-COURSE_AFTER_RESPONSE = 5 + EMAIL_QUEUED + TRANSACTION + CLASS_ACTIVITY + CERTIFICATE_QUEUED
+# And the webhooks' lookup for lesson_completed and course_completed (2).
+COURSE_AFTER_RESPONSE = 5 + EMAIL_QUEUED + TRANSACTION + CLASS_ACTIVITY + CERTIFICATE_QUEUED + 2 * WEBHOOKS_PER_EVENT
 
 
 def _complete(user: Any, lesson_id: int) -> tuple[Any, list[dict[str, str]], list[dict[str, str]]]:
@@ -58,6 +62,10 @@ def _complete(user: Any, lesson_id: int) -> tuple[Any, list[dict[str, str]], lis
     client = Client()
     client.force_login(user)
     client.get("/dashboard/")  # the session and Wagtail's site root paths are in the cache
+    # The lesson page the learner completes from: the course's date rules ("not yet open") are in
+    # the cache, cached per page-tree generation like the outline.
+    lesson = Page.objects.get(pk=lesson_id)
+    client.get(lesson.url)
     activation.table()  # and the plugins' activation table, as on every request after the first
     request = RequestFactory().post(
         "/learning/progress/", {"lesson_id": str(lesson_id)},
