@@ -30,6 +30,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 from django_q.brokers import get_broker
+from django_q.brokers.orm import ORM
+from django_q.conf import Conf
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from courses.models import CoursePage, LessonPage
@@ -95,7 +97,9 @@ def _term(term_world: World) -> dict[str, Any]:
     quiz.save_revision().publish()
     CoursePage.objects.filter(pk=course.pk).update(pass_grade=PASS_GRADE)
     CourseCertificateSettings.objects.create(course=course, require_pass_grade=True)
-    get_broker().purge_queue()  # the set-up's own tasks (search index, emails): not the story
+    # The set-up's own tasks (search index, emails; queued by this process): not the story.
+    get_broker().purge_queue()
+    ORM(list_key=Conf.PREFIX).purge_queue()
     return {
         "spring": spring, "autumn": autumn, "teacher_session": teacher_session,
         "assistant_session": assistant_session, "quiz": quiz,
@@ -110,7 +114,10 @@ def _context(browser: Browser, server: Uvicorn, session: str) -> BrowserContext:
 
 
 def _run_tasks() -> list[RanTask]:
-    return run_queued_tasks(get_broker())
+    """The tasks the server queued, run as the worker would. The server runs embedded (no
+    REDIS_URL), so its queue is the ORM broker's in the test database, whatever this process
+    uses."""
+    return run_queued_tasks(ORM(list_key=Conf.PREFIX))
 
 
 def _due_rows(page: Page, lesson_id: int, kind: str) -> list[list[str]]:
