@@ -226,14 +226,14 @@ class ReportView(ApiView):
 
 
 urlpatterns = [
-    path("lessons/<int:lesson_id>/threads/", ThreadsView.as_view(), name="lesson-threads"),
-    path("courses/<int:course_id>/threads/", ThreadsView.as_view(), name="course-threads"),
-    path("threads/<int:thread_id>/", ThreadView.as_view(), name="thread"),
-    path("threads/<int:thread_id>/replies/", RepliesView.as_view(), name="replies"),
-    path("threads/<int:thread_id>/answered/", AnsweredView.as_view(), name="answered"),
-    path("threads/<int:thread_id>/follow/", FollowView.as_view(), name="follow"),
-    path("threads/<int:thread_id>/moderation/", ModerationView.as_view(), name="moderation"),
-    path("posts/<int:post_id>/", PostView.as_view(), name="post"),
-    path("posts/<int:post_id>/vote/", VoteView.as_view(), name="vote"),
-    path("posts/<int:post_id>/reports/", ReportView.as_view(), name="report"),
+    path("lessons/<id:lesson_id>/threads/", ThreadsView.as_view(), name="lesson-threads"),
+    path("courses/<id:course_id>/threads/", ThreadsView.as_view(), name="course-threads"),
+    path("threads/<id:thread_id>/", ThreadView.as_view(), name="thread"),
+    path("threads/<id:thread_id>/replies/", RepliesView.as_view(), name="replies"),
+    path("threads/<id:thread_id>/answered/", AnsweredView.as_view(), name="answered"),
+    path("threads/<id:thread_id>/follow/", FollowView.as_view(), name="follow"),
+    path("threads/<id:thread_id>/moderation/", ModerationView.as_view(), name="moderation"),
+    path("posts/<id:post_id>/", PostView.as_view(), name="post"),
+    path("posts/<id:post_id>/vote/", VoteView.as_view(), name="vote"),
+    path("posts/<id:post_id>/reports/", ReportView.as_view(), name="report"),
 ]

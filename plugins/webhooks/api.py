@@ -25,7 +25,6 @@ from rest_framework.response import Response
 
 from academy.sdk import ApiView, InputSerializer
 from plugins.webhooks import catalog, services
-from plugins.webhooks import paths as _paths  # noqa: F401  (registers the webhooks_id converter)
 from plugins.webhooks.models import URL_MAX_LENGTH, Delivery, Subscription
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -267,11 +266,11 @@ class DeliveryReplayView(_ActionView):
 
 urlpatterns = [
     path("subscriptions/", SubscriptionListView.as_view(), name="subscriptions"),
-    path("subscriptions/<webhooks_id:pk>/", SubscriptionDetailView.as_view(), name="subscription"),
-    path("subscriptions/<webhooks_id:pk>/rotate-secret/", SubscriptionRotateView.as_view(), name="rotate"),
-    path("subscriptions/<webhooks_id:pk>/enable/", SubscriptionEnableView.as_view(), name="enable"),
-    path("subscriptions/<webhooks_id:pk>/ping/", SubscriptionPingView.as_view(), name="ping"),
+    path("subscriptions/<id:pk>/", SubscriptionDetailView.as_view(), name="subscription"),
+    path("subscriptions/<id:pk>/rotate-secret/", SubscriptionRotateView.as_view(), name="rotate"),
+    path("subscriptions/<id:pk>/enable/", SubscriptionEnableView.as_view(), name="enable"),
+    path("subscriptions/<id:pk>/ping/", SubscriptionPingView.as_view(), name="ping"),
     path("deliveries/", DeliveryListView.as_view(), name="deliveries"),
-    path("deliveries/<webhooks_id:pk>/", DeliveryDetailView.as_view(), name="delivery"),
-    path("deliveries/<webhooks_id:pk>/replay/", DeliveryReplayView.as_view(), name="replay"),
+    path("deliveries/<id:pk>/", DeliveryDetailView.as_view(), name="delivery"),
+    path("deliveries/<id:pk>/replay/", DeliveryReplayView.as_view(), name="replay"),
 ]

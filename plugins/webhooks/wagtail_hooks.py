@@ -12,7 +12,6 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 
 from plugins.webhooks import admin_views, services
-from plugins.webhooks import paths as _paths  # noqa: F401  (registers the webhooks_id converter)
 
 
 @hooks.register("register_admin_urls")
@@ -22,14 +21,14 @@ def register_webhook_urls() -> list[Any]:
         path("", admin_views.index, name="index"),
         path("add/", admin_views.add, name="add"),
         path("deliveries/", admin_views.deliveries, name="deliveries"),
-        path("deliveries/<webhooks_id:pk>/", admin_views.delivery, name="delivery"),
-        path("deliveries/<webhooks_id:pk>/replay/", admin_views.replay, name="replay"),
-        path("<webhooks_id:pk>/", admin_views.subscription, name="subscription"),
-        path("<webhooks_id:pk>/edit/", admin_views.edit, name="edit"),
-        path("<webhooks_id:pk>/delete/", admin_views.delete, name="delete"),
-        path("<webhooks_id:pk>/ping/", admin_views.ping, name="ping"),
-        path("<webhooks_id:pk>/enable/", admin_views.enable, name="enable"),
-        path("<webhooks_id:pk>/rotate/", admin_views.rotate, name="rotate"),
+        path("deliveries/<id:pk>/", admin_views.delivery, name="delivery"),
+        path("deliveries/<id:pk>/replay/", admin_views.replay, name="replay"),
+        path("<id:pk>/", admin_views.subscription, name="subscription"),
+        path("<id:pk>/edit/", admin_views.edit, name="edit"),
+        path("<id:pk>/delete/", admin_views.delete, name="delete"),
+        path("<id:pk>/ping/", admin_views.ping, name="ping"),
+        path("<id:pk>/enable/", admin_views.enable, name="enable"),
+        path("<id:pk>/rotate/", admin_views.rotate, name="rotate"),
     ]
     return [path("webhooks/", include((patterns, "webhooks_admin")))]
 
