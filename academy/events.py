@@ -31,6 +31,7 @@ transaction) and one UPDATE after its receivers ran; nothing for other events.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import types
 import typing
@@ -110,12 +111,17 @@ class Event(Signal, Generic[P]):
         (``event_id``: the occurrence's id; a new one when not given)."""
         self._send(payload, event_id=event_id or str(uuid.uuid4()))
 
+    def _is_durable(self, receiver: Callable[..., Any]) -> bool:
+        """Whether ``receiver`` was connected durable, also when what the signal hands out is a
+        wrapper of it (Sentry's Django integration wraps every receiver, ``functools.wraps``)."""
+        return inspect.unwrap(receiver) in self.durable
+
     def _durable_here(self, payload: Mapping[str, Any]) -> bool:
         """Whether a durable receiver of this event is connected and its plugin (if any) active
         for the payload's course: the table read once per request, no query once cached."""
         if not self.durable:
             return False
-        live = [receiver for receiver in self._live_receivers(self.name)[0] if receiver in self.durable]
+        live = [receiver for receiver in self._live_receivers(self.name)[0] if self._is_durable(receiver)]
         if not live:
             return False
         from academy.plugins import activation
@@ -160,7 +166,7 @@ class Event(Signal, Generic[P]):
 
         current: activation.ActivationTable | None = None
         for receiver in self._live_receivers(self.name)[0]:
-            durable = receiver in self.durable
+            durable = self._is_durable(receiver)
             if durable_only and not durable:
                 continue
             plugin = plugin_of(getattr(receiver, "__module__", "") or "")

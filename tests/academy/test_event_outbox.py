@@ -11,6 +11,7 @@ never drains it (the response never closed).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import uuid
@@ -38,6 +39,7 @@ from academy.sdk import on_event
 from learning import services
 from learning.events import LearnerActivityPayload, learner_activity, lesson_completed
 from learning.models import LessonProgress
+from tests.academy.test_sentry import sentry_transport  # noqa: F401  (Sentry on, as with a DSN)
 from tests.tasks.content import CourseTree, build_course, make_learner
 
 pytestmark = pytest.mark.django_db
@@ -161,6 +163,20 @@ def test_only_events_with_an_active_durable_receiver_are_stored_at_one_insert_ea
     OutboxEvent.objects.all().delete()
     _complete(learner, lesson)
     assert list(OutboxEvent.objects.values_list("name", flat=True)) == ["lesson_completed"]
+
+
+@pytest.mark.usefixtures("sentry_transport")
+def test_durable_receivers_stay_durable_under_sentrys_signal_spans(
+    course: CourseTree, learner: Any, probe: Probe, django_capture_on_commit_callbacks: Any
+) -> None:
+    # With a DSN, Sentry's Django integration wraps every receiver the signal hands out.
+    assert any(receiver.__name__ == "durable_probe" and receiver is not inspect.unwrap(receiver)
+               for receiver in lesson_completed._live_receivers(lesson_completed.name)[0])
+    with django_capture_on_commit_callbacks():  # the process dies after the commit
+        _complete(learner, course.lessons[0])
+    row = OutboxEvent.objects.get()
+    assert outbox_sweep(now=row.created_at + OUTBOX_GRACE) == 1
+    assert probe.calls == [("lesson_completed", str(row.event_id), course.lessons[0].pk)]
 
 
 def test_a_plugins_durable_receiver_stores_nothing_where_the_plugin_is_off(course: CourseTree, learner: Any) -> None:
