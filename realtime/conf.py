@@ -31,6 +31,8 @@ DEFAULTS: dict[str, float | int] = {
     # process's viewers vanish within it); counts are broadcast at most once per interval.
     "REALTIME_PRESENCE_TTL_SECONDS": 60.0,
     "REALTIME_PRESENCE_COALESCE_SECONDS": 1.0,
+    # Embedded mode (no shared layer): each process re-reads its lessons' counts this often.
+    "REALTIME_PRESENCE_POLL_SECONDS": 2.0,
     # Stored events are kept this long for resuming clients, then pruned by a schedule.
     "REALTIME_OUTBOX_RETENTION_HOURS": 48,
 }

@@ -18,7 +18,10 @@ the embedded mode), so every process of the site sees every viewer:
   process, never one per change;
 - the broadcast goes through the channel layer to the lesson's presence group
   (``groups.lesson_presence``), which only sockets that passed the access check joined; each
-  socket forwards a count only when it differs from the last one it sent.
+  socket forwards a count only when it differs from the last one it sent;
+- without a shared layer (the embedded mode's in-process one) a broadcast reaches only its own
+  process's sockets, so there each process re-reads the counts of its lessons every
+  ``REALTIME_PRESENCE_POLL_SECONDS`` and broadcasts those that changed.
 
 Counts are not stored events: they carry no id, are never replayed on resume, and a client that
 reconnects gets the current count after it says which lesson it views again. When the store
@@ -30,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -163,17 +167,28 @@ class LessonPresence:
             logger.warning("presence broadcast of lesson %s failed", lesson_id, exc_info=True)
 
     async def _renew_forever(self) -> None:
+        renewed_at = time.monotonic()
         while True:
-            await asyncio.sleep(self.ttl / 3)
+            # Without a shared channel layer (embedded mode) another web process's broadcasts
+            # never reach this one's sockets: its counts are re-read more often instead.
+            every = self.ttl / 3
+            if conf.uses_relay():
+                every = min(every, float(conf.get("REALTIME_PRESENCE_POLL_SECONDS")))
+            await asyncio.sleep(every)
+            renew = time.monotonic() - renewed_at >= self.ttl / 3 - every / 2
+            if renew:
+                renewed_at = time.monotonic()
             with contextlib.suppress(LimiterUnavailable):
-                await self.renew()
+                await self.renew(entries=renew)
 
-    async def renew(self) -> None:
-        """Renew this process's entries, and broadcast the count of each of its lessons that
-        changed without a join or leave here (another process's sockets expired)."""
+    async def renew(self, *, entries: bool = True) -> None:
+        """Renew this process's entries (unless ``entries`` is False), and broadcast the count
+        of each of its lessons that changed without a join or leave here (another process's
+        sockets came, left or expired)."""
         for lesson_id, members in list(self._local.items()):
-            for member in list(members):
-                await _store("slot_refresh", presence_key(lesson_id), member, self.ttl)
+            if entries:
+                for member in list(members):
+                    await _store("slot_refresh", presence_key(lesson_id), member, self.ttl)
             viewers = await lesson_viewers(lesson_id)
             if viewers is not None and viewers != self._sent.get(lesson_id):
                 self.changed(lesson_id)
