@@ -415,7 +415,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Academy API",
     "DESCRIPTION": (
         "Courses, lessons, enrollments, progress and notifications. Authenticate with a personal "
-        "access token (Authorization: Bearer ..., made on /accounts/tokens/) or the browser session "
+        "access token (Authorization: Bearer ..., made on /accounts/tokens/), an app's OAuth 2 token "
+        "(authorization code with PKCE under /o/) or the browser session "
         "(with the CSRF token on writes). Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. "
         "Versioning policy: docs/api.md."
     ),

@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
-from oauth2_provider.models import Grant
+from oauth2_provider.models import Grant, get_refresh_token_model
 from rest_framework.test import APIClient
 
 from learning import oauth, tokens
@@ -347,3 +347,17 @@ def test_the_schema_declares_the_oauth2_scheme_with_the_token_scopes(db: None) -
     staff_enroll = schema["paths"]["/api/v1/courses/{course_id}/enrollments/"]["post"]["security"]
     assert {"oauth2": ["enroll"]} in staff_enroll and {"personalAccessToken": []} in staff_enroll
     assert {"oauth2": []} in schema["paths"]["/api/v1/me/"]["get"]["security"]
+
+
+def test_the_daily_cleanup_deletes_only_expired_app_tokens(learner: Any, app: Any) -> None:
+    from learning import tasks
+
+    live = grant(learner, app)
+    old = grant(learner, app, scope="read report")
+    # Dormant past the refresh token's lifetime: the access token expired 31 days ago.
+    tokens.AccessToken.objects.filter(scope="read report").update(expires=timezone.now() - timedelta(days=31))
+    tasks.clear_expired_oauth_tokens()
+    assert list(tokens.AccessToken.objects.values_list("scope", flat=True)) == ["read"]
+    assert get_refresh_token_model().objects.filter(user=learner).count() == 1
+    assert bearer(live["access_token"]).get("/api/v1/me/").status_code == 200
+    assert bearer(old["access_token"]).get("/api/v1/me/").status_code == 401
