@@ -184,8 +184,18 @@ def test_wagtail_admin_is_outside_the_strict_policy_and_works(
     context.close()
 
 
+@pytest.fixture
+def consent_app(world: World) -> Any:
+    """A public OAuth app sending learners back to https://app.example/callback."""
+    from learning import oauth
+
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
+    return oauth.application_create(by=admin, name="Study Buddy", client_type="public",
+                                    redirect_uris="https://app.example/callback").application
+
+
 def test_the_oauth_consent_page_sends_the_learner_back_to_the_app_under_the_policy(
-    world: World, server: Uvicorn, browser: Browser  # noqa: F811
+    world: World, consent_app: Any, server: Uvicorn, browser: Browser  # noqa: F811
 ) -> None:
     """The Allow post redirects to the app's own address, which a browser checks against
     form-action: the page allows that one origin, and nothing else changes."""
@@ -193,11 +203,7 @@ def test_the_oauth_consent_page_sends_the_learner_back_to_the_app_under_the_poli
     import hashlib
     from urllib.parse import parse_qs, urlencode, urlsplit
 
-    from learning import oauth
-
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
-    app = oauth.application_create(by=admin, name="Study Buddy", client_type="public",
-                                   redirect_uris="https://app.example/callback").application
+    app = consent_app
     verifier = "v" * 64
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     context = _context(browser, server, world.learner_session)
