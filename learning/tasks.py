@@ -295,6 +295,14 @@ def cleanup_expired_sessions() -> None:
     prune_login_sessions()
 
 
+def clear_expired_oauth_tokens() -> None:
+    """Delete apps' expired OAuth access tokens, expired or revoked refresh tokens and expired
+    authorization codes (what ``manage.py cleartokens`` of django-oauth-toolkit does), on a schedule."""
+    from oauth2_provider.models import clear_expired
+
+    clear_expired()
+
+
 def prune_read_notifications(*, days: int = READ_NOTIFICATION_RETENTION_DAYS) -> int:
     """Delete notifications that were read more than ``days`` days ago; returns how many."""
     return notification_prune_read(older_than=timezone.now() - timedelta(days=days))
@@ -384,6 +392,7 @@ SCHEDULES = [
     ScheduledTask("prune_idempotency_keys", "learning.tasks.prune_idempotency_keys", minutes=MINUTES_PER_HOUR),
     ScheduledTask("sweep_event_outbox", "learning.tasks.sweep_event_outbox", minutes=OUTBOX_SWEEP_MINUTES),
     ScheduledTask("prune_event_outbox", "learning.tasks.prune_event_outbox", minutes=MINUTES_PER_HOUR),
+    ScheduledTask("clear_expired_oauth_tokens", "learning.tasks.clear_expired_oauth_tokens", minutes=MINUTES_PER_DAY),
     ScheduledTask("send_date_reminders", "learning.tasks.send_date_reminders", minutes=DATE_REMINDER_MINUTES),
     ScheduledTask(
         "prune_read_notifications",
