@@ -1,5 +1,5 @@
 """Staff and integration endpoints of API v1: a course's enrollments (list, enroll, approve,
-cancel, unenroll), its progress report, and people by external id. For an HR or SIS sync.
+cancel, unenroll), its progress report and gradebook, and people by external id. For an HR or SIS sync.
 
 Who: the course's staff by the access policy's staff rule, exactly as the admin asks
 (``access.may_see_learners`` to read, ``may_manage_learners`` to write, the lists filtered by
@@ -21,7 +21,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from learning import integrations, services, tokens
+from learning import access, gradebook, integrations, services, tokens
 from learning.api import staff_serializers as shapes
 from learning.api.serializers import MAX_ID, ErrorSerializer
 from learning.api.throttling import StaffRateThrottle, rate_headers
@@ -184,6 +184,33 @@ class CourseProgressReportView(StaffApiView):
         course = _course(request, course_id, manage=False)
         rows = integrations.staff_enrollments(course=course, by=request.user)
         return self.get_paginated_response(shapes.ProgressRowSerializer(self.page_of(rows), many=True).data)
+
+
+class GradebookFilters(drf_serializers.Serializer):
+    cohort = drf_serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                          help_text="Only this cohort's learners.")
+
+
+class CourseGradebookView(StaffApiView):
+    scopes = {"GET": tokens.SCOPE_REPORT}
+
+    @extend_schema(operation_id="course_gradebook", parameters=[GradebookFilters, *_RATE_HEADER_PARAMETERS],
+                   responses={200: shapes.GradebookRowSerializer(many=True), **STAFF_ERRORS}, tags=["staff"])
+    def get(self, request: Request, course_id: int) -> Response:
+        """Staff: the course's gradebook (the admin's grid, as JSON), one row per learner you may
+        see (active or completed enrollments), newest enrollment first: each graded lesson's
+        grade with late and override marks, the course grade and whether it passes. Filter:
+        cohort. Who: as the admin's gradebook screen. Scope: report."""
+        course = _course(request, course_id, manage=False)
+        filters = _query(request, GradebookFilters)
+        items = gradebook.graded_items(course)
+        rows = (
+            gradebook.grid_enrollments(course=course, who=access.viewer(request.user), cohort_id=filters.get("cohort"))
+            .select_related("user", "cohort").prefetch_related("user__external_ids")
+        )
+        page = gradebook.rows_of_page(self.page_of(rows), course=course, items=items)
+        context = {"titles": {item.pk: item.title for item in items}}
+        return self.get_paginated_response(shapes.GradebookRowSerializer(page, many=True, context=context).data)
 
 
 _EXTERNAL_PARAMETERS = [
