@@ -74,10 +74,13 @@ def _course(request: Request, course_id: int, *, manage: bool) -> Any:
     return integrations.course_for_staff(course_id=course_id, by=request.user, manage=manage)
 
 
-class StaffEnrollmentFilters(drf_serializers.Serializer):
-    status = drf_serializers.ChoiceField(choices=Enrollment.Status.choices, required=False)
+class CohortFilter(drf_serializers.Serializer):
     cohort = drf_serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                           help_text="Only this cohort's learners.")
+
+
+class StaffEnrollmentFilters(CohortFilter):
+    status = drf_serializers.ChoiceField(choices=Enrollment.Status.choices, required=False)
 
 
 STAFF_ERRORS = {403: OpenApiResponse(ErrorSerializer, description="Not staff of this course, or the token's scopes "
@@ -186,15 +189,10 @@ class CourseProgressReportView(StaffApiView):
         return self.get_paginated_response(shapes.ProgressRowSerializer(self.page_of(rows), many=True).data)
 
 
-class GradebookFilters(drf_serializers.Serializer):
-    cohort = drf_serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
-                                          help_text="Only this cohort's learners.")
-
-
 class CourseGradebookView(StaffApiView):
     scopes = {"GET": tokens.SCOPE_REPORT}
 
-    @extend_schema(operation_id="course_gradebook", parameters=[GradebookFilters, *_RATE_HEADER_PARAMETERS],
+    @extend_schema(operation_id="course_gradebook", parameters=[CohortFilter, *_RATE_HEADER_PARAMETERS],
                    responses={200: shapes.GradebookRowSerializer(many=True), **STAFF_ERRORS}, tags=["staff"])
     def get(self, request: Request, course_id: int) -> Response:
         """Staff: the course's gradebook (the admin's grid, as JSON), one row per learner you may
@@ -202,7 +200,7 @@ class CourseGradebookView(StaffApiView):
         grade with late and override marks, the course grade and whether it passes. Filter:
         cohort. Who: as the admin's gradebook screen. Scope: report."""
         course = _course(request, course_id, manage=False)
-        filters = _query(request, GradebookFilters)
+        filters = _query(request, CohortFilter)
         items = gradebook.graded_items(course)
         rows = (
             gradebook.grid_enrollments(course=course, who=access.viewer(request.user), cohort_id=filters.get("cohort"))

@@ -17,7 +17,7 @@ from plugins.quizzes.models import QuizAttempt, QuizLessonPage
 from tests.courses.helpers import Tree
 from tests.learning.api.conftest import token_client
 from tests.learning.conftest import make_user
-from tests.plugins.quizzes.helpers import RIGHT, SECRETS, WRONG
+from tests.plugins.quizzes.helpers import RIGHT, SECRETS, WRONG, make_quiz
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/p/quizzes"
