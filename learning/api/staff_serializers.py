@@ -154,7 +154,10 @@ class GradebookRowSerializer(serializers.Serializer):
     user = LearnerSerializer(source="enrollment.user")
     external_ids = serializers.SerializerMethodField(help_text="The learner's ids in other systems (may be empty).")
     status = serializers.ChoiceField(choices=Enrollment.Status.choices, source="enrollment.status")
-    cohort = CohortRefSerializer(source="enrollment.cohort", allow_null=True)
+    cohort = serializers.SerializerMethodField(
+        help_text="The cohort the learner counts in: their own, or the course's default cohort for one placed in "
+        "none (as the admin's grid shows); null only while the course has no cohort at all.",
+    )
     grades = serializers.SerializerMethodField(help_text="Each graded lesson of the course, in course order.")
     course_grade = _percent_field(source="grade.percent", help_text="The weighted mean of the counted grades, "
                                   "percent, rounded down to two decimals; null while nothing counts.")
@@ -167,6 +170,11 @@ class GradebookRowSerializer(serializers.Serializer):
     @extend_schema_field(ExternalIdSerializer(many=True))
     def get_external_ids(self, row: gradebook.GridRow) -> list[dict[str, str]]:
         return [{"system": ext.system, "external_id": ext.external_id} for ext in row.enrollment.user.external_ids.all()]
+
+    @extend_schema_field(CohortRefSerializer(allow_null=True))
+    def get_cohort(self, row: gradebook.GridRow) -> dict[str, Any] | None:
+        cohort = row.enrollment.cohort if row.enrollment.cohort_id is not None else self.context.get("default_cohort")
+        return None if cohort is None else {"id": cohort.pk, "name": cohort.name}
 
     @extend_schema_field(GradeCellSerializer(many=True))
     def get_grades(self, row: gradebook.GridRow) -> list[dict[str, Any]]:

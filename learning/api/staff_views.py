@@ -27,7 +27,7 @@ from learning.api.serializers import MAX_ID, ErrorSerializer
 from learning.api.throttling import StaffRateThrottle, rate_headers
 from learning.api.views import ApiView, _query
 from learning.cohorts import cohort_id_enrollment_filter
-from learning.models import Enrollment, PersonalAccessToken
+from learning.models import Cohort, Enrollment, PersonalAccessToken
 
 _RATE_HEADER_PARAMETERS = [
     OpenApiParameter(name, type=int, location=OpenApiParameter.HEADER, response=True, description=description)
@@ -206,8 +206,14 @@ class CourseGradebookView(StaffApiView):
             gradebook.grid_enrollments(course=course, who=access.viewer(request.user), cohort_id=filters.get("cohort"))
             .select_related("user", "cohort").prefetch_related("user__external_ids")
         )
-        page = gradebook.rows_of_page(self.page_of(rows), course=course, items=items)
-        context = {"titles": {item.pk: item.title for item in items}}
+        enrollments = self.page_of(rows)
+        # Learners placed in no cohort count in the course's default one, as the admin's grid shows.
+        default = (
+            Cohort.objects.filter(course_id=course.pk, is_default=True).first()
+            if any(row.cohort_id is None for row in enrollments) else None
+        )
+        page = gradebook.rows_of_page(enrollments, course=course, items=items)
+        context = {"titles": {item.pk: item.title for item in items}, "default_cohort": default}
         return self.get_paginated_response(shapes.GradebookRowSerializer(page, many=True, context=context).data)
 
 
