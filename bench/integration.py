@@ -187,6 +187,17 @@ def deliveries() -> dict[str, int]:
     return {row["status"]: row["n"] for row in Delivery.objects.values("status").annotate(n=Count("pk"))}
 
 
+def delivery_delays() -> tuple[float, float, int]:
+    """Seconds from an event's delivery row to its success (median, max), and attempts made in all."""
+    from plugins.webhooks.models import Delivery
+
+    rows = list(Delivery.objects.filter(succeeded_at__isnull=False).values_list("created_at", "succeeded_at", "attempts"))
+    delays = sorted((done - made).total_seconds() for made, done, _attempts in rows)
+    if not delays:
+        return 0.0, 0.0, 0
+    return delays[len(delays) // 2], delays[-1], sum(attempts for _made, _done, attempts in rows)
+
+
 # --- The run -------------------------------------------------------------------------------------
 
 
@@ -280,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         waited = wait_for(received, made, opts.patience)
         time.sleep(2)  # any repeat or stray request still on its way
         delivery_rows = deliveries()
+        delay_median, delay_max, attempts = delivery_delays()
     finally:
         academy.stop()
         hooks.shutdown()
@@ -299,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         ["requests at the receiver / bad signatures / repeated ids", f"{received.requests} / {received.invalid} / "
          f"{received.repeats}"],
         ["delivery rows by status", str(delivery_rows)],
+        ["event to delivered (median / max), attempts in all", f"{delay_median:.1f} s / {delay_max:.1f} s, {attempts}"],
         ["client generated from /api/schema/", f"{generate_s:.1f} s"],
         ["generated client takes the demo quiz", (
             f"{len(journey.statuses)} typed calls, {journey.questions} questions, {journey.percent}%, passed "
