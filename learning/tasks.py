@@ -31,6 +31,7 @@ from django.utils.http import urlsafe_base64_encode
 from wagtail.models import Page
 
 from academy.email import absolute_url, requeue_stalled_deliveries, send_once
+from academy.events import OUTBOX_SWEEP_MINUTES, outbox_prune, outbox_sweep
 from academy.models import SideEffectRecord
 from academy.schedules import ScheduledTask
 from courses.models import CoursePage
@@ -306,6 +307,17 @@ def prune_idempotency_keys() -> int:
     return prune()
 
 
+def sweep_event_outbox() -> int:
+    """Run the durable receivers of stored domain events whose fast path never finished (a web
+    process killed after the commit; ``academy.events.outbox_sweep``). Returns how many."""
+    return outbox_sweep()
+
+
+def prune_event_outbox() -> int:
+    """Delete stored domain events done long enough ago (``academy.events.outbox_prune``)."""
+    return outbox_prune()
+
+
 def resend_stalled_emails() -> int:
     """Enqueue again the emails still pending after the broker's retry window (any broker:
     the Redis broker drops the task of a killed worker). Returns how many were enqueued."""
@@ -370,6 +382,8 @@ SCHEDULES = [
     ScheduledTask("resend_stalled_emails", "learning.tasks.resend_stalled_emails", minutes=RESEND_STALLED_EMAILS_MINUTES),
     ScheduledTask("cleanup_expired_sessions", "learning.tasks.cleanup_expired_sessions", minutes=MINUTES_PER_DAY),
     ScheduledTask("prune_idempotency_keys", "learning.tasks.prune_idempotency_keys", minutes=MINUTES_PER_HOUR),
+    ScheduledTask("sweep_event_outbox", "learning.tasks.sweep_event_outbox", minutes=OUTBOX_SWEEP_MINUTES),
+    ScheduledTask("prune_event_outbox", "learning.tasks.prune_event_outbox", minutes=MINUTES_PER_HOUR),
     ScheduledTask("send_date_reminders", "learning.tasks.send_date_reminders", minutes=DATE_REMINDER_MINUTES),
     ScheduledTask(
         "prune_read_notifications",

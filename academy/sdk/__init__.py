@@ -158,6 +158,8 @@ _HOMES: dict[str, str] = {
     # Admin.
     "COURSE_STAFF_LINKS_HOOK": "_admin",
     "CourseStaffLink": "_admin",
+    "COURSE_ANALYTICS_FIGURES_HOOK": "_admin",
+    "AnalyticsFigure": "_admin",
     "NumericPkURLHelper": "_admin",
     "PluginAdminView": "_admin",
     "SafeLookupIndexView": "_admin",
@@ -203,6 +205,7 @@ VALUE_DOCS: dict[str, str] = {
     "LEARNER_PAGE_PERMISSIONS": "Wagtail page permissions that make a course a staff member's own.",
     "MANAGE_LEARNERS_PERMISSION": "The model permission to enroll, unenroll and message learners.",
     "VIEW_LEARNERS_PERMISSIONS": "The staff rule's default model permissions (on enrollments).",
+    "COURSE_ANALYTICS_FIGURES_HOOK": "Wagtail hook name: fn(*, course) -> [AnalyticsFigure] adds labelled figures to a course's Analytics screen.",
     "COURSE_STAFF_LINKS_HOOK": "Wagtail hook name: fn(*, course, user) -> [CourseStaffLink] adds a course's staff tool.",
     "PROGRESS_EXPORT_COLUMNS_HOOK": "Wagtail hook name: fn(*, course) -> [ExportColumn] adds columns to a course's progress export.",
     "course_completed": "Event: a learner completed every counted lesson (CourseCompletedPayload).",
@@ -221,6 +224,7 @@ VALUE_DOCS: dict[str, str] = {
 
 __all__ = [
     "ACCESS_STATUSES",
+    "COURSE_ANALYTICS_FIGURES_HOOK",
     "COURSE_STAFF_LINKS_HOOK",
     "DEPRECATED",
     "EVENTS",
@@ -232,6 +236,7 @@ __all__ = [
     "VALUE_DOCS",
     "VIEW_LEARNERS_PERMISSIONS",
     "AbsoluteUrlField",
+    "AnalyticsFigure",
     "ApiView",
     "Cohort",
     "Conflict",
@@ -422,8 +427,10 @@ if TYPE_CHECKING:  # what type checkers and editors see; the runtime loads throu
         visible_pages_filter,
     )
     from academy.sdk._admin import (
+        COURSE_ANALYTICS_FIGURES_HOOK,
         COURSE_STAFF_LINKS_HOOK,
         PROGRESS_EXPORT_COLUMNS_HOOK,
+        AnalyticsFigure,
         CourseStaffLink,
         ExportColumn,
         NumericPkURLHelper,

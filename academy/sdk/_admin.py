@@ -23,14 +23,18 @@ from learning.access import (
     viewer,
 )
 from learning.admin_views import NumericPkURLHelper, SafeLookupIndexView, VisibleCourseListFilter
+from learning.analytics_figures import HOOK as COURSE_ANALYTICS_FIGURES_HOOK
+from learning.analytics_figures import AnalyticsFigure
 from learning.exports import HOOK as PROGRESS_EXPORT_COLUMNS_HOOK
 from learning.exports import ExportColumn
 from learning.staff_links import HOOK as COURSE_STAFF_LINKS_HOOK
 from learning.staff_links import CourseStaffLink
 
 __all__ = [
+    "COURSE_ANALYTICS_FIGURES_HOOK",
     "COURSE_STAFF_LINKS_HOOK",
     "PROGRESS_EXPORT_COLUMNS_HOOK",
+    "AnalyticsFigure",
     "CourseStaffLink",
     "ExportColumn",
     "NumericPkURLHelper",
