@@ -69,9 +69,10 @@ class Api:
         return elapsed, json.loads(raw) if raw else None
 
 
-def prepare(people: int) -> tuple[int, list[int], str, list[dict[str, str]]]:
-    """The course (approval), its two cohorts, the service account's token, the HR feed; the
-    first ``PENDING_SHARE`` of the feed have accounts and pending requests already."""
+def prepare(people: int, course_id: int | None = None) -> tuple[int, list[int], str, list[dict[str, str]]]:
+    """The course (``course_id``, else the first live one; switched to approval), its two
+    cohorts, the service account's token, the HR feed; the first ``PENDING_SHARE`` of the feed
+    have accounts and pending requests already."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group, Permission
 
@@ -79,7 +80,8 @@ def prepare(people: int) -> tuple[int, list[int], str, list[dict[str, str]]]:
     from learning import services, tokens
     from learning.models import Cohort
 
-    course = CoursePage.objects.live().order_by("path").first()
+    courses = CoursePage.objects.live().order_by("path")
+    course = courses.get(pk=course_id) if course_id is not None else courses.first()
     CoursePage.objects.filter(pk=course.pk).update(enrollment_mode=EnrollmentMode.APPROVAL)
     course.refresh_from_db()
     cohorts = [Cohort.objects.create(course=course, name=name).pk for name in ("Autumn intake", "Spring intake")]

@@ -540,6 +540,17 @@ def grid_rows(
     ]
 
 
+def rows_of_page(
+    enrollments: Sequence[Enrollment], *, course: CoursePage, items: Sequence[LessonPage], now: datetime | None = None,
+) -> list[GridRow]:
+    """Grid rows of a page of ``enrollments`` the caller chose (with their cohort loaded), e.g.
+    the API's cursor pages of :func:`grid_enrollments`: one query (the page's grades), none for
+    an empty page."""
+    now = now or timezone.now()
+    grades = _grades_of(course, [row.user_id for row in enrollments]) if enrollments else {}
+    return grid_rows(enrollments, course=course, items=items, grades=grades, now=now)
+
+
 class _LightGrade(NamedTuple):
     score: Decimal | None
     override: Decimal | None
@@ -694,4 +705,5 @@ __all__ = [
     "learner_gradebook",
     "parse_grade",
     "parse_sort",
+    "rows_of_page",
 ]

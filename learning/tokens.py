@@ -282,7 +282,7 @@ SCOPE_USERS = "users"
 SCOPES: dict[str, str] = {
     SCOPE_READ: "Read a course's enrollments.",
     SCOPE_ENROLL: "Enroll, unenroll, approve and cancel learners.",
-    SCOPE_REPORT: "Read a course's progress report.",
+    SCOPE_REPORT: "Read a course's progress report and gradebook.",
     SCOPE_USERS: "Create, update, deactivate and look up users by external id.",
 }
 SERVICE_NAME_MAX = 100

@@ -9,7 +9,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from learning import integrations
+from learning import gradebook, integrations
 from learning.api.serializers import MAX_ID, InputSerializer
 from learning.models import Enrollment, ExternalId
 
@@ -111,6 +111,75 @@ class ProgressRowSerializer(serializers.Serializer):
     last_activity_at = serializers.DateTimeField(allow_null=True)
     requested_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExternalIdSerializer(serializers.Serializer):
+    system = serializers.CharField()
+    external_id = serializers.CharField()
+
+
+class CohortRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+def _percent_field(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False, allow_null=True, **kwargs)
+
+
+class GradeCellSerializer(serializers.Serializer):
+    """One learner's grade on one graded lesson (``learning.gradebook.GradeCell``)."""
+
+    lesson_id = serializers.IntegerField()
+    title = serializers.CharField(help_text="The lesson's title.")
+    weight = serializers.IntegerField(help_text="Its weight in the course grade (0: shown, not counted).")
+    grade = _percent_field(help_text="The effective grade (the override when set, else the score), percent; "
+                           "null: nothing yet.")
+    score = _percent_field(help_text="The learner's own score, percent (null: nothing submitted).")
+    state = serializers.ChoiceField(
+        choices=[(s, s) for s in (gradebook.CellState.GRADED, gradebook.CellState.MISSING, gradebook.CellState.PENDING)],
+        help_text="graded (counts), missing (nothing, but due or the course is complete: counts as 0), "
+        "pending (nothing yet, not due: left out). Values may be added.",
+    )
+    late = serializers.BooleanField(help_text="Handed in after the learner's due date.")
+    overridden = serializers.BooleanField(help_text="Staff set the grade (grade is the override).")
+    due_at = serializers.DateTimeField(allow_null=True)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+
+
+class GradebookRowSerializer(serializers.Serializer):
+    """One learner of the course's gradebook (a row of the admin's grid, as JSON)."""
+
+    enrollment_id = serializers.IntegerField(source="enrollment.pk")
+    user = LearnerSerializer(source="enrollment.user")
+    external_ids = serializers.SerializerMethodField(help_text="The learner's ids in other systems (may be empty).")
+    status = serializers.ChoiceField(choices=Enrollment.Status.choices, source="enrollment.status")
+    cohort = serializers.SerializerMethodField(
+        help_text="The cohort the learner counts in: their own, or the course's default cohort for one placed in "
+        "none (as the admin's grid shows); null only while the course has no cohort at all.",
+    )
+    grades = serializers.SerializerMethodField(help_text="Each graded lesson of the course, in course order.")
+    course_grade = _percent_field(source="grade.percent", help_text="The weighted mean of the counted grades, "
+                                  "percent, rounded down to two decimals; null while nothing counts.")
+    pending_items = serializers.IntegerField(source="grade.pending",
+                                             help_text="Weighted items not counted yet (the grade is 'so far').")
+    pass_grade = serializers.IntegerField(source="grade.pass_grade", allow_null=True)
+    passed = serializers.BooleanField(source="grade.passed", allow_null=True,
+                                      help_text="Null without a pass grade or without a course grade yet.")
+
+    @extend_schema_field(ExternalIdSerializer(many=True))
+    def get_external_ids(self, row: gradebook.GridRow) -> list[dict[str, str]]:
+        return [{"system": ext.system, "external_id": ext.external_id} for ext in row.enrollment.user.external_ids.all()]
+
+    @extend_schema_field(CohortRefSerializer(allow_null=True))
+    def get_cohort(self, row: gradebook.GridRow) -> dict[str, Any] | None:
+        cohort = row.enrollment.cohort if row.enrollment.cohort_id is not None else self.context.get("default_cohort")
+        return None if cohort is None else {"id": cohort.pk, "name": cohort.name}
+
+    @extend_schema_field(GradeCellSerializer(many=True))
+    def get_grades(self, row: gradebook.GridRow) -> list[dict[str, Any]]:
+        titles = self.context["titles"]
+        return [dict(GradeCellSerializer({**vars(cell), "title": titles[cell.lesson_id]}).data) for cell in row.grade.cells]
 
 
 class ItemErrorSerializer(serializers.Serializer):

@@ -1,5 +1,5 @@
 """Staff and integration endpoints of API v1: a course's enrollments (list, enroll, approve,
-cancel, unenroll), its progress report, and people by external id. For an HR or SIS sync.
+cancel, unenroll), its progress report and gradebook, and people by external id. For an HR or SIS sync.
 
 Who: the course's staff by the access policy's staff rule, exactly as the admin asks
 (``access.may_see_learners`` to read, ``may_manage_learners`` to write, the lists filtered by
@@ -21,13 +21,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from learning import integrations, services, tokens
+from learning import access, gradebook, integrations, services, tokens
 from learning.api import staff_serializers as shapes
 from learning.api.serializers import MAX_ID, ErrorSerializer
 from learning.api.throttling import StaffRateThrottle, rate_headers
 from learning.api.views import ApiView, _query
 from learning.cohorts import cohort_id_enrollment_filter
-from learning.models import Enrollment
+from learning.models import Cohort, Enrollment
 
 _RATE_HEADER_PARAMETERS = [
     OpenApiParameter(name, type=int, location=OpenApiParameter.HEADER, response=True, description=description)
@@ -76,10 +76,13 @@ def _course(request: Request, course_id: int, *, manage: bool) -> Any:
     return integrations.course_for_staff(course_id=course_id, by=request.user, manage=manage)
 
 
-class StaffEnrollmentFilters(drf_serializers.Serializer):
-    status = drf_serializers.ChoiceField(choices=Enrollment.Status.choices, required=False)
+class CohortFilter(drf_serializers.Serializer):
     cohort = drf_serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
                                           help_text="Only this cohort's learners.")
+
+
+class StaffEnrollmentFilters(CohortFilter):
+    status = drf_serializers.ChoiceField(choices=Enrollment.Status.choices, required=False)
 
 
 STAFF_ERRORS = {403: OpenApiResponse(ErrorSerializer, description="Not staff of this course, or the token's scopes "
@@ -186,6 +189,34 @@ class CourseProgressReportView(StaffApiView):
         course = _course(request, course_id, manage=False)
         rows = integrations.staff_enrollments(course=course, by=request.user)
         return self.get_paginated_response(shapes.ProgressRowSerializer(self.page_of(rows), many=True).data)
+
+
+class CourseGradebookView(StaffApiView):
+    scopes = {"GET": tokens.SCOPE_REPORT}
+
+    @extend_schema(operation_id="course_gradebook", parameters=[CohortFilter, *_RATE_HEADER_PARAMETERS],
+                   responses={200: shapes.GradebookRowSerializer(many=True), **STAFF_ERRORS}, tags=["staff"])
+    def get(self, request: Request, course_id: int) -> Response:
+        """Staff: the course's gradebook (the admin's grid, as JSON), one row per learner you may
+        see (active or completed enrollments), newest enrollment first: each graded lesson's
+        grade with late and override marks, the course grade and whether it passes. Filter:
+        cohort. Who: as the admin's gradebook screen. Scope: report."""
+        course = _course(request, course_id, manage=False)
+        filters = _query(request, CohortFilter)
+        items = gradebook.graded_items(course)
+        rows = (
+            gradebook.grid_enrollments(course=course, who=access.viewer(request.user), cohort_id=filters.get("cohort"))
+            .select_related("user", "cohort").prefetch_related("user__external_ids")
+        )
+        enrollments = self.page_of(rows)
+        # Learners placed in no cohort count in the course's default one, as the admin's grid shows.
+        default = (
+            Cohort.objects.filter(course_id=course.pk, is_default=True).first()
+            if any(row.cohort_id is None for row in enrollments) else None
+        )
+        page = gradebook.rows_of_page(enrollments, course=course, items=items)
+        context = {"titles": {item.pk: item.title for item in items}, "default_cohort": default}
+        return self.get_paginated_response(shapes.GradebookRowSerializer(page, many=True, context=context).data)
 
 
 _EXTERNAL_PARAMETERS = [

@@ -38,6 +38,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("courses/<id:course_id>/enrollments/<id:enrollment_id>/", staff_views.CourseEnrollmentView.as_view(),
          name="course-enrollment"),
     path("courses/<id:course_id>/progress/", staff_views.CourseProgressReportView.as_view(), name="course-progress"),
+    path("courses/<id:course_id>/gradebook/", staff_views.CourseGradebookView.as_view(), name="course-gradebook"),
     path("users/by-external-id/<slug:system>/<str:external_id>/", staff_views.ExternalUserView.as_view(),
          name="user-by-external-id"),
 ]

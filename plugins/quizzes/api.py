@@ -25,6 +25,7 @@ from academy.sdk import (
     CoursePage,
     InputSerializer,
     LessonNotAvailable,
+    LessonNotOpen,
     LessonRestricted,
     Viewer,
     Visibility,
@@ -179,7 +180,9 @@ class QuizDetailView(ApiView):
     @extend_schema(operation_id="quizzes_retrieve", responses=QuizSerializer)
     def get(self, request: Request, quiz_id: int) -> Response:
         """A quiz lesson: its rules and the caller's attempts so far. 404: no such published quiz
-        (or quizzes are off for its course); 403: a view restriction keeps the caller out."""
+        (or quizzes are off for its course); 403: a view restriction keeps the caller out, or
+        ``lesson_not_open`` (with ``opens_at``, null while it waits for ``after_lesson_id``'s
+        completion) before the quiz opens to the enrolled caller, as ``lessons/{id}/``."""
         quiz = QuizLessonPage.objects.live().filter(pk=quiz_id).first()
         course_id = (
             CoursePage.objects.live().filter(path=quiz.path[: -quiz.steplen]).values_list("pk", flat=True).first()
@@ -192,6 +195,8 @@ class QuizDetailView(ApiView):
             raise LessonNotAvailable()
         if not found.visible:
             raise LessonRestricted()
+        if found.not_open is not None:  # as core's lesson endpoints: 403 lesson_not_open, with when it opens
+            raise LessonNotOpen(found.not_open)
         state = quiz_state(quiz=quiz, user=request.user)
         percents = [attempt.percent for attempt in state.attempts if attempt.percent is not None]
         return Response(QuizSerializer({
@@ -210,7 +215,8 @@ class AttemptStartView(ApiView):
     @extend_schema(operation_id="quizzes_attempts_create", request=None,
                    responses={200: AttemptSerializer, 201: AttemptSerializer})
     def post(self, request: Request, quiz_id: int) -> Response:
-        """Start an attempt (201), or get the open one back (200). 403 ``not_enrolled``; 409
+        """Start an attempt (201), or get the open one back (200). 403 ``not_enrolled``, or
+        ``lesson_not_open`` (with ``opens_at``) before the quiz opens to the caller; 409
         ``attempt_limit_reached`` when every allowed attempt was used."""
         result = services.quiz_attempt_start(
             user=request.user, quiz=quiz_id, session=_session(request)
@@ -237,8 +243,8 @@ class AttemptAnswersView(ApiView):
                    responses=AttemptSerializer)
     def put(self, request: Request, attempt_id: int) -> Response:
         """Save the answers given so far (they replace the saved ones; unanswered questions may be
-        left out). 400 for an answer that does not fit its question; 409 once submitted or past
-        the time limit."""
+        left out). 400 for an answer that does not fit its question; 403 ``lesson_not_open`` while
+        the quiz is not open to the caller; 409 once submitted or past the time limit."""
         answers = _answers(request)
         try:
             attempt = services.quiz_attempt_save_answers(
@@ -257,7 +263,8 @@ class AttemptSubmitView(ApiView):
     def post(self, request: Request, attempt_id: int) -> Response:
         """Submit every answer for grading: the graded attempt, and the course progress when it
         passed (the quiz lesson is then complete). 400 when a question is unanswered or an
-        answer does not fit; 409 ``attempt_already_submitted`` / ``attempt_expired``."""
+        answer does not fit; 403 ``lesson_not_open`` while the quiz is not open to the caller;
+        409 ``attempt_already_submitted`` / ``attempt_expired``."""
         answers = _answers(request)
         try:
             result = services.quiz_attempt_submit(

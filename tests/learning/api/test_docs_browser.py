@@ -22,9 +22,9 @@ LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 # Patience for the page to render (milliseconds); a hang fails, nothing is timed.
 WAIT_MS = 30_000
 # Operations in the v1 schema (courses 2, lessons 2, enrollments 5, progress 2, notifications 3, me 1,
-# socket tickets 1; staff: course enrollments 5, course progress 1, users by external id 2; the
+# socket tickets 1; staff: course enrollments 5, course progress 1, course gradebook 1, users by external id 2; the
 # plugins' quizzes 5, certificates 2, webhooks 11, discussions 14).
-OPERATIONS = 56
+OPERATIONS = 57
 
 
 @pytest.fixture

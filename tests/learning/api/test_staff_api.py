@@ -8,6 +8,8 @@ enrollment permissions there), as the admin's per-course rule has it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,16 +17,19 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 from wagtail.models import ModelLogEntry
 
 from academy import ratelimit
-from learning import integrations, services, tokens
+from courses.models import DueRule
+from learning import access, gradebook, integrations, services, tokens
 from learning.models import Cohort, Enrollment, ExternalId, Invitation, PersonalAccessToken
 from tests.courses.helpers import Tree
 from tests.learning.api.conftest import session_client, token_client
 from tests.learning.conftest import make_user
 from tests.learning.staff_world import staff_member
+from tests.plugins.quizzes.helpers import make_quiz
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +170,105 @@ def test_progress_report_rows(tree: Tree, staff: Any, learner: Any) -> None:
     assert (row["status"], row["lessons_completed"], row["lessons_total"], row["percent_complete"]) == ("active", 1, 3, 33)
 
 
+# --- The gradebook -------------------------------------------------------------------------------
+
+
+def gradebook_url(course: Any) -> str:
+    return f"/api/v1/courses/{course.pk}/gradebook/"
+
+
+@pytest.fixture
+def graded(tree: Tree) -> tuple[Any, Any]:
+    """Two quizzes in course A (pass grade 60): the first due an hour ago, the second weight 3."""
+    tree.python.pass_grade = 60
+    tree.python.save_revision().publish()
+    due = timezone.now() - timedelta(hours=1)
+    first = make_quiz(tree.python, "First quiz", slug="first-quiz", due_rule=DueRule.FIXED, due_at=due)
+    second = make_quiz(tree.python, "Second quiz", slug="second-quiz", grade_weight=3)
+    return first, second
+
+
+def test_gradebook_rows_as_the_admin_grid(tree: Tree, staff: Any, learner: Any, other_learner: Any,
+                                          graded: tuple[Any, Any]) -> None:
+    first, second = graded
+    spring = Cohort.objects.create(course=tree.python, name="Spring")
+    services.enrollment_request(user=learner, course=tree.python)
+    services.enrollment_request(user=other_learner, course=tree.python)
+    Enrollment.objects.filter(user=learner).update(cohort=spring)
+    Enrollment.objects.filter(user=other_learner).update(cohort=None)
+    ExternalId.objects.create(user=learner, system="workday", external_id="E-7")
+    gradebook.grade_record(user=learner, lesson=first, score="80")  # after the due date: late
+    gradebook.grade_override(user=learner, lesson=second, override="50", reason="Oral exam", by=staff)
+    client = token_client(staff)
+    response = client.get(gradebook_url(tree.python), {"cohort": spring.pk})
+    assert response.status_code == 200, response.content
+    [row] = response.json()["results"]
+    assert (row["user"]["id"], row["user"]["username"], row["status"]) == (learner.pk, "ada", "active")
+    assert row["external_ids"] == [{"system": "workday", "external_id": "E-7"}]
+    assert row["cohort"] == {"id": spring.pk, "name": "Spring"}
+    assert [(cell["lesson_id"], cell["title"], cell["grade"], cell["late"], cell["overridden"], cell["state"])
+            for cell in row["grades"]] == [
+        (first.pk, "First quiz", 80, True, False, "graded"),
+        (second.pk, "Second quiz", 50, False, True, "graded"),
+    ]
+    # (80 * 1 + 50 * 3) / 4 = 57.5: under the pass grade of 60.
+    assert (row["course_grade"], row["pass_grade"], row["passed"], row["pending_items"]) == (57.5, 60, False, 0)
+    expected = gradebook.course_grid(course=tree.python, who=access.viewer(staff), cohort_id=spring.pk).rows[0].grade
+    assert Decimal(str(row["course_grade"])) == expected.percent
+    # Everyone, newest enrollment first, a cursor page at a time; bob's missing grade counts once due.
+    page = client.get(gradebook_url(tree.python), {"page_size": 1}).json()
+    assert page["results"][0]["user"]["username"] == "bob" and page["next"]
+    bob = page["results"][0]
+    default = Cohort.objects.get(course=tree.python, is_default=True)  # bob is placed in none: he counts there
+    assert (bob["external_ids"], bob["cohort"], [cell["state"] for cell in bob["grades"]]) == (
+        [], {"id": default.pk, "name": default.name}, ["missing", "pending"])
+    assert (bob["course_grade"], bob["passed"], bob["pending_items"]) == (0, False, 1)
+    assert client.get(page["next"]).json()["results"][0]["user"]["username"] == "ada"
+    assert client.get(gradebook_url(tree.python), {"cohort": "x"}).status_code == 400
+
+
+def test_gradebook_without_graded_lessons_or_pass_grade(tree: Tree, staff: Any, learner: Any) -> None:
+    services.enrollment_request(user=learner, course=tree.python)
+    [row] = token_client(staff).get(gradebook_url(tree.python)).json()["results"]
+    assert (row["grades"], row["course_grade"], row["pass_grade"], row["passed"]) == ([], None, None, None)
+
+
+def test_gradebook_runs_a_fixed_number_of_queries(tree: Tree, staff: Any, graded: tuple[Any, Any]) -> None:
+    client = token_client(staff)
+    spring = Cohort.objects.create(course=tree.python, name="Spring")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(gradebook_url(tree.python), {"cohort": spring.pk}).status_code == 200
+        return len(queries)
+
+    def add(number: int) -> None:
+        person = make_user(f"graded{number}")
+        person.enrollments.create(course=tree.python, status="active", cohort=spring)
+        ExternalId.objects.create(user=person, system="hr", external_id=f"H-{number}")
+        for quiz in graded:
+            gradebook.grade_record(user=person, lesson=quiz, score=number)
+
+    add(0)
+    count()  # the token's first use is recorded once
+    few = count()
+    for number in range(1, 16):
+        add(number)
+    assert count() == few
+
+
+def test_gradebook_follows_the_admin_screens_rule(tree: Tree, edna: Any, learner: Any) -> None:
+    """Staff of course A only: the API and the admin's gradebook screen agree course by course."""
+    services.enrollment_request(user=learner, course=tree.python)
+    services.enrollment_request(user=learner, course=tree.sql)
+    api, admin = token_client(edna), session_client(edna)
+    for course, allowed in ((tree.python, True), (tree.sql, False)):
+        answer = api.get(gradebook_url(course))
+        screen = admin.get(f"/admin/learning/courses/{course.pk}/gradebook/")
+        assert (answer.status_code == 200, screen.status_code == 200) == (allowed, allowed)
+    assert token_client(learner).get(gradebook_url(tree.python)).status_code == 403
+
+
 @pytest.mark.parametrize(("method", "suffix", "body"), [
     ("get", "enrollments/", None),
     ("post", "enrollments/", {"users": [{"username": "ada"}]}),
@@ -172,6 +276,7 @@ def test_progress_report_rows(tree: Tree, staff: Any, learner: Any) -> None:
     ("post", "enrollments/cancel/", {"enrollment_ids": [1]}),
     ("delete", "enrollments/1/", None),
     ("get", "progress/", None),
+    ("get", "gradebook/", None),
 ])
 def test_staff_of_another_course_is_refused_and_unknown_courses_are_404(
     tree: Tree, edna: Any, learner: Any, method: str, suffix: str, body: Any
@@ -330,6 +435,11 @@ def test_service_account_tokens_are_limited_to_their_scopes(tree: Tree, learner:
     refused = client.post(enrollments_url(tree.python), {"users": [{"id": learner.pk}]}, format="json")
     assert (refused.status_code, refused.json()["error"]["code"]) == (403, "insufficient_scope")
     assert client.get(f"/api/v1/courses/{tree.python.pk}/progress/").status_code == 403
+    no_report = client.get(f"/api/v1/courses/{tree.python.pk}/gradebook/")
+    assert (no_report.status_code, no_report.json()["error"]["code"]) == (403, "insufficient_scope")
+    reporter = tokens.service_token_create(account=account, name="report", scopes=["report"], by=admin)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {reporter.secret}")
+    assert client.get(f"/api/v1/courses/{tree.python.pk}/gradebook/").status_code == 200
     enroller = tokens.service_token_create(account=account, name="enroll", scopes=["enroll", "read"], by=admin)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {enroller.secret}")
     assert client.post(enrollments_url(tree.python), {"users": [{"id": learner.pk}]}, format="json").status_code == 200

@@ -5,65 +5,31 @@ progress report. At the default limits, nothing is throttled (issue 23: 57 of 20
 then 429 for an hour).
 
 The client is generated from ``/api/schema/`` at test time (so it is the schema of this code)
-and calls the app in-process through httpx's WSGI transport, on the test database.
+and calls the app in-process through httpx's WSGI transport, on the test database (the
+``generated_client`` fixture and ``generated_api``, tests/learning/api/conftest.py).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.core.signals import request_finished, request_started
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
-from django.test import Client
 
 from academy import ratelimit
 from learning import services, tokens
 from learning.models import Cohort, Enrollment, ExternalId
 from tests.courses.helpers import make_tree
+from tests.learning.api.conftest import generated_api
 
 pytestmark = pytest.mark.django_db
 
 PEOPLE = 200
 ALREADY_PENDING = 50
 BATCH = 100
-PACKAGE = "academy_client"
-
-
-@pytest.fixture
-def generated_client(tmp_path: Path) -> Iterator[Any]:
-    """The generated package, imported from ``tmp_path``."""
-    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
-    assert schema.status_code == 200
-    spec = tmp_path / "openapi.json"
-    spec.write_text(json.dumps(schema.json()))
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps({"post_hooks": []}))
-    command = [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(spec),
-               "--output-path", str(tmp_path / PACKAGE), "--meta", "none", "--config", str(config)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    sys.path.insert(0, str(tmp_path))
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield importlib.import_module(PACKAGE)
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-        sys.path.remove(str(tmp_path))
-        for name in [name for name in sys.modules if name == PACKAGE or name.startswith(f"{PACKAGE}.")]:
-            del sys.modules[name]
 
 
 def hr_token() -> str:
@@ -89,12 +55,9 @@ def test_hr_sync_of_200_people_with_the_generated_client(generated_client: Any) 
 
     import httpx
 
-    api = importlib.import_module(f"{PACKAGE}.api.staff")
-    models = importlib.import_module(f"{PACKAGE}.models")
-    client = generated_client.AuthenticatedClient(
-        base_url="http://localhost", token=hr_token(), raise_on_unexpected_status=True,
-        httpx_args={"transport": httpx.WSGITransport(app=get_wsgi_application())},
-    )
+    api = importlib.import_module(f"{generated_client.__name__}.api.staff")
+    models = importlib.import_module(f"{generated_client.__name__}.models")
+    client = generated_api(generated_client, hr_token())
     statuses: list[int] = []
 
     def call(module: Any, **kwargs: Any) -> Any:

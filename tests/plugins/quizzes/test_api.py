@@ -4,17 +4,20 @@ same services and rules as the quiz page."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from academy.plugins.activation import set_state
-from learning.models import LessonProgress
+from courses.models import ReleaseRule
+from learning.models import Enrollment, LessonProgress
 from plugins.quizzes.models import QuizAttempt, QuizLessonPage
 from tests.courses.helpers import Tree
 from tests.learning.api.conftest import token_client
 from tests.learning.conftest import make_user
-from tests.plugins.quizzes.helpers import RIGHT, SECRETS, WRONG
+from tests.plugins.quizzes.helpers import RIGHT, SECRETS, WRONG, make_quiz
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/p/quizzes"
@@ -105,3 +108,38 @@ def test_who_may_do_what(tree: Tree, quiz: QuizLessonPage, enrolled: Any) -> Non
     set_state("quizzes", "off", course_id=tree.python.pk)
     off = token_client(enrolled).post(f"{BASE}/{quiz.pk}/attempts/")
     assert off.status_code == 404 and off.json()["error"]["code"] == "lesson_not_available"
+
+
+def test_a_quiz_not_yet_open_is_refused_as_core_refuses_a_lesson(enrolled: Any, tree: Tree) -> None:
+    """Drip release: before the quiz opens to the learner, reading it, starting, saving answers
+    and submitting are each 403 ``lesson_not_open`` with ``opens_at``, the code and shape of
+    core's ``lessons/{id}/``; nothing is written. On the day, everything works."""
+    quiz = make_quiz(tree.python, "Week quiz", slug="week-quiz", release_rule=ReleaseRule.AFTER_START, release_days=2)
+    enrollment = Enrollment.objects.get(user=enrolled, course=tree.python)
+    client = token_client(enrolled)
+    core = client.get(f"/api/v1/lessons/{quiz.pk}/")
+    opens = (enrollment.activated_at + timedelta(days=2)).isoformat()
+    assert (core.status_code, core.json()["error"]["code"], core.json()["error"]["opens_at"]) == (403, "lesson_not_open", opens)
+
+    def refused(response: Any) -> None:
+        assert response.status_code == 403, response.content
+        assert {key: response.json()["error"][key] for key in ("code", "opens_at", "after_lesson_id")} == {
+            "code": "lesson_not_open", "opens_at": opens, "after_lesson_id": None,
+        }
+
+    refused(client.get(f"{BASE}/{quiz.pk}/"))
+    refused(client.post(f"{BASE}/{quiz.pk}/attempts/"))
+    assert not QuizAttempt.objects.exists()
+    # An attempt started while it was open (the learner's start moved later since): closed too.
+    Enrollment.objects.filter(pk=enrollment.pk).update(activated_at=timezone.now() - timedelta(days=3))
+    attempt = client.post(f"{BASE}/{quiz.pk}/attempts/").json()
+    Enrollment.objects.filter(pk=enrollment.pk).update(activated_at=enrollment.activated_at)
+    refused(_put(client, f"{BASE}/attempts/{attempt['id']}/answers/", {"answers": {"q-single": "c-paris"}}))
+    refused(client.post(f"{BASE}/attempts/{attempt['id']}/submit/", {"answers": RIGHT}, format="json"))
+    saved = QuizAttempt.objects.get(pk=attempt["id"])
+    assert (saved.answers or {}, saved.submitted_at) == ({}, None)
+    assert not LessonProgress.objects.filter(user=enrolled, lesson_id=quiz.pk).exists()
+    Enrollment.objects.filter(pk=enrollment.pk).update(activated_at=timezone.now() - timedelta(days=3))
+    assert client.get(f"{BASE}/{quiz.pk}/").json()["can_start"] is False  # its attempt is open
+    done = client.post(f"{BASE}/attempts/{attempt['id']}/submit/", {"answers": RIGHT}, format="json")
+    assert (done.status_code, done.json()["passed"]) == (200, True)
