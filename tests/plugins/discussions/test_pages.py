@@ -194,3 +194,16 @@ def test_the_api_has_the_same_contract(tree: Tree, lesson: Any, ada: Any, bob: A
     assert "<script>" not in detail["posts"][0]["body_html"]
     assert logged_in(outsider).get(f"{base}/threads/{thread_id}/").json()["error"]["code"] == "not_found"
     assert api_bob.get(f"{base}/threads/99999999999999999999/").status_code == 404
+
+
+def test_the_api_says_when_to_post_again_like_the_throttles(lesson: Any, ada: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(services, "POST_RATE", "1/10m")
+    api = logged_in(ada)
+    url = f"/api/v1/p/discussions/lessons/{lesson.pk}/threads/"
+    assert api.post(url, {"title": "One", "body": "x"}, content_type="application/json").status_code == 201
+    refused = api.post(url, {"title": "Two", "body": "y"}, content_type="application/json")
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused["Retry-After"]) <= 600
+    page = api.post(f"/p/discussions/lessons/{lesson.pk}/threads/new/", {"title": "Three", "body": "z"})
+    assert page.status_code == 429 and 1 <= int(page["Retry-After"]) <= int(refused["Retry-After"])
+    assert Thread.objects.count() == 1
