@@ -232,6 +232,9 @@ class Store(Protocol):
     def slot_count(self, key: str) -> int:
         """Slots currently held under ``key``."""
 
+    def slot_members(self, key: str) -> list[str]:
+        """The members holding a slot under ``key`` now (unexpired), in no particular order."""
+
     def reset(self) -> None:
         """Forget every limit and slot of this prefix (tests, operators)."""
 
@@ -312,6 +315,12 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
 """
 
+_SLOT_MEMBERS_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+"""
+
 _SLOT_COUNT_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -341,6 +350,7 @@ class RedisStore:
         self._acquire = self.client.register_script(_SLOT_ACQUIRE_LUA)
         self._refresh = self.client.register_script(_SLOT_REFRESH_LUA)
         self._count = self.client.register_script(_SLOT_COUNT_LUA)
+        self._members = self.client.register_script(_SLOT_MEMBERS_LUA)
         self._used = self.client.register_script(_USED_LUA)
 
     @contextlib.contextmanager
@@ -398,6 +408,11 @@ class RedisStore:
         """See :meth:`Store.slot_count`."""
         with self._errors():
             return int(self._count(keys=[key]))
+
+    def slot_members(self, key: str) -> list[str]:
+        """See :meth:`Store.slot_members` (Redis' clock, like the count)."""
+        with self._errors():
+            return [m.decode() if isinstance(m, bytes) else str(m) for m in self._members(keys=[key])]
 
     def reset(self) -> None:
         """See :meth:`Store.reset` (SCAN + DEL of this prefix's keys only)."""
@@ -546,6 +561,12 @@ class LocalStore:
         with self._transaction() as db:
             (n,) = db.execute("SELECT count(*) FROM slots WHERE key = ? AND expires > ?", (key, time.time())).fetchone()
             return int(n)
+
+    def slot_members(self, key: str) -> list[str]:
+        """See :meth:`Store.slot_members`."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT member FROM slots WHERE key = ? AND expires > ?", (key, time.time())).fetchall()
+            return [str(member) for (member,) in rows]
 
     def reset(self) -> None:
         """See :meth:`Store.reset`."""

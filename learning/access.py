@@ -705,6 +705,16 @@ def _admin_beyond_course_staff(user: Any) -> bool:
     return beyond
 
 
+def may_open_staff_screen(who: Viewer, *, permissions: Sequence[str] = VIEW_LEARNERS_PERMISSIONS) -> bool:
+    """Whether ``who`` may open a staff screen guarded by the model ``permissions`` at all: they
+    hold one of them, or a teacher or assistant role where ``permissions`` are about learners.
+    What the screen then shows is narrowed by :func:`staff_course_filter` /
+    :func:`staff_enrollment_filter` with the same ``permissions``."""
+    if any(who.user.has_perm(permission) for permission in permissions):
+        return True
+    return _roles_apply(permissions) and bool(course_roles(who))
+
+
 def staff_course_filter(
     who: Viewer, *, prefix: str = "course__", permissions: Sequence[str] = VIEW_LEARNERS_PERMISSIONS
 ) -> Q:
@@ -831,6 +841,21 @@ def staff_enrollment_filter(
     return granted & admin_course_filter(who, prefix=course_prefix)
 
 
+def staff_learner_rows_filter(
+    who: Viewer, *, prefix: str = "", permissions: Sequence[str] = VIEW_LEARNERS_PERMISSIONS
+) -> Q:
+    """A filter on rows about one learner in one course (``prefix`` leads to a model with
+    ``user`` and ``course``: a quiz attempt, a submission) keeping those of the learners ``who``
+    may see as staff: :func:`staff_enrollment_filter` on the learner's enrollment in that course,
+    so a role limited to cohorts reads its cohorts' rows only, at every door that lists them."""
+    visible = Enrollment.objects.filter(
+        staff_enrollment_filter(who, permissions=permissions),
+        user_id=OuterRef(f"{prefix}user_id"),
+        course_id=OuterRef(f"{prefix}course_id"),
+    )
+    return Q(Exists(visible))
+
+
 def course_enrollment_scope(who: Viewer, course: Page, *, manage: bool = False) -> Q | None:
     """None when ``who`` sees (with ``manage``: manages) every learner of ``course``; else a
     filter on enrollments keeping the learners of their roles' cohorts (those in no cohort with
@@ -865,6 +890,25 @@ def may_see_enrollment(who: Viewer, enrollment: Enrollment) -> bool:
     if _page_rule_allows(who, course, VIEW_LEARNERS_PERMISSIONS):
         return True
     return any(grant.covers(enrollment) for grant in _roles_in(who, course.pk))
+
+
+def may_see_learner(
+    who: Viewer, course: Page, user_id: int, *, permissions: Sequence[str] = VIEW_LEARNERS_PERMISSIONS
+) -> bool:
+    """Whether ``who`` may see the work of one learner (``user_id``) in ``course`` as staff with
+    one of the model ``permissions`` (a quiz attempt, a submission): :func:`may_see_learners` of
+    the course, and for a role limited to cohorts the learner's enrollment within them. No query
+    unless the role is limited to cohorts (then one); the row-level twin of
+    :func:`staff_learner_rows_filter`."""
+    if not may_see_learners(who, course, permissions=permissions):
+        return False
+    if _page_rule_allows(who, course, permissions):
+        return True
+    grants = _roles_in(who, course.pk)
+    if any(grant.cohort_id is None for grant in grants):
+        return True
+    enrollment = Enrollment.objects.filter(user_id=user_id, course_id=course.pk).only("cohort_id", "course_id").first()
+    return enrollment is not None and any(grant.covers(enrollment) for grant in grants)
 
 
 def may_manage_enrollment(who: Viewer, enrollment: Enrollment) -> bool:

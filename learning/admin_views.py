@@ -51,10 +51,7 @@ CHANGE_PERMISSION = services.MANAGE_ENROLLMENTS_PERMISSION
 def can_view_enrollments(user: Any) -> bool:
     """Whether ``user`` may list enrollments and read progress reports: a learning permission
     on enrollments, or a teacher or assistant role (their courses' and cohorts' rows only)."""
-    return bool(
-        user.has_perm(VIEW_PERMISSION) or user.has_perm(CHANGE_PERMISSION)
-        or access.course_roles(access.viewer(user))
-    )
+    return access.may_open_staff_screen(access.viewer(user), permissions=(VIEW_PERMISSION, CHANGE_PERMISSION))
 
 
 def visible_enrollments(user: Any, rows: QuerySet[Enrollment]) -> QuerySet[Enrollment]:

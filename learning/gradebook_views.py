@@ -102,16 +102,17 @@ def columns(items: Sequence[LessonPage]) -> list[str]:
     ]
 
 
-def export_row(row: GridRow, items: Sequence[LessonPage]) -> list[Any]:
-    """One learner's cells in the export, in ``columns`` order: grades as numbers (a missing one
-    that counts is 0, a pending one empty), late and overridden items by number."""
+def export_row(row: GridRow, items: Sequence[LessonPage], *, default_cohort: str = "") -> list[Any]:
+    """One learner's cells in the export, in ``columns`` order: the cohort the learner counts in
+    (``default_cohort`` for one placed in none), grades as numbers (a missing one that counts is
+    0, a pending one empty), late and overridden items by number."""
     numbers = {item.pk: number for number, item in enumerate(items, start=1)}
     user = row.enrollment.user
     cells = [
         0 if cell.state == CellState.MISSING else cell.grade for cell in row.grade.cells
     ]
     return [
-        learner_name(user), user.get_username(), user.email, row.enrollment.cohort.name if row.enrollment.cohort else "",
+        learner_name(user), user.get_username(), user.email, row.enrollment.cohort.name if row.enrollment.cohort else default_cohort,
         *cells, row.grade.percent, row.grade.result,
         ", ".join(str(numbers[i]) for i in row.late_items), ", ".join(str(numbers[i]) for i in row.overridden_items),
     ]
@@ -122,8 +123,14 @@ class _Echo:
         return value
 
 
+def _default_cohort_name(cohorts: Sequence[Cohort]) -> str:
+    """The name of the cohort learners placed in none count in (empty when there is none yet)."""
+    return next((cohort.name for cohort in cohorts if cohort.is_default), "")
+
+
 def _export(grid: Grid, course: CoursePage, export_format: str) -> HttpResponse:
     header = columns(grid.items)
+    default_cohort = _default_cohort_name(Cohort.objects.filter(course_id=course.pk, is_default=True))
     filename = f"course-{course.pk}-gradebook.{export_format}"
     if export_format == "csv":
         writer = csv.writer(_Echo())
@@ -131,7 +138,7 @@ def _export(grid: Grid, course: CoursePage, export_format: str) -> HttpResponse:
         def lines() -> Iterator[str]:
             yield writer.writerow([export_cell(cell, "csv") for cell in header])
             for row in grid.rows:
-                yield writer.writerow([export_cell(cell, "csv") for cell in export_row(row, grid.items)])
+                yield writer.writerow([export_cell(cell, "csv") for cell in export_row(row, grid.items, default_cohort=default_cohort)])
 
         response: HttpResponse = StreamingHttpResponse(lines(), content_type="text/csv")
     else:
@@ -139,7 +146,7 @@ def _export(grid: Grid, course: CoursePage, export_format: str) -> HttpResponse:
         sheet = book.create_sheet("Gradebook")
         sheet.append([export_cell(cell, "xlsx") for cell in header])
         for row in grid.rows:
-            sheet.append([export_cell(cell, "xlsx") for cell in export_row(row, grid.items)])
+            sheet.append([export_cell(cell, "xlsx") for cell in export_row(row, grid.items, default_cohort=default_cohort)])
         out = BytesIO()
         book.save(out)
         response = HttpResponse(out.getvalue(), content_type=XLSX_CONTENT_TYPE)
@@ -181,6 +188,7 @@ def gradebook_grid(request: HttpRequest, course_id: int) -> HttpResponse:
         return link(sort=f"{'-' if descending else ''}{key}", p="")
 
     numbers = {item.pk: n for n, item in enumerate(grid.items, start=1)}
+    cohorts = list(Cohort.objects.filter(course_id=course.pk).order_by("-is_default", "starts_on", "name", "pk"))
     return render(request, "learning/admin/gradebook.html", {
         "course": course,
         "grid": grid,
@@ -198,7 +206,8 @@ def gradebook_grid(request: HttpRequest, course_id: int) -> HttpResponse:
         ],
         "name_sort_url": sort_link("name"),
         "grade_sort_url": sort_link("grade"),
-        "cohorts": list(Cohort.objects.filter(course_id=course.pk).order_by("-is_default", "starts_on", "name", "pk")),
+        "cohorts": cohorts,
+        "default_cohort": _default_cohort_name(cohorts),
         "cohort": cohort,
         "number": number,
         "pages": pages,

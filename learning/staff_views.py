@@ -10,7 +10,8 @@
 - ``/admin/learning/drafts/<page id>/delete/``: an editor deletes a draft of their own that
   was never published (with its draft subpages), which Wagtail's delete may refuse them.
 - ``.../analytics/``: the lesson funnel, enrollments and completions over time, median time
-  to complete and where learners stop, as SVG charts with the numbers beside them; CSV export.
+  to complete and where learners stop, as SVG charts with the numbers beside them, and the
+  figures apps and plugins add (``learning.analytics_figures``); CSV export.
 
 Every learner screen takes ``?cohort=<id>`` (one of the course's cohorts the user may see:
 ``learning.cohorts.learner_scope``); a teacher or assistant of some cohorts sees only theirs.
@@ -41,7 +42,17 @@ from wagtail.actions.delete_page import DeletePageAction
 from wagtail.models import Page
 
 from courses.models import CoursePage
-from learning import access, bulk, charts, cohorts, exports, messaging, services, staff_selectors
+from learning import (
+    access,
+    analytics_figures,
+    bulk,
+    charts,
+    cohorts,
+    exports,
+    messaging,
+    services,
+    staff_selectors,
+)
 from learning.admin_views import export_cell
 from learning.models import BulkEnrollment, Cohort, CourseMessage, Enrollment
 
@@ -388,6 +399,7 @@ def analytics(request: HttpRequest, course_id: int) -> HttpResponse:
     return render(request, "learning/admin/course_analytics.html", {
         "course": course,
         "data": data,
+        "figures": analytics_figures.course_figures(course),
         "funnel_chart": funnel_chart,
         "enrollments_chart": charts.column_chart(
             title="Enrollments per day", labels=[day.isoformat() for day, _n in recent_enrollments],

@@ -27,6 +27,12 @@ DEFAULTS: dict[str, float | int] = {
     "REALTIME_RELAY_POLL_SECONDS": 2.0,
     # A hole in the id sequence (a transaction that has not committed yet) is waited for this long.
     "REALTIME_RELAY_GAP_SECONDS": 5.0,
+    # Lesson presence (realtime.presence): an entry lives this long unless renewed (a killed
+    # process's viewers vanish within it); counts are broadcast at most once per interval.
+    "REALTIME_PRESENCE_TTL_SECONDS": 60.0,
+    "REALTIME_PRESENCE_COALESCE_SECONDS": 1.0,
+    # Embedded mode (no shared layer): each process re-reads its lessons' counts this often.
+    "REALTIME_PRESENCE_POLL_SECONDS": 2.0,
     # Stored events are kept this long for resuming clients, then pruned by a schedule.
     "REALTIME_OUTBOX_RETENTION_HOURS": 48,
 }

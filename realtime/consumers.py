@@ -1,5 +1,6 @@
-"""WebSocket consumers: /ws/progress/, /ws/notifications/, /ws/courses/<course_page_id>/ and the
-staff's /ws/staff/courses/<course_page_id>/.
+"""WebSocket consumers: /ws/progress/, /ws/notifications/, /ws/courses/<course_page_id>/ (with the
+presence count of the lesson its page views: ``realtime.presence``) and the staff's
+/ws/staff/courses/<course_page_id>/.
 
 Thin: authorisation in ``connect()``, reads through ``database_sync_to_async``. Every socket
 listens to its stream's groups, to its login session's group (closed on logout) and to its
@@ -34,6 +35,7 @@ from academy.ratelimit import SocketSlot
 from learning import services as learning_services
 from learning import tokens
 from realtime import conf, groups, selectors
+from realtime.presence import presence, presence_frame
 from realtime.relay import relay
 from realtime.tickets import CREDENTIAL_SCOPE_KEY
 
@@ -480,7 +482,76 @@ class NotificationsConsumer(LiveConsumer):
 
 
 class CourseConsumer(LiveConsumer):
-    """/ws/courses/<course_page_id>/: course.updated and lesson.published of one course."""
+    """/ws/courses/<course_page_id>/: course.updated and lesson.published of one course, and the
+    presence count of the lesson the page views (``lesson.viewing`` -> ``lesson.presence``)."""
+
+    async def connect(self) -> None:
+        """As every stream; the socket views no lesson until its page says which."""
+        # (lesson id, store entry or None when the store was down) of the lesson viewed.
+        self.viewing: tuple[int, str | None] | None = None
+        self.presence_sent: int | None = None
+        self.presence_lock = asyncio.Lock()
+        await super().connect()
+
+    async def disconnect(self, code: int) -> None:
+        """Leave the groups, and stop counting this socket on its lesson at once."""
+        await super().disconnect(code)
+        async with self.presence_lock:
+            await self.stop_viewing()
+
+    async def handle_frame(self, message: dict[str, Any]) -> bool:
+        """``{"type":"lesson.viewing","lesson_id":N}`` from a lesson page: count this socket's
+        user on lesson N and send the page ``lesson.presence`` counts (``realtime.presence``)
+        while it stays there; ``"lesson_id": null`` stops. Only for a reader of that lesson of
+        this course: anyone else gets an error frame and no count, and is not counted."""
+        if message["type"] != "lesson.viewing":
+            return False
+        lesson_id = message.get("lesson_id")
+        if lesson_id is not None and (isinstance(lesson_id, bool) or not isinstance(lesson_id, int) or not 0 < lesson_id < 2**63):
+            await self.send_error("invalid", '"lesson_id" must be a lesson\'s id, or null.')
+            return True
+        async with self.presence_lock:
+            if self.viewing is not None and self.viewing[0] == lesson_id:
+                return True
+            await self.stop_viewing()
+            if lesson_id is None:
+                return True
+            allowed = await database_sync_to_async(selectors.lesson_presence_access)(
+                user=self.user, course_id=self.stream_course_id(), lesson_id=lesson_id, session=self.scope.get("session"),
+            )
+            if not allowed or self.closing:
+                if not self.closing:
+                    await self.send_error("forbidden", "No such lesson of this course that you may read.")
+                return True
+            group = groups.lesson_presence(lesson_id)
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)  # re-joined with the others on ping (group expiry)
+            self.viewing = (lesson_id, await presence.join(lesson_id=lesson_id, user_id=self.user.pk))
+        return True
+
+    async def stop_viewing(self) -> None:
+        """Leave the viewed lesson's presence group and count (nothing when viewing none)."""
+        if self.viewing is None:
+            return
+        lesson_id, member = self.viewing
+        self.viewing, self.presence_sent = None, None
+        group = groups.lesson_presence(lesson_id)
+        if group in self.joined:
+            self.joined.remove(group)
+        await self.channel_layer.group_discard(group, self.channel_name)
+        if member is not None:
+            await presence.leave(lesson_id=lesson_id, member=member)
+
+    async def lesson_presence(self, message: dict[str, Any]) -> None:
+        """A lesson's count -> the socket, when it views that lesson and the count changed."""
+        viewing = self.viewing
+        if self.closing or viewing is None or message.get("lesson_id") != viewing[0]:
+            return
+        viewers = int(message["viewers"])
+        if viewers == self.presence_sent:
+            return
+        self.presence_sent = viewers
+        await self.send(text_data=json.dumps(presence_frame(viewing[0], viewers)))
 
     def stream_course_id(self) -> int | None:
         """The course of the URL."""

@@ -35,6 +35,11 @@ def course_staff(course_id: int) -> str:
     return f"course.{int(course_id)}.staff"
 
 
+def lesson_presence(lesson_id: int) -> str:
+    """The course-stream sockets viewing one lesson (readers of it): lesson.presence counts."""
+    return f"lesson.{int(lesson_id)}.presence"
+
+
 def course_member(course_id: int, user_id: int) -> str:
     """One learner's sockets on one course stream; told to close when their access ends."""
     return f"course.{int(course_id)}.member.{int(user_id)}"

@@ -39,6 +39,26 @@ def course_stream_access(*, user: Any, course_id: int, session: Mapping[str, Any
     return ACCESS_OK if verdict.can_read else ACCESS_FORBIDDEN
 
 
+def lesson_presence_access(*, user: Any, course_id: int, lesson_id: int, session: Mapping[str, Any] | None = None) -> bool:
+    """Whether ``user``, on course ``course_id``'s stream, may be counted on lesson ``lesson_id``
+    and see its presence count: the lesson is a lesson of that course, and the access policy
+    lets the user read it (``learning.access.lesson_access``: published, within view
+    restrictions, enrolled and open, or staff). Queries: one for the lesson, then the policy's."""
+    from wagtail.models import Page
+
+    from learning import access
+
+    if not (0 < lesson_id <= MAX_PAGE_ID and 0 < course_id <= MAX_PAGE_ID):
+        return False
+    lesson = Page.objects.filter(pk=lesson_id).only("id", "path", "depth", "live", "content_type_id").first()
+    if lesson is None or not lesson.live or not access.is_lesson_type(lesson.content_type_id):
+        return False
+    parent_path = lesson.path[: -Page.steplen]
+    if not Page.objects.filter(pk=course_id, path=parent_path).exists():
+        return False
+    return access.lesson_access(access.viewer(user, session), lesson, course_id=course_id).can_read
+
+
 def course_staff_stream_access(*, user: Any, course_id: int) -> int:
     """Whether ``user`` may follow the live class view of course ``course_id``, as a close code:
     the access policy's ``may_see_learners``. An unknown course is 4404, a refusal 4403."""

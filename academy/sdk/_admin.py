@@ -17,20 +17,24 @@ from academy.plugins.activation import is_active
 from courses.models import CoursePage
 from learning.access import (
     VIEW_LEARNERS_PERMISSIONS,
-    course_roles,
+    may_open_staff_screen,
     may_see_learners,
     staff_course_filter,
     viewer,
 )
 from learning.admin_views import NumericPkURLHelper, SafeLookupIndexView, VisibleCourseListFilter
+from learning.analytics_figures import HOOK as COURSE_ANALYTICS_FIGURES_HOOK
+from learning.analytics_figures import AnalyticsFigure
 from learning.exports import HOOK as PROGRESS_EXPORT_COLUMNS_HOOK
 from learning.exports import ExportColumn
 from learning.staff_links import HOOK as COURSE_STAFF_LINKS_HOOK
 from learning.staff_links import CourseStaffLink
 
 __all__ = [
+    "COURSE_ANALYTICS_FIGURES_HOOK",
     "COURSE_STAFF_LINKS_HOOK",
     "PROGRESS_EXPORT_COLUMNS_HOOK",
+    "AnalyticsFigure",
     "CourseStaffLink",
     "ExportColumn",
     "NumericPkURLHelper",
@@ -74,11 +78,7 @@ class PluginAdminView(WagtailAdminTemplateMixin, TemplateView):
         """Whether ``user`` holds one of :attr:`permissions`, or is a teacher or assistant of
         some course where those permissions are about learners (the staff rule then limits them
         to their courses and cohorts)."""
-        if any(user.has_perm(permission) for permission in self.permissions):
-            return True
-        return any(permission in VIEW_LEARNERS_PERMISSIONS for permission in self.permissions) and bool(
-            course_roles(viewer(user))
-        )
+        return may_open_staff_screen(viewer(user), permissions=self.permissions)
 
     def staff_filter(self, *, prefix: str = "course__") -> Q:
         """A filter (``prefix`` leads to the course) keeping the courses whose data this user

@@ -2,10 +2,10 @@
 
 Read-only (attempts are written by ``plugins.quizzes.services`` only). Listed for users with
 ``quizzes.view_quizattempt`` or the progress report's ``learning.view_enrollment`` (or change),
-and only attempts of quizzes in the courses whose learners the access policy's staff rule lets
-them see with one of those permissions (``staff_course_filter``: a Wagtail page permission
-on the course or above it; superusers see all): the list, its quiz and course filters, the CSV
-export and each attempt's page. Filter by quiz, course or result; search by learner; every
+and only attempts of the learners the access policy's staff rule lets them see with one of those
+permissions (``staff_learner_rows_filter``: a Wagtail page permission on the course or above it,
+or a teacher or assistant role in it, narrowed to their cohorts; superusers see all): the list,
+its quiz and course filters, the CSV export and each attempt's page. Filter by quiz, course or result; search by learner; every
 exported cell goes through ``learning.admin_views``' formula guard. Filtered to one quiz, the list
 opens with the quiz's item analysis (``selectors.item_analysis``: per question, attempts, share
 right and the most chosen wrong answer, over the attempts the user may see; one query).
@@ -23,11 +23,14 @@ from wagtail_modeladmin.options import ModelAdmin
 
 from academy.sdk import (
     VIEW_LEARNERS_PERMISSIONS,
+    CoursePage,
     NumericPkURLHelper,
     SafeLookupIndexView,
     VisibleCourseListFilter,
-    may_see_learners,
+    may_open_staff_screen,
+    may_see_learner,
     staff_course_filter,
+    staff_learner_rows_filter,
     viewer,
 )
 from plugins.quizzes.models import QuizAttempt, QuizLessonPage
@@ -39,14 +42,27 @@ RESULTS_PERMISSIONS = (VIEW_PERMISSION, *VIEW_LEARNERS_PERMISSIONS)
 
 
 def can_view_results(user: Any) -> bool:
-    """Whether ``user`` may read quiz results (of the courses the staff rule gives them)."""
-    return any(user.has_perm(permission) for permission in RESULTS_PERMISSIONS)
+    """Whether ``user`` may read quiz results (of the courses and cohorts the staff rule gives
+    them): one of ``RESULTS_PERMISSIONS``, or a teacher or assistant role."""
+    return may_open_staff_screen(viewer(user), permissions=RESULTS_PERMISSIONS)
 
 
-def visible_results(user: Any, *, prefix: str) -> Q:
-    """A filter (``prefix`` leads to a quiz page) keeping the quizzes in courses whose results
-    ``user`` may read: the staff rule with ``RESULTS_PERMISSIONS``."""
-    return staff_course_filter(viewer(user), prefix=prefix, permissions=RESULTS_PERMISSIONS)
+def visible_quizzes(user: Any) -> Q:
+    """A filter on quiz pages keeping those in the courses whose results ``user`` may read (the
+    staff rule with ``RESULTS_PERMISSIONS``: page permissions or a role in the course); one query
+    for the courses' paths."""
+    courses = CoursePage.objects.filter(staff_course_filter(viewer(user), prefix="", permissions=RESULTS_PERMISSIONS))
+    within = Q(pk__in=[])
+    for path in courses.values_list("path", flat=True):
+        within |= Q(path__startswith=path)
+    return within
+
+
+def visible_attempts(user: Any) -> Q:
+    """A filter on attempts keeping those ``user`` may read: of the learners whose enrollment in
+    the attempt's course the staff rule with ``RESULTS_PERMISSIONS`` shows them (a teacher or
+    assistant of one cohort reads that cohort's attempts only)."""
+    return staff_learner_rows_filter(viewer(user), permissions=RESULTS_PERMISSIONS)
 
 
 class VisibleQuizListFilter(RelatedFieldListFilter):
@@ -54,7 +70,7 @@ class VisibleQuizListFilter(RelatedFieldListFilter):
 
     def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[int, str]]:
         """Visible quizzes, by title."""
-        quizzes = QuizLessonPage.objects.filter(visible_results(request.user, prefix=""))
+        quizzes = QuizLessonPage.objects.filter(visible_quizzes(request.user))
         return list(quizzes.order_by("title").values_list("pk", "title"))
 
 
@@ -77,10 +93,10 @@ class QuizResultsIndexView(SafeLookupIndexView):
         raw = self.request.GET.get(QUIZ_FILTER_PARAM, "")
         quiz = None
         if raw.isascii() and raw.isdigit() and len(raw) < 19:
-            quiz = QuizLessonPage.objects.filter(visible_results(self.request.user, prefix=""), pk=int(raw)).first()
+            quiz = QuizLessonPage.objects.filter(visible_quizzes(self.request.user), pk=int(raw)).first()
         context["analysed_quiz"] = quiz
         context["analysis"] = (
-            item_analysis(quiz=quiz, attempts=QuizAttempt.objects.filter(visible_results(self.request.user, prefix="quiz__")))
+            item_analysis(quiz=quiz, attempts=QuizAttempt.objects.filter(visible_attempts(self.request.user)))
             if quiz is not None else []
         )
         return context
@@ -94,11 +110,13 @@ class ReadOnlyResultsPermissionHelper(PermissionHelper):
         return can_view_results(user)
 
     def user_can_inspect_obj(self, user: Any, obj: Any) -> bool:
-        """Readers, for an attempt at a quiz in a course whose results they may read (checked on
-        the quiz page, which sits in its course, as the list is)."""
-        return can_view_results(user) and may_see_learners(
-            viewer(user), obj.quiz, permissions=RESULTS_PERMISSIONS
-        )
+        """Readers, for an attempt of a learner whose results they may read (as the list is;
+        no query per row of the list but for a role limited to cohorts)."""
+        if not can_view_results(user):
+            return False
+        if obj.course is None:  # the course was deleted: the list's filter decides
+            return QuizAttempt.objects.filter(visible_attempts(user), pk=obj.pk).exists()
+        return may_see_learner(viewer(user), obj.course, obj.user_id, permissions=RESULTS_PERMISSIONS)
 
     def user_can_create(self, user: Any) -> bool:
         """Attempts are started by learners only."""
@@ -143,10 +161,10 @@ class QuizAttemptAdmin(ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[QuizAttempt]:
-        """Attempts at quizzes in courses whose results the user may read, learner, quiz and
-        course joined (one query)."""
+        """Attempts of the learners whose results the user may read, learner, quiz and course
+        joined (one query)."""
         rows = super().get_queryset(request).select_related("user", "quiz", "course").defer("questions")
-        return rows.filter(visible_results(request.user, prefix="quiz__"))
+        return rows.filter(visible_attempts(request.user))
 
     def learner(self, obj: QuizAttempt) -> str:
         """Learner's name and username."""

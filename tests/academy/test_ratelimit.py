@@ -231,7 +231,9 @@ def test_slots_hold_up_to_capacity_and_free_on_release(store_kind: str) -> None:
     backend.slot_release(key, "s0")
     assert backend.slot_count(key) == 1
     assert backend.slot_acquire(key, "s2", 2, 60) is True
+    assert sorted(backend.slot_members(key)) == ["s1", "s2"]
     assert backend.slot_count(ratelimit.socket_slots_key(43)) == 0
+    assert backend.slot_members(ratelimit.socket_slots_key(43)) == []
 
 
 def test_slots_not_renewed_expire_and_renewed_ones_stay(store_kind: str) -> None:
@@ -246,6 +248,7 @@ def test_slots_not_renewed_expire_and_renewed_ones_stay(store_kind: str) -> None
     time.sleep(1.2)
 
     assert backend.slot_count(key) == 1
+    assert backend.slot_members(key) == ["lives"]
     assert backend.slot_acquire(key, "new", 2, 2.0)
 
 

@@ -204,6 +204,24 @@ def _queries(client: Any, url: str) -> int:
     return len(captured.captured_queries)
 
 
+def test_a_learner_placed_in_no_cohort_shows_the_default_cohort(
+    tree: Tree, quizzes: list[QuizLessonPage], class_of_three: dict[str, Any], teacher: Any
+) -> None:
+    """Enrollments from before cohorts count in the course's default cohort: the grid and its
+    export name it rather than leaving the cell empty."""
+    from learning.cohorts import default_cohort
+
+    default = default_cohort(tree.python)
+    Enrollment.objects.filter(user=class_of_three["cy"]).update(cohort=None)
+    client = logged_in(teacher)
+    html = client.get(_url(tree.python)).content.decode()
+    row = html.split(f'data-learner="{class_of_three["cy"].pk}"')[1].split("</tr>")[0]
+    assert f"<td>{default.name}</td>" in row
+    response = client.get(_url(tree.python, export="csv"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert {row[1]: row[3] for row in rows[1:]} == {"ada": "Spring", "bea": "Spring", "cy": default.name}
+
+
 def test_the_grid_costs_the_same_queries_at_10_and_10000_learners(
     tree: Tree, quizzes: list[QuizLessonPage], teacher: Any
 ) -> None:

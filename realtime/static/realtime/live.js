@@ -2,7 +2,9 @@
  * Academy live updates: a small, dependency-free WebSocket manager.
  *
  * - Opens /ws/notifications/ on every page of a logged-in user, /ws/progress/ on pages that show
- *   progress (dashboard, course, lesson) and /ws/courses/<id>/ on pages of a followed course.
+ *   progress (dashboard, course, lesson) and /ws/courses/<id>/ on pages of a followed course; on
+ *   a lesson its reader may read, that stream says {"type":"lesson.viewing"} and the page shows
+ *   "N people are on this lesson" from the "lesson.presence" counts (docs/websocket.md).
  * - Reconnects with jittered exponential backoff and resumes from the last event id it saw
  *   ({"type":"resume","since":N}), so nothing pushed while it was away is missed.
  * - Updates the DOM contract of the templates (see the team notes): progress bars, counts, next
@@ -291,6 +293,21 @@
         notice("page-" + data.page_id, "A new lesson was published: " + data.title + ".", window.location.href);
       }
     },
+    // How many people (not tabs) are on this lesson now; shown from two on, in a plugin's
+    // panel (data-presence-slot) when the page has one, else in core's line.
+    "lesson.presence": function (data) {
+      var lesson = document.querySelector("[data-lesson-page]");
+      if (!lesson || String(data.lesson_id) !== lesson.getAttribute("data-lesson-id")) return;
+      var viewers = typeof data.viewers === "number" ? data.viewers : 0;
+      var lines = $all("[data-lesson-presence]");
+      var slotted = lines.filter(function (el) { return el.hasAttribute("data-presence-slot"); });
+      lines.forEach(function (el) {
+        var show = viewers > 1 && (!slotted.length || slotted.indexOf(el) >= 0);
+        el.setAttribute("data-viewers", String(viewers));
+        el.textContent = show ? viewers + " people are on this lesson" : "";
+        el.hidden = !show;
+      });
+    },
     resync: function () {
       notice("resync", "You were offline for a while.", window.location.href);
     },
@@ -347,6 +364,8 @@
       self.attempt = 0;
       self.everOpened = true;
       self.send({ type: "resume", since: self.lastId });
+      // On every (re)connect: e.g. "lesson.viewing" (the server forgets it with the socket).
+      if (self.hello) self.send(self.hello);
       if (self.greeting) {
         // Once per page: e.g. "lesson.opened" (the staff's live class shows the learner on it).
         self.send(self.greeting);
@@ -446,7 +465,13 @@
     }
     var followed = document.querySelector('[data-course-page][data-following="true"], [data-lesson-page][data-following="true"]');
     var courseId = followed && followed.getAttribute("data-course-id");
-    if (courseId && /^\d+$/.test(courseId)) streams.push(new Stream("/ws/courses/" + courseId + "/"));
+    if (courseId && /^\d+$/.test(courseId)) {
+      var course = new Stream("/ws/courses/" + courseId + "/");
+      // A reader of this lesson (the page shows a presence line): count them here, get counts.
+      var viewed = document.querySelector("[data-lesson-presence]") && followed.getAttribute("data-lesson-id");
+      if (viewed && /^\d+$/.test(viewed)) course.hello = { type: "lesson.viewing", lesson_id: parseInt(viewed, 10) };
+      streams.push(course);
+    }
     streams.forEach(function (s) { s.connect(); });
 
     document.addEventListener("visibilitychange", function () {

@@ -15,7 +15,7 @@ from plugins.quizzes.models import QuizAttempt, QuizLessonPage
 from plugins.quizzes.services import quiz_attempt_start, quiz_attempt_submit
 from tests.courses.helpers import Tree, logged_in
 from tests.learning.conftest import make_user
-from tests.learning.staff_world import course_editor, outcome, staff_member
+from tests.learning.staff_world import course_editor, course_role, outcome, staff_member
 from tests.plugins.quizzes.helpers import RIGHT, WRONG, make_quiz
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +165,29 @@ def test_superusers_and_editors_of_the_whole_catalog_see_every_course(
         client = logged_in(user)
         assert _seen(client) == everything
         assert [outcome(client.get(f"{RESULTS}inspect/{attempt.pk}/")) for attempt in (a, b)] == ["ok", "ok"]
+
+
+def test_a_cohort_assistant_reads_the_results_of_their_cohort_only(
+    enrolled: Any, tree: Tree, quiz: QuizLessonPage
+) -> None:
+    """Quiz results are learners' work: a role limited to one cohort reads that cohort's
+    attempts (list, CSV, item analysis, each attempt), as the learner list does; a teacher of
+    the whole course reads everyone's."""
+    from learning import cohorts, services
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    autumn = cohorts.cohort_create(course=tree.python, by=root, name="Autumn")
+    carl = make_user("carl")
+    services.enrollment_add(user=carl, course=tree.python, by=root, cohort=autumn)
+    mine, theirs = _attempt(carl, quiz, RIGHT), _attempt(enrolled, quiz, WRONG)  # ada: default cohort
+    assistant = logged_in(course_role("ann", tree.python, "assistant", cohort=autumn))
+    assert _seen(assistant)["listed"] == [mine.pk]
+    assert [outcome(assistant.get(f"{RESULTS}inspect/{attempt.pk}/")) for attempt in (mine, theirs)] == ["ok", "forbidden"]
+    listing = assistant.get(RESULTS, {"quiz__id__exact": quiz.pk})
+    analysis = listing.context["analysis"]
+    assert {row.attempts for row in analysis} == {1}
+    teacher = logged_in(course_role("terry", tree.python, "teacher"))
+    assert _seen(teacher)["listed"] == sorted([mine.pk, theirs.pk])
 
 
 def test_item_analysis_per_question_in_a_fixed_number_of_queries(
