@@ -1,4 +1,5 @@
-"""Records shared by every app: idempotency keys of side effects done by tasks, plugin activation.
+"""Records shared by every app: idempotency keys of side effects done by tasks, plugin activation,
+the domain events stored for durable receivers (the event outbox).
 
 A task may be delivered more than once (the ORM broker re-delivers a task whose worker died,
 and a retry runs a task again), so side effects that must happen once -- an email, a fan-out of
@@ -124,3 +125,33 @@ class PluginActivation(models.Model):
     def __str__(self) -> str:
         where = f"course {self.course_id}" if self.course_id else "site"
         return f"{self.plugin} {self.state} ({where})"
+
+
+class OutboxEvent(models.Model):
+    """A domain event stored for its durable receivers (``academy.events``), written in the same
+    transaction as the change it announces: it exists exactly when that change committed.
+
+    ``done_at`` is set once every durable receiver ran without error, right after the commit
+    (the fast path) or by the sweep (``academy.events.outbox_sweep``) for a row the fast path
+    never finished (a killed web process). ``attempts`` counts the sweep's tries; done rows and
+    given-up ones are pruned later (``academy.events.outbox_prune``).
+    """
+
+    event_id = models.UUIDField(primary_key=True, help_text="The occurrence's id, passed to receivers as event_id.")
+    name = models.CharField(max_length=100, help_text="The event's name (academy.events.EVENTS).")
+    payload = models.JSONField()
+    created_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            # The sweep's question: rows not done, oldest first (a small part of the table).
+            models.Index(fields=["created_at"], condition=models.Q(done_at__isnull=True), name="outboxevent_pending"),
+            models.Index(fields=["done_at"], name="outboxevent_done"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.event_id} ({'done' if self.done_at else 'pending'})"

@@ -31,7 +31,7 @@ from wagtail.admin.views.account import PasswordResetView as WagtailPasswordRese
 
 from academy import ratelimit
 from academy.tasks import enqueue
-from learning import tokens
+from learning import oauth, tokens
 from learning.sessions import session_record, sessions_end_all, user_sessions
 
 # Where the sign-up view keeps a course invitation's token between the link and the form post.
@@ -270,3 +270,25 @@ def access_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     else:
         messages.info(request, "That token was already revoked.")
     return redirect("access_tokens")
+
+
+# --- Apps the user authorised (OAuth 2; learning.oauth) ---------------------------------------------
+
+
+@login_required
+def oauth_apps(request: HttpRequest) -> HttpResponse:
+    """The account page's apps: those holding an OAuth grant of the user, with the scopes they
+    were given and since when, each with a Revoke button."""
+    return render(request, "learning/oauth_apps.html",
+                  {"authorizations": oauth.user_authorizations(user_id=request.user.pk)})
+
+
+@require_POST
+@login_required
+def oauth_app_revoke(request: HttpRequest, application_id: int) -> HttpResponse:
+    """POST: take back the user's authorisation of an app (its calls get 401 at once)."""
+    if oauth.authorization_revoke(user=request.user, application_id=application_id):
+        messages.success(request, "Access revoked: the app can no longer use your account.")
+    else:
+        messages.info(request, "That app already had no access.")
+    return redirect("oauth_apps")

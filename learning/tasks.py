@@ -31,6 +31,7 @@ from django.utils.http import urlsafe_base64_encode
 from wagtail.models import Page
 
 from academy.email import absolute_url, requeue_stalled_deliveries, send_once
+from academy.events import OUTBOX_SWEEP_MINUTES, outbox_prune, outbox_sweep
 from academy.models import SideEffectRecord
 from academy.schedules import ScheduledTask
 from courses.models import CoursePage
@@ -294,6 +295,14 @@ def cleanup_expired_sessions() -> None:
     prune_login_sessions()
 
 
+def clear_expired_oauth_tokens() -> None:
+    """Delete apps' expired OAuth access tokens, expired or revoked refresh tokens and expired
+    authorization codes (what ``manage.py cleartokens`` of django-oauth-toolkit does), on a schedule."""
+    from oauth2_provider.models import clear_expired
+
+    clear_expired()
+
+
 def prune_read_notifications(*, days: int = READ_NOTIFICATION_RETENTION_DAYS) -> int:
     """Delete notifications that were read more than ``days`` days ago; returns how many."""
     return notification_prune_read(older_than=timezone.now() - timedelta(days=days))
@@ -304,6 +313,17 @@ def prune_idempotency_keys() -> int:
     from academy.idempotency import prune
 
     return prune()
+
+
+def sweep_event_outbox() -> int:
+    """Run the durable receivers of stored domain events whose fast path never finished (a web
+    process killed after the commit; ``academy.events.outbox_sweep``). Returns how many."""
+    return outbox_sweep()
+
+
+def prune_event_outbox() -> int:
+    """Delete stored domain events done long enough ago (``academy.events.outbox_prune``)."""
+    return outbox_prune()
 
 
 def resend_stalled_emails() -> int:
@@ -370,6 +390,9 @@ SCHEDULES = [
     ScheduledTask("resend_stalled_emails", "learning.tasks.resend_stalled_emails", minutes=RESEND_STALLED_EMAILS_MINUTES),
     ScheduledTask("cleanup_expired_sessions", "learning.tasks.cleanup_expired_sessions", minutes=MINUTES_PER_DAY),
     ScheduledTask("prune_idempotency_keys", "learning.tasks.prune_idempotency_keys", minutes=MINUTES_PER_HOUR),
+    ScheduledTask("sweep_event_outbox", "learning.tasks.sweep_event_outbox", minutes=OUTBOX_SWEEP_MINUTES),
+    ScheduledTask("prune_event_outbox", "learning.tasks.prune_event_outbox", minutes=MINUTES_PER_HOUR),
+    ScheduledTask("clear_expired_oauth_tokens", "learning.tasks.clear_expired_oauth_tokens", minutes=MINUTES_PER_DAY),
     ScheduledTask("send_date_reminders", "learning.tasks.send_date_reminders", minutes=DATE_REMINDER_MINUTES),
     ScheduledTask(
         "prune_read_notifications",

@@ -9,6 +9,12 @@ script does not write a row on every call (one conditional UPDATE per call decid
 Tokens end with the sessions: a password change or reset, a deactivation and "log out
 everywhere" delete every token of the user (:func:`tokens_end_all`, called by
 ``learning.sessions``), so a leaked token does not outlive the credentials that made it.
+
+The API takes a second kind of token: an app's OAuth 2 access token (django-oauth-toolkit's
+``AccessToken``, issued at ``/o/token/`` to an app a learner authorised; ``learning.oauth``).
+Whatever authenticated a call (``ApiToken``: either kind, or None for a browser session) is
+judged by the same functions here: what it may do (:func:`token_allows`), what it is throttled
+as (:func:`token_key`), and which socket tickets it gets.
 """
 
 from __future__ import annotations
@@ -26,10 +32,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 
 from learning.models import PersonalAccessToken
 
+AccessToken = get_access_token_model()
+#: What authenticated an API call by token (``request.auth``): a personal (or service account)
+#: token, or an app's OAuth 2 access token.
+ApiToken = PersonalAccessToken | AccessToken
+
 TOKEN_PREFIX = "acd_"
+#: The start of an app's OAuth 2 access and refresh tokens (``learning.oauth.new_token``): the API
+#: tells the two kinds apart by it, and a secret scanner can recognise both.
+OAUTH_TOKEN_PREFIX = "acdo_"
 TOKEN_BYTES = 32
 # Characters of the token kept visible (after TOKEN_PREFIX) so the owner can recognise it.
 VISIBLE_CHARACTERS = 6
@@ -111,8 +126,23 @@ def token_revoke(*, user: Any, token_id: int) -> bool:
 
 
 def tokens_end_all(*, user_id: int) -> int:
-    """Delete every token of user ``user_id`` (their sessions are ending); return how many."""
-    deleted, _by_model = PersonalAccessToken.objects.filter(user_id=user_id).delete()
+    """Delete every token of user ``user_id`` (their sessions are ending), their apps' OAuth
+    tokens and unused authorization codes included; return how many personal tokens and app
+    access tokens went."""
+    with transaction.atomic():
+        deleted, _by_model = PersonalAccessToken.objects.filter(user_id=user_id).delete()
+        deleted += oauth_tokens_delete(user_id=user_id)
+    return deleted
+
+
+def oauth_tokens_delete(*, user_id: int, application_id: int | None = None) -> int:
+    """Delete user ``user_id``'s OAuth access and refresh tokens and authorization codes (of one
+    application, or of all); return how many access tokens went. Their apps get 401 at once."""
+    mine = {"user_id": user_id} if application_id is None else {"user_id": user_id, "application_id": application_id}
+    with transaction.atomic():
+        get_grant_model().objects.filter(**mine).delete()
+        get_refresh_token_model().objects.filter(**mine).delete()
+        deleted, _by_model = AccessToken.objects.filter(**mine).delete()
     return deleted
 
 
@@ -161,22 +191,29 @@ _USED_TICKET_KEY = "socket-ticket-used:{nonce}"
 
 @dataclass(frozen=True)
 class SocketCredential:
-    """What a redeemed ticket stands for: the user, and the token or login session that asked."""
+    """What a redeemed ticket stands for: the user, and the personal token, the app (OAuth: the
+    user's authorisation of it, which outlives each access token it refreshes) or the login
+    session that asked."""
 
     user: Any
     token_id: int | None
     session_key: str | None
+    application_id: int | None = None
 
 
-def socket_ticket_create(*, user: Any, token: PersonalAccessToken | None, session_key: str | None) -> str:
-    """A ticket for one WebSocket connection of ``user``, bound to ``token`` (an app) or to the
-    login session ``session_key`` (the browser). Raises ``TokenError`` without either."""
+def socket_ticket_create(*, user: Any, token: ApiToken | None, session_key: str | None) -> str:
+    """A ticket for one WebSocket connection of ``user``, bound to ``token`` (a personal token,
+    or an app's access token: then to the user's authorisation of the app) or to the login
+    session ``session_key`` (the browser). Raises ``TokenError`` without either."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         raise TokenError("Log in to open a live connection.")
     if token is None and not session_key:
         raise TokenError("A ticket needs a token or a login session.")
-    payload = {"u": user.pk, "t": token.pk if token else None, "s": None if token else session_key,
-               "n": secrets.token_urlsafe(12)}
+    app = token.application_id if isinstance(token, AccessToken) else None
+    payload = {"u": user.pk, "t": token.pk if token is not None and app is None else None,
+               "s": None if token is not None else session_key, "n": secrets.token_urlsafe(12)}
+    if app is not None:
+        payload["a"] = app
     return signing.dumps(payload, salt=SOCKET_TICKET_SALT, compress=True)
 
 
@@ -189,7 +226,8 @@ def socket_ticket_redeem(ticket: str) -> SocketCredential | None:
     try:
         payload = signing.loads(ticket, salt=SOCKET_TICKET_SALT, max_age=SOCKET_TICKET_SECONDS)
         user_id, token_id, session_key, nonce = payload["u"], payload["t"], payload["s"], str(payload["n"])
-    except (signing.BadSignature, KeyError, TypeError):
+        application_id = payload.get("a")
+    except (signing.BadSignature, KeyError, TypeError, AttributeError):
         return None
     # One use, across processes (the shared cache); kept a little longer than the ticket lives.
     if not cache.add(_USED_TICKET_KEY.format(nonce=nonce), 1, timeout=SOCKET_TICKET_SECONDS * 2):
@@ -199,7 +237,9 @@ def socket_ticket_redeem(ticket: str) -> SocketCredential | None:
         return None
     if token_id is not None and not token_is_current(token_id=token_id, user=user):
         return None
-    return SocketCredential(user=user, token_id=token_id, session_key=session_key)
+    if application_id is not None and not authorization_is_current(application_id=application_id, user=user):
+        return None
+    return SocketCredential(user=user, token_id=token_id, session_key=session_key, application_id=application_id)
 
 
 def token_is_current(*, token_id: int, user: Any, now: datetime | None = None) -> bool:
@@ -209,6 +249,24 @@ def token_is_current(*, token_id: int, user: Any, now: datetime | None = None) -
     return PersonalAccessToken.objects.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now), pk=token_id, user_id=user.pk
     ).exists()
+
+
+def oauth_token_expired(secret: str, *, now: datetime | None = None) -> bool:
+    """Whether ``secret`` is an app's access token past its expiry (to say so in the 401). One query."""
+    now = now or timezone.now()
+    return AccessToken.objects.filter(token_checksum=digest_of(secret), expires__lte=now).exists()
+
+
+def authorization_is_current(*, application_id: int, user: Any, now: datetime | None = None) -> bool:
+    """Whether ``user`` still holds a live OAuth token of app ``application_id``: an unexpired
+    access token, or a refresh token not revoked (a socket opened with an app's ticket closes
+    when the learner revokes the app, not when the app refreshes its token). Two queries at most."""
+    now = now or timezone.now()
+    mine = {"user_id": user.pk, "application_id": application_id}
+    return (
+        AccessToken.objects.filter(expires__gt=now, **mine).exists()
+        or get_refresh_token_model().objects.filter(revoked__isnull=True, **mine).exists()
+    )
 
 
 # --- Service accounts ---------------------------------------------------------------------------------
@@ -230,11 +288,36 @@ SCOPES: dict[str, str] = {
 SERVICE_NAME_MAX = 100
 
 
-def token_allows(token: PersonalAccessToken | None, scope: str) -> bool:
+def token_scopes(token: ApiToken | None) -> frozenset[str] | None:
+    """The scopes ``token`` is limited to, or None when it is not limited (a browser session, a
+    personal token: its owner's permissions decide). A service token's are those it was made
+    with; an app's OAuth token's are those the learner granted (possibly none)."""
+    if token is None:
+        return None
+    if isinstance(token, AccessToken):
+        return frozenset(token.scope.split())
+    return frozenset(token.scopes) if token.scopes else None
+
+
+def token_allows(token: ApiToken | None, scope: str) -> bool:
     """Whether a request authenticated by ``token`` (None: a browser session) may use ``scope``:
-    sessions and personal tokens always (their owner's permissions decide), service tokens when
-    their scopes name it."""
-    return token is None or not token.scopes or scope in token.scopes
+    sessions and personal tokens always (their owner's permissions decide), service tokens and
+    apps' OAuth tokens when their scopes name it. The one scope rule of the API."""
+    scopes = token_scopes(token)
+    return scopes is None or scope in scopes
+
+
+def token_key(token: ApiToken) -> str:
+    """What a token call is counted as by the per-token throttle: the personal token, or the
+    user's authorisation of the app (its access tokens change at every refresh)."""
+    if isinstance(token, AccessToken):
+        return f"oauth:{token.application_id}:{token.user_id}"
+    return f"token:{token.pk}"
+
+
+def token_expires_at(token: ApiToken) -> datetime | None:
+    """When ``token`` stops working (None: never)."""
+    return token.expires if isinstance(token, AccessToken) else token.expires_at
 
 
 def _valid_scopes(scopes: Any) -> list[str]:

@@ -271,3 +271,27 @@ def register_service_accounts_menu_item() -> Any:
     from learning import service_accounts_admin
 
     return service_accounts_admin.menu_item()
+
+
+@hooks.register("register_admin_urls")
+def register_oauth_apps_urls() -> list[Any]:
+    """Settings > OAuth apps (``learning.oauth_admin``)."""
+    from learning import oauth_admin
+
+    return oauth_admin.admin_urls()
+
+
+@hooks.register("register_settings_menu_item")
+def register_oauth_apps_menu_item() -> Any:
+    """Settings > OAuth apps, for whoever may register apps."""
+    from learning import oauth_admin
+
+    return oauth_admin.menu_item()
+
+
+@hooks.register("register_permissions")
+def register_oauth_app_permissions() -> Any:
+    """The OAuth app permissions in Settings > Groups, so an admin can give them to editors."""
+    from django.contrib.auth.models import Permission
+
+    return Permission.objects.filter(content_type__app_label="oauth2_provider", content_type__model="application")

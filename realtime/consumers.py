@@ -135,12 +135,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # The credential the socket lives as long as: the login session of the cookie, or the
         # token or session a ticket was made for (realtime.tickets).
         credential = self.scope.get(CREDENTIAL_SCOPE_KEY)
+        self.application_id: int | None = None
         if credential is not None:
             self.session_key, self.token_id = credential.session_key, credential.token_id
+            self.application_id = credential.application_id
         else:
             self.session_key = getattr(self.scope.get("session"), "session_key", None)
             self.token_id = None
-        if not self.session_key and self.token_id is None:
+        if not self.session_key and self.token_id is None and self.application_id is None:
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
         # At most RATELIMIT_SOCKETS_PER_USER open sockets per user, across processes.
@@ -164,9 +166,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         )
 
     def credential_is_current(self) -> bool:
-        """Whether the socket's login session, or its ticket's token, is still valid (sync)."""
+        """Whether the socket's login session, or its ticket's token or app authorisation, is
+        still valid (sync)."""
         if self.token_id is not None:
             return tokens.token_is_current(token_id=self.token_id, user=self.user)
+        if self.application_id is not None:
+            return tokens.authorization_is_current(application_id=self.application_id, user=self.user)
         return selectors.session_is_current(session_key=self.session_key, user=self.user)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:

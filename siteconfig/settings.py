@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # OAuth 2 for apps (authorization code + PKCE): the provider under /o/ (learning.oauth).
+    "oauth2_provider",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -250,6 +252,43 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "/"
 
+# --- OAuth 2 for apps (django-oauth-toolkit; learning.oauth) -------------------------------------
+# Apps registered by staff in the Wagtail admin send a learner to /o/authorize/ and get tokens at
+# /o/token/: authorization code with PKCE (S256) only, so an app never sees a password. The
+# scopes are the API's token scopes (learning.tokens.SCOPES, through learning.oauth's backend).
+# RFC 9700's recommendations are all on (check --deploy stays clean): no implicit or password
+# grant, no "plain" PKCE, tokens only in the Authorization header, tokens stored hashed, the
+# `iss` parameter on the redirect, a replayed refresh token revokes its whole family.
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "learning.oauth.ApiScopes",
+    "ACCESS_TOKEN_GENERATOR": "learning.oauth.new_token",
+    "REFRESH_TOKEN_GENERATOR": "learning.oauth.new_token",
+    "PKCE_REQUIRED": True,
+    # An access token lives an hour; its refresh token (rotated on every use) 30 days.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("ACADEMY_OAUTH_ACCESS_TOKEN_SECONDS", 3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("ACADEMY_OAUTH_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Redirect URIs: https, plus http on a development machine (a loopback app) and any custom
+    # scheme a native app registers (ACADEMY_OAUTH_REDIRECT_SCHEMES, e.g. "https,com.example.app").
+    "ALLOWED_REDIRECT_URI_SCHEMES": env_list("ACADEMY_OAUTH_REDIRECT_SCHEMES", ["http", "https"] if DEBUG else ["https"]),
+    "ALLOW_URI_WILDCARDS": False,
+    # The consent page is shown every time unless the learner already holds a live token of the app.
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+}
+
 # --- Internationalisation -------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
@@ -345,6 +384,8 @@ REST_FRAMEWORK = {
     # "WWW-Authenticate: Bearer" (the session class alone would make it a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "learning.api.authentication.TokenAuthentication",
+        # OAuth 2 access tokens of apps (learning.oauth): every other bearer token.
+        "learning.api.authentication.OAuthTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -374,7 +415,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Academy API",
     "DESCRIPTION": (
         "Courses, lessons, enrollments, progress and notifications. Authenticate with a personal "
-        "access token (Authorization: Bearer ..., made on /accounts/tokens/) or the browser session "
+        "access token (Authorization: Bearer ..., made on /accounts/tokens/), an app's OAuth 2 token "
+        "(authorization code with PKCE under /o/) or the browser session "
         "(with the CSRF token on writes). Errors: {\"error\": {\"code\", \"message\", \"fields\"}}. "
         "Versioning policy: docs/api.md."
     ),
@@ -404,6 +446,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # validatorUrl null: Swagger UI would otherwise load a badge from the public validator.
+    # Apps: OAuth 2 authorization code with PKCE (the scheme's scopes: learning.tokens.SCOPES).
+    "OAUTH2_FLOWS": ["authorizationCode"],
+    "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_REFRESH_URL": "/o/token/",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "persistAuthorization": False},
 }
 

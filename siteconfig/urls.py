@@ -15,7 +15,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from academy.plugins.urls import plugin_api_urlpatterns, plugin_root_urlpatterns, plugin_urlpatterns
 from courses import routing
-from learning import accounts
+from learning import accounts, oauth_views
 from learning.api import errors as api_errors
 from siteconfig import health
 
@@ -27,6 +27,8 @@ urlpatterns = [
     # Django's own admin, for staff only: the task queue's monitors (queued, failed, scheduled).
     path("django-admin/", admin.site.urls),
     path("documents/", include(wagtaildocs_urls)),
+    # OAuth 2 for apps (django-oauth-toolkit): authorize, token, revoke_token, introspect.
+    path("o/", include((oauth_views.urlpatterns, oauth_views.app_name), namespace="oauth2_provider")),
     # The REST API: core v1 routes (learning/api/urls.py), then the plugins' API under
     # /api/v1/p/<label>/ (after core: a plugin cannot shadow a core route), the schema and docs;
     # any other path under /api/ is the API's JSON 404, not the site's HTML page.

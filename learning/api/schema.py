@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -83,3 +84,28 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "A personal access token from your account page (/accounts/tokens/).",
         }
+
+
+class OAuthScheme(DjangoOAuthToolkitScheme):
+    """Apps' OAuth 2 tokens: the authorization code flow (with PKCE) of ``/o/``, its scopes the
+    API's token scopes; each staff operation names the scope it needs."""
+
+    target_class = "learning.api.authentication.OAuthTokenAuthentication"
+    name = "oauth2"
+    priority = 1  # over drf-spectacular's own extension for the provider's class
+
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[str]]:
+        """The scope the view asks of a token for this method (none: acting as the user is enough)."""
+        scope_for = getattr(auto_schema.view, "scope_for", None)
+        scope = scope_for(auto_schema.method) if scope_for is not None else None
+        return {self.name: [scope] if scope else []}
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        """drf-spectacular's definition (the flow's URLs from SPECTACULAR_SETTINGS, the scopes from
+        the provider's backend), described."""
+        definition = super().get_security_definition(auto_schema)
+        definition["description"] = (
+            "For apps: OAuth 2 authorization code with PKCE (S256, required). Any token acts as the "
+            "learner who allowed the app; the scopes add what the learner may do as staff. See docs/api.md."
+        )
+        return definition

@@ -324,9 +324,16 @@ class MeSerializer(serializers.Serializer):
     is_staff = serializers.BooleanField()
     date_joined = serializers.DateTimeField()
     unread_notifications = serializers.IntegerField()
-    authenticated_by = serializers.ChoiceField(choices=[("session", "session"), ("token", "token")])
+    authenticated_by = serializers.ChoiceField(
+        choices=[("session", "session"), ("token", "token"), ("oauth", "oauth")],
+        help_text="session (the browser), token (a personal or service account token) or oauth (an app's OAuth 2 token).",
+    )
     token_expires_at = serializers.DateTimeField(
         allow_null=True, help_text="When the token of this request expires (null: session, or no expiry)."
+    )
+    token_scopes = serializers.ListField(
+        child=serializers.CharField(), allow_null=True,
+        help_text="The scopes the token is limited to (null: not limited, as a session or a personal token).",
     )
 
 

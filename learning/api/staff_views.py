@@ -4,8 +4,8 @@ cancel, unenroll), its progress report, and people by external id. For an HR or 
 Who: the course's staff by the access policy's staff rule, exactly as the admin asks
 (``access.may_see_learners`` to read, ``may_manage_learners`` to write, the lists filtered by
 ``access.staff_enrollment_filter``): a course that is not the caller's is a 403, an unknown one a
-404. Token scopes (``learning.tokens.SCOPES``) narrow what a service account's token may do
-(403 ``insufficient_scope``). Calls count against the ``staff`` throttle (per token, separate
+404. Token scopes (``learning.tokens.SCOPES``) narrow what a service account's token or an app's
+OAuth token may do (403 ``insufficient_scope``). Calls count against the ``staff`` throttle (per token, separate
 from the learner's limits) and answer the ``RateLimit-*`` headers. Writes go through
 ``learning.integrations`` (one transaction per learner of a batch).
 """
@@ -27,7 +27,7 @@ from learning.api.serializers import MAX_ID, ErrorSerializer
 from learning.api.throttling import StaffRateThrottle, rate_headers
 from learning.api.views import ApiView, _query
 from learning.cohorts import cohort_id_enrollment_filter
-from learning.models import Enrollment, PersonalAccessToken
+from learning.models import Enrollment
 
 _RATE_HEADER_PARAMETERS = [
     OpenApiParameter(name, type=int, location=OpenApiParameter.HEADER, response=True, description=description)
@@ -55,12 +55,14 @@ class StaffApiView(ApiView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         """After authentication: a service token without the method's scope is a 403."""
         self.perform_authentication(request)
-        token = request.auth if isinstance(request.auth, PersonalAccessToken) else None
-        method = "GET" if request.method == "HEAD" else request.method or ""
-        scope = self.scopes.get(method, tokens.SCOPE_READ)  # a method without its own: read at least
-        if scope is not None and request.user.is_authenticated and not tokens.token_allows(token, scope):
+        scope = self.scope_for(request.method or "")
+        if scope is not None and request.user.is_authenticated and not tokens.token_allows(request.auth, scope):
             raise InsufficientScope(f"This token's scopes do not include {scope!r}.")
         super().initial(request, *args, **kwargs)
+
+    def scope_for(self, method: str) -> str | None:
+        """The scope a token needs for ``method`` (a method without its own: read at least)."""
+        return self.scopes.get("GET" if method == "HEAD" else method, tokens.SCOPE_READ)
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         """The house's answer, with the ``RateLimit-*`` headers."""

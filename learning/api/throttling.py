@@ -18,6 +18,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from academy import ratelimit
+from learning import tokens
 
 
 class LimiterRateThrottle(SimpleRateThrottle):
@@ -117,11 +118,11 @@ class StaffRateThrottle(LimiterRateThrottle):
     scope = "staff"
 
     def get_ident_for(self, request: Request) -> str | None:
-        """``token:<id>`` for a token call, ``user:<id>`` for a session; None when anonymous."""
+        """``token:<id>`` for a personal token, ``oauth:<app>:<user>`` for an app (``tokens.token_key``),
+        ``user:<id>`` for a session; None when anonymous."""
         if not (request.user and request.user.is_authenticated):
             return None
-        token_id = getattr(request.auth, "pk", None)
-        return f"token:{token_id}" if token_id is not None else f"user:{request.user.pk}"
+        return tokens.token_key(request.auth) if request.auth is not None else f"user:{request.user.pk}"
 
     def allow_request(self, request: Request, view: Any) -> bool:
         """Count the call; remember the limit, what is left (one more look at the store) and the

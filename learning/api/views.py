@@ -31,7 +31,7 @@ from courses.models import CoursePage, CourseTag, LessonPage, Level
 from courses.selectors import SEARCH_MAX_LESSONS, normalize_search_query
 from learning import access, selectors, services, tokens
 from learning.api import serializers
-from learning.models import Enrollment, PersonalAccessToken
+from learning.models import Enrollment
 
 # Most courses a search considers (the search backend ranks; the list keeps catalog order).
 SEARCH_MAX_COURSES = SEARCH_MAX_LESSONS
@@ -41,8 +41,7 @@ QUERY_TEXT_MAX = 200
 def viewer(request: Request) -> access.Viewer:
     """The caller for the access policy: with the session for session callers (password
     restrictions passed in the browser count), without one for token callers."""
-    by_token = isinstance(request.auth, PersonalAccessToken)
-    session = None if by_token else getattr(request._request, "session", None)
+    session = None if request.auth is not None else getattr(request._request, "session", None)
     return access.viewer(request.user, session)
 
 
@@ -479,7 +478,7 @@ class SocketTicketView(ApiView):
         """A ticket for one WebSocket connection: connect to ``/ws/...?ticket=<ticket>`` within
         its lifetime. It works once, and the socket lives as long as the token (or the login
         session) that asked for it: revoking the token closes it."""
-        token = request.auth if isinstance(request.auth, PersonalAccessToken) else None
+        token = request.auth  # a personal token, an app's OAuth token, or None (the session)
         session = getattr(request._request, "session", None)
         try:
             ticket = tokens.socket_ticket_create(
@@ -503,7 +502,7 @@ class MeView(ApiView):
     def get(self, request: Request) -> Response:
         """The caller's profile and how this request was authenticated."""
         user = request.user
-        token = request.auth if isinstance(request.auth, PersonalAccessToken) else None
+        token = request.auth
         return Response(serializers.MeSerializer({
             "id": user.pk,
             "username": user.get_username(),
@@ -513,6 +512,8 @@ class MeView(ApiView):
             "is_staff": user.is_staff,
             "date_joined": user.date_joined,
             "unread_notifications": selectors.unread_notification_count(user_id=user.pk),
-            "authenticated_by": "token" if token else "session",
-            "token_expires_at": token.expires_at if token else None,
+            "authenticated_by": ("session" if token is None
+                                 else "oauth" if isinstance(token, tokens.AccessToken) else "token"),
+            "token_expires_at": tokens.token_expires_at(token) if token is not None else None,
+            "token_scopes": sorted(scopes) if (scopes := tokens.token_scopes(token)) is not None else None,
         }).data)

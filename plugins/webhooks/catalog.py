@@ -2,7 +2,10 @@
 
 An event id names the fact, not the dispatch: the same fact seen twice (domain events may
 arrive twice) gets the same id, so one delivery per subscription; a new fact gets a new id.
-The id is a UUID (version 5) over the event name and the fields that tell facts apart.
+The id is a UUID (version 5) over the event name and the fields that tell facts apart: the
+payload's, or for the enrollment transitions (whose payload is the same for two requests of one
+enrollment) the domain event's own ``event_id``, which its stored copy keeps, so the receiver
+that runs right after the commit and the outbox sweep that runs it later agree.
 """
 
 from __future__ import annotations
@@ -12,33 +15,32 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from academy.sdk import EVENTS, Enrollment
+from academy.sdk import EVENTS
 
 NAMESPACE = uuid.UUID("6b1c8f5e-0f3c-5c7b-9a1e-2f1d4a9c0b11")
 PING = "ping"
 
+#: What tells occurrences of an event apart: ``key(payload, occurrence)`` where ``occurrence``
+#: is the domain event's ``event_id``.
+Key = Callable[[Mapping[str, Any], str], tuple[Any, ...]]
 
-def _enrollment_moment(field: str) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
-    """Tell apart two requests / activations / cancellations of one enrollment by when they
-    happened (the row's timestamp of that transition; the payload alone is the same)."""
 
-    def key(payload: Mapping[str, Any]) -> tuple[Any, ...]:
-        moment = Enrollment.objects.filter(pk=payload["enrollment_id"]).values_list(field, flat=True).first()
-        return (payload["enrollment_id"], moment.isoformat() if moment else "")
-
-    return key
+def _transition(payload: Mapping[str, Any], occurrence: str) -> tuple[Any, ...]:
+    """A request / activation / cancellation of an enrollment: each is emitted once, under the
+    enrollment's row lock, so the occurrence's own id tells two of one enrollment apart."""
+    return (payload["enrollment_id"], occurrence)
 
 
 #: Event name -> what tells its occurrences apart (besides the name). Order: as offered.
-KEYS: dict[str, Callable[[Mapping[str, Any]], tuple[Any, ...]]] = {
-    "enrollment_requested": _enrollment_moment("requested_at"),
-    "enrollment_activated": _enrollment_moment("activated_at"),
-    "enrollment_cancelled": _enrollment_moment("cancelled_at"),
+KEYS: dict[str, Key] = {
+    "enrollment_requested": _transition,
+    "enrollment_activated": _transition,
+    "enrollment_cancelled": _transition,
     # Sent once per learner and lesson.
-    "lesson_completed": lambda p: (p["user_id"], p["lesson_id"]),
-    "course_completed": lambda p: (p["enrollment_id"], p["completed_at"]),
+    "lesson_completed": lambda p, _occurrence: (p["user_id"], p["lesson_id"]),
+    "course_completed": lambda p, _occurrence: (p["enrollment_id"], p["completed_at"]),
     # The certificates plugin's event, when it is installed: once per certificate.
-    "certificates_issued": lambda p: (p["certificate_id"],),
+    "certificates_issued": lambda p, _occurrence: (p["certificate_id"],),
 }
 
 DESCRIPTIONS = {
@@ -61,8 +63,9 @@ def choices() -> list[tuple[str, str]]:
     return [(name, f"{name}: {DESCRIPTIONS[name]}") for name in event_types()]
 
 
-def event_id(name: str, payload: Mapping[str, Any]) -> str:
-    """The stable id of this occurrence of event ``name``."""
+def event_id(name: str, payload: Mapping[str, Any], *, occurrence: str) -> str:
+    """The stable id of this occurrence of event ``name`` (``occurrence``: the domain event's
+    ``event_id``)."""
     key = KEYS.get(name)
-    parts = key(payload) if key else (json.dumps(payload, sort_keys=True, default=str),)
+    parts = key(payload, occurrence) if key else (json.dumps(payload, sort_keys=True, default=str),)
     return str(uuid.uuid5(NAMESPACE, json.dumps([name, *parts], default=str)))

@@ -205,16 +205,19 @@ def envelope(*, event_id: str, event_type: str, payload: Mapping[str, Any], at: 
     return {"id": event_id, "type": event_type, "timestamp": at.isoformat(), "data": dict(payload)}
 
 
-def deliveries_for_event(*, event_type: str, payload: Mapping[str, Any], now: datetime | None = None) -> list[Delivery]:
+def deliveries_for_event(
+    *, event_type: str, payload: Mapping[str, Any], occurrence: str | None = None, now: datetime | None = None
+) -> list[Delivery]:
     """A delivery of this event for every active subscription that wants it (none twice for one
-    event id: an event seen again creates nothing), each queued once committed. Returns the new
+    event id: an event seen again creates nothing), each queued once committed. ``occurrence``
+    is the domain event's ``event_id`` (a new occurrence when not given). Returns the new
     deliveries."""
     moment = now or timezone.now()
     course_id = payload.get("course_id")
     subscriptions = [s for s in Subscription.objects.filter(active=True) if s.wants(event_type, course_id)]
     if not subscriptions:
         return []
-    event_id = catalog.event_id(event_type, payload)
+    event_id = catalog.event_id(event_type, payload, occurrence=occurrence or str(uuid.uuid4()))
     body = envelope(event_id=event_id, event_type=event_type, payload=payload, at=moment)
     created: list[Delivery] = []
     for subscription in subscriptions:

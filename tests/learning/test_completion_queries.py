@@ -36,6 +36,11 @@ TRANSACTION = 2
 # progress (1). The access policy's answer for the lesson's path (which pages are live, the view
 # restrictions) comes from the caches of the page tree and the restrictions.
 COMPLETION_IN_REQUEST = 7
+# Installed plugins: the webhooks plugin's receivers are durable (on by default), so each of
+# lesson_completed and course_completed is stored in the service's transaction: one INSERT of its
+# outbox row; after the response, one UPDATE marks it done once its receivers ran.
+OUTBOX_ROW = 1
+OUTBOX_DONE = 1
 # After the response, a lesson: progress.updated is stored: the outbox row (1; the event's
 # payload carries the progress with its links, no lesson is read); then class.activity for the
 # course's staff: the learner's name (1), the outbox row (1).
@@ -43,7 +48,7 @@ CLASS_ACTIVITY = 2
 # Installed plugins: the webhooks plugin (on by default) looks up the subscriptions that want each
 # delivered event (1 per event: lesson_completed here; none exist, so nothing more).
 WEBHOOKS_PER_EVENT = 1
-LESSON_AFTER_RESPONSE = 1 + CLASS_ACTIVITY + WEBHOOKS_PER_EVENT
+LESSON_AFTER_RESPONSE = 1 + CLASS_ACTIVITY + WEBHOOKS_PER_EVENT + OUTBOX_DONE
 # The email task, queued: a row on the ORM broker (the embedded default), nothing on Redis.
 EMAIL_QUEUED = 1 if Conf.ORM else 0
 # After the response, the last lesson: progress.updated (1: the outbox row), the email
@@ -52,8 +57,10 @@ EMAIL_QUEUED = 1 if Conf.ORM else 0
 # Installed plugins: the certificates plugin (on by default) queues its issue task on
 # course_completed: a row on the ORM broker, nothing on Redis.
 CERTIFICATE_QUEUED = 1 if Conf.ORM else 0
-# And the webhooks' lookup for lesson_completed and course_completed (2).
-COURSE_AFTER_RESPONSE = 5 + EMAIL_QUEUED + TRANSACTION + CLASS_ACTIVITY + CERTIFICATE_QUEUED + 2 * WEBHOOKS_PER_EVENT
+# And the webhooks' lookup for lesson_completed and course_completed (2), each outbox row done (2).
+COURSE_AFTER_RESPONSE = (
+    5 + EMAIL_QUEUED + TRANSACTION + CLASS_ACTIVITY + CERTIFICATE_QUEUED + 2 * (WEBHOOKS_PER_EVENT + OUTBOX_DONE)
+)
 
 
 def _complete(user: Any, lesson_id: int) -> tuple[Any, list[dict[str, str]], list[dict[str, str]]]:
@@ -100,8 +107,10 @@ def test_lesson_completion_runs_eight_queries_in_the_request(site: SiteTree, lea
     response, in_request, after = _complete(learner, site.lessons[0].pk)
 
     assert response.status_code == 302
-    assert len(in_request) == COMPLETION_IN_REQUEST + TRANSACTION, "\n".join(q["sql"] for q in in_request)
-    assert COMPLETION_IN_REQUEST <= 8
+    assert len(in_request) == COMPLETION_IN_REQUEST + OUTBOX_ROW + TRANSACTION, "\n".join(q["sql"] for q in in_request)
+    assert COMPLETION_IN_REQUEST + OUTBOX_ROW <= 8
+    assert _writes_to("academy_outboxevent", in_request) == ["INSERT"]
+    assert _writes_to("academy_outboxevent", after) == ["UPDATE"]
     assert _writes_to("learning_lessonprogress", in_request) == ["INSERT"]
     assert len(after) == LESSON_AFTER_RESPONSE, "\n".join(q["sql"] for q in after)
     assert list(Event.objects.filter(type="progress.updated").values_list("data__completed_lessons", flat=True)) == [1]
@@ -116,7 +125,8 @@ def test_completion_that_completes_the_course_runs_eight_queries_in_the_request(
     response, in_request, after = _complete(learner, site.lessons[2].pk)
 
     assert (response.status_code, response["Location"]) == (302, "/dashboard/")
-    assert len(in_request) == COMPLETION_IN_REQUEST + TRANSACTION, "\n".join(q["sql"] for q in in_request)
+    assert len(in_request) == COMPLETION_IN_REQUEST + 2 * OUTBOX_ROW + TRANSACTION, "\n".join(q["sql"] for q in in_request)
+    assert _writes_to("academy_outboxevent", in_request) == ["INSERT", "INSERT"]
     assert len(after) == COURSE_AFTER_RESPONSE, "\n".join(q["sql"] for q in after)
     assert Enrollment.objects.get(user=learner, course=site.course).status == Enrollment.Status.COMPLETED
     assert list(Notification.objects.values_list("kind", flat=True)) == ["course_completed"]

@@ -32,6 +32,7 @@ def _fresh(settings: Any) -> None:
     settings.ACADEMY_PAGE_CACHE = False
     academy_echo.RECEIVED.clear()
     academy_echo.UNLOCKED.clear()
+    academy_echo.DURABLE.clear()
 
 
 @pytest.fixture
@@ -98,6 +99,42 @@ def test_receivers_run_only_where_their_plugin_is_active_and_a_failing_one_break
 
     events.sessions_ended.dispatch({"user_id": learner.pk, "reason": "logout_everywhere"})
     assert academy_echo.RECEIVED[-1][0] == "sessions_ended"
+
+
+def test_a_plugins_durable_receiver_is_stored_and_swept_only_where_the_plugin_is_active(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from academy.events import OUTBOX_GRACE, outbox_sweep
+    from academy.models import OutboxEvent
+
+    learner, other_learner = world.learners
+    activation.set_state("webhooks", "off")  # only echo's durable receiver stores events here
+    activation.set_state("echo", "off", course_id=world.other_course.pk)
+    OutboxEvent.objects.all().delete()
+
+    # Completions whose after-commit work never runs (a killed web process): callbacks not run.
+    with django_capture_on_commit_callbacks():
+        for lesson in world.lessons:
+            services.lesson_progress_record(user=learner, lesson=lesson.pk, completed=True)
+        services.lesson_progress_record(user=learner, lesson=world.other_course.get_children().first().pk)
+    # Stored for the course where echo is on; nothing for the other (echo is off there).
+    (row,) = OutboxEvent.objects.all()
+    assert (row.name, row.payload["course_id"]) == ("course_completed", world.course.pk)
+
+    # An editor switches echo off for that course before the sweep: the sweep follows the switch.
+    activation.set_state("echo", "off", course_id=world.course.pk)
+    assert outbox_sweep(now=row.created_at + OUTBOX_GRACE) == 1
+    assert list(academy_echo.DURABLE) == []
+
+    # Back on: a new row reaches the receiver through the sweep, once.
+    activation.set_state("echo", "on", course_id=world.course.pk)
+    with django_capture_on_commit_callbacks():
+        for lesson in world.lessons:
+            services.lesson_progress_record(user=other_learner, lesson=lesson.pk, completed=True)
+    fresh = OutboxEvent.objects.get(done_at__isnull=True)
+    assert outbox_sweep(now=fresh.created_at + OUTBOX_GRACE) == 1
+    assert outbox_sweep(now=fresh.created_at + OUTBOX_GRACE) == 0
+    assert list(academy_echo.DURABLE) == [("course_completed", str(fresh.event_id), world.course.pk)]
 
 
 def test_a_failing_fragment_is_logged_and_the_page_is_served(world: World, caplog: pytest.LogCaptureFixture) -> None:

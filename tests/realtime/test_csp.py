@@ -182,3 +182,53 @@ def test_wagtail_admin_is_outside_the_strict_policy_and_works(
     assert page.evaluate("window.__cspViolations") == []
     assert errors == []
     context.close()
+
+
+@pytest.fixture
+def consent_app(world: World) -> Any:
+    """A public OAuth app sending learners back to https://app.example/callback."""
+    from learning import oauth
+
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
+    return oauth.application_create(by=admin, name="Study Buddy", client_type="public",
+                                    redirect_uris="https://app.example/callback").application
+
+
+def test_the_oauth_consent_page_sends_the_learner_back_to_the_app_under_the_policy(
+    world: World, consent_app: Any, server: Uvicorn, browser: Browser  # noqa: F811
+) -> None:
+    """The Allow post redirects to the app's own address, which a browser checks against
+    form-action: the page allows that one origin, and nothing else changes."""
+    import base64
+    import hashlib
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    app = consent_app
+    verifier = "v" * 64
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    context = _context(browser, server, world.learner_session)
+    arrived: list[str] = []
+
+    def the_app(route: Any) -> None:
+        arrived.append(route.request.url)
+        route.fulfill(status=200, content_type="text/plain", body="the app")
+
+    context.route("https://app.example/**", the_app)
+    page = context.new_page()
+    console = _watch(page)
+    query = urlencode({"response_type": "code", "client_id": app.client_id, "redirect_uri": "https://app.example/callback",
+                       "scope": "read", "state": "s1", "code_challenge": challenge, "code_challenge_method": "S256"})
+    response = page.goto(f"/o/authorize/?{query}")
+    assert response is not None and response.status == 200
+    policy = response.headers["content-security-policy"]
+    assert "form-action 'self' https://app.example" in policy and "unsafe-inline" not in policy
+    assert page.locator("[data-app-name]").inner_text() == "Study Buddy"
+    page.wait_for_load_state("load")
+    assert _violations(page, console) == []
+    page.click("[data-allow]")
+    page.wait_for_url("https://app.example/callback?**", timeout=WAIT_MS)
+    assert len(arrived) == 1
+    back = parse_qs(urlsplit(arrived[0]).query)
+    assert back["state"] == ["s1"] and len(back["code"][0]) > 20
+    assert _violations(page, console) == []
+    context.close()

@@ -6,12 +6,14 @@ a configured CORS origin; cookie connections keep the same-origin rule."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.core import signing
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from learning import services, tokens
@@ -135,3 +137,39 @@ def test_only_an_authenticated_caller_gets_a_ticket(world: World) -> None:
     assert (credential.user.pk, credential.token_id, credential.session_key) == (
         world.learner.pk, None, world.learner_session
     )
+
+
+def test_an_apps_oauth_token_gets_a_ticket_whose_socket_lives_as_long_as_the_authorisation(
+    world: World, settings: Any
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from learning import oauth
+
+    settings.REALTIME_SESSION_RECHECK_SECONDS = 0
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    app = oauth.application_create(by=admin, name="Phone", client_type="public",
+                                   redirect_uris="https://app.example/cb").application
+    token = tokens.AccessToken.objects.create(
+        user=world.learner, application=app, token_checksum=tokens.digest_of("acdo_test-token"), scope="read",
+        expires=timezone.now() + timedelta(hours=1),
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer acdo_test-token")
+    ticket = ticket_for(client)
+    # Refreshing replaces the access token; the socket stays (bound to the app's authorisation).
+    tokens.AccessToken.objects.filter(pk=token.pk).update(token_checksum=tokens.digest_of("acdo_refreshed"))
+
+    async def scenario() -> None:
+        comm = socket("/ws/progress/", ticket)
+        connected, _ = await comm.connect()
+        assert connected
+        await resume(comm, await adb(latest_event_id)())
+        await adb(services.lesson_progress_record)(user=world.learner, lesson=world.site.lessons[0], completed=True)
+        assert (await receive_event(comm))["type"] == "progress.updated"
+        # The learner revokes the app on their account page: the socket closes at its next check.
+        assert await adb(oauth.authorization_revoke)(user=world.learner, application_id=app.pk)
+        await adb(services.lesson_progress_record)(user=world.learner, lesson=world.site.lessons[1], completed=True)
+        assert await receive_close(comm) == 4401
+
+    run(scenario)

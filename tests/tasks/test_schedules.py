@@ -31,6 +31,9 @@ EXPECTED = {
     "academy:learning:resend_stalled_emails": ("learning.tasks.resend_stalled_emails", 5, None),
     "academy:learning:cleanup_expired_sessions": ("learning.tasks.cleanup_expired_sessions", 1440, None),
     "academy:learning:prune_idempotency_keys": ("learning.tasks.prune_idempotency_keys", 60, None),
+    "academy:learning:sweep_event_outbox": ("learning.tasks.sweep_event_outbox", 1, None),
+    "academy:learning:prune_event_outbox": ("learning.tasks.prune_event_outbox", 60, None),
+    "academy:learning:clear_expired_oauth_tokens": ("learning.tasks.clear_expired_oauth_tokens", 1440, None),
     "academy:learning:send_date_reminders": ("learning.tasks.send_date_reminders", 15, None),
     "academy:learning:prune_read_notifications": ("learning.tasks.prune_read_notifications", 1440, "{'days': 90}"),
 }
