@@ -2,7 +2,8 @@
 
 ``exception_handler`` (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``) turns every error a view can
 raise into that shape with the right status: the services' ``ServiceError`` (their status and
-a code named after the error class, e.g. ``not_enrolled``), DRF's own (validation 400,
+a code named after the error class, e.g. ``not_enrolled``; one that carries ``retry_after``, a
+service's own rate limit, with ``Retry-After`` like a throttle's 429), DRF's own (validation 400,
 authentication 401, permission 403, 404, 405, 415, throttling 429 with ``Retry-After``) and
 Django's ``Http404`` / ``PermissionDenied``. ``code`` is stable and machine-readable,
 ``message`` is for people, ``fields`` maps input fields to their problems (empty otherwise).
@@ -79,7 +80,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = error_body(service_error_code(exc), exc.message)
         # Some errors say more, next to the code (``lesson_not_open``: ``opens_at``).
         body["error"].update(getattr(exc, "details", None) or {})
-        return Response(body, status=exc.status_code)
+        response = Response(body, status=exc.status_code)
+        wait = getattr(exc, "retry_after", None)
+        if wait is not None:
+            # A service's own limit (a plugin's posting rate) says when to try again exactly as
+            # a throttle's refusal does: DRF's ``Throttled`` rounds the wait, ``Retry-After`` carries it.
+            response["Retry-After"] = str(int(exceptions.Throttled(wait=max(1.0, float(wait))).wait))
+        return response
     if isinstance(exc, IdempotencyError):
         return Response(error_body(exc.code, exc.message), status=exc.status)
     if isinstance(exc, Http404):

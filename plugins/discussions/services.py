@@ -19,6 +19,7 @@ reply, and one email digest per period).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -208,6 +209,45 @@ def visible_threads(place: Place, *, whole_course: bool = False) -> QuerySet[Thr
     return qs
 
 
+def author_only_threads(place: Place) -> QuerySet[Thread] | None:
+    """Where every reader but staff sees the same threads of a lesson (a course that does not
+    scope threads by cohort, a reader who is not staff): the lesson's threads that only their
+    authors (and staff) see, held or hidden. While there are none, ``visible_threads`` is the
+    same for every such reader. None where readers differ anyway."""
+    if place.staff or place.scope_by_cohort or place.lesson is None:
+        return None
+    return Thread.objects.filter(course_id=place.course.pk, lesson_id=place.lesson.pk, deleted=False).filter(
+        Q(hidden=True) | Q(pending=True)
+    )
+
+
+LESSON_VERSION_KEY = "discussions:lesson-version:{}"
+
+
+def lesson_version(lesson_id: int) -> str:
+    """A token that changes with every write to the threads of lesson ``lesson_id`` (part of the
+    keys of what is cached about them; see :func:`lesson_changed`)."""
+    key = LESSON_VERSION_KEY.format(int(lesson_id))
+    version = cache.get(key)
+    if version is None:
+        version = uuid.uuid4().hex
+        if not cache.add(key, version, None):
+            version = cache.get(key) or version
+    return str(version)
+
+
+def lesson_changed(lesson_id: int | None) -> None:
+    """A new :func:`lesson_version`, now and again after the current transaction commits (what
+    was cached about the lesson's threads is not read again; the second one drops what a reader
+    cached from the rows as they were before the commit). A fresh token rather than a counter:
+    a cache that forgot the key never hands out an old version again."""
+    if lesson_id is None:
+        return
+    key = LESSON_VERSION_KEY.format(int(lesson_id))
+    cache.set(key, uuid.uuid4().hex, None)
+    transaction.on_commit(lambda: cache.set(key, uuid.uuid4().hex, None))
+
+
 def visible_posts(place: Place, thread: Thread) -> QuerySet[Post]:
     """The posts of ``thread`` its reader may see, oldest first."""
     qs = Post.objects.filter(thread_id=thread.pk)
@@ -297,7 +337,10 @@ def _held(place: Place, user: Any) -> bool:
 
 
 def frame(thread: Thread, event: str, **extra: Any) -> None:
-    """Publish ``discussions.<event>`` about ``thread`` on its course's stream (ids and counts)."""
+    """Publish ``discussions.<event>`` about ``thread`` on its course's stream (ids and counts);
+    every write calls it, so what is cached about the thread's lesson is dropped here too (a held
+    thread included: its author sees it)."""
+    lesson_changed(thread.lesson_id)
     if thread.pending:
         return
     data = {"course_id": thread.course_id, "lesson_id": thread.lesson_id, "thread_id": thread.pk, **extra}

@@ -3,7 +3,9 @@ of its threads, and on the course page (``course.sidebar``) a link to the course
 
 Both render nothing for anonymous visitors (the course page's cached copy for them stays free of
 discussions). The lesson fragment's ``prepare`` costs a fixed number of queries whatever the
-number of threads and replies (``display.thread_page``: replies load on demand).
+number of threads and replies: the first ``display.LESSON_PAGE_SIZE`` threads and their total in
+one query (replies load on demand, later threads with "Show more"); their summaries come from
+the cache (``display.summaries_html``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
+from django.urls import reverse
 
 from academy.sdk import (
     CoursePage,
@@ -43,31 +46,39 @@ class LessonThreads(SlotFragment):
     query_budget = 12
 
     def prepare(self, request: HttpRequest | None, targets: Sequence[Any]) -> dict[int, Any]:
-        """The first page of threads of each lesson shown: their courses with their discussion
-        settings (one query) and the pages of threads with the viewer's votes and follows (one
-        query)."""
+        """The first page of threads of each lesson shown: their courses (none when the page's
+        route loaded them, their settings then cached; else one query with their settings) and
+        the pages of threads with their totals (one query; none when the lesson's page is shared
+        and cached: ``display.shared_lesson_page``)."""
         user = _user(request)
         lessons = [lesson for lesson in targets if lesson is not None]
         if user is None or request is None or not lessons:
             return {}
         steplen = lessons[0].steplen
-        own = CourseSettings.objects.filter(course_id=OuterRef("pk"))
-        courses = {
-            course.path: course
-            for course in CoursePage.objects.live().filter(path__in={page.path[:-steplen] for page in lessons}).annotate(
+        courses = {}
+        for lesson in lessons:
+            # A lesson page reached through the site's route knows its (live) course already.
+            routed = getattr(lesson, "routed_ancestors", None) or []
+            if routed and isinstance(routed[-1], CoursePage) and routed[-1].path == lesson.path[:-steplen]:
+                courses[routed[-1].path] = routed[-1]
+        unknown = {page.path[:-steplen] for page in lessons} - set(courses)
+        confs = {}
+        if unknown:  # one query, with their settings
+            own = CourseSettings.objects.filter(course_id=OuterRef("pk"))
+            for course in CoursePage.objects.live().filter(path__in=unknown).annotate(
                 premoderate=Subquery(own.values("premoderate_first_posts")[:1]), by_cohort=Subquery(own.values("scope_by_cohort")[:1])
-            )
-        }
+            ):
+                courses[course.path] = course
+                confs[course.pk] = CourseSettings(course_id=course.pk, premoderate_first_posts=bool(course.premoderate),
+                                                  scope_by_cohort=bool(course.by_cohort))
         places = []
         for lesson in lessons:
             course = courses.get(lesson.path[:-steplen])
             if course is None:
                 continue
             # Core renders this slot only for readers of the lesson (see SLOTS): not asked again.
-            conf = CourseSettings(course_id=course.pk, premoderate_first_posts=bool(course.premoderate),
-                                  scope_by_cohort=bool(course.by_cohort))
             place = services.place_for(user, course=course, lesson=lesson, session=getattr(request, "session", None),
-                                       reader=True, conf=conf)
+                                       reader=True, conf=confs.get(course.pk) or services.settings_for(course.pk))
             if place.can_read:
                 places.append(place)
         pages = display.lesson_thread_pages(
@@ -84,6 +95,7 @@ class LessonThreads(SlotFragment):
         return {
             "place": place, "page": page, "lesson": target, "kinds": Thread.Kind.choices, "sorts": list(services.SORTS),
             "sort_param": SORT_PARAM, "query_param": QUERY_PARAM, "page_param": PAGE_PARAM,
+            "summaries": display.summaries_html(page.threads), "list_url": reverse("discussions:list", args=[target.pk]),
         }
 
 

@@ -23,6 +23,7 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from academy.sdk import LessonPage, ServiceError, safe_next_url, viewer, visible_pages_filter
@@ -129,21 +130,34 @@ def course(request: HttpRequest, course_id: int) -> HttpResponse:
     if sort not in services.SORTS:
         raise services.InvalidInput(f"Unknown sort {sort!r}.")
     page = display.thread_page(place, sort=sort, query=request.GET.get("q", "")[:200],
-                               page=display.parse_page(request.GET.get("page")), qs=qs)
-    return render(request, "discussions/course.html", {"place": place, "page": page, "sorts": list(services.SORTS)})
+                               page=display.parse_page(request.GET.get("page")), qs=qs, viewer_marks=False, with_lesson=True)
+    return render(request, "discussions/course.html", {
+        "place": place, "page": page, "sorts": list(services.SORTS), "summaries": display.summaries_html(page.threads, show_lesson=True),
+    })
 
 
 @require_GET
 @_guarded
 def lesson_list(request: HttpRequest, lesson_id: int) -> HttpResponse:
-    """A page of a lesson's thread summaries (``?thread=<id>`` just that one), as a fragment."""
+    """A page of a lesson's threads (``sort``, ``q``, ``page``; ``display.LESSON_PAGE_SIZE`` each,
+    the lesson page showing the first): the lesson page's "Show more" link, a page of its own;
+    with ``?fragment=1`` just the summaries and the next link, which the lesson page's script
+    appends (``?fragment=1&thread=<id>``: that one thread's summary, for live updates)."""
     place = services.readable_place(request.user, lesson_id=lesson_id, session=_session(request))
     qs = services.visible_threads(place)
     only = _int(request.GET.get("thread"))
     if only is not None:
         qs = qs.filter(pk=only)
-    page = display.thread_page(place, sort=request.GET.get("sort", "active"), page=display.parse_page(request.GET.get("page")), qs=qs)
-    return render(request, "discussions/_summaries.html", {"place": place, "page": page})
+    sort = request.GET.get("sort", "active")
+    if sort not in services.SORTS:
+        raise services.InvalidInput(f"Unknown sort {sort!r}.")
+    page = display.thread_page(place, sort=sort, query=request.GET.get("q", "")[:200], page=display.parse_page(request.GET.get("page")),
+                               qs=qs, size=display.LESSON_PAGE_SIZE, viewer_marks=False)
+    context = {"place": place, "page": page, "summaries": display.summaries_html(page.threads), "sorts": list(services.SORTS),
+               "list_url": reverse("discussions:list", args=[lesson_id])}
+    if request.GET.get("fragment"):
+        return render(request, "discussions/_summaries.html", context)
+    return render(request, "discussions/lesson.html", context)
 
 
 @require_GET

@@ -180,3 +180,33 @@ def test_xss_payloads_open_no_dialog_and_break_no_csp_rule(world: World, server:
             page.goto(f"/admin/discussions/course/{world.site.course.pk}/")
             assert page.locator("[data-unanswered-queue]").count() == 1
     assert dialogs == []
+
+
+def test_show_more_appends_the_next_threads_and_new_ones_are_counted_live(world: World, server: Uvicorn, browser: Browser) -> None:
+    def seed() -> None:
+        bob = make_user("bella", first_name="Bella")
+        learning_services.enrollment_request(user=bob, course=world.site.course)
+        where = services.readable_place(bob, lesson_id=world.site.lessons[0].pk)
+        for n in range(12):
+            services.thread_create(user=bob, place=where, kind="question", title=f"Question {n}", body="?")
+
+    orm(seed)
+    dialogs: list[str] = []
+    page = _tab(browser, server, world.learner_session, dialogs)
+    _open(page, LESSON)
+    assert page.locator("[data-thread]").count() == 10 and page.locator("[data-thread] >> text=Question 0").count() == 0
+    assert page.locator("[data-thread-count]").inner_text() == "12"
+    page.click("[data-show-more]")
+    page.wait_for_selector("[data-thread] >> text=Question 0", timeout=WAIT_MS)
+    assert page.locator("[data-thread]").count() == 12
+    assert page.locator("[data-show-more]").count() == 0 and page.url.endswith(LESSON)
+    # A thread asked elsewhere arrives live at the top, and the total counts it.
+    def ask_live() -> None:
+        bob = Thread.objects.first().author
+        where = services.readable_place(bob, lesson_id=world.site.lessons[0].pk)
+        services.thread_create(user=bob, place=where, kind="discussion", title="Arrived live", body="!")
+
+    orm(ask_live)
+    page.wait_for_selector("[data-thread]:first-child >> text=Arrived live", timeout=WAIT_MS)
+    assert page.locator("[data-thread-count]").inner_text() == "13"
+    assert dialogs == [] and _violations(page) == []

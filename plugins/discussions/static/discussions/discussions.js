@@ -1,6 +1,8 @@
 /* Discussions on lesson, course and thread pages (no inline script: the CSP stays strict).
  *
  * - "Show replies" loads a thread's posts (a fragment the server renders after checking access).
+ * - "Show more threads" (a link to the next page of the list, which works without this script)
+ *   appends the next page's summaries here and replaces itself with the page's own link.
  * - "Quote" puts the quoted post's id in the reply form and its text, as Markdown, in the reply.
  * - Live: discussions.* frames of the course's stream (ids and counts only) update vote and reply
  *   counts at once; a new thread on this lesson, a reply, an answer or a moderation change fetch
@@ -50,7 +52,7 @@
 
   function refreshSummary(threadId, insert) {
     if (!summaryUrl) return Promise.resolve();
-    return fetchHtml(summaryUrl + "?thread=" + encodeURIComponent(threadId)).then(function (html) {
+    return fetchHtml(summaryUrl + "?fragment=1&thread=" + encodeURIComponent(threadId)).then(function (html) {
       var fresh = parse(html).querySelector("[data-thread]");
       if (!fresh) return;
       var old = threadEl(threadId);
@@ -68,11 +70,47 @@
         var empty = list.querySelector("[data-no-threads]");
         if (empty) empty.remove();
         list.insertBefore(fresh, list.firstChild);
+        countOne();
       }
     }).catch(function () {});
   }
 
+  function countOne() {
+    var total = root.querySelector("[data-thread-total]");
+    if (!total) return;
+    var count = total.querySelector("[data-thread-count]");
+    var n = count ? parseInt(count.textContent, 10) + 1 : 1;
+    total.replaceChildren();
+    var number = document.createElement("span");
+    number.setAttribute("data-thread-count", "");
+    number.textContent = String(n);
+    total.append(number, n === 1 ? " thread" : " threads");
+  }
+
+  function showMore(link) {
+    var more = link.closest("[data-more-threads]");
+    link.setAttribute("aria-busy", "true");
+    return fetchHtml(link.getAttribute("href") + "&fragment=1").then(function (html) {
+      var fragment = parse(html);
+      var list = root.querySelector("[data-thread-list]");
+      fragment.querySelectorAll("[data-thread]").forEach(function (el) {
+        // A thread that moved up since the page was loaded (a new reply) is shown once.
+        if (!threadEl(el.getAttribute("data-thread-id"))) list.appendChild(el);
+      });
+      var next = fragment.querySelector("[data-more-threads]");
+      if (next) more.replaceWith(next); else more.remove();
+    }).catch(function () {
+      window.location.href = link.href;  // the page of its own, as without this script
+    });
+  }
+
   root.addEventListener("click", function (event) {
+    var moreLink = event.target.closest("[data-show-more]");
+    if (moreLink && summaryUrl) {
+      event.preventDefault();
+      showMore(moreLink);
+      return;
+    }
     var expand = event.target.closest("[data-expand]");
     if (expand) {
       var el = expand.closest("[data-thread]");
