@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+from oauth2_provider.settings import oauth2_settings
 
 from learning.models import PersonalAccessToken
 
@@ -251,6 +252,17 @@ def token_is_current(*, token_id: int, user: Any, now: datetime | None = None) -
     ).exists()
 
 
+def credential_is_scoped(*, token_id: int | None, application_id: int | None) -> bool:
+    """Whether a socket ticket was made with a token limited to scopes (an app's, or a service
+    token): such a socket acts as its user on their own streams only, never on a staff stream,
+    which no scope grants. At most one query."""
+    if application_id is not None:
+        return True
+    if token_id is None:
+        return False
+    return bool(PersonalAccessToken.objects.filter(pk=token_id).values_list("scopes", flat=True).first())
+
+
 def oauth_token_expired(secret: str, *, now: datetime | None = None) -> bool:
     """Whether ``secret`` is an app's access token past its expiry (to say so in the 401). One query."""
     now = now or timezone.now()
@@ -259,13 +271,15 @@ def oauth_token_expired(secret: str, *, now: datetime | None = None) -> bool:
 
 def authorization_is_current(*, application_id: int, user: Any, now: datetime | None = None) -> bool:
     """Whether ``user`` still holds a live OAuth token of app ``application_id``: an unexpired
-    access token, or a refresh token not revoked (a socket opened with an app's ticket closes
-    when the learner revokes the app, not when the app refreshes its token). Two queries at most."""
+    access token, or a refresh token neither revoked nor past its lifetime (a socket opened with
+    an app's ticket closes when the learner revokes the app or the app's refresh token runs out,
+    not when the app refreshes its token). Two queries at most."""
     now = now or timezone.now()
     mine = {"user_id": user.pk, "application_id": application_id}
+    refresh_born_after = now - timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS)
     return (
         AccessToken.objects.filter(expires__gt=now, **mine).exists()
-        or get_refresh_token_model().objects.filter(revoked__isnull=True, **mine).exists()
+        or get_refresh_token_model().objects.filter(revoked__isnull=True, created__gt=refresh_born_after, **mine).exists()
     )
 
 

@@ -605,7 +605,13 @@ class CourseStaffConsumer(LiveConsumer):
         return [groups.course_staff(self.scope["url_route"]["kwargs"]["course_id"])]
 
     async def authorize(self, user: Any) -> int:
-        """Staff of this course (Wagtail page permissions on it), superusers."""
+        """Staff of this course (Wagtail page permissions on it), superusers; never through a
+        ticket made with an app's or a service token (no scope grants the live class view)."""
+        credential = self.scope.get(CREDENTIAL_SCOPE_KEY)
+        if credential is not None and await database_sync_to_async(tokens.credential_is_scoped)(
+            token_id=credential.token_id, application_id=credential.application_id
+        ):
+            return CLOSE_FORBIDDEN
         course_id = self.scope["url_route"]["kwargs"]["course_id"]
         return await database_sync_to_async(selectors.course_staff_stream_access)(user=user, course_id=course_id)
 

@@ -94,8 +94,11 @@ class OAuthScheme(DjangoOAuthToolkitScheme):
     name = "oauth2"
     priority = 1  # over drf-spectacular's own extension for the provider's class
 
-    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[str]]:
-        """The scope the view asks of a token for this method (none: acting as the user is enough)."""
+    def get_security_requirement(self, auto_schema: Any) -> dict[str, list[str]] | None:
+        """The scope the view asks of a token for this method (none: acting as the user is
+        enough); no OAuth at all where the view takes no service or app token."""
+        if not getattr(auto_schema.view, "scoped_tokens", True):
+            return None
         scope_for = getattr(auto_schema.view, "scope_for", None)
         scope = scope_for(auto_schema.method) if scope_for is not None else None
         return {self.name: [scope] if scope else []}

@@ -16,7 +16,6 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers as drf_serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,26 +38,12 @@ _RATE_HEADER_PARAMETERS = [
 ]
 
 
-class InsufficientScope(PermissionDenied):
-    default_detail = "This token's scopes do not allow this call."
-    default_code = "insufficient_scope"
-
-
 class StaffApiView(ApiView):
     """Base of the staff endpoints: authenticated, the ``staff`` throttle only, a scope per
     method (``scopes``), and the rate headers on every answer."""
 
     permission_classes = [IsAuthenticated]
     throttle_classes = [StaffRateThrottle]
-    scopes: dict[str, str] = {}
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        """After authentication: a service token without the method's scope is a 403."""
-        self.perform_authentication(request)
-        scope = self.scope_for(request.method or "")
-        if scope is not None and request.user.is_authenticated and not tokens.token_allows(request.auth, scope):
-            raise InsufficientScope(f"This token's scopes do not include {scope!r}.")
-        super().initial(request, *args, **kwargs)
 
     def scope_for(self, method: str) -> str | None:
         """The scope a token needs for ``method`` (a method without its own: read at least)."""

@@ -9,16 +9,23 @@ enrollment of someone else is found only by staff whose learners it is by the ac
 staff rule (``access.may_see_learners``, as in the admin), and is a 404 for everyone else (its
 existence is not revealed). Approving and cancelling it asks ``may_manage_learners`` in the
 service, as the admin's actions do.
+
+Service and app tokens (``learning.tokens.token_scopes``) act as their user within their scopes:
+a view names the scope a method needs (``ApiView.scopes``; acting on someone else's enrollment
+needs ``read`` to see it and ``enroll`` to decide it), and a staff power with no scope of its own
+(``ApiView.scoped_tokens = False``: webhooks, moderation) is for sessions and personal tokens
+only. Everything else is the caller's own, which any token may reach.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, set_response_etag
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf_serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -66,15 +73,48 @@ class _Replay(Exception):
         super().__init__("replay")
 
 
+class InsufficientScope(PermissionDenied):
+    default_detail = "This token's scopes do not allow this call."
+    default_code = "insufficient_scope"
+
+
+def require_scope(request: Request, scope: str) -> None:
+    """Refuse (403 ``insufficient_scope``) a service or app token whose scopes do not name
+    ``scope``; sessions and personal tokens pass (their user's permissions decide)."""
+    if request.user.is_authenticated and not tokens.token_allows(request.auth, scope):
+        raise InsufficientScope(f"This token's scopes do not include {scope!r}.")
+
+
 class ApiView(GenericAPIView):
-    """Base of every v1 view: cursor pagination over a selector's queryset."""
+    """Base of every v1 view: cursor pagination over a selector's queryset, the token scope
+    rule (``scopes``, ``scoped_tokens``) before anything else runs."""
 
     cursor_ordering = "-pk"
     serializer_class = serializers.ErrorSerializer  # each method declares its own in the schema
+    #: The scope a service or app token needs, per method (none named: the caller acts as themself).
+    scopes: ClassVar[dict[str, str]] = {}
+    #: False for a staff power that no scope grants: sessions and personal tokens only.
+    scoped_tokens: ClassVar[bool] = True
+
+    def scope_for(self, method: str) -> str | None:
+        """The scope a service or app token needs for ``method`` (HEAD as GET), if any."""
+        return self.scopes.get("GET" if method == "HEAD" else method)
+
+    def check_token_scope(self, request: Request) -> None:
+        """403 ``insufficient_scope`` for a service or app token this view or method refuses."""
+        if not request.user.is_authenticated:
+            return
+        if not self.scoped_tokens and tokens.token_scopes(request.auth) is not None:
+            raise InsufficientScope("Service and app tokens may not call this endpoint: use a personal token.")
+        scope = self.scope_for(request.method or "")
+        if scope is not None:
+            require_scope(request, scope)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        """After authentication, permissions and throttles: each query parameter at most once
-        (a repeated one is ambiguous input, 400)."""
+        """After authentication: the token's scope; then permissions and throttles; then each
+        query parameter at most once (a repeated one is ambiguous input, 400)."""
+        self.perform_authentication(request)
+        self.check_token_scope(request)
         super().initial(request, *args, **kwargs)
         repeated = {key: ["Give this parameter once."] for key, values in request.query_params.lists() if len(values) > 1}
         if repeated:
@@ -283,11 +323,12 @@ def _enrollment_data(request: Request, enrollments: list[Enrollment]) -> list[di
     return list(serializers.EnrollmentSerializer(rows, many=True, context={"request": request}).data)
 
 
-def _enrollment_for_caller(request: Request, enrollment_id: int) -> Enrollment:
+def _enrollment_for_caller(request: Request, enrollment_id: int, *, staff_scope: str = tokens.SCOPE_READ) -> Enrollment:
     """The enrollment if it is the caller's, or the caller may see its course's learners as
     staff (``access.may_see_enrollment``: the admin's question for the same learner); else 404,
-    the same answer as for an id that does not exist. Deciding (approve, cancel) is then the
-    service's call, which asks ``access.may_manage_learners``."""
+    the same answer as for an id that does not exist. Someone else's needs ``staff_scope`` of a
+    service or app token. Deciding (approve, cancel) is then the service's call, which asks
+    ``access.may_manage_learners``."""
     enrollment = (
         Enrollment.objects.filter(pk=enrollment_id).select_related("course").first()
     )
@@ -295,6 +336,7 @@ def _enrollment_for_caller(request: Request, enrollment_id: int) -> Enrollment:
         return enrollment
     if enrollment is None or not access.may_see_enrollment(viewer(request), enrollment):
         raise services.NotFound("This enrollment does not exist.")
+    require_scope(request, staff_scope)
     return enrollment
 
 
@@ -351,12 +393,14 @@ class EnrollmentDetailView(ApiView):
 class EnrollmentApproveView(ApiView):
     permission_classes = [IsAuthenticated]
     throttle_scope = "enrollments"
+    scopes = {"POST": tokens.SCOPE_ENROLL}  # always someone else's: staff
 
     @extend_schema(operation_id="enrollments_approve", request=None, responses=serializers.EnrollmentSerializer)
     def post(self, request: Request, enrollment_id: int) -> Response:
         """Staff: approve a pending enrollment of a course whose learners the caller may manage
-        (never their own). 404 outside the caller's courses, 409 for a cancelled one."""
-        enrollment = _enrollment_for_caller(request, enrollment_id)
+        (never their own). 404 outside the caller's courses, 409 for a cancelled one. Scope:
+        enroll."""
+        enrollment = _enrollment_for_caller(request, enrollment_id, staff_scope=tokens.SCOPE_ENROLL)
         services.enrollment_approve(enrollment=enrollment.pk, by=request.user)
         return _enrollment_response(request, enrollment.pk)
 
@@ -368,8 +412,8 @@ class EnrollmentCancelView(ApiView):
     @extend_schema(operation_id="enrollments_cancel", request=None, responses=serializers.EnrollmentSerializer)
     def post(self, request: Request, enrollment_id: int) -> Response:
         """Cancel an enrollment: the learner their own, staff one of a course whose learners
-        they may manage (404 outside their courses)."""
-        enrollment = _enrollment_for_caller(request, enrollment_id)
+        they may manage (404 outside their courses; scope: enroll)."""
+        enrollment = _enrollment_for_caller(request, enrollment_id, staff_scope=tokens.SCOPE_ENROLL)
         services.enrollment_cancel(enrollment=enrollment.pk, by=request.user)
         return _enrollment_response(request, enrollment.pk)
 

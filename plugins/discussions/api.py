@@ -175,7 +175,10 @@ class FollowView(ApiView):
 
 
 class ModerationView(ApiView):
-    """POST ``{"action", "reason", "post_id"}``: staff moderation (audited)."""
+    """POST ``{"action", "reason", "post_id"}``: staff moderation (audited); sessions and
+    personal tokens only (no service or app token scope grants it)."""
+
+    scoped_tokens = False
 
     def post(self, request: Request, thread_id: int) -> Response:
         """The thread after the action."""

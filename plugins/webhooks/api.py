@@ -103,6 +103,7 @@ class WebhooksView(ApiView):
     POSTs, cursor pagination): the permission and id lookups."""
 
     permission_classes = [MayUseWebhooks]
+    scoped_tokens = False  # managing webhooks is no scope's: sessions and personal tokens
     cursor_ordering = "-pk"
     serializer_class = SubscriptionSerializer
 

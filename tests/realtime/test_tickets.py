@@ -173,3 +173,38 @@ def test_an_apps_oauth_token_gets_a_ticket_whose_socket_lives_as_long_as_the_aut
         assert await receive_close(comm) == 4401
 
     run(scenario)
+
+
+def test_the_live_class_stream_takes_a_personal_tokens_ticket_never_a_scoped_ones(world: World) -> None:
+    """Staff watch the live class with a ticket of their personal token; a ticket made with a
+    service token or an app's token (limited to scopes, none of which grants this view) is
+    closed with 4403, as a stranger's would be."""
+    from django.contrib.auth import get_user_model
+
+    from learning import oauth
+
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    app = oauth.application_create(by=admin, name="Dashboard", client_type="public",
+                                   redirect_uris="https://app.example/cb").application
+    tokens.AccessToken.objects.create(
+        user=world.staff, application=app, token_checksum=tokens.digest_of("acdo_staff-app"),
+        scope="read enroll report", expires=timezone.now() + timedelta(hours=1),
+    )
+    apps_client = APIClient()
+    apps_client.credentials(HTTP_AUTHORIZATION="Bearer acdo_staff-app")
+    personal, _token = app_client(world.staff)
+    path = f"/ws/staff/courses/{world.site.course.pk}/"
+    tickets = {"personal": ticket_for(personal), "app": ticket_for(apps_client)}
+
+    async def scenario() -> None:
+        comm = socket(path, tickets["personal"])
+        connected, _ = await comm.connect()
+        assert connected
+        await comm.send_json_to({"type": "ping"})
+        assert (await receive(comm))["type"] == "pong"
+        await comm.disconnect()
+        refused = socket(path, tickets["app"])
+        connected, _ = await refused.connect()
+        assert connected and await receive_close(refused) == 4403
+
+    run(scenario)

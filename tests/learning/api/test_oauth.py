@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 from oauth2_provider.models import Grant, get_refresh_token_model
+from oauth2_provider.settings import oauth2_settings
 from rest_framework.test import APIClient
 
 from learning import oauth, tokens
@@ -361,3 +362,52 @@ def test_the_daily_cleanup_deletes_only_expired_app_tokens(learner: Any, app: An
     assert get_refresh_token_model().objects.filter(user=learner).count() == 1
     assert bearer(live["access_token"]).get("/api/v1/me/").status_code == 200
     assert bearer(old["access_token"]).get("/api/v1/me/").status_code == 401
+
+
+def test_staff_powers_outside_the_staff_endpoints_need_their_scope_or_a_personal_token(
+    tree: Tree, staff: Any, learner: Any, admin: Any, app: Any
+) -> None:
+    """An app a staff member allowed with ``read`` sees a learner's enrollment but does not
+    decide it (``enroll``); webhooks and moderation, which no scope grants, refuse every app or
+    service token while the same people's personal tokens pass. The learner's own enrollment
+    stays theirs to cancel with any token."""
+    from learning import services
+    from tests.learning.api.conftest import token_client
+
+    pending = services.enrollment_request(user=learner, course=tree.sql).enrollment
+    own = services.enrollment_request(user=learner, course=tree.python).enrollment
+    reader = bearer(grant(staff, app, scope="read")["access_token"])
+    assert reader.get(f"/api/v1/enrollments/{pending.pk}/").status_code == 200
+    for action in ("approve", "cancel"):
+        refused = reader.post(f"/api/v1/enrollments/{pending.pk}/{action}/")
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, "insufficient_scope")
+    pending.refresh_from_db()
+    assert pending.status == "pending_approval"
+    enroller = bearer(grant(staff, app, scope="read enroll")["access_token"])
+    assert enroller.post(f"/api/v1/enrollments/{pending.pk}/approve/").status_code == 200
+    learners_app = bearer(grant(learner, app, scope="read")["access_token"])
+    assert learners_app.post(f"/api/v1/enrollments/{own.pk}/cancel/").status_code == 200
+
+    superusers_app = bearer(grant(admin, app, scope="read enroll report users")["access_token"])
+    for method, url in (("get", "/api/v1/p/webhooks/subscriptions/"), ("post", "/api/v1/p/discussions/threads/1/moderation/")):
+        refused = getattr(superusers_app, method)(url, {}, format="json")
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, "insufficient_scope"), url
+    assert token_client(admin).get("/api/v1/p/webhooks/subscriptions/").status_code == 200
+    personal = token_client(admin).post("/api/v1/p/discussions/threads/1/moderation/", {}, format="json")
+    assert personal.status_code != 403
+    schema = APIClient().get("/api/schema/?format=json").json()
+    security = schema["paths"]["/api/v1/p/webhooks/subscriptions/"]["get"]["security"]
+    assert all("oauth2" not in requirement for requirement in security)
+    assert {"oauth2": ["enroll"]} in schema["paths"]["/api/v1/enrollments/{enrollment_id}/approve/"]["post"]["security"]
+
+
+def test_an_authorisation_lives_while_a_refresh_token_is_within_its_lifetime(learner: Any, app: Any) -> None:
+    """What keeps an app's socket open: an unexpired access token, or a refresh token neither
+    revoked nor older than its lifetime (an app that stopped refreshing is gone)."""
+    grant(learner, app)
+    assert tokens.authorization_is_current(application_id=app.pk, user=learner)
+    tokens.AccessToken.objects.filter(user=learner).update(expires=timezone.now() - timedelta(seconds=1))
+    assert tokens.authorization_is_current(application_id=app.pk, user=learner)  # the refresh token
+    lifetime = timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS + 1)
+    get_refresh_token_model().objects.filter(user=learner).update(created=timezone.now() - lifetime)
+    assert not tokens.authorization_is_current(application_id=app.pk, user=learner)
