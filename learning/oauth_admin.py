@@ -86,7 +86,7 @@ def delete(request: HttpRequest, application_id: int) -> HttpResponse:
 
 urlpatterns = [
     path("", index, name="index"),
-    path("<int:application_id>/delete/", delete, name="delete"),
+    path("<id:application_id>/delete/", delete, name="delete"),
 ]
 
 

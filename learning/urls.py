@@ -14,7 +14,7 @@ urlpatterns = [
     path("accounts/tokens/", accounts.access_tokens, name="access_tokens"),
     path("accounts/tokens/<int:token_id>/revoke/", accounts.access_token_revoke, name="access_token_revoke"),
     path("accounts/apps/", accounts.oauth_apps, name="oauth_apps"),
-    path("accounts/apps/<int:application_id>/revoke/", accounts.oauth_app_revoke, name="oauth_app_revoke"),
+    path("accounts/apps/<id:application_id>/revoke/", accounts.oauth_app_revoke, name="oauth_app_revoke"),
     path("accounts/", include("django.contrib.auth.urls")),
     # Learning core (views.py): the dashboard and the form posts of course and lesson pages.
     path("dashboard/", views.dashboard, name="dashboard"),

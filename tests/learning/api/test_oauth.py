@@ -273,6 +273,8 @@ def test_the_learner_sees_and_revokes_the_apps_they_allowed(learner: Any, other_
     assert [row.application.pk for row in oauth.user_authorizations(user_id=other_learner.pk)] == [app.pk]
     assert "data-oauth-apps-empty" in browser.get("/accounts/apps/").content.decode()
     assert Client().get("/accounts/apps/").status_code == 302  # login required
+    # An id past the database's integer range is no such app, not a server error.
+    assert browser.post(f"/accounts/apps/{2**63}/revoke/").status_code == 404
 
 
 def test_logging_out_everywhere_ends_the_apps_tokens_too(learner: Any, app: Any) -> None:
@@ -327,6 +329,7 @@ def test_staff_register_apps_in_the_wagtail_admin(admin: Any, editor: Any) -> No
     editors = browser_for(editor)
     assert editors.get("/admin/oauth-apps/").status_code == 200
     assert editors.post(f"/admin/oauth-apps/{application.pk}/delete/").status_code == 302
+    assert editors.post(f"/admin/oauth-apps/{2**63}/delete/").status_code == 404
     assert not oauth.Application.objects.filter(pk=application.pk).exists()
 
 
