@@ -131,7 +131,7 @@ class ConfirmationNeeded(services.ServiceError):
         self.plan = plan
 
 
-class InvitationsLimited(services.ServiceError):
+class InvitationsLimited(services.RateLimited):
     """The uploader sent as many invitations recently as ``RATELIMIT_INVITATIONS`` allows (429)."""
 
     status_code = 429
@@ -272,7 +272,8 @@ def invitations_reserve(*, by: Any, count: int, what: str = "This request", fewe
         left = f"you may send {room} more now" if room is not None else "you sent many recently"
         raise InvitationsLimited(
             f"{what} would send {count} invitations; {left} (at most {limit.rate.limit} "
-            f"in {per}). Try again in {ratelimit.wait_text(decision.retry_after)}, or {fewer}."
+            f"in {per}). Try again in {ratelimit.wait_text(decision.retry_after)}, or {fewer}.",
+            retry_after=decision.retry_after,
         )
 
 

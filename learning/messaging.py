@@ -99,7 +99,10 @@ def course_message_create(
         raise services.InvalidInput("Nobody is in that group of learners right now.")
     decision = ratelimit.check([_limit(by)], door="course_message")
     if not decision.allowed:
-        raise RateLimited(f"You sent many messages recently; try again in {ratelimit.wait_text(decision.retry_after)}.")
+        raise RateLimited(
+            f"You sent many messages recently; try again in {ratelimit.wait_text(decision.retry_after)}.",
+            retry_after=decision.retry_after,
+        )
     with transaction.atomic():
         message = CourseMessage.objects.create(
             course=course, sender=by, audience=audience_key, subject=subject, body=body, recipient_count=len(user_ids)
@@ -111,7 +114,7 @@ def course_message_create(
     return message
 
 
-class RateLimited(services.ServiceError):
+class RateLimited(services.RateLimited):
     """Too many messages from one staff member (429)."""
 
     status_code = 429

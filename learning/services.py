@@ -16,6 +16,7 @@ send ``lesson_completed`` and ``course_completed`` exactly once.
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -105,6 +106,23 @@ class Conflict(ServiceError):
 
     status_code = 409
     default_message = "This cannot be done in the current state."
+
+
+class RateLimited(ServiceError):
+    """A limit of the shared limiter refused this (429); ``retry_after`` is the wait in seconds,
+    which every door passes on (the API and the pages as ``Retry-After``)."""
+
+    status_code = 429
+    default_message = "Too many requests; try again later."
+
+    def __init__(self, message: str | None = None, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def retry_after_header(self) -> str:
+        """``Retry-After`` in whole seconds, rounded up, at least 1."""
+        return str(max(1, math.ceil(self.retry_after)))
 
 
 class CourseNotAvailable(NotFound):

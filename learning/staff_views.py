@@ -464,6 +464,7 @@ def bulk_upload(request: HttpRequest, course_id: int) -> HttpResponse:
     course = _course_for(request, course_id, manage=True)
     error = ""
     status = 200
+    refusal: services.ServiceError | None = None
     confirm: dict[str, Any] | None = None
     if request.method == "POST":
         upload = request.FILES.get("file")
@@ -487,16 +488,24 @@ def bulk_upload(request: HttpRequest, course_id: int) -> HttpResponse:
             }, PENDING_SECONDS)
             confirm = {"pending": pending_id, "invitations": exc.plan.invitations, "rows": exc.plan.rows}
         except services.ServiceError as exc:
+            refusal = exc
             error, status = exc.message, exc.status_code
         else:
             return redirect("learning_staff:bulk_job", course.pk, job.pk)
     jobs = BulkEnrollment.objects.filter(course=course).select_related("created_by")[:BULK_JOBS_LISTED]
-    return render(request, "learning/admin/bulk_upload.html", {
+    return _with_retry_after(refusal, render(request, "learning/admin/bulk_upload.html", {
         "course": course, "error": error, "jobs": jobs, "max_rows": bulk.MAX_ROWS, "urls": course_urls(course.pk),
         "confirm": confirm, "confirm_above": settings.BULK_INVITATIONS_CONFIRM_ABOVE,
         "cohorts": cohorts.course_cohorts(course=course, visible=access.managed_cohort_ids(access.viewer(request.user), course)),
         "chosen_cohort": request.POST.get("cohort", ""),
-    }, status=status)
+    }, status=status))
+
+
+def _with_retry_after(refusal: services.ServiceError | None, response: HttpResponse) -> HttpResponse:
+    """``response`` with ``Retry-After`` when it answers a limit's refusal, as the API's 429 has."""
+    if isinstance(refusal, services.RateLimited):
+        response["Retry-After"] = refusal.retry_after_header
+    return response
 
 
 def bulk_job(request: HttpRequest, course_id: int, job_id: int) -> HttpResponse:
@@ -527,6 +536,8 @@ def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
     chosen = messaging.selected_ids(request.POST.getlist("enrollment")) if values["audience"] == messaging.SELECTED else []
     choice = CohortChoice(request, course, manage=True)
     error = ""
+    status = 200
+    refusal: services.ServiceError | None = None
     preview = None
     if request.method == "POST":
         if request.POST.get("action") == "send":
@@ -537,12 +548,13 @@ def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
                     cohort=choice.chosen,
                 )
             except services.ServiceError as exc:
-                error = exc.message
+                refusal = exc
+                error, status = exc.message, exc.status_code
             else:
                 messages.success(request, f"Your message is on its way to {message.recipient_count} learner{'s' if message.recipient_count != 1 else ''}.")
                 return redirect("learning_staff:message", course.pk)
         elif values["audience"] == messaging.SELECTED and not chosen:
-            error = "Tick the learners to message on the learner list first."
+            error, status = "Tick the learners to message on the learner list first.", 400
         else:
             recipients = messaging.audience(
                 course_id=course.pk, audience=values["audience"], scope=choice.scope, enrollment_ids=chosen
@@ -552,12 +564,12 @@ def compose_message(request: HttpRequest, course_id: int) -> HttpResponse:
                 "names": [staff_selectors.learner_name(row.user) for row in recipients[:PREVIEW_RECIPIENTS]],
             }
     sent = CourseMessage.objects.filter(course=course).select_related("sender")[:MESSAGES_LISTED]
-    return render(request, "learning/admin/course_message.html", {
+    return _with_retry_after(refusal, render(request, "learning/admin/course_message.html", {
         "course": course, "values": values, "error": error, "preview": preview, "sent": sent,
         "audiences": messaging.AUDIENCES, "preview_limit": PREVIEW_RECIPIENTS, "urls": course_urls(course.pk),
         "chosen": chosen,
         "cohort_choice": choice,
-    }, status=400 if error else 200)
+    }, status=status))
 
 
 # --- Editors' own drafts ---------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from academy.idempotency import IdempotencyError
-from learning.services import ServiceError
+from learning.services import RateLimited, ServiceError
 
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 VALIDATION_MESSAGE = "The request is not valid."
@@ -81,11 +81,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # Some errors say more, next to the code (``lesson_not_open``: ``opens_at``).
         body["error"].update(getattr(exc, "details", None) or {})
         response = Response(body, status=exc.status_code)
-        wait = getattr(exc, "retry_after", None)
-        if wait is not None:
-            # A service's own limit (a plugin's posting rate) says when to try again exactly as
-            # a throttle's refusal does: DRF's ``Throttled`` rounds the wait, ``Retry-After`` carries it.
-            response["Retry-After"] = str(int(exceptions.Throttled(wait=max(1.0, float(wait))).wait))
+        if isinstance(exc, RateLimited):
+            # A service's own limit (messages, invitations, a plugin's posting rate) says when
+            # to try again as a throttle's refusal does.
+            response["Retry-After"] = exc.retry_after_header
         return response
     if isinstance(exc, IdempotencyError):
         return Response(error_body(exc.code, exc.message), status=exc.status)

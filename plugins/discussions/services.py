@@ -40,7 +40,7 @@ from academy.sdk import (
     Limit,
     NotFound,
     Rate,
-    ServiceError,
+    RateLimited,
     check_limits,
     course_access,
     course_group,
@@ -78,15 +78,6 @@ NOTIFY_TASK = "plugins.discussions.tasks.notify_reply"
 
 register_door(DOOR, fail_open=False)
 
-
-class RateLimited(ServiceError):
-    """Too many posts in a short time (429)."""
-
-    status_code = 429
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -309,7 +300,7 @@ def post_for(user: Any, post_id: int, *, session: Any = None) -> tuple[Post, Thr
 def _check_rate(user: Any) -> None:
     decision = check_limits([Limit("discussions_post_user", f"user:{user.pk}", Rate.parse(POST_RATE))], door=DOOR)
     if not decision.allowed:
-        raise RateLimited("You are posting too fast; wait a moment and try again.", decision.retry_after)
+        raise RateLimited("You are posting too fast; wait a moment and try again.", retry_after=decision.retry_after)
 
 
 def _clean_body(body: Any) -> str:

@@ -26,7 +26,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from academy.sdk import LessonPage, ServiceError, safe_next_url, viewer, visible_pages_filter
+from academy.sdk import (
+    LessonPage,
+    RateLimited,
+    ServiceError,
+    safe_next_url,
+    viewer,
+    visible_pages_filter,
+)
 from plugins.discussions import display, services
 from plugins.discussions.models import Thread
 
@@ -36,8 +43,8 @@ View = Callable[..., HttpResponse]
 def _error(request: HttpRequest, exc: ServiceError, *, back: str | None = None) -> HttpResponse:
     response = render(request, "discussions/error.html", {"status": exc.status_code, "message": exc.message, "back": back},
                       status=exc.status_code)
-    if isinstance(exc, services.RateLimited):
-        response["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = exc.retry_after_header
     return response
 
 

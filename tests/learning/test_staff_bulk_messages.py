@@ -203,7 +203,8 @@ def test_message_validation_and_rate_limit(tree: Tree, staff: Any, learner: Any,
     response = logged_in(staff).post(
         f"/admin/learning/courses/{tree.python.pk}/message/", {"audience": "", "subject": "s", "body": "b", "action": "send"}
     )
-    assert response.status_code == 400 and "You sent many messages recently" in response.content.decode()
+    assert response.status_code == 429 and "You sent many messages recently" in response.content.decode()
+    assert 1 <= int(response["Retry-After"]) <= 3600
     assert CourseMessage.objects.count() == 2
 
 
@@ -278,7 +279,7 @@ def test_invitations_past_the_staff_members_limit_are_refused_whole(
     refused = upload_and_confirm(100, 60)
     too_big = client.post(bulk_url(tree), {"file": SimpleUploadedFile("all.csv", _unknown(101, 500)), "mode": "enroll"})
 
-    assert refused.status_code == 429
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 24 * 3600
     assert (
         "This upload would send 60 invitations; you may send 40 more now (at most 100 in 24 hours). "
         "Try again in 24 hours, or upload fewer addresses."

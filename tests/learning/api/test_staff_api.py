@@ -351,6 +351,7 @@ def test_invitations_over_the_limit_refuse_the_whole_batch(tree: Tree, staff: An
     response = token_client(staff).post(enrollments_url(tree.python), body, format="json")
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "invitations_limited"
+    assert 1 <= int(response["Retry-After"]) <= 24 * 3600  # the invitations window, like a throttle's 429
     assert not Enrollment.objects.exists() and not Invitation.objects.exists()
 
 
