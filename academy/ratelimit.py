@@ -193,7 +193,12 @@ class Decision:
     @property
     def retry_after_header(self) -> str:
         """Whole seconds for the Retry-After header, at least 1."""
-        return str(max(1, math.ceil(self.retry_after)))
+        return retry_after_header(self.retry_after)
+
+
+def retry_after_header(seconds: float) -> str:
+    """A wait as ``Retry-After`` says it: whole seconds, rounded up, at least 1."""
+    return str(max(1, math.ceil(seconds)))
 
 
 class LimiterUnavailable(Exception):

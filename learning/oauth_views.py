@@ -1,6 +1,7 @@
 """The OAuth 2 provider's URLs under ``/o/`` (django-oauth-toolkit's views; ``learning.oauth``):
 ``authorize/`` (the learner's consent page), ``token/`` (code and refresh token exchange),
-``revoke_token/`` (an app gives a token back) and ``introspect/`` (RFC 7662). The provider's
+``revoke_token/`` (an app gives a token back) and ``introspect/`` (RFC 7662); its metadata at
+``/.well-known/oauth-authorization-server`` (RFC 8414, mounted at the root). The provider's
 other views (device flow, its own application screens) are not mounted: staff register apps in
 the Wagtail admin and learners see theirs on the account page."""
 
@@ -53,6 +54,13 @@ class AuthorizeView(provider.AuthorizationView):
         if source is not None:
             response._csp_update = {"form-action": [source]}  # django-csp's per-response update
         return response
+
+
+class ServerMetadataView(provider.OAuthServerMetadataView):
+    """``/.well-known/oauth-authorization-server`` (RFC 8414): the endpoints under ``/o/``, the
+    scopes, ``code`` with PKCE ``S256`` only, and how apps authenticate at the token endpoint
+    (``none`` for a public app, which proves itself with PKCE alone). Its ``issuer`` is the
+    site's origin, the value the authorization response's ``iss`` carries (RFC 9207)."""
 
 
 urlpatterns = [

@@ -16,7 +16,6 @@ send ``lesson_completed`` and ``course_completed`` exactly once.
 from __future__ import annotations
 
 import logging
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from django.db.models import Q, Subquery
 from django.utils import timezone
 from wagtail.log_actions import log
 
+from academy import ratelimit
 from courses.lesson_kinds import shown_kind_type_ids
 from courses.models import CoursePage, LessonPage
 from courses.routing import tree_cached
@@ -122,7 +122,7 @@ class RateLimited(ServiceError):
     @property
     def retry_after_header(self) -> str:
         """``Retry-After`` in whole seconds, rounded up, at least 1."""
-        return str(max(1, math.ceil(self.retry_after)))
+        return ratelimit.retry_after_header(self.retry_after)
 
 
 class CourseNotAvailable(NotFound):

@@ -29,6 +29,8 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     # OAuth 2 for apps (django-oauth-toolkit): authorize, token, revoke_token, introspect.
     path("o/", include((oauth_views.urlpatterns, oauth_views.app_name), namespace="oauth2_provider")),
+    # Its metadata (RFC 8414) at the origin's root, where an app's OAuth library looks for it.
+    path(".well-known/oauth-authorization-server", oauth_views.ServerMetadataView.as_view(), name="oauth-server-metadata"),
     # The REST API: core v1 routes (learning/api/urls.py), then the plugins' API under
     # /api/v1/p/<label>/ (after core: a plugin cannot shadow a core route), the schema and docs;
     # any other path under /api/ is the API's JSON 404, not the site's HTML page.

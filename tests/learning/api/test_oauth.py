@@ -353,6 +353,36 @@ def test_the_schema_declares_the_oauth2_scheme_with_the_token_scopes(db: None) -
     assert {"oauth2": []} in schema["paths"]["/api/v1/me/"]["get"]["security"]
 
 
+def test_the_servers_metadata_tells_an_apps_library_what_the_server_does(learner: Any, app: Any) -> None:
+    """RFC 8414 at the origin's root: what an OAuth library reads instead of being configured by
+    hand. Only what is mounted and allowed is advertised, and its issuer is the ``iss`` that
+    the authorization response carries (RFC 9207's mix-up defence)."""
+    response = Client().get("/.well-known/oauth-authorization-server")
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    metadata = response.json()
+    assert metadata["issuer"] == "http://testserver"
+    assert {key: metadata[key] for key in (
+        "authorization_endpoint", "token_endpoint", "revocation_endpoint", "introspection_endpoint",
+    )} == {
+        "authorization_endpoint": "http://testserver/o/authorize/",
+        "token_endpoint": "http://testserver/o/token/",
+        "revocation_endpoint": "http://testserver/o/revoke_token/",
+        "introspection_endpoint": "http://testserver/o/introspect/",
+    }
+    assert metadata["scopes_supported"] == sorted(tokens.SCOPES)
+    assert metadata["response_types_supported"] == ["code"]
+    assert metadata["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert "none" in metadata["token_endpoint_auth_methods_supported"]  # a public app: PKCE alone
+    assert "registration_endpoint" not in metadata
+    assert metadata["authorization_response_iss_parameter_supported"] is True
+    # Each advertised endpoint is there: the token endpoint answers a bad request as OAuth does.
+    assert Client().post(metadata["token_endpoint"].removeprefix("http://testserver"), {}).json()["error"]
+    _verifier, challenge = pkce()
+    query = redirect_query(browser_for(learner).post("/o/authorize/", {**authorize_params(app, challenge), "allow": "Allow"}))
+    assert query["iss"] == metadata["issuer"]
+
+
 def test_the_daily_cleanup_deletes_only_expired_app_tokens(learner: Any, app: Any) -> None:
     from learning import tasks
 
