@@ -43,11 +43,16 @@ run: demo
 lint: bootstrap
 	$(BIN)/ruff check .
 
-## make test: lint, migrations drift check, then the whole test suite.
+# Test processes (pytest-xdist, each with its own database, data folder and Redis database:
+# tests/worker_isolation.py). The suite mostly waits on servers, sockets and browsers, so more
+# workers than cores pays; TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 4
+
+## make test [TEST_WORKERS=4] [PYTEST_ARGS=...]: lint, migrations drift check, then the whole test suite.
 test: bootstrap
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
