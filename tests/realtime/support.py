@@ -3,6 +3,7 @@ child processes (uvicorn, manage.py shell, a private redis-server) sharing the t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -100,11 +101,30 @@ def headers(session_key: str | None = None, origin: bytes | None = ORIGIN) -> li
     return result
 
 
+# The communicators a scenario opened, which ``run`` disconnects when it ends.
+_opened: list[WebsocketCommunicator] = []
+
+
 def communicator(path: str, session_key: str | None = None, origin: bytes | None = ORIGIN) -> WebsocketCommunicator:
     """A WebsocketCommunicator on the project's full ASGI application (origin check, auth)."""
     from siteconfig.asgi import application
 
-    return WebsocketCommunicator(application, path, headers=headers(session_key, origin))
+    comm = WebsocketCommunicator(application, path, headers=headers(session_key, origin))
+    _opened.append(comm)
+    return comm
+
+
+async def _disconnect_opened() -> None:
+    """Disconnect, one at a time, every consumer of the scenario that is still running (one the
+    server closed still waits for the client's disconnect, as under a real server). Left
+    running, they are all cancelled at once when the loop closes, and channels_redis' shared
+    receive can then wait forever (seen once under load: the test hung in asyncio's
+    ``_cancel_all_tasks`` after its last assertion passed)."""
+    while _opened:
+        comm = _opened.pop()
+        if not comm.future.done():
+            with contextlib.suppress(Exception):
+                await comm.disconnect(timeout=PATIENCE)
 
 
 async def receive(comm: WebsocketCommunicator) -> dict[str, Any]:
@@ -144,9 +164,11 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
     """Run an async scenario on a fresh loop; stop this loop's outbox relay afterwards."""
 
     async def wrapper() -> None:
+        _opened.clear()  # a communicator made outside ``run`` belonged to another loop
         try:
             await scenario()
         finally:
+            await _disconnect_opened()
             await relay.stop()
 
     async_to_sync(wrapper)()
