@@ -879,17 +879,22 @@ def course_enrollment_scope(who: Viewer, course: Page, *, manage: bool = False) 
     return scope
 
 
-def may_see_enrollment(who: Viewer, enrollment: Enrollment) -> bool:
-    """Whether ``who`` may see this one learner of a course as staff (their timeline, grades):
-    :func:`may_see_learners` of the course, within their cohorts for a role limited to cohorts.
-    Reads ``enrollment.course`` (select it with the enrollment); no query once the paths and
-    roles are known."""
-    course = enrollment.course
+def may_see_enrollment(
+    who: Viewer, enrollment: Enrollment, *, permissions: Sequence[str] = VIEW_LEARNERS_PERMISSIONS
+) -> bool:
+    """Whether ``who`` may see this one learner of a course as staff (their timeline, grades;
+    with a plugin's ``permissions``, their work there): :func:`may_see_learners` of the course,
+    within their cohorts for a role limited to cohorts. Reads ``enrollment.course`` (select it
+    with the enrollment); no query once the paths and roles are known."""
+    return _sees_enrollment(who, enrollment.course, enrollment, permissions)
+
+
+def _sees_enrollment(who: Viewer, course: Page, enrollment: Enrollment, permissions: Sequence[str]) -> bool:
     if not admin_may_see(who, course):
         return False
-    if _page_rule_allows(who, course, VIEW_LEARNERS_PERMISSIONS):
+    if _page_rule_allows(who, course, permissions):
         return True
-    return any(grant.covers(enrollment) for grant in _roles_in(who, course.pk))
+    return _roles_apply(permissions) and any(grant.covers(enrollment) for grant in _roles_in(who, course.pk))
 
 
 def may_see_learner(
@@ -902,13 +907,10 @@ def may_see_learner(
     :func:`staff_learner_rows_filter`."""
     if not may_see_learners(who, course, permissions=permissions):
         return False
-    if _page_rule_allows(who, course, permissions):
-        return True
-    grants = _roles_in(who, course.pk)
-    if any(grant.cohort_id is None for grant in grants):
-        return True
+    if _page_rule_allows(who, course, permissions) or any(grant.cohort_id is None for grant in _roles_in(who, course.pk)):
+        return True  # every learner of the course: no need to read the enrollment
     enrollment = Enrollment.objects.filter(user_id=user_id, course_id=course.pk).only("cohort_id", "course_id").first()
-    return enrollment is not None and any(grant.covers(enrollment) for grant in grants)
+    return enrollment is not None and _sees_enrollment(who, course, enrollment, permissions)
 
 
 def may_manage_enrollment(who: Viewer, enrollment: Enrollment) -> bool:
