@@ -45,14 +45,17 @@ lint: bootstrap
 
 # Test processes (pytest-xdist, each with its own database, data folder and Redis database:
 # tests/worker_isolation.py). The suite mostly waits on servers, sockets and browsers, so more
-# workers than cores pays; TEST_WORKERS=0 runs it in one process.
+# workers than cores pays; TEST_WORKERS=0 runs it in one process. `--dist load` hands tests
+# out in collection order, which keeps pytest-django's order in every worker (tests in a
+# transaction before the transactional ones, which empty the database when they end); work
+# stealing does not, and a stolen test then finds no root page.
 TEST_WORKERS ?= 4
 
 ## make test [TEST_WORKERS=4] [PYTEST_ARGS=...]: lint, migrations drift check, then the whole test suite.
 test: bootstrap
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
