@@ -134,7 +134,6 @@ class ConfirmationNeeded(services.ServiceError):
 class InvitationsLimited(services.RateLimited):
     """The uploader sent as many invitations recently as ``RATELIMIT_INVITATIONS`` allows (429)."""
 
-    status_code = 429
     default_message = "Too many invitations; try again later."
 
 

@@ -117,7 +117,6 @@ def course_message_create(
 class RateLimited(services.RateLimited):
     """Too many messages from one staff member (429)."""
 
-    status_code = 429
     default_message = "Too many messages; try again later."
 
 
